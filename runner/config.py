@@ -1,0 +1,110 @@
+"""The experiment as frozen typed objects: what a TOML file means once parsed.
+
+Parsing lives in `experiment_file`; every other layer receives only the object it needs
+(the retry layer a `RetryPolicy`, the scheduler `RateLimits`, the client a `Target`).
+JSON-like values (request bodies, messages) are plain dicts and lists: treat them as read-only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
+JSONObject = dict[str, JSONValue]
+
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+DEFAULT_API_KEY_ENV = "ANTHROPIC_API_KEY"
+API_VERSIONS = ("2023-06-01", "2026-10-21")
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where requests go and how they authenticate (the key itself stays in the environment)."""
+
+    base_url: str = DEFAULT_BASE_URL
+    api_key_env: str = DEFAULT_API_KEY_ENV
+    anthropic_version: str = API_VERSIONS[0]
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How one request is retried: attempts, an optional deadline, exponential backoff."""
+
+    max_attempts: int = 6
+    deadline_s: float | None = None
+    initial_backoff_s: float = 0.5
+    max_backoff_s: float = 30.0
+
+
+@dataclass(frozen=True)
+class RateLimits:
+    """Per-minute budgets the scheduler paces against; None means learn it from the headers.
+
+    `output_counting` is "generated" (2026 rule: only produced tokens count) or "max_tokens"
+    (2025 rule: max_tokens is charged up front and refunded from the usage).
+    """
+
+    rpm: int | None = None
+    itpm: int | None = None
+    otpm: int | None = None
+    output_counting: Literal["generated", "max_tokens"] = "max_tokens"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How the experiment is executed."""
+
+    repeats: int = 1
+    concurrency: int = 16
+    stream: bool = True
+    timeout_s: float = 600.0
+    seed: int = 0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    rate_limits: RateLimits = field(default_factory=RateLimits)
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One beta-header combination plus the request-body overrides and headers it needs."""
+
+    name: str
+    betas: tuple[str, ...] = ()
+    request: JSONObject = field(default_factory=dict)
+    headers: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def beta_header(self) -> str | None:
+        """The `anthropic-beta` value, or None when the arm sends no such header."""
+        return ",".join(self.betas) if self.betas else None
+
+
+@dataclass(frozen=True)
+class Case:
+    """One prompt input; `source` says where it was defined (file:line or key path)."""
+
+    id: str
+    messages: tuple[JSONObject, ...]
+    system: JSONValue = None
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class Experiment:
+    """A whole experiment file, resolved."""
+
+    name: str
+    path: Path
+    models: tuple[str, ...]
+    arms: tuple[Arm, ...]
+    cases: tuple[Case, ...]
+    description: str = ""
+    target: Target = field(default_factory=Target)
+    run: RunSettings = field(default_factory=RunSettings)
+    request: JSONObject = field(default_factory=dict)
+
+    @property
+    def request_count(self) -> int:
+        """Cases x models x arms x repeats."""
+        return len(self.cases) * len(self.models) * len(self.arms) * self.run.repeats

@@ -1,0 +1,168 @@
+"""The typed errors beta-runner raises, and the taxonomy of request failures.
+
+    BetaRunnerError                    anything this package raises on purpose
+    ├── UsageError                     bad command-line use                     -> exit 2
+    ├── ConfigError                    bad experiment or cases file (file, key) -> exit 2
+    ├── RunStoreError                  a run directory cannot be used           -> exit 2
+    └── RequestFailed                  one attempt of one request failed (data, never fatal)
+        ├── APIStatusError             a non-2xx answer (status, type, request id, retry-after)
+        │   ├── InvalidBeta            400 "Unsupported beta header"
+        │   ├── RateLimited            429
+        │   ├── Overloaded             529
+        │   └── ServerError            other 5xx
+        ├── StreamErrorEvent           an `event: error` after a 200
+        ├── StreamCut                  the connection closed before `message_stop`
+        ├── RequestTimeout             no answer within the timeout
+        └── ConnectionFailed           the connection could not be made or broke
+
+`RequestFailed.kind` is the error taxonomy used in the results table (`error_type`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+class BetaRunnerError(Exception):
+    """Base of every error beta-runner raises on purpose."""
+
+
+class UsageError(BetaRunnerError):
+    """The command line asks for something that cannot be done."""
+
+
+class RunStoreError(BetaRunnerError):
+    """A run directory is missing, unreadable or does not match the experiment."""
+
+
+class ConfigError(BetaRunnerError):
+    """An experiment or cases file is malformed; names the file and the key path or line."""
+
+    def __init__(self, path: Path | str, where: str, problem: str) -> None:
+        self.path = Path(path)
+        self.where = where
+        self.problem = problem
+        location = f"{self.path}: {where}" if where else str(self.path)
+        super().__init__(f"{location}: {problem}")
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    """What the server said about a failed request, as data."""
+
+    status: int | None = None
+    api_error_type: str | None = None
+    message: str = ""
+    request_id: str | None = None
+    retry_after_s: float | None = None
+    error_code: str | None = None
+
+
+class RequestFailed(BetaRunnerError):
+    """One attempt failed; `kind` names the failure in the error taxonomy."""
+
+    kind = "error"
+    retryable = False
+
+    def __init__(self, message: str, info: ErrorInfo | None = None) -> None:
+        super().__init__(message)
+        self.info = info or ErrorInfo(message=message)
+
+
+class APIStatusError(RequestFailed):
+    """The API answered with a non-2xx status."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(
+            f"The API answered {info.status} {info.api_error_type}: {info.message}", info
+        )
+        self.kind = _KIND_BY_STATUS.get(info.status or 0, "invalid_request")
+
+
+class InvalidBeta(APIStatusError):
+    """The API rejected a name in the `anthropic-beta` header."""
+
+    kind = "invalid_beta"
+
+
+class RateLimited(APIStatusError):
+    """429: a rate limit, an acceleration limit or a spend cap (not retried)."""
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info)
+        self.kind = "spend_limit" if _is_spend_limit(info.error_code) else "rate_limited"
+        self.retryable = self.kind == "rate_limited"
+
+
+class Overloaded(APIStatusError):
+    """529: the API is overloaded."""
+
+    kind = "overloaded"
+    retryable = True
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info)
+        self.kind = "overloaded"
+
+
+class ServerError(APIStatusError):
+    """A 5xx other than 529."""
+
+    retryable = True
+
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info)
+        self.kind = "timeout" if info.status == 504 else "server_error"
+
+
+class StreamErrorEvent(RequestFailed):
+    """The stream sent `event: error` after a 200; retried like the status it names."""
+
+    kind = "stream_error"
+    retryable = True
+
+
+class StreamCut(RequestFailed):
+    """The stream ended before `message_stop`."""
+
+    kind = "stream_cut"
+    retryable = True
+
+
+class RequestTimeout(RequestFailed):
+    """No complete answer within the configured timeout."""
+
+    kind = "timeout"
+    retryable = True
+
+
+class ConnectionFailed(RequestFailed):
+    """The connection could not be opened or broke before an answer."""
+
+    kind = "connection"
+    retryable = True
+
+
+_KIND_BY_STATUS = {
+    400: "invalid_request",
+    401: "auth",
+    402: "billing",
+    403: "permission",
+    404: "not_found",
+    409: "conflict",
+    413: "request_too_large",
+    422: "invalid_request",
+}
+
+_SPEND_LIMIT_CODES = frozenset(
+    {
+        "enforced_spend_limit_reached",
+        "contract_spend_limit_reached",
+        "linked_organization_spend_limit_reached",
+    }
+)
+
+
+def _is_spend_limit(error_code: str | None) -> bool:
+    return error_code in _SPEND_LIMIT_CODES

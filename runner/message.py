@@ -1,0 +1,95 @@
+"""What a Messages API response says, read into the values beta-runner records.
+
+Also lists the response's observable signals (`evidence`): block types, stop reason, top-level
+and usage fields beyond the plain baseline, so analysis can tell whether a beta left a trace.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+_PLAIN_TOP_LEVEL = frozenset(
+    {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"}
+)
+_PLAIN_USAGE = frozenset(
+    {
+        "input_tokens",
+        "output_tokens",
+        "cache_creation_input_tokens",
+        "cache_read_input_tokens",
+        "service_tier",
+        "inference_geo",
+    }
+)
+_PLAIN_STOP_REASONS = frozenset({"end_turn", "max_tokens", "stop_sequence"})
+
+
+@dataclass(frozen=True, slots=True)
+class MessageFacts:
+    """The recorded parts of one successful response."""
+
+    text: str
+    stop_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_creation_input_tokens: int | None
+    cache_read_input_tokens: int | None
+    thinking_tokens: int | None
+    content_types: list[str]
+    content_json: str
+    usage_json: str
+    evidence: list[str]
+
+
+def read_message(message: dict[str, Any]) -> MessageFacts:
+    """Extract text, usage and evidence from a message dict (streamed or not)."""
+    content = message.get("content") or []
+    usage = message.get("usage") or {}
+    details = usage.get("output_tokens_details") or {}
+    return MessageFacts(
+        text="".join(b.get("text", "") for b in content if b.get("type") == "text"),
+        stop_reason=message.get("stop_reason"),
+        input_tokens=_int(usage.get("input_tokens")),
+        output_tokens=_int(usage.get("output_tokens")),
+        cache_creation_input_tokens=_int(usage.get("cache_creation_input_tokens")),
+        cache_read_input_tokens=_int(usage.get("cache_read_input_tokens")),
+        thinking_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else None,
+        content_types=[str(b.get("type")) for b in content],
+        content_json=json.dumps(content, separators=(",", ":")),
+        usage_json=json.dumps(usage, separators=(",", ":")),
+        evidence=evidence(message),
+    )
+
+
+def evidence(message: dict[str, Any]) -> list[str]:
+    """Signals beyond a plain text answer, e.g. `block:thinking`, `usage.speed=fast`."""
+    found = {f"block:{b.get('type')}" for b in message.get("content") or [] if b.get("type")}
+    found.discard("block:text")
+    stop = message.get("stop_reason")
+    if stop and stop not in _PLAIN_STOP_REASONS:
+        found.add(f"stop_reason:{stop}")
+    found.update(f"field:{k}" for k, v in message.items() if k not in _PLAIN_TOP_LEVEL and v)
+    found.update(_usage_signals(message.get("usage") or {}))
+    return sorted(found)
+
+
+def _usage_signals(usage: dict[str, Any]) -> set[str]:
+    signals: set[str] = set()
+    for key, value in usage.items():
+        if key in _PLAIN_USAGE or not value or value == "standard":
+            continue
+        if isinstance(value, dict):
+            signals.update(f"usage.{key}.{k}" for k, v in value.items() if v)
+        elif isinstance(value, str):
+            signals.add(f"usage.{key}={value}")
+        else:
+            signals.add(f"usage.{key}")
+    if usage.get("cache_read_input_tokens"):
+        signals.add("usage.cache_read_input_tokens")
+    return signals
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None

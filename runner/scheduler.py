@@ -1,0 +1,223 @@
+"""One rate-limit-aware scheduler per (target, API key, model), shared by every arm.
+
+Before each attempt `slot()` waits, in FIFO order, for a concurrency slot and for budget in
+local mirrors of the server's token buckets (requests, input tokens, output tokens), which
+refill continuously. The mirrors start from configured limits, or from the first response's
+`anthropic-ratelimit-*` headers (until then one probe request goes alone), and are lowered
+whenever a response reports less than they hold. A 429 pauses every send until its
+retry-after; 429 and 529 halve the concurrency, which grows back by one per window of
+successes. The slot is released when the attempt ends, so no slot is held through a backoff.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import anyio
+
+from runner.clock import Clock, Sleep
+from runner.config import RateLimits
+from runner.ratelimit import RateLimitSnapshot
+from runner.token_bucket import TokenBucket
+
+_DEFAULT_PAUSE_S = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class Cost:
+    """What one attempt is expected to take from the budgets."""
+
+    input_tokens: int
+    max_tokens: int
+
+
+@dataclass(slots=True)
+class Ticket:
+    """Issued when an attempt may go; carries what it took and the state it met."""
+
+    seq: int
+    cost: Cost
+    output_charged: int
+    input_mark: float
+    output_mark: float
+    queue_ms: float
+    paused_ms: float
+    concurrency: int
+    in_flight: int
+    rpm: float | None
+
+
+class Scheduler:
+    """Paces attempts against request and token budgets; see the module docstring."""
+
+    def __init__(self, limits: RateLimits, concurrency: int, *, clock: Clock, sleep: Sleep) -> None:
+        self._limits = limits
+        self._clock = clock
+        self._sleep = sleep
+        self._max_concurrency = concurrency
+        self._limiter = anyio.CapacityLimiter(concurrency)
+        self._lock = anyio.Lock()
+        now = clock.now()
+        self._requests = _bucket(limits.rpm, now, reserve=1.0)
+        self._input = _bucket(limits.itpm, now, reserve=0.0)
+        self._output = _bucket(limits.otpm, now, reserve=0.0)
+        self._learned = anyio.Event()
+        self._probing = False
+        if limits.rpm is not None:
+            self._learned.set()
+        self._pause_until = 0.0
+        self._seq = 0
+        self._successes = 0
+        self.pauses = 0
+
+    @property
+    def concurrency(self) -> int:
+        """The current concurrency limit."""
+        return int(self._limiter.total_tokens)
+
+    @asynccontextmanager
+    async def slot(self, cost: Cost) -> AsyncIterator[Ticket]:
+        """Wait for budget and a concurrency slot; hold the slot for the attempt only."""
+        queued = self._clock.now()
+        await self._wait_for_first_limits()
+        async with self._limiter:
+            async with self._lock:
+                paused = await self._wait_for_budget(cost)
+                ticket = self._take(cost, queued, paused)
+            yield ticket
+
+    def settle(
+        self,
+        ticket: Ticket,
+        snapshot: RateLimitSnapshot | None,
+        output: int | None,
+        status: int | None,
+    ) -> None:
+        """Account for a finished attempt: learn limits, refund tokens, adapt concurrency."""
+        now = self._clock.now()
+        if snapshot is not None and snapshot.reported:
+            self._learn(ticket, snapshot, now)
+        self._refund_output(ticket, output, now)
+        if status in (429, 529):
+            self._back_off(status, snapshot, now)
+        elif status is not None and status < 300:
+            self._grow()
+        self._learned.set()
+
+    async def _wait_for_first_limits(self) -> None:
+        if self._learned.is_set():
+            return
+        if not self._probing:
+            self._probing = True
+            return
+        await self._learned.wait()
+
+    async def _wait_for_budget(self, cost: Cost) -> float:
+        paused = 0.0
+        while True:
+            now = self._clock.now()
+            pause = self._pause_until - now
+            wait = max(pause, *(b.wait_for(c, now) for b, c in self._charges(cost)))
+            if wait <= 0:
+                return paused
+            paused += max(0.0, min(pause, wait))
+            await self._sleep(wait)
+
+    def _charges(self, cost: Cost) -> list[tuple[TokenBucket, float]]:
+        pairs = [(self._requests, 1.0), (self._input, float(cost.input_tokens))]
+        pairs.append((self._output, float(self._output_at_send(cost))))
+        return [(b, c) for b, c in pairs if b is not None]
+
+    def _output_at_send(self, cost: Cost) -> int:
+        return cost.max_tokens if self._limits.output_counting == "max_tokens" else 0
+
+    def _take(self, cost: Cost, queued: float, paused: float) -> Ticket:
+        now = self._clock.now()
+        for bucket, amount in self._charges(cost):
+            bucket.take(amount, now)
+        self._seq += 1
+        return Ticket(
+            seq=self._seq,
+            cost=cost,
+            output_charged=self._output_at_send(cost),
+            input_mark=self._input.taken if self._input else 0.0,
+            output_mark=self._output.taken if self._output else 0.0,
+            queue_ms=(now - queued) * 1000.0,
+            paused_ms=paused * 1000.0,
+            concurrency=self.concurrency,
+            in_flight=int(self._limiter.borrowed_tokens),
+            rpm=self._requests.capacity if self._requests else None,
+        )
+
+    def _learn(self, ticket: Ticket, snapshot: RateLimitSnapshot, now: float) -> None:
+        requests = snapshot.bucket("requests")
+        if self._limits.rpm is None and requests.limit:
+            self._requests = _adopt(self._requests, requests.limit, now, reserve=1.0)
+        if self._requests is not None and requests.remaining is not None:
+            sent_since = self._seq - ticket.seq
+            self._requests.lower_to(requests.remaining - sent_since, now)
+        self._input = self._learn_tokens(
+            self._input, snapshot, "input_tokens", self._limits.itpm, ticket.input_mark, now
+        )
+        self._output = self._learn_tokens(
+            self._output, snapshot, "output_tokens", self._limits.otpm, ticket.output_mark, now
+        )
+
+    @staticmethod
+    def _learn_tokens(
+        bucket: TokenBucket | None,
+        snapshot: RateLimitSnapshot,
+        name: str,
+        configured: int | None,
+        mark: float,
+        now: float,
+    ) -> TokenBucket | None:
+        state = snapshot.bucket(name)
+        if configured is None and state.limit:
+            bucket = _adopt(bucket, state.limit, now, reserve=0.0)
+        if bucket is not None and state.remaining is not None:
+            # Token remaining values are rounded to the nearest thousand.
+            bucket.lower_to(state.remaining - 500 - (bucket.taken - mark), now)
+        return bucket
+
+    def _refund_output(self, ticket: Ticket, output: int | None, now: float) -> None:
+        if self._output is None:
+            return
+        actual = output if output is not None else 0
+        if self._limits.output_counting == "max_tokens":
+            self._output.give_back(ticket.output_charged - actual, now)
+        else:
+            self._output.take(actual, now)
+
+    def _back_off(self, status: int, snapshot: RateLimitSnapshot | None, now: float) -> None:
+        self._limiter.total_tokens = max(1, self.concurrency // 2)
+        self._successes = 0
+        if status == 429:
+            wait = snapshot.retry_after_s if snapshot and snapshot.retry_after_s else None
+            self._pause_until = max(self._pause_until, now + (wait or _DEFAULT_PAUSE_S))
+            self.pauses += 1
+            if self._requests is not None:
+                self._requests.lower_to(0.0, now)
+
+    def _grow(self) -> None:
+        self._successes += 1
+        if self.concurrency < self._max_concurrency and self._successes >= self.concurrency:
+            self._limiter.total_tokens = self.concurrency + 1
+            self._successes = 0
+
+
+def _bucket(per_minute: int | None, now: float, *, reserve: float) -> TokenBucket | None:
+    if per_minute is None:
+        return None
+    return TokenBucket(float(per_minute), per_minute / 60.0, now, reserve=reserve)
+
+
+def _adopt(bucket: TokenBucket | None, limit: int, now: float, *, reserve: float) -> TokenBucket:
+    if bucket is None:
+        return TokenBucket(float(limit), limit / 60.0, now, reserve=reserve)
+    if not math.isclose(bucket.capacity, limit):
+        bucket.resize(float(limit), limit / 60.0, now)
+    return bucket

@@ -1,0 +1,135 @@
+"""Run directories on disk: created once, written in atomic parts, compacted, read back.
+
+Layout of `<results>/<experiment>/<run id>/`: `manifest.json`; while running, numbered
+`parts/results-NNNNNN.parquet` and `parts/attempts-NNNNNN.parquet`; at the end
+`results.parquet` and `attempts.parquet`. Every file is written to a temporary name and
+renamed, so a reader never sees half a file. A run directory is never overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from runner.errors import RunStoreError
+from runner.records import (
+    ATTEMPTS_SCHEMA,
+    RESULTS_SCHEMA,
+    AttemptRow,
+    R,
+    ResultRow,
+    rows_to_frame,
+)
+
+MANIFEST = "manifest.json"
+RESULTS = "results.parquet"
+ATTEMPTS = "attempts.parquet"
+PARTS = "parts"
+
+
+class RunDirectory:
+    """One run's directory; writes are atomic and append-only until `compact()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._next_part = _next_part_number(path / PARTS)
+
+    @classmethod
+    def create(cls, results_dir: Path, experiment: str, run_id: str) -> RunDirectory:
+        """Make a new, empty run directory; refuse to reuse an existing one."""
+        path = results_dir / experiment / run_id
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+        except FileExistsError:
+            raise RunStoreError(
+                f"The run directory {path} already exists; runs are never overwritten. "
+                "Choose another --run-id."
+            ) from None
+        except OSError as exc:
+            raise RunStoreError(f"Cannot create the run directory {path}: {exc}.") from exc
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: Path) -> RunDirectory:
+        """An existing run directory (one that has a manifest)."""
+        if not (path / MANIFEST).is_file():
+            raise RunStoreError(f"{path} is not a run directory: it has no {MANIFEST}.")
+        return cls(path)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Replace the manifest atomically."""
+        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        _atomic_write_bytes(self.path / MANIFEST, text.encode())
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The manifest as written."""
+        loaded: dict[str, Any] = json.loads((self.path / MANIFEST).read_text("utf-8"))
+        return loaded
+
+    def append(self, results: Sequence[ResultRow], attempts: Sequence[AttemptRow]) -> None:
+        """Write one numbered part for each non-empty batch of rows."""
+        number = self._next_part
+        if attempts:
+            self._write_part("attempts", number, rows_to_frame(list(attempts), ATTEMPTS_SCHEMA))
+        if results:
+            self._write_part("results", number, rows_to_frame(list(results), RESULTS_SCHEMA))
+        if results or attempts:
+            self._next_part += 1
+
+    def compact(self) -> None:
+        """Fold every part (and any earlier compacted file) into the final two tables."""
+        results = read_results(self.path).collect()
+        attempts = read_attempts(self.path).collect()
+        _atomic_write_parquet(self.path / RESULTS, results)
+        _atomic_write_parquet(self.path / ATTEMPTS, attempts)
+        for part in sorted((self.path / PARTS).glob("*.parquet")):
+            part.unlink()
+
+    def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
+        _atomic_write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
+
+
+def read_results(run_dir: Path) -> pl.LazyFrame:
+    """One row per request: compacted rows and parts, the latest row of a request winning."""
+    frame = _scan_all(run_dir, RESULTS, "results", RESULTS_SCHEMA)
+    return frame.unique(subset=[R.request_key], keep="last", maintain_order=True)
+
+
+def read_attempts(run_dir: Path) -> pl.LazyFrame:
+    """Every attempt ever made in the run."""
+    return _scan_all(run_dir, ATTEMPTS, "attempts", ATTEMPTS_SCHEMA)
+
+
+def _scan_all(run_dir: Path, final: str, kind: str, schema: pl.Schema) -> pl.LazyFrame:
+    files = [run_dir / final] if (run_dir / final).is_file() else []
+    files += sorted((run_dir / PARTS).glob(f"{kind}-*.parquet"))
+    if not files:
+        return pl.LazyFrame(schema=schema)
+    return pl.concat([pl.scan_parquet(f, schema=schema) for f in files], how="vertical")
+
+
+def _next_part_number(parts: Path) -> int:
+    numbers = [int(p.stem.rsplit("-", 1)[1]) for p in parts.glob("*-*.parquet")]
+    return max(numbers, default=0) + 1
+
+
+def _atomic_write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.write_parquet(temporary)
+    temporary.replace(path)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)

@@ -1,0 +1,122 @@
+"""Folding a Messages API event stream into the final message.
+
+Events follow the documented order (message_start, content blocks, message_delta, message_stop);
+unknown event names are ignored, as clients must. Usage in `message_delta` is cumulative.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from runner.errors import ErrorInfo, StreamErrorEvent
+
+_RETRYABLE_STREAM_ERRORS = frozenset(
+    {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
+)
+
+
+class MessageAccumulator:
+    """Builds the message dict from events; `complete` turns true at `message_stop`."""
+
+    def __init__(self) -> None:
+        self.message: dict[str, Any] = {}
+        self.complete = False
+        self._blocks: list[dict[str, Any]] = []
+        self._chunks: dict[int, list[str]] = {}
+
+    def feed(self, event: str, data: str) -> bool:
+        """Apply one event; returns True when it carried content (a content delta)."""
+        handler = _HANDLERS.get(event)
+        if handler is None:
+            return False
+        return handler(self, json.loads(data) if data else {})
+
+    def result(self) -> dict[str, Any]:
+        """The message as a non-streaming response would have returned it."""
+        return {**self.message, "content": self._blocks}
+
+    def _start(self, payload: dict[str, Any]) -> bool:
+        self.message = dict(payload.get("message") or {})
+        return False
+
+    def _block_start(self, payload: dict[str, Any]) -> bool:
+        index = int(payload.get("index", len(self._blocks)))
+        while len(self._blocks) <= index:
+            self._blocks.append({})
+        self._blocks[index] = dict(payload.get("content_block") or {})
+        return False
+
+    def _block_delta(self, payload: dict[str, Any]) -> bool:
+        index = int(payload.get("index", 0))
+        delta = payload.get("delta") or {}
+        kind = str(delta.get("type"))
+        field = _DELTA_FIELDS.get(kind)
+        if field is not None:
+            self._chunks.setdefault(index, []).append(str(delta.get(field, "")))
+        elif kind == "signature_delta" and index < len(self._blocks):
+            self._blocks[index]["signature"] = delta.get("signature", "")
+        elif kind == "citations_delta" and index < len(self._blocks):
+            self._blocks[index].setdefault("citations", []).append(delta.get("citation"))
+        return True
+
+    def _block_stop(self, payload: dict[str, Any]) -> bool:
+        index = int(payload.get("index", 0))
+        if index >= len(self._blocks):
+            return False
+        _close_block(self._blocks[index], "".join(self._chunks.pop(index, [])))
+        return False
+
+    def _delta(self, payload: dict[str, Any]) -> bool:
+        self.message.update(payload.get("delta") or {})
+        usage = payload.get("usage")
+        if usage:
+            self.message["usage"] = {**(self.message.get("usage") or {}), **usage}
+        return False
+
+    def _stop(self, payload: dict[str, Any]) -> bool:
+        self.complete = True
+        return False
+
+    def _error(self, payload: dict[str, Any]) -> bool:
+        error = payload.get("error") or {}
+        info = ErrorInfo(
+            status=200,
+            api_error_type=error.get("type"),
+            message=str(error.get("message", "")),
+            request_id=payload.get("request_id"),
+        )
+        failure = StreamErrorEvent(
+            f"The stream sent an error event after a 200: {info.api_error_type}: {info.message}",
+            info,
+        )
+        failure.retryable = info.api_error_type in _RETRYABLE_STREAM_ERRORS
+        raise failure
+
+
+_DELTA_FIELDS = {
+    "text_delta": "text",
+    "thinking_delta": "thinking",
+    "input_json_delta": "partial_json",
+}
+
+
+def _close_block(block: dict[str, Any], joined: str) -> None:
+    kind = block.get("type")
+    if kind == "text":
+        block["text"] = block.get("text", "") + joined
+    elif kind == "thinking":
+        block["thinking"] = block.get("thinking", "") + joined
+    elif joined and "input" in block:
+        block["input"] = json.loads(joined)
+
+
+_HANDLERS = {
+    "message_start": MessageAccumulator._start,
+    "content_block_start": MessageAccumulator._block_start,
+    "content_block_delta": MessageAccumulator._block_delta,
+    "content_block_stop": MessageAccumulator._block_stop,
+    "message_delta": MessageAccumulator._delta,
+    "message_stop": MessageAccumulator._stop,
+    "error": MessageAccumulator._error,
+}
