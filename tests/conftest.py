@@ -1,0 +1,25 @@
+"""Shared fixtures: a clean environment, results in tmp_path, the anyio backend."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+
+@pytest.fixture(autouse=True)
+def _clean_environment(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> Iterator[None]:
+    """No test reads the developer's key or base URL, and nothing is written outside tmp_path."""
+    for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+    yield
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    """Tests run on asyncio (the backend the CLI uses)."""
+    return "asyncio"
