@@ -1,0 +1,9 @@
+"""`python -m runner` is `beta-runner`."""
+
+from __future__ import annotations
+
+import sys
+
+from runner.cli import main
+
+sys.exit(main())

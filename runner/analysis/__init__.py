@@ -1,0 +1,7 @@
+"""Pure analysis over results tables: polars frames in, polars frames out; nothing printed."""
+
+from __future__ import annotations
+
+from runner.analysis.summary import summarize
+
+__all__ = ["summarize"]

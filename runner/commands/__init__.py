@@ -1,0 +1,1 @@
+"""One module per `beta-runner` subcommand: argument parsing and printing, no business logic."""

@@ -1,0 +1,46 @@
+"""`beta-runner plan`: the request matrix of an experiment, with nothing sent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.console import Console
+
+from runner.config import Experiment
+from runner.environment import Environment
+from runner.experiment_file import load_experiment
+from runner.terminal import render_table
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+def plan(experiment: Path) -> None:
+    """Show EXPERIMENT's arms, models, cases and request count; send nothing."""
+    loaded = load_experiment(experiment, env_base_url=Environment.from_os().base_url)
+    err = Console(stderr=True)
+    for warning in loaded.warnings:
+        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+    exp = loaded.experiment
+    out = Console(width=200)
+    out.print(render_table(arm_table(exp), f"{exp.name}: arms"))
+    click.echo(
+        f"{len(exp.cases)} cases x {len(exp.models)} models ({', '.join(exp.models)}) x "
+        f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests"
+    )
+    click.echo(f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
+
+
+def arm_table(experiment: Experiment) -> pl.DataFrame:
+    """One row per arm: its header value, body overrides and extra headers, request count."""
+    per_arm = len(experiment.cases) * len(experiment.models) * experiment.run.repeats
+    return pl.DataFrame(
+        {
+            "arm": [a.name for a in experiment.arms],
+            "anthropic-beta": [a.beta_header or "(none)" for a in experiment.arms],
+            "request overrides": [", ".join(sorted(a.request)) for a in experiment.arms],
+            "headers": [", ".join(sorted(a.headers)) for a in experiment.arms],
+            "requests": [per_arm] * len(experiment.arms),
+        }
+    )
