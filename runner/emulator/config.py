@@ -1,0 +1,41 @@
+"""The emulator's settings: one frozen object, every field with a default.
+
+Rates are per minute and 0 means unlimited. Times are milliseconds. Probabilities are per
+request and drawn from the seed, so a run with the same seed sees the same faults.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from runner.emulator.planted import BetaEffect
+
+
+@dataclass(frozen=True)
+class EmulatorConfig:
+    """How the emulator behaves: seed, auth, rate limits, latency, faults and planted effects."""
+
+    seed: int = 0
+    reject_unknown_betas: bool = True
+    api_keys: tuple[str, ...] = ()
+    # Rate limits (per API key and model class), 0 = unlimited.
+    rpm: int = 4000
+    itpm: int = 2_000_000
+    otpm: int = 400_000
+    otpm_mode: Literal["realtime", "max_tokens"] = "realtime"
+    # Latency model.
+    ttft_ms: float = 120.0
+    ms_per_output_token: float = 4.0
+    ms_per_1k_input_tokens: float = 2.0
+    jitter: float = 0.1
+    fixed_latency_ms: float | None = None
+    # Faults, drawn per request from the seed.
+    p_overloaded: float = 0.0
+    p_server_error: float = 0.0
+    p_drop_stream: float = 0.0
+    p_error_event: float = 0.0
+    rate_limit_burst: tuple[float, float] | None = None
+    # Planted effects, and a ping every n stream events (0: only the one after the first block).
+    beta_effects: tuple[BetaEffect, ...] = ()
+    ping_every_n_events: int = 0

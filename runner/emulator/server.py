@@ -1,0 +1,100 @@
+"""Run the emulator under uvicorn: `EmulatorServer` in a background thread, `serve` blocking.
+
+`EmulatorServer` binds 127.0.0.1 on a free port (port 0, so no race), starts uvicorn in a
+thread with its signal handlers left alone (httpx's own test-server pattern), waits until it
+serves, and stops it on exit. Logging stays quiet: no access log, warnings only, and the
+deliberate connection drops are not reported as application errors.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import threading
+from types import TracebackType
+
+import uvicorn
+
+from runner.emulator.app import EmulatorApp, create_app
+from runner.emulator.config import EmulatorConfig
+from runner.emulator.wire import ConnectionDropped
+
+STARTUP_TIMEOUT_S = 10.0
+SHUTDOWN_TIMEOUT_S = 5.0
+
+
+class _DropFilter(logging.Filter):
+    """Hide uvicorn's report of a connection the emulator dropped on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        return not isinstance(error, ConnectionDropped)
+
+
+_DROP_FILTER = _DropFilter()
+
+
+def _hide_drops() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if _DROP_FILTER not in logger.filters:
+        logger.addFilter(_DROP_FILTER)
+
+
+class _ThreadServer(uvicorn.Server):
+    def install_signal_handlers(self) -> None:
+        """Signals belong to the main thread's owner, not to a test server."""
+
+
+class EmulatorServer:
+    """The emulator on 127.0.0.1 in a background thread; use as a context manager."""
+
+    def __init__(self, config: EmulatorConfig | None = None, *, port: int = 0) -> None:
+        self.app: EmulatorApp = create_app(config or EmulatorConfig())
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._socket.bind(("127.0.0.1", port))
+        self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
+        settings = uvicorn.Config(
+            self.app,
+            log_config=None,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
+            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S),
+        )
+        self._server = _ThreadServer(settings)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
+        )
+
+    def __enter__(self) -> EmulatorServer:
+        _hide_drops()
+        self._thread.start()
+        waiter = threading.Event()
+        for _ in range(int(STARTUP_TIMEOUT_S / 0.005)):
+            if self._server.started or not self._thread.is_alive():
+                break
+            waiter.wait(0.005)
+        if not self._server.started:
+            self._stop()
+            raise RuntimeError(f"The emulator did not start on {self.url}.")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._stop()
+
+    def _stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(SHUTDOWN_TIMEOUT_S + 1.0)
+        self._socket.close()
+
+
+def serve(config: EmulatorConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the emulator on host:port until interrupted (Ctrl+C stops it cleanly)."""
+    _hide_drops()
+    uvicorn.run(create_app(config), host=host, port=port, access_log=False, lifespan="off")
