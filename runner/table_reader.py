@@ -206,7 +206,7 @@ def as_json(loc: Location, path: str, value: object) -> JSONValue:
     if isinstance(value, list):
         return [as_json(loc, key_path(path, i), item) for i, item in enumerate(value)]
     if isinstance(value, date | time | datetime):
-        raise loc.error(path, f"{shown(value)} cannot be sent as JSON; quote it as a string.")
+        raise loc.error(path, f"A TOML date/time ({value}) cannot be sent as JSON; quote it.")
     if isinstance(value, float) and not math.isfinite(value):
         raise loc.error(path, f"The float {value} cannot be sent as JSON; use a finite number.")
     return cast("JSONValue", value)
