@@ -1,0 +1,19 @@
+"""Constants and body builders shared by the emulator tests."""
+
+from __future__ import annotations
+
+from runner.emulator import EmulatorConfig
+
+FAST = EmulatorConfig(ttft_ms=0.0, ms_per_output_token=0.0, ms_per_1k_input_tokens=0.0, jitter=0.0)
+MODEL = "claude-sonnet-4-6"
+HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
+
+
+def body(text: str = "Hello there.", **fields: object) -> dict[str, object]:
+    """A minimal valid Messages body with one user message."""
+    return {
+        "model": MODEL,
+        "max_tokens": 256,
+        "messages": [{"role": "user", "content": text}],
+        **fields,
+    }
