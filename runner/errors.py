@@ -71,49 +71,57 @@ class RequestFailed(BetaRunnerError):
 
 
 class APIStatusError(RequestFailed):
-    """The API answered with a non-2xx status."""
+    """The API answered with a non-2xx status; subclasses refine `kind` and `retryable`."""
 
     def __init__(self, info: ErrorInfo) -> None:
         super().__init__(
             f"The API answered {info.status} {info.api_error_type}: {info.message}", info
         )
-        self.kind = _KIND_BY_STATUS.get(info.status or 0, "invalid_request")
+        self.kind = self._kind(info)
+        self.retryable = self._retryable(info)
+
+    def _kind(self, info: ErrorInfo) -> str:
+        return _KIND_BY_STATUS.get(info.status or 0, "invalid_request")
+
+    def _retryable(self, info: ErrorInfo) -> bool:
+        return False
 
 
 class InvalidBeta(APIStatusError):
     """The API rejected a name in the `anthropic-beta` header."""
 
-    kind = "invalid_beta"
+    def _kind(self, info: ErrorInfo) -> str:
+        return "invalid_beta"
 
 
 class RateLimited(APIStatusError):
-    """429: a rate limit, an acceleration limit or a spend cap (not retried)."""
+    """429: a rate limit or an acceleration limit (retried), or a spend cap (not retried)."""
 
-    def __init__(self, info: ErrorInfo) -> None:
-        super().__init__(info)
-        self.kind = "spend_limit" if _is_spend_limit(info.error_code) else "rate_limited"
-        self.retryable = self.kind == "rate_limited"
+    def _kind(self, info: ErrorInfo) -> str:
+        return "spend_limit" if info.error_code in _SPEND_LIMIT_CODES else "rate_limited"
+
+    def _retryable(self, info: ErrorInfo) -> bool:
+        return info.error_code not in _SPEND_LIMIT_CODES
 
 
 class Overloaded(APIStatusError):
     """529: the API is overloaded."""
 
-    kind = "overloaded"
-    retryable = True
+    def _kind(self, info: ErrorInfo) -> str:
+        return "overloaded"
 
-    def __init__(self, info: ErrorInfo) -> None:
-        super().__init__(info)
-        self.kind = "overloaded"
+    def _retryable(self, info: ErrorInfo) -> bool:
+        return True
 
 
 class ServerError(APIStatusError):
-    """A 5xx other than 529."""
+    """A 5xx other than 529 (504 counts as a timeout)."""
 
-    retryable = True
+    def _kind(self, info: ErrorInfo) -> str:
+        return "timeout" if info.status == 504 else "server_error"
 
-    def __init__(self, info: ErrorInfo) -> None:
-        super().__init__(info)
-        self.kind = "timeout" if info.status == 504 else "server_error"
+    def _retryable(self, info: ErrorInfo) -> bool:
+        return True
 
 
 class StreamErrorEvent(RequestFailed):
@@ -162,7 +170,3 @@ _SPEND_LIMIT_CODES = frozenset(
         "linked_organization_spend_limit_reached",
     }
 )
-
-
-def _is_spend_limit(error_code: str | None) -> bool:
-    return error_code in _SPEND_LIMIT_CODES

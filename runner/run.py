@@ -128,12 +128,14 @@ async def _send_all(
         services.sleep,
         _AttemptForwarder(rows),
     )
+    in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
     schedulers = {
         model: Scheduler(
             experiment.run.rate_limits,
             experiment.run.concurrency,
             clock=services.clock,
             sleep=services.sleep,
+            shared=in_flight,
         )
         for model in experiment.models
     }

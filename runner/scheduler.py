@@ -51,14 +51,27 @@ class Ticket:
 
 
 class Scheduler:
-    """Paces attempts against request and token budgets; see the module docstring."""
+    """Paces attempts against request and token budgets; see the module docstring.
 
-    def __init__(self, limits: RateLimits, concurrency: int, *, clock: Clock, sleep: Sleep) -> None:
+    `shared` caps attempts in flight across every scheduler of a run (the run's concurrency,
+    which is also the HTTP pool's size); this scheduler's own limit adapts below it.
+    """
+
+    def __init__(
+        self,
+        limits: RateLimits,
+        concurrency: int,
+        *,
+        clock: Clock,
+        sleep: Sleep,
+        shared: anyio.CapacityLimiter | None = None,
+    ) -> None:
         self._limits = limits
         self._clock = clock
         self._sleep = sleep
         self._max_concurrency = concurrency
         self._limiter = anyio.CapacityLimiter(concurrency)
+        self._shared = shared or anyio.CapacityLimiter(concurrency)
         self._lock = anyio.Lock()
         now = clock.now()
         self._requests = _bucket(limits.rpm, now, reserve=1.0)
@@ -83,7 +96,7 @@ class Scheduler:
         """Wait for budget and a concurrency slot; hold the slot for the attempt only."""
         queued = self._clock.now()
         await self._wait_for_first_limits()
-        async with self._limiter:
+        async with self._limiter, self._shared:
             async with self._lock:
                 paused = await self._wait_for_budget(cost)
                 ticket = self._take(cost, queued, paused)
@@ -120,7 +133,7 @@ class Scheduler:
         while True:
             now = self._clock.now()
             pause = self._pause_until - now
-            wait = max(pause, *(b.wait_for(c, now) for b, c in self._charges(cost)))
+            wait = max([pause, *(b.wait_for(c, now) for b, c in self._charges(cost))])
             if wait <= 0:
                 return paused
             paused += max(0.0, min(pause, wait))
@@ -148,7 +161,7 @@ class Scheduler:
             queue_ms=(now - queued) * 1000.0,
             paused_ms=paused * 1000.0,
             concurrency=self.concurrency,
-            in_flight=int(self._limiter.borrowed_tokens),
+            in_flight=int(self._shared.borrowed_tokens),
             rpm=self._requests.capacity if self._requests else None,
         )
 
