@@ -203,11 +203,16 @@ def effect_warnings(
             if gaps:
                 missing.setdefault((beta, gaps), []).append(arm.name)
     warnings = [
-        f"arms {', '.join(names)}: '{beta}' needs {gaps} in the request to have any effect "
-        f"({catalog()[beta].needs})."
+        f"{_arm_label(names)}: '{beta}' has no effect without {gaps} in the request; it needs "
+        f"{catalog()[beta].needs}."
         for (beta, gaps), names in missing.items()
     ]
     return warnings + _model_warnings(arms, models)
+
+
+def _arm_label(names: list[str]) -> str:
+    quoted = ", ".join(f"'{name}'" for name in names)
+    return f"arm {quoted}" if len(names) == 1 else f"arms {quoted}"
 
 
 def _missing_needs(beta: str, body: JSONObject, stream: bool) -> str:

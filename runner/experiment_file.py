@@ -29,7 +29,7 @@ from runner.errors import ConfigError
 from runner.experiment_arms import effect_warnings, read_arms
 from runner.experiment_cases import read_cases
 from runner.models import model_warning
-from runner.request_body import read_request, version_warnings, with_default_max_tokens
+from runner.request_body import merged, read_request, version_warnings, with_default_max_tokens
 from runner.table_reader import Location, Table
 
 TOP_KEYS = (
@@ -83,10 +83,19 @@ def load_experiment(
         request=request,
     )
     warnings += effect_warnings(arms, request, run.stream, models)
-    for arm in arms:
-        where = f"arm '{arm.name}' request"
-        warnings += version_warnings({**request, **arm.request}, target.anthropic_version, where)
+    warnings += _version_warnings(experiment)
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
+
+
+def _version_warnings(experiment: Experiment) -> list[str]:
+    version = experiment.target.anthropic_version
+    return [
+        warning
+        for arm in experiment.arms
+        for warning in version_warnings(
+            merged(experiment.request, arm.request), version, f"arm '{arm.name}' request"
+        )
+    ]
 
 
 def _read_toml(path: Path) -> dict[str, object]:
@@ -173,13 +182,15 @@ def _retry(run: Table) -> RetryPolicy:
     for key in ("max_attempts", "deadline_s"):
         if key in run.data and key in retry.data:
             raise run.fail(key, f"'{key}' is set both here and in run.retry; set it once.")
-    merged = Table(retry.loc, retry.path, {**retry.data, **_shortcuts(run)})
-    initial = merged.number("initial_backoff_s", RetryPolicy.initial_backoff_s, strict=False)
+    attempts_from = run if "max_attempts" in run.data else retry
+    deadline_from = run if "deadline_s" in run.data else retry
     policy = RetryPolicy(
-        max_attempts=merged.integer("max_attempts", RetryPolicy.max_attempts, 1, 100),
-        deadline_s=merged.optional_number("deadline_s"),
-        initial_backoff_s=initial,
-        max_backoff_s=merged.number("max_backoff_s", RetryPolicy.max_backoff_s, strict=False),
+        max_attempts=attempts_from.integer("max_attempts", RetryPolicy.max_attempts, 1, 100),
+        deadline_s=deadline_from.optional_number("deadline_s"),
+        initial_backoff_s=retry.number(
+            "initial_backoff_s", RetryPolicy.initial_backoff_s, strict=False
+        ),
+        max_backoff_s=retry.number("max_backoff_s", RetryPolicy.max_backoff_s, strict=False),
     )
     if policy.max_backoff_s < policy.initial_backoff_s:
         raise retry.fail(
@@ -188,10 +199,6 @@ def _retry(run: Table) -> RetryPolicy:
             f"({policy.initial_backoff_s:g}); raise it.",
         )
     return policy
-
-
-def _shortcuts(run: Table) -> dict[str, object]:
-    return {key: run.data[key] for key in ("max_attempts", "deadline_s") if key in run.data}
 
 
 def _rate_limits(table: Table) -> RateLimits:

@@ -331,7 +331,7 @@ def test_no_baseline_arm_is_a_warning(tmp_path: Path) -> None:
 def test_beta_without_needed_fields_is_a_warning(tmp_path: Path) -> None:
     """A beta whose needed body fields are absent gets a warning naming them."""
     loaded = load(write(tmp_path, MINIMAL))
-    assert any("needs tools in the request" in warning for warning in loaded.warnings)
+    assert any("no effect without tools in the request" in warning for warning in loaded.warnings)
 
 
 def test_beta_for_other_models_only_is_a_warning(tmp_path: Path) -> None:
@@ -480,3 +480,9 @@ def test_model_warnings(tmp_path: Path) -> None:
     assert any("models[0]" in w and "2026-11-30" in w for w in warnings)
     assert any("models[1]" in w and "404" in w for w in warnings)
     assert any("models[2]" in w and "Did you mean 'claude-sonnet-5'" in w for w in warnings)
+
+
+def test_bad_retry_shortcut_is_reported_where_written(tmp_path: Path) -> None:
+    """An invalid [run] retry shortcut is reported at run.max_attempts, not run.retry."""
+    error = error_of(write(tmp_path, MINIMAL + "\n[run]\nmax_attempts = 0\n"))
+    assert error.where == "run.max_attempts"
