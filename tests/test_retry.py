@@ -92,7 +92,7 @@ async def test_retries_transient_failures(failure: Exception) -> None:
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(failure)
 
-    result = await build_retrying(POLICY, sleep)(attempts)
+    result: str = await build_retrying(POLICY, sleep)(attempts)
 
     assert result == "ok"
     assert attempts.calls == 2
