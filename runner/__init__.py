@@ -13,10 +13,8 @@ from runner.records import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
 from runner.store import read_attempts, read_results
 
 __all__ = [
-    "ATTEMPTS_SCHEMA",
-    "RESULTS_SCHEMA",
-    "SCHEMA_VERSION",
     "A",
+    "ATTEMPTS_SCHEMA",
     "Arm",
     "BetaRunnerError",
     "Case",
@@ -24,11 +22,13 @@ __all__ = [
     "Experiment",
     "LoadedExperiment",
     "R",
+    "RESULTS_SCHEMA",
     "RateLimits",
     "RequestFailed",
     "RetryPolicy",
     "RunSettings",
     "RunStoreError",
+    "SCHEMA_VERSION",
     "Target",
     "UsageError",
     "load_experiment",
