@@ -13,8 +13,10 @@ from runner.records import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
 from runner.store import read_attempts, read_results
 
 __all__ = [
-    "A",
     "ATTEMPTS_SCHEMA",
+    "RESULTS_SCHEMA",
+    "SCHEMA_VERSION",
+    "A",
     "Arm",
     "BetaRunnerError",
     "Case",
@@ -22,13 +24,11 @@ __all__ = [
     "Experiment",
     "LoadedExperiment",
     "R",
-    "RESULTS_SCHEMA",
     "RateLimits",
     "RequestFailed",
     "RetryPolicy",
     "RunSettings",
     "RunStoreError",
-    "SCHEMA_VERSION",
     "Target",
     "UsageError",
     "load_experiment",
