@@ -35,6 +35,11 @@ from runner.emulator.wire import start as start_response
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+# Fields that shape how a reply is delivered or limited, not what it says.
+DELIVERY_FIELDS = frozenset(
+    {"stream", "max_tokens", "stop_sequences", "metadata", "speed", "service_tier", "cache_control"}
+    | {"temperature", "top_p", "top_k", "context_management"}
+)
 ORGANIZATION_ID = "5f0e6a2c-7e57-4000-8000-0000000e4a10"
 
 
@@ -166,9 +171,16 @@ async def messages(state: State, call: Call) -> None:
 
 
 def _content_rng(state: State, body: object) -> random.Random:
-    """Content depends on the seed and the body, not on whether it is streamed."""
-    fields = {k: v for k, v in body.items() if k != "stream"} if isinstance(body, dict) else body
-    return content_rng(state.config.seed, canonical(fields))
+    """Content depends on the seed and what is asked, not on limits, streaming or caching."""
+    return content_rng(state.config.seed, canonical(_without_delivery(body)))
+
+
+def _without_delivery(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_delivery(v) for k, v in value.items() if k not in DELIVERY_FIELDS}
+    if isinstance(value, list):
+        return [_without_delivery(v) for v in value]
+    return value
 
 
 def _timing(state: State, prepared: Prepared, completion: Completion, rng: random.Random) -> Timing:

@@ -268,7 +268,7 @@ async def test_pings_every_n_events() -> None:
     ) as client:
         response = await client.post("/v1/messages", json=body(stream=True), headers=HEADERS)
     names = [name for name, _ in sse_events(response.text)]
-    assert names.count("ping") > 3
+    assert names.count("ping") >= len(names) // 4 >= 2
 
 
 def test_dropped_stream_is_a_remote_protocol_error(http: httpx.Client) -> None:
