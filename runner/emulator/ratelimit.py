@@ -6,6 +6,7 @@ cover it; otherwise nothing is charged and a 429 names the first limit short, wi
 `retry-after` the whole seconds until all could. Input tokens are charged on arrival. Output
 tokens are charged as produced ("realtime", the 2026 rule: admission needs a positive balance)
 or as `max_tokens` up front with the unused part refunded ("max_tokens", the 2025 rule).
+A request larger than a whole bucket is admitted once that bucket is full.
 A limit of 0 is unlimited and is reported as `UNLIMITED`.
 """
 
