@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 import httpx
@@ -17,6 +17,7 @@ from runner.errors import (
     InvalidBeta,
     Overloaded,
     RateLimited,
+    RequestFailed,
     RequestTimeout,
     ServerError,
     StreamCut,
@@ -25,7 +26,7 @@ from runner.errors import (
 from runner.ratelimit import BucketState
 
 BASE_URL = "http://testserver"
-Handler = Callable[[httpx.Request], Awaitable[httpx.Response]]
+Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
 
 MESSAGE = {
     "id": "msg_1",
@@ -300,7 +301,7 @@ async def test_rate_limit_headers_are_parsed_into_limits() -> None:
     ],
 )
 async def test_status_failures_are_typed(
-    reply: httpx.Response, error_class: type[Exception], kind: str, retryable: bool
+    reply: httpx.Response, error_class: type[RequestFailed], kind: str, retryable: bool
 ) -> None:
     """A non-2xx answer becomes the typed error of its status, with kind and retryability."""
     outcome = await _send(Recorder(lambda _: reply))
@@ -384,7 +385,7 @@ async def test_error_event_in_stream_is_a_stream_error() -> None:
     ],
 )
 async def test_transport_failures_before_an_answer(
-    failure: type[httpx.TransportError], error_class: type[Exception], kind: str
+    failure: type[httpx.TransportError], error_class: type[RequestFailed], kind: str
 ) -> None:
     """A transport failure before any response is a ConnectionFailed or a RequestTimeout."""
 

@@ -214,8 +214,8 @@ def test_estimate_input_tokens_grows_with_the_prompt() -> None:
 def test_estimate_counts_system_and_tools() -> None:
     """System prompt and tool definitions add to the estimate."""
     base: JSONObject = {"messages": [{"role": "user", "content": "Hi"}]}
-    with_system = {**base, "system": "s" * 400}
-    with_tools = {**with_system, "tools": [{"name": "t", "description": "d" * 400}]}
+    with_system: JSONObject = {**base, "system": "s" * 400}
+    with_tools: JSONObject = {**with_system, "tools": [{"name": "t", "description": "d" * 400}]}
 
     assert estimate_input_tokens(base) < estimate_input_tokens(with_system)
     assert estimate_input_tokens(with_system) < estimate_input_tokens(with_tools)
