@@ -112,6 +112,11 @@ class MessagesClient:
             outcome.error = _transport_failure(exc, outcome)
         except RequestFailed as exc:
             outcome.error = exc
+        except ValueError as exc:  # a 200 whose JSON or SSE data does not parse: a row, not a crash
+            outcome.error = RequestFailed(
+                f"The answer could not be parsed ({type(exc).__name__}: {exc}); check that the "
+                "base URL points at a Messages API."
+            )
         outcome.latency_ms = self._since(started)
         return outcome
 

@@ -419,3 +419,30 @@ async def test_read_error_mid_stream_is_a_stream_cut() -> None:
     assert isinstance(outcome.error, StreamCut)
     assert outcome.http_status == 200
     assert outcome.message is None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("reply", "stream"),
+    [
+        pytest.param(
+            lambda _: httpx.Response(200, content=b"<html>Welcome</html>"), False, id="json-body"
+        ),
+        pytest.param(
+            lambda _: _sse_response(b'event: message_start\ndata: {"type": "mess\n\n'),
+            True,
+            id="sse-data",
+        ),
+    ],
+)
+async def test_unparseable_answer_is_a_failure_not_a_crash(
+    reply: Callable[[httpx.Request], httpx.Response], stream: bool
+) -> None:
+    """A 200 whose body does not parse comes back as a non-retryable failure, never raised."""
+    outcome = await _send(Recorder(reply), stream=stream)
+
+    assert type(outcome.error) is RequestFailed
+    assert outcome.error.retryable is False
+    assert outcome.http_status == 200
+    assert outcome.message is None
+    assert outcome.latency_ms is not None
