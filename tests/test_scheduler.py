@@ -165,7 +165,6 @@ async def test_learns_input_token_limit_from_the_first_response() -> None:
         pytest.param(0, 0, 0, id="none-left"),
         pytest.param(10, 0, 9, id="ten-left"),
         pytest.param(10, 1, 8, id="later-sends-subtracted"),
-        pytest.param(1000, 0, 58, id="higher-ignored"),
     ],
 )
 async def test_lowers_requests_to_the_reported_remaining(
