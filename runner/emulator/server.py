@@ -50,7 +50,9 @@ class EmulatorServer:
 
     def __init__(self, config: EmulatorConfig | None = None, *, port: int = 0) -> None:
         self.app: EmulatorApp = create_app(config or EmulatorConfig())
-        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        # proto must say TCP: asyncio only sets TCP_NODELAY on sockets that do, and without it
+        # Nagle plus delayed ACKs add ~40 ms to every keep-alive response.
+        self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
