@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import httpx
 import pytest
@@ -45,3 +46,19 @@ def test_reset_clears_records(emulator: EmulatorServer) -> None:
     assert emulator.app.received
     emulator.app.reset()
     assert emulator.app.received == []
+
+
+def test_keep_alive_responses_are_not_delayed(emulator: EmulatorServer) -> None:
+    """Responses on a kept-alive connection come back at once (TCP_NODELAY is on)."""
+    port = int(emulator.url.rsplit(":", 1)[1])
+    request = b"POST /nothing HTTP/1.1\r\nhost: e\r\ncontent-length: 2\r\n\r\n{}"
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for _ in range(3):
+            start = time.monotonic()
+            sock.sendall(request)
+            received = b""
+            while b"could not be found" not in received:
+                received += sock.recv(65536)
+            elapsed = time.monotonic() - start
+    assert elapsed < 0.03
