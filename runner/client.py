@@ -14,7 +14,6 @@ from typing import Any
 
 import anyio
 import httpx
-from httpx_sse import EventSource
 
 from runner.clock import Clock, MonotonicClock, utc_now
 from runner.config import Target
@@ -31,6 +30,7 @@ from runner.errors import (
     StreamCut,
 )
 from runner.ratelimit import RateLimitSnapshot, read_snapshot
+from runner.sse import aiter_events
 from runner.stream import MessageAccumulator
 
 MESSAGES_PATH = "/v1/messages"
@@ -142,8 +142,8 @@ class MessagesClient:
         self, response: httpx.Response, outcome: AttemptOutcome, started: float
     ) -> dict[str, Any]:
         accumulator = MessageAccumulator()
-        async for event in EventSource(response).aiter_sse():
-            carried_content = accumulator.feed(event.event, event.data)
+        async for name, data in aiter_events(response.aiter_bytes()):
+            carried_content = accumulator.feed(name, data)
             if carried_content and outcome.ttft_ms is None:
                 outcome.ttft_ms = self._since(started)
         if not accumulator.complete:

@@ -94,7 +94,10 @@ async def _attempt(
     async with scheduler.slot(cost) as ticket:
         outcome = await ctx.client.send(prepared)
         output = _output_tokens(outcome)
-        scheduler.settle(ticket, outcome.limits, output, _status_for_scheduler(outcome))
+        reported_at = None if outcome.ttfb_ms is None else ticket.taken_at + outcome.ttfb_ms / 1e3
+        scheduler.settle(
+            ticket, outcome.limits, output, _status_for_scheduler(outcome), reported_at
+        )
     state.attempts += 1
     state.queue_ms += ticket.queue_ms
     state.last = outcome

@@ -29,6 +29,7 @@ from runner.matrix import PlannedRequest, plan_requests, prepare
 from runner.records import AttemptRow
 from runner.scheduler import Scheduler
 from runner.store import RunDirectory
+from runner.transport import ShardedTransport
 from runner.writer import ResultObserver, Row, RowWriter
 
 _EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -51,10 +52,9 @@ def new_run_id() -> str:
 
 
 def http_client(concurrency: int, timeout_s: float) -> httpx.AsyncClient:
-    """The run's one HTTP client, its pool sized to the concurrency."""
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    """The run's one HTTP client: as many connections as the concurrency, in small pools."""
     timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
-    return httpx.AsyncClient(limits=limits, timeout=timeout)
+    return httpx.AsyncClient(transport=ShardedTransport(concurrency), timeout=timeout)
 
 
 @dataclass(frozen=True)

@@ -3,8 +3,9 @@
 Before each attempt `slot()` waits, in FIFO order, for a concurrency slot and for budget in
 local mirrors of the server's token buckets (requests, input tokens, output tokens), which
 refill continuously. The mirrors start from configured limits, or from the first response's
-`anthropic-ratelimit-*` headers (until then one probe request goes alone), and are lowered
-whenever a response reports less than they hold. A 429 pauses every send until its
+`anthropic-ratelimit-*` headers (until then one probe request goes alone), and are re-anchored
+on every response: the remaining budget it reports, less what was sent after that attempt,
+refilled since its headers arrived. A 429 pauses every send until its
 retry-after; 429 and 529 halve the concurrency, which grows back by one per window of
 successes. The slot is released when the attempt ends, so no slot is held through a backoff.
 """
@@ -24,6 +25,11 @@ from runner.ratelimit import RateLimitSnapshot
 from runner.token_bucket import TokenBucket
 
 _DEFAULT_PAUSE_S = 1.0
+_REPORTED = ("requests", "input_tokens", "output_tokens")
+# Token "remaining" values are rounded to the nearest thousand; request counts are exact.
+_ROUNDING = {"requests": 0.0, "input_tokens": 500.0, "output_tokens": 500.0}
+# Requests keep one in hand against the gap between our send and the server's count.
+_RESERVE = {"requests": 1.0, "input_tokens": 0.0, "output_tokens": 0.0}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,8 +45,10 @@ class Ticket:
     """Issued when an attempt may go; carries what it took and the state it met."""
 
     seq: int
+    taken_at: float
     cost: Cost
     output_charged: int
+    requests_mark: float
     input_mark: float
     output_mark: float
     queue_ms: float
@@ -74,9 +82,9 @@ class Scheduler:
         self._shared = shared or anyio.CapacityLimiter(concurrency)
         self._lock = anyio.Lock()
         now = clock.now()
-        self._requests = _bucket(limits.rpm, now, reserve=1.0)
-        self._input = _bucket(limits.itpm, now, reserve=0.0)
-        self._output = _bucket(limits.otpm, now, reserve=0.0)
+        self._requests = _bucket(limits.rpm, now, reserve=_RESERVE["requests"])
+        self._input = _bucket(limits.itpm, now, reserve=_RESERVE["input_tokens"])
+        self._output = _bucket(limits.otpm, now, reserve=_RESERVE["output_tokens"])
         self._learned = anyio.Event()
         self._probing = False
         if limits.rpm is not None:
@@ -108,11 +116,16 @@ class Scheduler:
         snapshot: RateLimitSnapshot | None,
         output: int | None,
         status: int | None,
+        reported_at: float | None = None,
     ) -> None:
-        """Account for a finished attempt: learn limits, refund tokens, adapt concurrency."""
+        """Account for a finished attempt: learn limits, refund tokens, adapt concurrency.
+
+        `reported_at` is when the response headers arrived (monotonic; default now): the
+        server counted its remaining budget before then.
+        """
         now = self._clock.now()
         if snapshot is not None and snapshot.reported:
-            self._learn(ticket, snapshot, now)
+            self._learn(ticket, snapshot, now, now if reported_at is None else reported_at)
         self._refund_output(ticket, output, now)
         if status in (429, 529):
             self._back_off(status, snapshot, now)
@@ -154,8 +167,10 @@ class Scheduler:
         self._seq += 1
         return Ticket(
             seq=self._seq,
+            taken_at=now,
             cost=cost,
             output_charged=self._output_at_send(cost),
+            requests_mark=self._requests.taken if self._requests else 0.0,
             input_mark=self._input.taken if self._input else 0.0,
             output_mark=self._output.taken if self._output else 0.0,
             queue_ms=(now - queued) * 1000.0,
@@ -165,36 +180,21 @@ class Scheduler:
             rpm=self._requests.capacity if self._requests else None,
         )
 
-    def _learn(self, ticket: Ticket, snapshot: RateLimitSnapshot, now: float) -> None:
-        requests = snapshot.bucket("requests")
-        if self._limits.rpm is None and requests.limit:
-            self._requests = _adopt(self._requests, requests.limit, now, reserve=1.0)
-        if self._requests is not None and requests.remaining is not None:
-            sent_since = self._seq - ticket.seq
-            self._requests.lower_to(requests.remaining - sent_since, now)
-        self._input = self._learn_tokens(
-            self._input, snapshot, "input_tokens", self._limits.itpm, ticket.input_mark, now
-        )
-        self._output = self._learn_tokens(
-            self._output, snapshot, "output_tokens", self._limits.otpm, ticket.output_mark, now
-        )
-
-    @staticmethod
-    def _learn_tokens(
-        bucket: TokenBucket | None,
-        snapshot: RateLimitSnapshot,
-        name: str,
-        configured: int | None,
-        mark: float,
-        now: float,
-    ) -> TokenBucket | None:
-        state = snapshot.bucket(name)
-        if configured is None and state.limit:
-            bucket = _adopt(bucket, state.limit, now, reserve=0.0)
-        if bucket is not None and state.remaining is not None:
-            # Token remaining values are rounded to the nearest thousand.
-            bucket.lower_to(state.remaining - 500 - (bucket.taken - mark), now)
-        return bucket
+    def _learn(
+        self, ticket: Ticket, snapshot: RateLimitSnapshot, now: float, reported_at: float
+    ) -> None:
+        limits = self._limits
+        self._requests = _adopt(self._requests, snapshot, "requests", limits.rpm, now)
+        self._input = _adopt(self._input, snapshot, "input_tokens", limits.itpm, now)
+        self._output = _adopt(self._output, snapshot, "output_tokens", limits.otpm, now)
+        marks = (ticket.requests_mark, ticket.input_mark, ticket.output_mark)
+        buckets = (self._requests, self._input, self._output)
+        for bucket, name, mark in zip(buckets, _REPORTED, marks, strict=True):
+            remaining = snapshot.bucket(name).remaining
+            if bucket is not None and remaining is not None:
+                # What the server had then, less what we sent after this attempt.
+                level = remaining - _ROUNDING[name] - (bucket.taken - mark)
+                bucket.reanchor(level, since=reported_at, now=now)
 
     def _refund_output(self, ticket: Ticket, output: int | None, now: float) -> None:
         if self._output is None:
@@ -228,9 +228,18 @@ def _bucket(per_minute: int | None, now: float, *, reserve: float) -> TokenBucke
     return TokenBucket(float(per_minute), per_minute / 60.0, now, reserve=reserve)
 
 
-def _adopt(bucket: TokenBucket | None, limit: int, now: float, *, reserve: float) -> TokenBucket:
+def _adopt(
+    bucket: TokenBucket | None,
+    snapshot: RateLimitSnapshot,
+    name: str,
+    configured: int | None,
+    now: float,
+) -> TokenBucket | None:
+    limit = snapshot.bucket(name).limit
+    if configured is not None or not limit:
+        return bucket
     if bucket is None:
-        return TokenBucket(float(limit), limit / 60.0, now, reserve=reserve)
+        return TokenBucket(float(limit), limit / 60.0, now, reserve=_RESERVE[name])
     if not math.isclose(bucket.capacity, limit):
         bucket.resize(float(limit), limit / 60.0, now)
     return bucket

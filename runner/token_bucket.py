@@ -44,6 +44,15 @@ class TokenBucket:
         self._refill(now)
         self.level = min(self.capacity, self.level + max(0.0, amount))
 
+    def reanchor(self, level: float, *, since: float, now: float) -> None:
+        """Adopt the level the server reported at `since`, refilled up to `now`.
+
+        Each report replaces the local estimate, so an error in one does not persist.
+        """
+        self._refill(now)
+        refilled = level + max(0.0, now - since) * self.rate_per_s
+        self.level = min(self.capacity, refilled)
+
     def lower_to(self, level: float, now: float) -> None:
         """Adopt a lower level the server reported; a higher one is ignored (stay cautious)."""
         self._refill(now)

@@ -1,0 +1,1 @@
+"""Benchmarks: one command each, every figure measured side by side in one run."""

@@ -1,0 +1,104 @@
+"""What the benchmarks share: an emulator in its own process, and small experiment builders.
+
+The emulator runs in a separate process so that the CPU time a benchmark reports is the
+client's alone.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from runner.config import (
+    Arm,
+    Case,
+    Experiment,
+    RateLimits,
+    RetryPolicy,
+    RunSettings,
+    Target,
+)
+
+MODEL = "claude-sonnet-5"
+ARMS = (
+    Arm("baseline"),
+    Arm("context-management", ("context-management-2025-06-27",)),
+    Arm("window-exceeded", ("model-context-window-exceeded-2025-08-26",)),
+)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def emulator_process(settings: Sequence[str]) -> Iterator[str]:
+    """`beta-runner emulate` in a child process; yields its base URL once it answers."""
+    port = free_port()
+    command = [sys.executable, "-m", "runner", "emulate", "--port", str(port)]
+    for setting in settings:
+        command += ["--set", setting]
+    with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as child:
+        url = f"http://127.0.0.1:{port}"
+        try:
+            _wait_until_up(url)
+            yield url
+        finally:
+            child.terminate()
+            child.wait(timeout=10)
+
+
+def _wait_until_up(url: str) -> None:
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url + "/", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.05)  # noqa: TID251 -- polling another process, outside any event loop
+    raise RuntimeError(f"The emulator at {url} did not start.")
+
+
+def experiment(
+    base_url: str,
+    *,
+    cases: int,
+    repeats: int,
+    concurrency: int,
+    stream: bool = True,
+    rate_limits: RateLimits | None = None,
+    max_attempts: int = 10,
+    max_tokens: int = 32,
+    arms: Sequence[Arm] = ARMS,
+) -> Experiment:
+    """An experiment of `cases` x 1 model x arms x `repeats` short prompts."""
+    return Experiment(
+        name="benchmark",
+        path=Path("benchmark.toml"),
+        models=(MODEL,),
+        arms=tuple(arms),
+        cases=tuple(
+            Case(f"case-{i}", ({"role": "user", "content": f"Question {i}: say something."},))
+            for i in range(cases)
+        ),
+        target=Target(base_url=base_url),
+        run=RunSettings(
+            repeats=repeats,
+            concurrency=concurrency,
+            stream=stream,
+            timeout_s=60.0,
+            retry=RetryPolicy(max_attempts=max_attempts),
+            rate_limits=rate_limits or RateLimits(),
+        ),
+        request={"max_tokens": max_tokens},
+    )
