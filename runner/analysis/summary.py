@@ -18,7 +18,8 @@ DEFAULT_GROUPS = (R.model, R.arm)
 def summarize(
     results: pl.LazyFrame | pl.DataFrame, by: Sequence[str] = DEFAULT_GROUPS
 ) -> pl.DataFrame:
-    """One row per group: requests, ok, errors, errors_by_type, latency/TTFT percentiles, tokens."""
+    """One row per group: requests, ok, errors, error_rate, errors_by_type, latency and TTFT
+    percentiles, mean output tokens."""
     frame = results.lazy()
     ok = pl.col(R.status) == STATUS_OK
     figures = frame.group_by(list(by)).agg(
@@ -32,7 +33,10 @@ def summarize(
     )
     return (
         figures.join(_errors_by_type(frame, by), on=list(by), how="left")
-        .with_columns(pl.col("errors_by_type").fill_null(""))
+        .with_columns(
+            pl.col("errors_by_type").fill_null(""),
+            (pl.col("errors") / pl.col("requests")).alias("error_rate"),
+        )
         .sort(list(by))
         .collect()
     )
