@@ -4,6 +4,8 @@
     ├── UsageError                     bad command-line use                     -> exit 2
     ├── ConfigError                    bad experiment or cases file (file, key) -> exit 2
     ├── RunStoreError                  a run directory cannot be used           -> exit 2
+    ├── RunFailed                      an unexpected error stopped a run        -> exit 1
+    ├── ThresholdsCrossed              a --fail-on threshold was crossed        -> exit 1
     └── RequestFailed                  one attempt of one request failed (data, never fatal)
         ├── APIStatusError             a non-2xx answer (status, type, request id, retry-after)
         │   ├── InvalidBeta            400 "Unsupported beta header"
@@ -34,6 +36,27 @@ class UsageError(BetaRunnerError):
 
 class RunStoreError(BetaRunnerError):
     """A run directory is missing, unreadable or does not match the experiment."""
+
+
+class RunFailed(BetaRunnerError):
+    """An unexpected error stopped a run; what finished is saved and the manifest says failed."""
+
+    def __init__(self, run_dir: Path, cause: BaseException) -> None:
+        self.run_dir = run_dir
+        self.cause = cause
+        super().__init__(
+            f"The run stopped on an unexpected error ({type(cause).__name__}: {cause}). "
+            f"Finished requests are saved in {run_dir}; continue with --resume {run_dir}."
+        )
+
+
+class ThresholdsCrossed(BetaRunnerError):
+    """One or more `--fail-on` thresholds were crossed; `violations` holds one line each."""
+
+    def __init__(self, violations: tuple[str, ...]) -> None:
+        self.violations = violations
+        lines = "\n".join(f"  {v}" for v in violations)
+        super().__init__(f"{len(violations)} --fail-on threshold(s) crossed:\n{lines}")
 
 
 class ConfigError(BetaRunnerError):
