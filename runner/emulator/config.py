@@ -17,6 +17,9 @@ class EmulatorConfig:
     """How the emulator behaves: seed, auth, rate limits, latency, faults and planted effects."""
 
     seed: int = 0
+    # Repeats of one question get different answers, as sampling at a temperature would;
+    # off, every answer to the same question is the same.
+    vary_samples: bool = True
     reject_unknown_betas: bool = True
     api_keys: tuple[str, ...] = ()
     # Rate limits (per API key and model class), 0 = unlimited.

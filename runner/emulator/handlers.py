@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -53,6 +54,7 @@ class State:
     limiter: RateLimiter
     cache: PromptCache
     arrivals: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -159,7 +161,7 @@ async def messages(state: State, call: Call) -> None:
     completion = compose(
         request,
         prepared.features,
-        _content_rng(state, call.body),
+        _content_rng(state, call.body, prepared.betas),
         prepared.input_tokens,
     )
     try:
@@ -170,9 +172,21 @@ async def messages(state: State, call: Call) -> None:
         state.limiter.settle(call.key, call.rate_class, reserved, completion.output_tokens)
 
 
-def _content_rng(state: State, body: object) -> random.Random:
-    """Content depends on the seed and what is asked, not on limits, streaming or caching."""
-    return content_rng(state.config.seed, canonical(_without_delivery(body)))
+def _content_rng(state: State, body: object, betas: Sequence[str]) -> random.Random:
+    """Content depends on the seed, what is asked and which sample this is.
+
+    Not on limits, streaming or caching. Like sampling at a temperature, the n-th answer to
+    the same question under the same betas differs from the (n-1)-th; arms that ask the same
+    question draw the same n-th sample, so a no-op beta leaves the text unchanged. With
+    `temperature = 0`, or `vary_samples` off, every answer is the first sample.
+    """
+    asked = canonical(_without_delivery(body))
+    counter = canonical([sorted(betas), asked])
+    sample = state.samples.get(counter, 0)
+    state.samples[counter] = sample + 1
+    if not state.config.vary_samples or (isinstance(body, dict) and body.get("temperature") == 0):
+        sample = 0
+    return content_rng(state.config.seed, f"{asked}\0{sample}" if sample else asked)
 
 
 def _without_delivery(value: object) -> object:

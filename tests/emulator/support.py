@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from runner.emulator import EmulatorConfig
 
-FAST = EmulatorConfig(ttft_ms=0.0, ms_per_output_token=0.0, ms_per_1k_input_tokens=0.0, jitter=0.0)
+# One answer per question (vary_samples off), so tests can compare two replies to one body.
+FAST = EmulatorConfig(
+    ttft_ms=0.0,
+    ms_per_output_token=0.0,
+    ms_per_1k_input_tokens=0.0,
+    jitter=0.0,
+    vary_samples=False,
+)
 MODEL = "claude-sonnet-4-6"
 HEADERS = {"x-api-key": "test-key", "anthropic-version": "2023-06-01"}
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 
@@ -284,3 +285,21 @@ async def test_thinking_token_count_adds_estimates(client: httpx.AsyncClient) ->
     deltas = [json.loads(line[6:]) for line in text.splitlines() if '"thinking_delta"' in line]
     assert deltas
     assert all(d["delta"]["estimated_tokens"] >= 1 for d in deltas)
+
+
+@pytest.mark.anyio
+async def test_repeats_sample_new_answers_and_arms_share_the_nth_sample() -> None:
+    """With vary_samples, the same question gets a new answer each time; a header-only beta
+    draws the same n-th answer as the baseline, and temperature 0 always the first."""
+    sampling = create_app(dataclasses.replace(FAST, vary_samples=True))
+    transport = httpx.ASGITransport(app=sampling)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://emulator", headers=HEADERS
+    ) as c:
+        first, second = [(await post(c, body())).json()["content"] for _ in range(2)]
+        beta = "model-context-window-exceeded-2025-08-26"
+        with_beta = [(await post(c, body(), beta)).json()["content"] for _ in range(2)]
+        cold = [(await post(c, {**body(), "temperature": 0})).json()["content"] for _ in range(2)]
+    assert first != second
+    assert with_beta == [first, second]
+    assert cold[0] == cold[1]
