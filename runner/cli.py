@@ -13,6 +13,7 @@ import click
 from runner.commands.betas import betas
 from runner.commands.emulate import emulate
 from runner.commands.plan import plan
+from runner.commands.report import report
 from runner.commands.run import run
 from runner.errors import BetaRunnerError, ConfigError, RunStoreError, UsageError
 
@@ -25,7 +26,7 @@ def cli() -> None:
     """Measure what changes when you turn on Anthropic API beta features."""
 
 
-for _command in (run, plan, emulate, betas):
+for _command in (run, plan, emulate, betas, report):
     cli.add_command(_command)
 
 

@@ -1,0 +1,106 @@
+"""Everything the report shows, read once from a run directory through the analysis API."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from runner.analysis import summarize
+from runner.errors import UsageError
+from runner.records import STATUS_OK, R
+from runner.report.browser import ErrorKey
+from runner.store import RunDirectory, read_results
+
+DEFAULT_BASELINE = "baseline"
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """One run's manifest, results and analysis tables, with its arms in experiment order."""
+
+    manifest: dict[str, Any]
+    results: pl.DataFrame
+    summary: pl.DataFrame
+    arms: tuple[str, ...]
+    baseline: str
+    prompts: dict[str, str]
+    comparison: pl.DataFrame
+    outputs: pl.DataFrame
+    errors: dict[ErrorKey, str]
+
+
+def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
+    """Read `run_dir` and compute the tables; UsageError if `baseline` is not one of its arms."""
+    manifest = RunDirectory.open(run_dir).read_manifest()
+    results = read_results(run_dir).collect()
+    arms = arm_order(manifest, results)
+    chosen = baseline or default_baseline(manifest, arms)
+    if chosen not in arms:
+        raise UsageError(
+            f"The baseline arm {chosen!r} is not in the run {run_dir}; "
+            f"its arms are {', '.join(arms) or '(none)'}. Pass --baseline ARM."
+        )
+    return ReportData(
+        manifest=manifest,
+        results=results,
+        summary=summarize(results),
+        arms=arms,
+        baseline=chosen,
+        prompts=case_prompts(manifest),
+        comparison=pl.DataFrame(),
+        outputs=pl.DataFrame(schema={R.case_id: pl.String, R.model: pl.String, R.repeat: pl.Int32}),
+        errors=error_labels(results),
+    )
+
+
+def arm_order(manifest: dict[str, Any], results: pl.DataFrame) -> tuple[str, ...]:
+    """The arms in the experiment's order, then any others found in the results, sorted."""
+    declared = [arm["name"] for arm in _experiment(manifest).get("arms", [])]
+    found = sorted(set(results[R.arm].to_list()) - set(declared))
+    return tuple(declared + found)
+
+
+def default_baseline(manifest: dict[str, Any], arms: tuple[str, ...]) -> str:
+    """The arm named "baseline", else the first arm sending no betas, else the first arm."""
+    if DEFAULT_BASELINE in arms or not arms:
+        return DEFAULT_BASELINE
+    for arm in _experiment(manifest).get("arms", []):
+        if not arm.get("betas"):
+            return str(arm["name"])
+    return arms[0]
+
+
+def case_prompts(manifest: dict[str, Any]) -> dict[str, str]:
+    """Each case's system prompt and messages as readable text, by case id."""
+    prompts = {}
+    for case in _experiment(manifest).get("cases", []):
+        lines = [f"system: {case['system']}"] if case.get("system") else []
+        lines += [f"{m['role']}: {_content_text(m['content'])}" for m in case.get("messages", [])]
+        prompts[str(case["id"])] = "\n".join(lines)
+    return prompts
+
+
+def error_labels(results: pl.DataFrame) -> dict[ErrorKey, str]:
+    """For each failed request, "error_type (HTTP status)" by (case, model, repeat, arm)."""
+    failed = results.filter(pl.col(R.status) != STATUS_OK)
+    labels = {}
+    for row in failed.iter_rows(named=True):
+        status = f" (HTTP {row[R.http_status]})" if row[R.http_status] else ""
+        label = f"error: {row[R.error_type] or 'unknown'}{status}"
+        labels[(row[R.case_id], row[R.model], row[R.repeat], row[R.arm])] = label
+    return labels
+
+
+def _content_text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return json.dumps(content, ensure_ascii=False)
+
+
+def _experiment(manifest: dict[str, Any]) -> dict[str, Any]:
+    experiment = manifest.get("experiment")
+    return experiment if isinstance(experiment, dict) else {}
