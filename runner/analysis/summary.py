@@ -1,7 +1,8 @@
-"""Per-group summaries of a results table: counts, error types, latency and token figures.
+"""Per-group summaries of a results table: counts, error types, latency, TTFT, tokens and cost.
 
-Latency, TTFT and tokens are taken over successful requests only: an error is never counted as
-model output.
+Latency, TTFT, tokens, throughput and cost are taken over successful requests only: an error is
+never counted as model output. Cost uses the row's `cost_usd` when the table has one, else the
+shipped price table (`runner.pricing`).
 """
 
 from __future__ import annotations
@@ -10,36 +11,73 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from runner.pricing import COST, default_prices, with_cost
 from runner.records import STATUS_OK, R
 
 DEFAULT_GROUPS = (R.model, R.arm)
+# After the group columns, in this order (the first ten are the original columns).
+SUMMARY_COLUMNS = (
+    "requests", "ok", "errors", "p50_latency_ms", "p95_latency_ms", "p50_ttft_ms",
+    "mean_output_tokens", "errors_by_type", "error_rate",
+    "ok_rate", "p90_latency_ms", "p99_latency_ms", "p90_ttft_ms", "p99_ttft_ms",
+    "output_tokens_per_s", "cost_usd", "mean_cost_usd",
+)  # fmt: skip
 
 
 def summarize(
     results: pl.LazyFrame | pl.DataFrame, by: Sequence[str] = DEFAULT_GROUPS
 ) -> pl.DataFrame:
     """One row per group: requests, ok, errors, error_rate, errors_by_type, latency and TTFT
-    percentiles, mean output tokens."""
-    frame = results.lazy()
+    percentiles, mean output tokens, then ok_rate, p90/p99 latency and TTFT, output tokens per
+    second (median over streamed ok rows), total and mean cost in USD."""
+    frame = _priced(results.lazy())
     ok = pl.col(R.status) == STATUS_OK
     figures = frame.group_by(list(by)).agg(
         pl.len().alias("requests"),
         ok.sum().alias("ok"),
         (~ok).sum().alias("errors"),
-        pl.col(R.latency_ms).filter(ok).quantile(0.5, "linear").alias("p50_latency_ms"),
-        pl.col(R.latency_ms).filter(ok).quantile(0.95, "linear").alias("p95_latency_ms"),
-        pl.col(R.ttft_ms).filter(ok).quantile(0.5, "linear").alias("p50_ttft_ms"),
+        _quantile(R.latency_ms, 0.5, ok).alias("p50_latency_ms"),
+        _quantile(R.latency_ms, 0.95, ok).alias("p95_latency_ms"),
+        _quantile(R.ttft_ms, 0.5, ok).alias("p50_ttft_ms"),
         pl.col(R.output_tokens).filter(ok).mean().alias("mean_output_tokens"),
+        *_added_figures(ok),
     )
     return (
         figures.join(_errors_by_type(frame, by), on=list(by), how="left")
         .with_columns(
             pl.col("errors_by_type").fill_null(""),
             (pl.col("errors") / pl.col("requests")).alias("error_rate"),
+            (pl.col("ok") / pl.col("requests")).alias("ok_rate"),
         )
+        .select(*by, *SUMMARY_COLUMNS)
         .sort(list(by))
         .collect()
     )
+
+
+def _added_figures(ok: pl.Expr) -> list[pl.Expr]:
+    generating_s = (pl.col(R.latency_ms) - pl.col(R.ttft_ms)) / 1000.0
+    rate = pl.col(R.output_tokens) / generating_s
+    streamed = ok & pl.col(R.ttft_ms).is_not_null() & (generating_s > 0)
+    return [
+        _quantile(R.latency_ms, 0.9, ok).alias("p90_latency_ms"),
+        _quantile(R.latency_ms, 0.99, ok).alias("p99_latency_ms"),
+        _quantile(R.ttft_ms, 0.9, ok).alias("p90_ttft_ms"),
+        _quantile(R.ttft_ms, 0.99, ok).alias("p99_ttft_ms"),
+        rate.filter(streamed).median().alias("output_tokens_per_s"),
+        pl.col(COST).filter(ok).sum().alias("cost_usd"),
+        pl.col(COST).filter(ok).mean().alias("mean_cost_usd"),
+    ]
+
+
+def _quantile(column: str, q: float, ok: pl.Expr) -> pl.Expr:
+    return pl.col(column).filter(ok).quantile(q, "linear")
+
+
+def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:
+    if COST in frame.collect_schema().names():
+        return frame
+    return with_cost(frame, default_prices())
 
 
 def _errors_by_type(frame: pl.LazyFrame, by: Sequence[str]) -> pl.LazyFrame:

@@ -1,0 +1,74 @@
+"""Finding and loading runs for analysis: one run directory, or many by list, glob or results dir.
+
+Both return the results table as a `LazyFrame` through `runner.store.read_results` (compacted
+files and parts, latest row of a request winning); rows keep their own `run_id` column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import polars as pl
+
+from runner.errors import RunStoreError
+from runner.records import RESULTS_SCHEMA
+from runner.store import MANIFEST, RunDirectory, read_results
+
+RunPaths = str | Path | Iterable[str | Path]
+
+
+def load_run(path: str | Path) -> pl.LazyFrame:
+    """One run's results; RunStoreError when `path` is not a run directory."""
+    run = RunDirectory.open(Path(path))
+    return read_results(run.path)
+
+
+def scan_runs(paths: RunPaths, experiment: str | None = None) -> pl.LazyFrame:
+    """The results of many runs stacked: run directories, a glob of them, or a results dir.
+
+    A results directory (`results/`) stands for every run under it, or under
+    `results/<experiment>/` when `experiment` is given; `experiment` also filters run
+    directories named directly. RunStoreError when no run is found.
+    """
+    runs = sorted({run for item in _items(paths) for run in _runs_in(Path(item), experiment)})
+    if not runs:
+        raise RunStoreError(
+            f"No run directories (with a {MANIFEST}) were found in {_shown(paths)}; "
+            "give run directories, a glob of them, or a results directory."
+        )
+    frames = [read_results(run) for run in runs]
+    return pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=RESULTS_SCHEMA)
+
+
+def _items(paths: RunPaths) -> list[str | Path]:
+    if isinstance(paths, Path):
+        return [paths]
+    if isinstance(paths, str):
+        return _glob(paths) if any(c in paths for c in "*?[") else [paths]
+    return list(paths)
+
+
+def _glob(pattern: str) -> list[str | Path]:
+    path = Path(pattern)
+    anchor = Path(path.anchor) if path.is_absolute() else Path()
+    return sorted(anchor.glob(str(path.relative_to(anchor))))
+
+
+def _runs_in(path: Path, experiment: str | None) -> list[Path]:
+    if _is_run(path):
+        return [path] if experiment is None or path.parent.name == experiment else []
+    if not path.is_dir():
+        return []
+    roots = [path / experiment] if experiment is not None else [path, *path.iterdir()]
+    return [run for root in roots if root.is_dir() for run in root.iterdir() if _is_run(run)]
+
+
+def _is_run(path: Path) -> bool:
+    return (path / MANIFEST).is_file()
+
+
+def _shown(paths: RunPaths) -> str:
+    if isinstance(paths, str | Path):
+        return str(paths)
+    return ", ".join(str(p) for p in paths) or "an empty list"

@@ -1,0 +1,66 @@
+"""Loading runs for analysis: one run directory, or many by list, glob or results directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+from frames import row
+
+from runner.analysis import load_run, scan_runs
+from runner.errors import RunStoreError
+from runner.records import RESULTS_SCHEMA, R, ResultRow
+from runner.store import RunDirectory
+
+
+def _make_run(results_dir: Path, experiment: str, run_id: str, rows: int) -> Path:
+    run = RunDirectory.create(results_dir, experiment, run_id)
+    run.write_manifest({"run_id": run_id})
+    values = [row(run_id=run_id, repeat=i) for i in range(rows)]
+    run.append([ResultRow(**v) for v in values], [])
+    return run.path
+
+
+def test_load_run_reads_parts_of_an_unfinished_run(tmp_path: Path) -> None:
+    """A run still in parts loads lazily with the results schema."""
+    path = _make_run(tmp_path, "exp", "r1", 3)
+    frame = load_run(path)
+    assert isinstance(frame, pl.LazyFrame)
+    assert frame.collect_schema() == RESULTS_SCHEMA
+    assert frame.collect().height == 3
+
+
+def test_load_run_refuses_a_directory_that_is_not_a_run(tmp_path: Path) -> None:
+    """A path without a manifest is a RunStoreError naming it."""
+    with pytest.raises(RunStoreError, match="not a run directory"):
+        load_run(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("spec", "experiment", "runs"),
+    [
+        ("results", None, {"a1", "a2", "b1"}),
+        ("results", "a", {"a1", "a2"}),
+        ("results/a", None, {"a1", "a2"}),
+        ("results/*/?1", None, {"a1", "b1"}),
+        (["results/a/a1", "results/b/b1"], None, {"a1", "b1"}),
+        (["results/a/a1", "results/b/b1"], "b", {"b1"}),
+    ],
+    ids=["results-dir", "experiment", "experiment-dir", "glob", "list", "list-filtered"],
+)
+def test_scan_runs_stacks_every_run_found(
+    tmp_path: Path, spec: str | list[str], experiment: str | None, runs: set[str]
+) -> None:
+    """Rows of every matching run are stacked, each keeping its run_id."""
+    for experiment_name, run_id in (("a", "a1"), ("a", "a2"), ("b", "b1")):
+        _make_run(tmp_path / "results", experiment_name, run_id, 2)
+    frame = scan_runs(spec, experiment=experiment).collect()
+    assert set(frame[R.run_id]) == runs
+    assert frame.height == 2 * len(runs)
+
+
+def test_scan_runs_with_nothing_found_says_so(tmp_path: Path) -> None:
+    """No run under the path is a RunStoreError, not an empty frame."""
+    with pytest.raises(RunStoreError, match="No run directories"):
+        scan_runs(tmp_path)

@@ -1,0 +1,75 @@
+"""summarize: per-group counts, rates, percentiles, throughput and cost over ok rows only."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+from frames import error, results, row
+from polars.testing import assert_frame_equal
+
+from runner.analysis import summarize
+from runner.analysis.summary import SUMMARY_COLUMNS
+from runner.records import R
+
+
+def test_columns_keep_the_original_order_then_the_added_figures() -> None:
+    """The group columns come first, then the original ten, then the added figures."""
+    table = summarize(results(row()))
+    assert table.columns == [R.model, R.arm, *SUMMARY_COLUMNS]
+    assert SUMMARY_COLUMNS[:9] == (
+        "requests", "ok", "errors", "p50_latency_ms", "p95_latency_ms", "p50_ttft_ms",
+        "mean_output_tokens", "errors_by_type", "error_rate",
+    )  # fmt: skip
+
+
+def test_errors_are_counted_but_never_as_model_output() -> None:
+    """Error rows count in requests and rates; latency, tokens and cost come from ok rows."""
+    frame = results(
+        row(latency_ms=100.0, output_tokens=10),
+        row(latency_ms=300.0, output_tokens=30, repeat=1),
+        error(latency_ms=9000.0, repeat=2),
+        error(latency_ms=9000.0, repeat=3, error_type="overloaded"),
+    )
+    table = summarize(frame).select(
+        "requests", "ok", "errors", "error_rate", "ok_rate", "p50_latency_ms",
+        "mean_output_tokens", "errors_by_type",
+    )  # fmt: skip
+    expected = pl.DataFrame(
+        {
+            "requests": [4], "ok": [2], "errors": [2], "error_rate": [0.5], "ok_rate": [0.5],
+            "p50_latency_ms": [200.0], "mean_output_tokens": [20.0],
+            "errors_by_type": ["overloaded:1, rate_limited:1"],
+        },
+        schema_overrides={"requests": pl.UInt32, "ok": pl.UInt32, "errors": pl.UInt32},
+    )  # fmt: skip
+    assert_frame_equal(table, expected)
+
+
+def test_throughput_is_output_tokens_over_generation_time_of_streamed_rows() -> None:
+    """Output tokens / (latency - TTFT): 50 tokens over 0.5 s is 100 tokens/s; unstreamed rows
+    are left out."""
+    frame = results(
+        row(latency_ms=600.0, ttft_ms=100.0, output_tokens=50),
+        row(latency_ms=600.0, ttft_ms=None, output_tokens=500, repeat=1),
+    )
+    assert summarize(frame)["output_tokens_per_s"].to_list() == [pytest.approx(100.0)]
+
+
+def test_cost_totals_and_means_per_group() -> None:
+    """cost_usd is the group's total over ok rows and mean_cost_usd its mean."""
+    frame = results(
+        row(model="claude-sonnet-4-5", input_tokens=1000, output_tokens=0),
+        row(model="claude-sonnet-4-5", input_tokens=3000, output_tokens=0, repeat=1),
+        error(model="claude-sonnet-4-5", repeat=2),
+    )
+    table = summarize(frame)
+    assert table["cost_usd"].to_list() == [pytest.approx(0.012)]
+    assert table["mean_cost_usd"].to_list() == [pytest.approx(0.006)]
+
+
+def test_groups_are_sorted_and_custom_groupings_work() -> None:
+    """One row per group in sorted order; `by` may name any columns."""
+    frame = results(row(arm="b"), row(arm="a"), row(arm="a", case_id="c2"))
+    assert summarize(frame)[R.arm].to_list() == ["a", "b"]
+    by_case = summarize(frame, by=(R.case_id,))
+    assert by_case.select(R.case_id, "requests").rows() == [("c1", 2), ("c2", 1)]
