@@ -1,0 +1,68 @@
+"""Report sections: run facts, the error table and the comparison table."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from runner.records import R
+from runner.report.sections import comparison_table, error_table, run_facts
+
+
+def test_run_facts_show_manifest_headline_and_duration() -> None:
+    """The facts list the experiment, status, counts and the run's duration, escaped."""
+    manifest = {
+        "experiment_name": "exp<1>",
+        "run_id": "r1",
+        "status": "complete",
+        "started_at": "2026-01-01T00:00:00+00:00",
+        "finished_at": "2026-01-01T00:00:02.5+00:00",
+        "counts": {"planned": 4, "requests": 4, "ok": 3, "errors": 1, "attempts": 5},
+        "experiment": {"description": "d"},
+    }
+    html = run_facts(manifest)
+    assert "<dt>experiment</dt><dd>exp&lt;1&gt;</dd>" in html
+    assert "<dt>duration</dt><dd>2.5 s</dd>" in html
+    assert "<dt>errors</dt><dd>1</dd>" in html
+    assert "finished" in html
+
+
+def test_error_table_counts_failures_by_type_or_says_none() -> None:
+    """Failures are counted per model, arm and type; with none the section says so."""
+    results = pl.DataFrame(
+        {
+            R.model: ["m", "m", "m"],
+            R.arm: ["a", "a", "b"],
+            R.status: ["error", "error", "ok"],
+            R.error_type: ["overloaded", "overloaded", None],
+            R.http_status: [529, 529, 200],
+        }
+    )
+    html = error_table(results)
+    assert "<td>overloaded</td>" in html
+    assert '<td class="num">529</td><td class="num">2</td>' in html
+    assert "No request failed" in error_table(results.filter(pl.col(R.status) == "ok"))
+
+
+def test_comparison_marks_significant_rows_and_joins_the_interval() -> None:
+    """Significant rows get a class and a star; the CI is one "[low, high]" column."""
+    comparison = pl.DataFrame(
+        {
+            "model": ["m", "m"],
+            "arm": ["beta", "beta"],
+            "metric": ["latency_ms", "output_tokens"],
+            "baseline": [100.0, 30.0],
+            "value": [130.0, 30.5],
+            "delta": [30.0, 0.5],
+            "ci_low": [25.0, -1.0],
+            "ci_high": [35.0, 2.0],
+            "p_value": [0.001, 0.6],
+            "significant": [True, False],
+            "n": [12, 12],
+        }
+    )
+    html = comparison_table(comparison)
+    assert '<tr class="significant">' in html
+    assert "<td>[25.0, 35.0]</td>" in html
+    assert "★ yes" in html
+    assert html.index("<th>delta</th>") < html.index("<th>95% CI</th>") < html.index("<th>n</th>")
+    assert "No arm" in comparison_table(comparison.clear())
