@@ -12,6 +12,7 @@ import click
 
 from runner.commands.betas import betas
 from runner.commands.emulate import emulate
+from runner.commands.history import history_command
 from runner.commands.plan import plan
 from runner.commands.report import report
 from runner.commands.run import run
@@ -22,11 +23,18 @@ EXIT_USAGE = 2
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="beta-runner")
-def cli() -> None:
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Logs on stderr: text, or json (one object per line) for scheduled jobs.",
+)
+def cli(log_format: str) -> None:
     """Measure what changes when you turn on Anthropic API beta features."""
 
 
-for _command in (run, plan, emulate, betas, report):
+for _command in (run, plan, emulate, betas, report, history_command):
     cli.add_command(_command)
 
 

@@ -1,5 +1,7 @@
 """Starting a run from command-line options: resolve target and key, emulator, directory.
 
+A run is new, or continues an existing run directory (`--resume`, `--retry-errors`).
+
 Everything that can be wrong with the input is checked before a run directory is created or a
 request is sent. With `local`, the emulator runs in this process on a free loopback port and
 receives a placeholder key: a real key is never sent to it.
@@ -21,6 +23,7 @@ from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.environment import Environment
 from runner.errors import UsageError
 from runner.experiment_file import load_experiment
+from runner.resume import RESUME, RETRY_ERRORS, Continuation, continuation, locate
 from runner.run import RunOutcome, RunServices, execute_run, http_client, new_run_id
 from runner.store import RunDirectory
 from runner.writer import ResultObserver
@@ -40,30 +43,61 @@ class LaunchOptions:
     run_id: str | None = None
     concurrency: int | None = None
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
+    resume: str | None = None
+    retry_errors: str | None = None
 
 
 @dataclass(frozen=True)
 class PreparedRun:
-    """A validated run, ready to start."""
+    """A validated run, ready to start (`continuing` when it resumes an existing run)."""
 
     experiment: Experiment
     run_id: str
     api_key: str | None
     warnings: tuple[str, ...]
+    continuing: Continuation | None = None
+
+    @property
+    def sending(self) -> int:
+        """How many requests this start will send."""
+        if self.continuing is not None:
+            return len(self.continuing.todo)
+        return self.experiment.request_count
 
 
 def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
-    """Load and check everything; raises ConfigError/UsageError before anything is written."""
-    if options.local and options.base_url:
-        raise UsageError("Use either --local or --base-url, not both.")
+    """Load and check everything; raises ConfigError/UsageError/RunStoreError before anything
+    is written."""
+    _check_flags(options)
     loaded = load_experiment(options.experiment_path, env_base_url=env.base_url)
     experiment = _with_overrides(loaded.experiment, options)
-    run_id = options.run_id or new_run_id()
+    continuing = _continuation(experiment, options)
+    run_id = continuing.run_id if continuing else options.run_id or new_run_id()
     if not _RUN_ID.match(run_id):
         raise UsageError(
             f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128)."
         )
-    return PreparedRun(experiment, run_id, _api_key(experiment, options, env), loaded.warnings)
+    api_key = _api_key(experiment, options, env)
+    return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing)
+
+
+def _check_flags(options: LaunchOptions) -> None:
+    if options.local and options.base_url:
+        raise UsageError("Use either --local or --base-url, not both.")
+    if options.resume is not None and options.retry_errors is not None:
+        raise UsageError("Use either --resume or --retry-errors, not both.")
+    if options.run_id is not None and (options.resume or options.retry_errors):
+        raise UsageError("--run-id names a new run; --resume and --retry-errors continue one.")
+
+
+def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuation | None:
+    if options.resume is not None:
+        path = locate(options.resume, options.results_dir, experiment, "--resume")
+        return continuation(experiment, RESUME, path)
+    if options.retry_errors is not None:
+        path = locate(options.retry_errors, options.results_dir, experiment, "--retry-errors")
+        return continuation(experiment, RETRY_ERRORS, path)
+    return None
 
 
 def start_run(
@@ -75,7 +109,10 @@ def start_run(
         if base_url is not None:
             target = dataclasses.replace(experiment.target, base_url=base_url)
             experiment = dataclasses.replace(experiment, target=target)
-        run_dir = RunDirectory.create(options.results_dir, experiment.name, prepared.run_id)
+        if prepared.continuing is not None:
+            run_dir = RunDirectory.open(prepared.continuing.run_dir)
+        else:
+            run_dir = RunDirectory.create(options.results_dir, experiment.name, prepared.run_id)
         return anyio.run(_run, experiment, run_dir, prepared, observer)
 
 
@@ -87,7 +124,9 @@ async def _run(
 ) -> RunOutcome:
     async with http_client(experiment.run.concurrency, experiment.run.timeout_s) as http:
         services = RunServices.real(http, prepared.api_key, observer)
-        return await execute_run(experiment, run_dir, prepared.run_id, services)
+        return await execute_run(
+            experiment, run_dir, prepared.run_id, services, continuing=prepared.continuing
+        )
 
 
 @contextmanager

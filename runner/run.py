@@ -1,20 +1,26 @@
 """Orchestration of one run: matrix -> workers under the schedulers -> one writer -> manifest.
 
-One task group holds the writer; inside it a cancellable scope holds a feeder, the workers and
-a signal watcher. SIGINT/SIGTERM cancel that scope only, so the writer still flushes what
-finished and the manifest says "interrupted". Requests wait in a bounded memory stream; the
+A guard task group holds a signal watcher for the whole run; inside it one task group holds the
+writer, and a cancellable scope holds a feeder and the workers. A first SIGINT/SIGTERM cancels
+that scope only (in-flight attempts are cancelled), so the writer still flushes what finished,
+the run is compacted and the manifest says "interrupted"; a second signal exits at once. An
+unexpected error leaves the parts as they are, marks the manifest "failed" and becomes
+`RunFailed`. Requests wait in a bounded memory stream; the
 number of workers exceeds the concurrency so that requests sleeping in a backoff do not
 leave slots idle (the schedulers' limiters bound what is actually in flight).
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 import signal
+import sys
 import threading
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import anyio
 import httpx
@@ -23,12 +29,21 @@ from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStre
 from runner.client import MessagesClient
 from runner.clock import Clock, MonotonicClock, Sleep, real_sleep, utc_now
 from runner.config import Experiment
+from runner.errors import RunFailed
 from runner.execute import RequestContext, perform
-from runner.manifest import new_manifest
+from runner.manifest import (
+    STATUS_COMPLETE,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    begin_resume,
+    finish,
+    new_manifest,
+)
 from runner.matrix import PlannedRequest, plan_requests, prepare
 from runner.records import AttemptRow
+from runner.resume import Continuation
 from runner.scheduler import Scheduler
-from runner.store import RunDirectory
+from runner.store import RunDirectory, table_counts
 from runner.transport import ShardedTransport
 from runner.writer import ResultObserver, Row, RowWriter
 
@@ -81,28 +96,78 @@ async def execute_run(
     run_id: str,
     services: RunServices,
     planned: Sequence[PlannedRequest] | None = None,
+    *,
+    continuing: Continuation | None = None,
 ) -> RunOutcome:
-    """Send every planned request (default: the whole matrix) and record the run."""
-    todo = list(planned) if planned is not None else plan_requests(experiment)
-    manifest = new_manifest(experiment, run_id, utc_now(), len(todo))
+    """Send every planned request (default: the whole matrix, or what `continuing` has left)
+    and record the run; RunFailed (after recording what finished) if something unexpected
+    breaks it."""
+    if planned is None:
+        planned = continuing.todo if continuing else plan_requests(experiment)
+    todo = list(planned)
+    manifest = _opening_manifest(experiment, run_id, len(todo), continuing)
     run_dir.write_manifest(manifest)
+    stop = _Stop()
     writer = RowWriter(run_dir, services.observer)
-    stopped_by: list[int] = []
+    prior = continuing.prior_attempts if continuing else {}
+    async with anyio.create_task_group() as guard:
+        guard.start_soon(_watch_signals, stop)
+        try:
+            await _record(experiment, run_id, services, todo, writer, stop, prior)
+            failure: Exception | None = None
+        except Exception as exc:  # recorded in the manifest, then raised as RunFailed
+            failure = exc
+        manifest = await _close(run_dir, manifest, writer, stop, failure)
+        guard.cancel_scope.cancel()  # the watcher never ends by itself
+    if failure is not None:
+        raise RunFailed(run_dir.path, _first_leaf(failure)) from failure
+    exit_code = stop.exit_code()
+    return RunOutcome(run_dir.path, run_id, manifest["status"], manifest["counts"], exit_code)
+
+
+def _opening_manifest(
+    experiment: Experiment, run_id: str, sending: int, continuing: Continuation | None
+) -> dict[str, Any]:
+    if continuing is None:
+        return new_manifest(experiment, run_id, utc_now(), sending)
+    return begin_resume(continuing.manifest, continuing.mode, utc_now(), sending)
+
+
+async def _record(
+    experiment: Experiment,
+    run_id: str,
+    services: RunServices,
+    todo: list[PlannedRequest],
+    writer: RowWriter,
+    stop: _Stop,
+    prior: Mapping[str, int],
+) -> None:
     send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=1024)
     async with anyio.create_task_group() as outer:
         outer.start_soon(writer.consume, receive)
         async with send:
-            await _send_all(experiment, run_id, services, todo, send, stopped_by)
-    status = "interrupted" if stopped_by else "complete"
-    run_dir.compact()
-    manifest.update(
-        status=status,
-        finished_at=utc_now().isoformat(),
-        counts={"planned": len(todo), **_counts(writer)},
-    )
-    run_dir.write_manifest(manifest)
-    exit_code = _EXIT_BY_SIGNAL.get(signal.Signals(stopped_by[0]), 130) if stopped_by else 0
-    return RunOutcome(run_dir.path, run_id, status, manifest["counts"], exit_code)
+            await _send_all(experiment, run_id, services, todo, send, stop.work, prior)
+
+
+async def _close(
+    run_dir: RunDirectory,
+    manifest: dict[str, Any],
+    writer: RowWriter,
+    stop: _Stop,
+    failure: Exception | None,
+) -> dict[str, Any]:
+    """Compact (not after a failure: the parts are kept for a resume) and write the manifest."""
+    session = _counts(writer)
+    if failure is not None:
+        closed = finish(manifest, STATUS_FAILED, utc_now(), manifest["counts"], session)
+        closed["failure"] = f"{type(_first_leaf(failure)).__name__}: {_first_leaf(failure)}"
+    else:
+        await anyio.to_thread.run_sync(run_dir.compact)
+        counts = {"planned": manifest["counts"]["planned"], **table_counts(run_dir.path)}
+        status = STATUS_INTERRUPTED if stop.signals else STATUS_COMPLETE
+        closed = finish(manifest, status, utc_now(), counts, session)
+    run_dir.write_manifest(closed)
+    return closed
 
 
 async def _send_all(
@@ -111,7 +176,8 @@ async def _send_all(
     services: RunServices,
     todo: list[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
-    stopped_by: list[int],
+    work: anyio.CancelScope,
+    prior: Mapping[str, int],
 ) -> None:
     client = MessagesClient(
         services.http,
@@ -126,7 +192,7 @@ async def _send_all(
         experiment.run.retry,
         services.clock,
         services.sleep,
-        _AttemptForwarder(rows),
+        _AttemptForwarder(rows, prior),
     )
     in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
     schedulers = {
@@ -143,22 +209,13 @@ async def _send_all(
         max_buffer_size=experiment.run.concurrency
     )
     workers = min(len(todo), 2 * experiment.run.concurrency + 8)
-    with anyio.CancelScope() as work:
-        async with anyio.create_task_group() as watching:
-            watching.start_soon(_watch_signals, work, stopped_by)
-            async with anyio.create_task_group() as group:
-                group.start_soon(_feed, todo, queue_send)
-                async with queue_receive:
-                    for _ in range(workers):
-                        group.start_soon(
-                            _work,
-                            experiment,
-                            context,
-                            schedulers,
-                            queue_receive.clone(),
-                            rows.clone(),
-                        )
-            watching.cancel_scope.cancel()  # the watcher never ends by itself
+    lane = _Lane(experiment, context, schedulers, prior)
+    with work:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_feed, todo, queue_send)
+            async with queue_receive:
+                for _ in range(workers):
+                    group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
 
 
 async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[PlannedRequest]) -> None:
@@ -167,38 +224,84 @@ async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[Planne
             await queue.send(planned)
 
 
+@dataclass(frozen=True)
+class _Lane:
+    """What every worker shares."""
+
+    experiment: Experiment
+    context: RequestContext
+    schedulers: dict[str, Scheduler]
+    prior: Mapping[str, int]
+
+
 async def _work(
-    experiment: Experiment,
-    context: RequestContext,
-    schedulers: dict[str, Scheduler],
+    lane: _Lane,
     queue: MemoryObjectReceiveStream[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
 ) -> None:
     async with queue, rows:
         async for planned in queue:
-            prepared, cost = prepare(experiment, planned)
-            result = await perform(context, schedulers[planned.model], planned, prepared, cost)
+            prepared, cost = prepare(lane.experiment, planned)
+            scheduler = lane.schedulers[planned.model]
+            result = await perform(lane.context, scheduler, planned, prepared, cost)
+            result.attempts += lane.prior.get(planned.key, 0)  # attempts of earlier sessions
             with anyio.CancelScope(shield=True):  # a finished request is never lost
                 await rows.send(result)
 
 
-async def _watch_signals(work: anyio.CancelScope, stopped_by: list[int]) -> None:
+@dataclass
+class _Stop:
+    """The work scope that signals cancel, and the signals received so far."""
+
+    work: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    signals: list[int] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """0, or the exit code of the first signal."""
+        if not self.signals:
+            return 0
+        return _EXIT_BY_SIGNAL.get(signal.Signals(self.signals[0]), 130)
+
+
+async def _watch_signals(stop: _Stop) -> None:
+    """First SIGINT/SIGTERM: stop sending and let the writer finish. Second: exit at once."""
     if threading.current_thread() is not threading.main_thread():
         return
     with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
         async for signum in received:
-            stopped_by.append(int(signum))
-            work.cancel()
-            return
+            stop.signals.append(int(signum))
+            if len(stop.signals) > 1:
+                _force_exit(stop.exit_code())
+            stop.work.cancel()
+
+
+def _force_exit(code: int) -> None:
+    # Deliberately abrupt: parts already on disk are whole (atomic renames) and a resume
+    # picks up from them; waiting for anything else is what the user asked us not to do.
+    sys.stderr.write(
+        "Stopped at once by a second signal; finished rows already written are kept "
+        "(continue with --resume).\n"
+    )
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 class _AttemptForwarder:
-    """Sends attempt rows to the writer's stream."""
+    """Sends attempt rows to the writer's stream, numbered after earlier sessions' attempts."""
 
-    def __init__(self, rows: MemoryObjectSendStream[Row]) -> None:
+    def __init__(self, rows: MemoryObjectSendStream[Row], prior: Mapping[str, int]) -> None:
         self._rows = rows
+        self._prior = prior
 
     async def attempt(self, row: AttemptRow) -> None:
+        """Forward one attempt row."""
+        row.attempt += self._prior.get(row.request_key, 0)
         with anyio.CancelScope(shield=True):
             await self._rows.send(row)
 

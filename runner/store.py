@@ -20,6 +20,8 @@ from runner.errors import RunStoreError
 from runner.records import (
     ATTEMPTS_SCHEMA,
     RESULTS_SCHEMA,
+    STATUS_OK,
+    A,
     AttemptRow,
     R,
     ResultRow,
@@ -102,8 +104,48 @@ def read_results(run_dir: Path) -> pl.LazyFrame:
 
 
 def read_attempts(run_dir: Path) -> pl.LazyFrame:
-    """Every attempt ever made in the run."""
-    return _scan_all(run_dir, ATTEMPTS, "attempts", ATTEMPTS_SCHEMA)
+    """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
+    frame = _scan_all(run_dir, ATTEMPTS, "attempts", ATTEMPTS_SCHEMA)
+    return frame.unique(subset=[A.request_key, A.attempt, A.sent_at], maintain_order=True)
+
+
+def table_counts(run_dir: Path) -> dict[str, int]:
+    """Rows in the run's tables: requests (final rows), ok, errors and attempts."""
+    status = read_results(run_dir).select(R.status).collect()[R.status]
+    ok = int((status == STATUS_OK).sum())
+    attempts = read_attempts(run_dir).select(pl.len()).collect().item()
+    return {"requests": status.len(), "ok": ok, "errors": status.len() - ok, "attempts": attempts}
+
+
+def list_runs(results_dir: Path, experiment: str) -> list[RunDirectory]:
+    """The experiment's run directories under `results_dir`, oldest first (by start time)."""
+    folder = results_dir / experiment
+    found = [RunDirectory(p) for p in folder.glob("*") if (p / MANIFEST).is_file()]
+    return sorted(found, key=_started_at)
+
+
+def previous_complete(results_dir: Path, experiment: str, before: Path) -> RunDirectory | None:
+    """The newest complete run of `experiment` other than `before` that started before it."""
+    runs = list_runs(results_dir, experiment)
+    names = [r.path.name for r in runs]
+    older = runs[: names.index(before.name)] if before.name in names else runs
+    complete = [r for r in older if _status(r) == "complete"]
+    return complete[-1] if complete else None
+
+
+def _status(run: RunDirectory) -> str:
+    try:
+        return str(run.read_manifest().get("status"))
+    except (OSError, ValueError):
+        return "unreadable"
+
+
+def _started_at(run: RunDirectory) -> tuple[str, str]:
+    try:
+        started = str(run.read_manifest().get("started_at") or "")
+    except (OSError, ValueError):
+        started = ""
+    return started, run.path.name
 
 
 def _scan_all(run_dir: Path, final: str, kind: str, schema: pl.Schema) -> pl.LazyFrame:

@@ -1,7 +1,8 @@
 """The single writer task: rows arrive on a memory stream and reach disk in small batches.
 
 A batch is flushed as soon as it holds `flush_rows` rows or `flush_interval_s` has passed since
-the last flush, and once more when the stream closes, so a crash loses at most one batch.
+the last flush, and once more when the stream closes or the writer is cancelled or fails, so
+a crash of the process loses at most one batch and an error in the run loses nothing received.
 """
 
 from __future__ import annotations
@@ -47,19 +48,24 @@ class RowWriter:
 
     async def consume(self, rows: ObjectReceiveStream[Row]) -> None:
         """Write everything received until the stream closes."""
-        async with rows:
+        try:
+            async with rows:
+                await self._drain(rows)
+        finally:  # also when cancelled or failing: what was received reaches disk
+            self.flush()
+
+    async def _drain(self, rows: ObjectReceiveStream[Row]) -> None:
+        deadline = anyio.current_time() + self._interval
+        while True:
+            with anyio.move_on_at(deadline):
+                try:
+                    self._take(await rows.receive())
+                except anyio.EndOfStream:
+                    return
+                if len(self._results) + len(self._attempts) < self._flush_rows:
+                    continue
+            await anyio.to_thread.run_sync(self.flush)
             deadline = anyio.current_time() + self._interval
-            while True:
-                with anyio.move_on_at(deadline):
-                    try:
-                        self._take(await rows.receive())
-                    except anyio.EndOfStream:
-                        break
-                    if len(self._results) + len(self._attempts) < self._flush_rows:
-                        continue
-                await anyio.to_thread.run_sync(self.flush)
-                deadline = anyio.current_time() + self._interval
-        self.flush()
 
     def flush(self) -> None:
         """Append the buffered rows as one part (nothing when empty)."""

@@ -1,4 +1,5 @@
-"""`beta-runner run`: run an experiment and print the per-arm summary."""
+"""`beta-runner run`: run an experiment (or continue one), print the per-arm summary, and
+check any `--fail-on` thresholds against it."""
 
 from __future__ import annotations
 
@@ -8,15 +9,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import click
+import polars as pl
 from rich.console import Console
 
 from runner.analysis import summarize
+from runner.config import Experiment
 from runner.emulator_settings import emulator_config
 from runner.environment import Environment
-from runner.errors import UsageError
-from runner.launch import LaunchOptions, prepare_run, start_run
-from runner.store import read_results
+from runner.errors import RunFailed, ThresholdsCrossed, UsageError
+from runner.launch import LaunchOptions, PreparedRun, prepare_run, start_run
+from runner.logs import FORMATS, EventLog
+from runner.records import ResultRow
+from runner.run import RunOutcome
+from runner.store import previous_complete, read_results
 from runner.terminal import ProgressBar, render_table, wants_progress
+from runner.thresholds import Threshold, Violation, evaluate, parse_thresholds
 from runner.writer import ResultObserver
 
 
@@ -41,8 +48,32 @@ from runner.writer import ResultObserver
     metavar="KEY=VALUE",
     help="With --local: an emulator setting (see `beta-runner emulate --help`).",
 )
+@click.option(
+    "--resume",
+    metavar="RUN_DIR|latest",
+    help="Continue that run in its directory: send only the requests with no final row.",
+)
+@click.option(
+    "--retry-errors",
+    metavar="RUN_DIR|latest",
+    help="Re-send only the requests of that run whose final row is an error.",
+)
+@click.option(
+    "--fail-on",
+    multiple=True,
+    metavar="EXPR",
+    help="Exit 1 when a threshold is crossed, e.g. 'error_rate>0.05', "
+    "'delta.p50_latency_ms>+20%', 'regress.p95_latency_ms>+10%' (repeatable).",
+)
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    help="Logs on stderr: text, or json (one object per line). Default: the group's option.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
 def run(
+    ctx: click.Context,
     experiment: Path,
     local: bool,
     base_url: str | None,
@@ -50,9 +81,14 @@ def run(
     run_id: str | None,
     concurrency: int | None,
     emulator_settings: Sequence[str],
+    resume: str | None,
+    retry_errors: str | None,
+    fail_on: Sequence[str],
+    log_format: str | None,
     quiet: bool,
 ) -> None:
     """Run EXPERIMENT and print the per-arm summary."""
+    thresholds = parse_thresholds(fail_on)
     if emulator_settings and not local:
         raise UsageError("--emulator settings only apply with --local.")
     options = LaunchOptions(
@@ -63,20 +99,105 @@ def run(
         run_id,
         concurrency,
         emulator_config(emulator_settings),
+        resume,
+        retry_errors,
     )
     prepared = prepare_run(options, Environment.from_os())
-    err = Console(stderr=True)
+    log = EventLog(log_format or _group_log_format(ctx), sys.stderr, (prepared.api_key,))
     for warning in prepared.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
-    with _progress(prepared.experiment.request_count, quiet, err) as observer:
-        outcome = start_run(prepared, options, observer)
+        log.warning(warning)
+    outcome = _launch(prepared, options, log, quiet)
+    _print_summary(prepared.experiment, outcome)
+    if outcome.exit_code == 0 and thresholds:
+        _check(thresholds, prepared.experiment, outcome, results_dir, log)
+    sys.exit(outcome.exit_code)
+
+
+def _launch(
+    prepared: PreparedRun, options: LaunchOptions, log: EventLog, quiet: bool
+) -> RunOutcome:
+    mode = prepared.continuing.mode if prepared.continuing else "new"
+    started = {"run_id": prepared.run_id, "experiment": prepared.experiment.name}
+    log.event("run_started", {**started, "mode": mode, "sending": prepared.sending})
+    err = Console(stderr=True)
+    try:
+        with _progress(prepared.sending, quiet, err) as bar:
+            outcome = start_run(prepared, options, _Both(bar, log))
+    except RunFailed as failed:
+        log.event("run_finished", {**started, "status": "failed", "error": str(failed)}, "error")
+        raise
+    finished = {**started, "status": outcome.status, "run_dir": str(outcome.run_dir)}
+    log.event("run_finished", {**finished, "counts": dict(outcome.counts)})
+    return outcome
+
+
+def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     table = summarize(read_results(outcome.run_dir))
-    Console(width=200).print(render_table(table, f"{prepared.experiment.name}: per-arm summary"))
+    Console(width=200).print(render_table(table, f"{experiment.name}: per-arm summary"))
     click.echo(
         f"Run {outcome.status}: {outcome.counts['requests']} requests, "
         f"{outcome.counts['errors']} errors, written to {outcome.run_dir}"
     )
-    sys.exit(outcome.exit_code)
+
+
+def _check(
+    thresholds: Sequence[Threshold],
+    experiment: Experiment,
+    outcome: RunOutcome,
+    results_dir: Path,
+    log: EventLog,
+) -> None:
+    """Raise ThresholdsCrossed (exit 1) when any threshold is crossed."""
+    violations = _violations(thresholds, experiment, outcome, results_dir, log)
+    for violation in violations:
+        fields = {
+            "model": violation.model,
+            "arm": violation.arm,
+            "metric": violation.threshold.metric,
+        }
+        log.event("threshold_crossed", {**fields, "message": violation.message()}, "error")
+    if violations:
+        raise ThresholdsCrossed(tuple(v.message() for v in violations))
+
+
+def _violations(
+    thresholds: Sequence[Threshold],
+    experiment: Experiment,
+    outcome: RunOutcome,
+    results_dir: Path,
+    log: EventLog,
+) -> list[Violation]:
+    baseline = next((arm.name for arm in experiment.arms if not arm.betas), None)
+    if baseline is None and any(t.kind == "delta" for t in thresholds):
+        log.warning("No arm sends zero betas, so delta.* thresholds have no baseline to use.")
+    previous = previous_complete(results_dir, experiment.name, outcome.run_dir)
+    before: pl.DataFrame | None = None
+    if previous is not None:
+        before = summarize(read_results(previous.path))
+    elif any(t.kind == "regress" for t in thresholds):
+        log.warning(f"No earlier complete run of {experiment.name!r}: regress.* is not checked.")
+    current = summarize(read_results(outcome.run_dir))
+    label = f"run {previous.path.name}" if previous is not None else ""
+    return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)
+
+
+def _group_log_format(ctx: click.Context) -> str:
+    root = ctx.find_root().params.get("log_format")
+    return root if isinstance(root, str) else "text"
+
+
+class _Both:
+    """Tells the progress bar (if any) and the log about each finished request."""
+
+    def __init__(self, bar: ResultObserver | None, log: EventLog) -> None:
+        self._bar = bar
+        self._log = log
+
+    def result(self, row: ResultRow) -> None:
+        """One request finished."""
+        if self._bar is not None:
+            self._bar.result(row)
+        self._log.result(row)
 
 
 @contextmanager
