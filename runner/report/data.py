@@ -9,11 +9,11 @@ from typing import Any
 
 import polars as pl
 
-from runner.analysis import summarize
+from runner.analysis import load_run, summarize
 from runner.errors import UsageError
 from runner.records import STATUS_OK, R
 from runner.report.browser import ErrorKey
-from runner.store import RunDirectory, read_results
+from runner.store import RunDirectory
 
 DEFAULT_BASELINE = "baseline"
 
@@ -36,7 +36,7 @@ class ReportData:
 def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     """Read `run_dir` and compute the tables; UsageError if `baseline` is not one of its arms."""
     manifest = RunDirectory.open(run_dir).read_manifest()
-    results = read_results(run_dir).collect()
+    results = load_run(run_dir).collect()
     arms = arm_order(manifest, results)
     chosen = baseline or default_baseline(manifest, arms)
     if chosen not in arms:
