@@ -5,15 +5,26 @@ The names below are the public surface for notebooks and scripts; everything els
 
 from __future__ import annotations
 
-from runner.analysis import summarize
+from runner.analysis import (
+    COMPARE_COLUMNS,
+    compare,
+    error_rates,
+    evidence_report,
+    load_run,
+    scan_runs,
+    side_by_side,
+    summarize,
+)
 from runner.config import Arm, Case, Experiment, RateLimits, RetryPolicy, RunSettings, Target
 from runner.errors import BetaRunnerError, ConfigError, RequestFailed, RunStoreError, UsageError
 from runner.experiment_file import LoadedExperiment, load_experiment
+from runner.pricing import ModelPrice, PriceTable, default_prices, load_prices, with_cost
 from runner.records import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
 from runner.store import read_attempts, read_results
 
 __all__ = [
     "ATTEMPTS_SCHEMA",
+    "COMPARE_COLUMNS",
     "RESULTS_SCHEMA",
     "SCHEMA_VERSION",
     "A",
@@ -23,6 +34,8 @@ __all__ = [
     "ConfigError",
     "Experiment",
     "LoadedExperiment",
+    "ModelPrice",
+    "PriceTable",
     "R",
     "RateLimits",
     "RequestFailed",
@@ -31,8 +44,17 @@ __all__ = [
     "RunStoreError",
     "Target",
     "UsageError",
+    "compare",
+    "default_prices",
+    "error_rates",
+    "evidence_report",
     "load_experiment",
+    "load_prices",
+    "load_run",
     "read_attempts",
     "read_results",
+    "scan_runs",
+    "side_by_side",
     "summarize",
+    "with_cost",
 ]

@@ -108,11 +108,12 @@ def test_catalog_entry_is_consistent(name: str) -> None:
 
 
 def test_catalog_records_needs_and_evidence() -> None:
-    """Interleaved thinking needs thinking and tools and shows thinking between tool calls."""
+    """Interleaved thinking needs thinking and tools and shows thinking blocks; evidence entries
+    use the signal vocabulary that results record."""
     info = catalog()["interleaved-thinking-2025-05-14"]
     assert info.needs_body == ("thinking", "tools")
-    assert any("thinking between tool_use" in item for item in info.evidence)
-    assert catalog()["fast-mode-2026-02-01"].evidence[0] == "usage.speed: fast"
+    assert info.evidence == ("block:thinking",)
+    assert catalog()["fast-mode-2026-02-01"].evidence == ("usage.speed=fast",)
 
 
 def test_not_messages_betas_show_no_evidence() -> None:

@@ -2,7 +2,22 @@
 
 from __future__ import annotations
 
+from runner.analysis.compare import COMPARE_COLUMNS, compare
+from runner.analysis.error_rates import error_rates
+from runner.analysis.evidence import evidence_report
+from runner.analysis.outputs import side_by_side
+from runner.analysis.pairs import METRICS
 from runner.analysis.runs import load_run, scan_runs
 from runner.analysis.summary import summarize
 
-__all__ = ["load_run", "scan_runs", "summarize"]
+__all__ = [
+    "COMPARE_COLUMNS",
+    "METRICS",
+    "compare",
+    "error_rates",
+    "evidence_report",
+    "load_run",
+    "scan_runs",
+    "side_by_side",
+    "summarize",
+]

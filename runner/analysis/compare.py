@@ -1,0 +1,148 @@
+"""Compare every arm with the baseline: paired differences with bootstrap CIs and p-values.
+
+`compare` gives one row per (model, arm other than the baseline, metric) with exactly the
+columns of `COMPARE_COLUMNS`:
+
+- `baseline`, `value`: the mean of the metric's baseline side and arm side over the pairs where
+  each is defined (`runner.analysis.pairs` defines every metric);
+- `delta`: the mean paired difference (arm - baseline) over the `n` pairs where both are;
+- `ci_low`, `ci_high`: its seeded bootstrap 95% interval; `p_value`: a seeded sign-flip
+  permutation test of "no difference" (`runner.analysis.bootstrap`);
+- `significant`: the interval excludes 0 and p < 0.05 (in tiny samples, where a percentile
+  interval is too narrow, the permutation test keeps a single pair from counting);
+- `baseline_self_similarity` is a reference row (the baseline's repeat-to-repeat similarity):
+  its delta, interval and p-value are null and it is never significant.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from runner.analysis.bootstrap import BLOCK, COUNT, SUM, block_index, block_statistics
+from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
+from runner.errors import UsageError
+from runner.pricing import COST, default_prices, with_cost
+from runner.records import R
+
+METRIC = "metric"
+COMPARE_COLUMNS = (
+    R.model, R.arm, METRIC, "baseline", "value", "delta", "ci_low", "ci_high", "p_value",
+    "significant", "n",
+)  # fmt: skip
+ALPHA = 0.05
+_SIDES = ("_x", "_y", "_d")
+
+
+def compare(
+    results: pl.LazyFrame | pl.DataFrame,
+    baseline: str = "baseline",
+    *,
+    by: Sequence[str] = (R.model,),
+    seed: int = 0,
+    n_boot: int = 2000,
+    metrics: Sequence[str] = METRICS,
+) -> pl.DataFrame:
+    """One row per (`by` group, arm != `baseline`, metric); see the module docstring.
+
+    Raises UsageError when `baseline` is not an arm of `results`.
+    """
+    frame = _priced(results.lazy())
+    _check_baseline(frame, baseline)
+    keys = [*by, R.arm]
+    blocks = _block_sums(paired(frame, baseline, by), keys, metrics, seed).collect()
+    long = _long(blocks, keys, metrics)
+    points = _points(long, keys)
+    stats = block_statistics(
+        long.select(*keys, METRIC, BLOCK, SUM, COUNT), [*keys, METRIC], seed=seed, n_boot=n_boot
+    )
+    table = points.join(stats, on=[*keys, METRIC], how="left", nulls_equal=True)
+    return _finish(table, keys, metrics)
+
+
+def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:
+    if COST in frame.collect_schema().names():
+        return frame
+    return with_cost(frame, default_prices())
+
+
+def _check_baseline(frame: pl.LazyFrame, baseline: str) -> None:
+    arms = sorted(frame.select(pl.col(R.arm).unique()).collect()[R.arm].drop_nulls())
+    if baseline not in arms:
+        raise UsageError(
+            f"The baseline arm {baseline!r} is not in these results; their arms are "
+            f"{', '.join(arms) or '(none)'}. Choose one of them as the baseline (--baseline ARM)."
+        )
+
+
+def _block_sums(
+    pairs: pl.LazyFrame, keys: list[str], metrics: Sequence[str], seed: int
+) -> pl.LazyFrame:
+    aggregates = []
+    for metric in metrics:
+        x, y = metric_sides(metric)
+        for side, expr in zip(_SIDES, (x, y, x - y), strict=True):
+            aggregates += [
+                expr.sum().alias(f"{metric}{side}_s"),
+                expr.count().alias(f"{metric}{side}_c"),
+            ]
+    unit = pl.struct(*PAIR_KEYS)
+    return (
+        pairs.with_columns(block_index(unit, seed, keys)).group_by([*keys, BLOCK]).agg(aggregates)
+    )
+
+
+def _long(blocks: pl.DataFrame, keys: list[str], metrics: Sequence[str]) -> pl.DataFrame:
+    """One row per (group, metric, block): sums and counts of x, y and the difference d."""
+    parts = []
+    for metric in metrics:
+        columns = {
+            f"{side}{kind}": f"{metric}{side}_{kind[-1]}"
+            for side in _SIDES
+            for kind in ("_s", "_c")
+        }
+        parts.append(
+            blocks.select(
+                *keys,
+                pl.lit(metric).alias(METRIC),
+                BLOCK,
+                *(pl.col(source).alias(name) for name, source in columns.items()),
+                pl.col(f"{metric}_d_s").alias(SUM),
+                pl.col(f"{metric}_d_c").alias(COUNT),
+            )
+        )
+    return pl.concat(parts)
+
+
+def _points(long: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    totals = long.group_by([*keys, METRIC]).agg(pl.col(r"^_[xyd]_[sc]$").sum())
+    return totals.select(
+        *keys,
+        METRIC,
+        _mean("_y").alias("baseline"),
+        _mean("_x").alias("value"),
+        _mean("_d").alias("delta"),
+        pl.col("_d_c").cast(pl.Int64).alias("n"),
+    )
+
+
+def _mean(side: str) -> pl.Expr:
+    count = pl.col(f"{side}_c")
+    return pl.when(count > 0).then(pl.col(f"{side}_s") / count).cast(pl.Float64)
+
+
+def _finish(table: pl.DataFrame, keys: list[str], metrics: Sequence[str]) -> pl.DataFrame:
+    reference = pl.col(METRIC).is_in(REFERENCE_METRICS)
+    excludes_zero = (pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)
+    significant = excludes_zero & (pl.col("p_value") < ALPHA) & ~reference
+    order = pl.col(METRIC).replace_strict(list(metrics), list(range(len(metrics))))
+    tested = ("delta", "ci_low", "ci_high", "p_value")
+    return (
+        table.with_columns(
+            *(pl.when(~reference).then(pl.col(c)).cast(pl.Float64).alias(c) for c in tested),
+            significant.fill_null(False).alias("significant"),
+        )
+        .sort([*keys, order])
+        .select(*keys, *COMPARE_COLUMNS[2:])
+    )

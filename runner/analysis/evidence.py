@@ -1,0 +1,60 @@
+"""Did the beta take effect? Arms whose outputs and evidence are indistinguishable from baseline.
+
+Gateways and SDK wrappers can drop or rewrite `anthropic-beta` silently, and a beta can be a
+no-op for a model. An arm is flagged when no metric of `compare` changed significantly in the
+direction that means a change, and no catalogued evidence signal of its betas shows up more
+often than in the baseline (see `runner.analysis.signals`).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from runner.analysis.compare import compare
+from runner.records import R
+
+_METRIC, _DELTA, _SIGNIFICANT = "metric", "delta", "significant"
+# Output metrics whose change shows only in one direction: more similar than noise is no change.
+_CHANGE_DIRECTION = {"exact_match": -1.0, "similarity": -1.0, "stop_reason_shift": 1.0}
+_NOT_EFFECTS = ("self_similarity", "baseline_self_similarity")
+NO_EFFECT_NOTE = "no detectable effect: the beta may have been dropped or be a no-op"
+REPORT_COLUMNS = (
+    R.model, R.arm, "evidence_share", "baseline_evidence_share", "changed", "no_detectable_effect",
+    "note",
+)  # fmt: skip
+
+
+def evidence_report(
+    results: pl.LazyFrame | pl.DataFrame,
+    baseline: str = "baseline",
+    *,
+    comparison: pl.DataFrame | None = None,
+) -> pl.DataFrame:
+    """Per (model, arm): evidence shares, the metrics that changed, and a flag for arms whose
+    outputs and evidence are indistinguishable from the baseline.
+
+    `comparison` is `compare(results, baseline)` when already computed.
+    """
+    if comparison is None:
+        comparison = compare(results, baseline)
+    return _report(comparison.lazy()).collect()
+
+
+def _report(comparison: pl.LazyFrame) -> pl.LazyFrame:
+    direction = pl.col(_METRIC).replace_strict(_CHANGE_DIRECTION, default=0.0)
+    changed = pl.col(_SIGNIFICANT) & ((direction == 0) | (pl.col(_DELTA) * direction > 0))
+    evidence = pl.col(_METRIC) == "evidence_share"
+    seen = evidence & (pl.col("value") > 0) & (pl.col("baseline") == 0)
+    rows = comparison.filter(~pl.col(_METRIC).is_in(_NOT_EFFECTS)).with_columns(
+        (changed | seen).alias("_changed")
+    )
+    summary = rows.group_by(R.model, R.arm, maintain_order=True).agg(
+        pl.col("value").filter(evidence).first().alias("evidence_share"),
+        pl.col("baseline").filter(evidence).first().alias("baseline_evidence_share"),
+        pl.col(_METRIC).filter(pl.col("_changed")).str.join(", ").alias("changed"),
+    )
+    quiet = pl.col("changed") == ""
+    note = pl.when(quiet).then(pl.lit(NO_EFFECT_NOTE))
+    return summary.with_columns(quiet.alias("no_detectable_effect"), note.alias("note")).select(
+        REPORT_COLUMNS
+    )

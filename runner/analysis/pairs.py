@@ -1,0 +1,125 @@
+"""Pairing each arm's requests with the baseline's, and every compared metric on those pairs.
+
+A pair is an arm's row and the baseline's row with the same (run_id, case_id, model, repeat):
+the same question, asked the same n-th time, under the two arms. Each metric gives per pair an
+arm-side value `x` and a baseline-side value `y` (null where the metric is undefined), and the
+paired difference is x - y:
+
+- latency_ms, ttft_ms, output_tokens, input_tokens, cost_usd: the arm's and the baseline's
+  value; pairs where both are ok.
+- error_rate: 1 if the arm's (x) or the baseline's (y) request failed; every pair.
+- exact_match: x = 1 if the arm's text equals the baseline's; y = 1 if the baseline's text
+  equals the baseline's own next repeat; both ok.
+- similarity: x = word-set Jaccard of the arm's and the baseline's texts; y = of the baseline
+  and its own next repeat; both ok.
+- length_delta: the texts' lengths in characters; both ok.
+- stop_reason_shift: x = 1 if the two stop reasons differ; y = 1 if the baseline's differs from
+  its own next repeat's; both ok.
+- self_similarity: x = the arm vs its own next repeat; y = the baseline vs its own; both ok.
+- baseline_self_similarity: x = y = the baseline vs its own next repeat (a reference, no test).
+- evidence_share: x = 1 if the arm's answer shows a catalogued signal of the arm's betas; y = 1
+  if the baseline's answer shows one of those same signals; both ok, and only for arms whose
+  betas have catalogued signals.
+
+So `exact_match`, `similarity` and `stop_reason_shift` are set against the baseline's own
+repeat-to-repeat noise: a beta that changes nothing scores like another baseline sample.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import polars as pl
+
+from runner.analysis.signals import arm_signals, shows_evidence
+from runner.analysis.similarity import (
+    CHARS,
+    SELF_EXACT,
+    SELF_SIMILARITY,
+    SELF_STOP_SHIFT,
+    WORDS,
+    jaccard,
+    with_text_features,
+)
+from runner.pricing import COST
+from runner.records import STATUS_OK, R
+
+PAIR_KEYS = (R.run_id, R.case_id, R.model, R.repeat)
+NUMERIC = (R.latency_ms, R.ttft_ms, R.output_tokens, R.input_tokens, COST)
+METRICS = (
+    *NUMERIC, "error_rate", "exact_match", "similarity", "length_delta", "stop_reason_shift",
+    "self_similarity", "baseline_self_similarity", "evidence_share",
+)  # fmt: skip
+REFERENCE_METRICS = ("baseline_self_similarity",)
+OK, ERROR, EVIDENCE_ARM, EVIDENCE_BASE, PAIR = "_ok", "_error", "_ev_x", "_ev_y", "_pair"
+HAS_SIGNALS = "_has_signals"
+BASE = "_b"
+_CARRIED = (
+    *NUMERIC, OK, ERROR, R.text, R.stop_reason, R.evidence,
+    WORDS, CHARS, SELF_EXACT, SELF_SIMILARITY, SELF_STOP_SHIFT,
+)  # fmt: skip
+
+
+def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFrame:
+    """One row per (arm != baseline, pair) with the arm's and the baseline's columns (`_b`)."""
+    rows = with_text_features(frame).with_columns(
+        (pl.col(R.status) == STATUS_OK).alias(OK),
+        (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
+    )
+    keep = list(dict.fromkeys([*PAIR_KEYS, *by, R.arm, *_CARRIED]))
+    base = rows.filter(pl.col(R.arm) == baseline).select(
+        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in _CARRIED)
+    )
+    arms = rows.filter(pl.col(R.arm) != baseline).select(keep)
+    pairs = arms.join(base, on=list(PAIR_KEYS), how="inner", maintain_order="left")
+    pairs = pairs.with_row_index(PAIR)
+    return _with_evidence(pairs, arm_signals(frame))
+
+
+def _with_evidence(pairs: pl.LazyFrame, signals: pl.LazyFrame) -> pl.LazyFrame:
+    for evidence, flag in ((R.evidence, EVIDENCE_ARM), (R.evidence + BASE, EVIDENCE_BASE)):
+        found = shows_evidence(pairs, PAIR, evidence, signals).with_columns(pl.lit(1.0).alias(flag))
+        pairs = pairs.join(found, on=PAIR, how="left").with_columns(pl.col(flag).fill_null(0.0))
+    armed = signals.select(R.arm).unique().with_columns(pl.lit(True).alias(HAS_SIGNALS))
+    return pairs.join(armed, on=R.arm, how="left").with_columns(
+        pl.col(HAS_SIGNALS).fill_null(False)
+    )
+
+
+def metric_sides(metric: str) -> tuple[pl.Expr, pl.Expr]:
+    """The (x, y) expressions of `metric` over a paired frame, as Float64, null if undefined."""
+    both_ok = pl.col(OK) & pl.col(OK + BASE)
+    if metric in NUMERIC:
+        defined = both_ok & pl.col(metric).is_not_null() & pl.col(metric + BASE).is_not_null()
+        return _on(defined, pl.col(metric)), _on(defined, pl.col(metric + BASE))
+    sides = _output_sides(both_ok)
+    if metric not in sides:
+        raise ValueError(f"Unknown metric {metric!r}; known metrics: {', '.join(METRICS)}.")
+    return sides[metric]
+
+
+def _output_sides(both_ok: pl.Expr) -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    same_text = pl.col(R.text).fill_null("") == pl.col(R.text + BASE).fill_null("")
+    shifted = pl.col(R.stop_reason).ne_missing(pl.col(R.stop_reason + BASE))
+    base_self = pl.col(SELF_SIMILARITY + BASE)
+    with_signals = both_ok & pl.col(HAS_SIGNALS)
+    return {
+        "error_rate": (pl.col(ERROR), pl.col(ERROR + BASE)),
+        "exact_match": (_on(both_ok, same_text), _on(both_ok, pl.col(SELF_EXACT + BASE))),
+        "similarity": (
+            _on(both_ok, jaccard(pl.col(WORDS), pl.col(WORDS + BASE))),
+            _on(both_ok, base_self),
+        ),
+        "length_delta": (_on(both_ok, pl.col(CHARS)), _on(both_ok, pl.col(CHARS + BASE))),
+        "stop_reason_shift": (_on(both_ok, shifted), _on(both_ok, pl.col(SELF_STOP_SHIFT + BASE))),
+        "self_similarity": (_on(both_ok, pl.col(SELF_SIMILARITY)), _on(both_ok, base_self)),
+        "baseline_self_similarity": (base_self, base_self),
+        "evidence_share": (
+            _on(with_signals, pl.col(EVIDENCE_ARM)),
+            _on(with_signals, pl.col(EVIDENCE_BASE)),
+        ),
+    }
+
+
+def _on(defined: pl.Expr, value: pl.Expr) -> pl.Expr:
+    return pl.when(defined).then(value.cast(pl.Float64))

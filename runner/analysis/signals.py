@@ -1,0 +1,58 @@
+"""Response evidence signals: which catalogued signals each arm's betas can leave, and matching.
+
+Each result row records `evidence`: the signals `runner.message.evidence` found in the answer
+(`block:thinking`, `stop_reason:model_context_window_exceeded`, `field:context_management`,
+`usage.speed=fast`, ...). The beta catalog lists, per beta, the signals it can leave. A row
+shows an arm's evidence when one of its signals equals a catalogued signal of one of the arm's
+betas, or extends it (`usage.cache_creation` matches `usage.cache_creation.ephemeral_1h_...`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import polars as pl
+
+from runner.betas import BetaInfo, catalog
+from runner.records import R
+
+SIGNAL = "_signal"
+
+
+def signal_frame(beta_catalog: Mapping[str, BetaInfo] | None = None) -> pl.LazyFrame:
+    """One row per (beta, signal) the catalog lists."""
+    entries = (beta_catalog or catalog()).values()
+    rows = [(info.name, signal) for info in entries for signal in info.evidence]
+    return pl.LazyFrame(rows, schema={"_beta": pl.String, SIGNAL: pl.String}, orient="row")
+
+
+def arm_signals(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """One row per (arm, signal): the catalogued signals of the betas the arm sent."""
+    arms = frame.group_by(R.arm).agg(pl.col(R.betas).first()).explode(R.betas)
+    return (
+        arms.join(signal_frame(), left_on=R.betas, right_on="_beta", how="inner")
+        .select(R.arm, SIGNAL)
+        .unique()
+    )
+
+
+def shows_evidence(
+    frame: pl.LazyFrame, key: str, evidence: str, signals: pl.LazyFrame
+) -> pl.LazyFrame:
+    """The `key` values of rows whose `evidence` list matches a signal of the row's `arm`."""
+    found = pl.col(evidence)
+    wanted = pl.col(SIGNAL)
+    matches = (
+        (found == wanted)
+        | found.str.starts_with(wanted + ".")
+        | found.str.starts_with(wanted + "=")
+    )
+    return (
+        frame.select(key, R.arm, evidence)
+        .explode(evidence)
+        .drop_nulls(evidence)
+        .join(signals, on=R.arm, how="inner")
+        .filter(matches)
+        .select(key)
+        .unique()
+    )
