@@ -25,8 +25,11 @@ from runner.store import (
     PARTS,
     RESULTS,
     RunDirectory,
+    list_runs,
+    previous_complete,
     read_attempts,
     read_results,
+    table_counts,
 )
 from runner.writer import Row, RowWriter
 
@@ -340,3 +343,28 @@ async def test_writer_with_no_rows_writes_nothing(run: RunDirectory) -> None:
 
     assert not (run.path / PARTS).exists() or _parts(run) == []
     assert sum(writer.counts.values()) == 0
+
+
+def test_a_compaction_cut_short_counts_each_attempt_once(run: RunDirectory) -> None:
+    """Parts still present beside the compacted files (a kill mid-compaction) are not doubled."""
+    run.append([_result("a")], [_attempt("a", 1), _attempt("a", 2)])
+    kept = {p.name: p.read_bytes() for p in (run.path / PARTS).glob("*.parquet")}
+    run.compact()
+    for name, data in kept.items():
+        (run.path / PARTS / name).write_bytes(data)
+    assert read_attempts(run.path).collect().height == 2
+    assert table_counts(run.path) == {"requests": 1, "ok": 1, "errors": 0, "attempts": 2}
+
+
+def test_list_runs_orders_by_start_and_previous_complete_skips_others(tmp_path: Path) -> None:
+    """Runs sort by manifest start time; the previous complete run ignores unfinished ones."""
+    statuses = {"r1": "complete", "r2": "interrupted", "r3": "complete", "r4": "running"}
+    for index, (run_id, status) in enumerate(statuses.items()):
+        made = RunDirectory.create(tmp_path, "exp", run_id)
+        made.write_manifest({"started_at": f"2026-01-0{5 - index}", "status": status})
+    assert [r.path.name for r in list_runs(tmp_path, "exp")] == ["r4", "r3", "r2", "r1"]
+    previous = previous_complete(tmp_path, "exp", tmp_path / "exp" / "r2")
+    assert previous is not None
+    assert previous.path.name == "r3"
+    assert previous_complete(tmp_path, "exp", tmp_path / "exp" / "r3") is None
+    assert list_runs(tmp_path, "nothing") == []
