@@ -16,7 +16,15 @@ from runner.analysis import (
     summarize,
 )
 from runner.config import Arm, Case, Experiment, RateLimits, RetryPolicy, RunSettings, Target
-from runner.errors import BetaRunnerError, ConfigError, RequestFailed, RunStoreError, UsageError
+from runner.errors import (
+    BetaRunnerError,
+    ConfigError,
+    RequestFailed,
+    RunFailed,
+    RunStoreError,
+    ThresholdsCrossed,
+    UsageError,
+)
 from runner.experiment_file import LoadedExperiment, load_experiment
 from runner.pricing import ModelPrice, PriceTable, default_prices, load_prices, with_cost
 from runner.records import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
@@ -40,9 +48,11 @@ __all__ = [
     "RateLimits",
     "RequestFailed",
     "RetryPolicy",
+    "RunFailed",
     "RunSettings",
     "RunStoreError",
     "Target",
+    "ThresholdsCrossed",
     "UsageError",
     "compare",
     "default_prices",
