@@ -9,7 +9,7 @@ from typing import Any
 
 import polars as pl
 
-from runner.analysis import load_run, summarize
+from runner.analysis import compare, error_rates, load_run, side_by_side, summarize
 from runner.errors import UsageError
 from runner.records import STATUS_OK, R
 from runner.report.browser import ErrorKey
@@ -30,6 +30,7 @@ class ReportData:
     prompts: dict[str, str]
     comparison: pl.DataFrame
     outputs: pl.DataFrame
+    error_rates: pl.DataFrame
     errors: dict[ErrorKey, str]
 
 
@@ -51,8 +52,9 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
         arms=arms,
         baseline=chosen,
         prompts=case_prompts(manifest),
-        comparison=pl.DataFrame(),
-        outputs=pl.DataFrame(schema={R.case_id: pl.String, R.model: pl.String, R.repeat: pl.Int32}),
+        comparison=compare(results, baseline=chosen),
+        outputs=side_by_side(results, baseline=chosen),
+        error_rates=error_rates(results),
         errors=error_labels(results),
     )
 

@@ -61,7 +61,7 @@ def _body(data: ReportData) -> str:
         (
             "errors",
             "Errors",
-            _charts(error_chart(data.summary, data.arms)) + error_table(data.results),
+            _charts(error_chart(data.summary, data.arms)) + error_table(data.error_rates),
         ),
         ("comparison", f"Comparison with {data.baseline}", comparison_table(data.comparison)),
         ("outputs", "Outputs side by side", case_browser(browser)),

@@ -8,8 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from runner.records import STATUS_OK, R
-from runner.report.numbers import format_number
+from runner.report.numbers import MISSING, format_number, format_share
 from runner.report.tables import html_table
 
 
@@ -45,17 +44,16 @@ def summary_table(summary: pl.DataFrame) -> str:
     return html_table(summary, table_id="summary-table")
 
 
-def error_table(results: pl.DataFrame) -> str:
-    """Failed requests counted by model, arm, error type and HTTP status; a line if none."""
-    failed = results.filter(pl.col(R.status) != STATUS_OK)
-    if not failed.height:
+def error_table(rates: pl.DataFrame) -> str:
+    """`error_rates` rows (per model, arm and error type, with Wilson CIs); a line if none."""
+    if not rates.height or not rates["errors"].sum():
         return '<p class="empty">No request failed.</p>'
-    counts = (
-        failed.group_by(R.model, R.arm, R.error_type, R.http_status)
-        .agg(pl.len().alias("requests"))
-        .sort(R.model, R.arm, R.error_type)
-    )
-    return html_table(counts, table_id="error-table")
+    shown = rates.with_columns(
+        pl.struct("ci_low", "ci_high")
+        .map_elements(_share_interval, return_dtype=pl.String)
+        .alias("95% CI")
+    ).drop("ci_low", "ci_high")
+    return html_table(shown, table_id="error-table", formats={"rate": format_share})
 
 
 def comparison_table(comparison: pl.DataFrame) -> str:
@@ -78,7 +76,13 @@ def comparison_table(comparison: pl.DataFrame) -> str:
 
 
 def _interval(bounds: dict[str, float | None]) -> str:
+    if bounds["ci_low"] is None and bounds["ci_high"] is None:
+        return MISSING
     return f"[{format_number(bounds['ci_low'])}, {format_number(bounds['ci_high'])}]"
+
+
+def _share_interval(bounds: dict[str, float | None]) -> str:
+    return f"[{format_share(bounds['ci_low'])}, {format_share(bounds['ci_high'])}]"
 
 
 def _duration(started: Any, finished: Any) -> str | None:

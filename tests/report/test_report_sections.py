@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
+from runner.analysis import error_rates
 from runner.records import R
 from runner.report.sections import comparison_table, error_table, run_facts
 
@@ -26,21 +27,21 @@ def test_run_facts_show_manifest_headline_and_duration() -> None:
     assert "finished" in html
 
 
-def test_error_table_counts_failures_by_type_or_says_none() -> None:
-    """Failures are counted per model, arm and type; with none the section says so."""
+def test_error_table_shows_rates_by_type_with_intervals_or_says_none() -> None:
+    """Error rates per model, arm and type are shown with Wilson CIs; with none, a line says so."""
     results = pl.DataFrame(
         {
-            R.model: ["m", "m", "m"],
-            R.arm: ["a", "a", "b"],
-            R.status: ["error", "error", "ok"],
-            R.error_type: ["overloaded", "overloaded", None],
-            R.http_status: [529, 529, 200],
+            R.model: ["m", "m", "m", "m"],
+            R.arm: ["a", "a", "b", "b"],
+            R.status: ["error", "ok", "ok", "ok"],
+            R.error_type: ["overloaded", None, None, None],
         }
     )
-    html = error_table(results)
+    html = error_table(error_rates(results))
     assert "<td>overloaded</td>" in html
-    assert '<td class="num">529</td><td class="num">2</td>' in html
-    assert "No request failed" in error_table(results.filter(pl.col(R.status) == "ok"))
+    assert '<td class="num">50.0%</td>' in html
+    assert "<th>95% CI</th>" in html
+    assert "No request failed" in error_table(error_rates(results.filter(pl.col(R.status) == "ok")))
 
 
 def test_comparison_marks_significant_rows_and_joins_the_interval() -> None:
@@ -53,8 +54,8 @@ def test_comparison_marks_significant_rows_and_joins_the_interval() -> None:
             "baseline": [100.0, 30.0],
             "value": [130.0, 30.5],
             "delta": [30.0, 0.5],
-            "ci_low": [25.0, -1.0],
-            "ci_high": [35.0, 2.0],
+            "ci_low": [25.0, None],
+            "ci_high": [35.0, None],
             "p_value": [0.001, 0.6],
             "significant": [True, False],
             "n": [12, 12],
@@ -64,5 +65,6 @@ def test_comparison_marks_significant_rows_and_joins_the_interval() -> None:
     assert '<tr class="significant">' in html
     assert "<td>[25.0, 35.0]</td>" in html
     assert "★ yes" in html
+    assert "<td>\N{EM DASH}</td>" in html
     assert html.index("<th>delta</th>") < html.index("<th>95% CI</th>") < html.index("<th>n</th>")
     assert "No arm" in comparison_table(comparison.clear())
