@@ -17,7 +17,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.timeout(180)]
 def test_notebook_executes_without_errors(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every cell runs (quickstart on the emulator, tables, plots); none outputs an error."""
     monkeypatch.delenv("BETA_RUNNER_RUN_DIR", raising=False)
-    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    # nbformat's read() carries no type annotations.
+    notebook = nbformat.read(NOTEBOOK, as_version=4)  # type: ignore[no-untyped-call]
     client = NotebookClient(
         notebook,
         timeout=60,

@@ -10,6 +10,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -39,13 +40,15 @@ pytestmark = [
     ),
 ]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if TYPE_CHECKING:
+    from playwright.sync_api import BrowserContext, Page
 
 
 @dataclass
 class Loaded:
     """A page loaded from file, with what it logged and requested while loading."""
 
-    page: sync_api.Page
+    page: Page
     url: str
     console_errors: list[str] = field(default_factory=list)
     requests: list[str] = field(default_factory=list)
@@ -87,7 +90,7 @@ def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def browser(report_file: Path) -> Iterator[sync_api.BrowserContext]:
+def browser(report_file: Path) -> Iterator[BrowserContext]:
     """Headless Debian Chromium with a fresh profile and no background networking.
 
     Playwright's sync API runs an event loop in this thread, so the run is made first."""
@@ -100,7 +103,7 @@ def browser(report_file: Path) -> Iterator[sync_api.BrowserContext]:
 
 
 @pytest.fixture
-def loaded(browser: sync_api.BrowserContext, report_file: Path) -> Iterator[Loaded]:
+def loaded(browser: BrowserContext, report_file: Path) -> Iterator[Loaded]:
     """The report opened from its file:// URL, with console errors and requests recorded."""
     page = browser.new_page()
     page.set_default_timeout(5000)

@@ -1,0 +1,120 @@
+"""`beta-runner report` end to end, and how the report picks its arms, baseline and prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from runner.cli import main
+from runner.records import R
+from runner.report.data import arm_order, case_prompts, default_baseline
+
+EXPERIMENT = """
+name = "tiny"
+models = ["claude-opus-4-6"]
+[run]
+repeats = 1
+[request]
+max_tokens = 32
+[[arms]]
+name = "plain"
+[[arms]]
+name = "fast"
+betas = ["fast-mode-2026-02-01"]
+[[cases]]
+id = "c1"
+prompt = "Say <hi> & bye."
+"""
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    """A two-arm run (no arm named baseline) made with `run --local` on a fast emulator."""
+    experiment = tmp_path / "tiny.toml"
+    experiment.write_text(EXPERIMENT, encoding="utf-8")
+    args = ["run", str(experiment), "--local", "--results", str(tmp_path / "out")]
+    args += ["--run-id", "r1", "-q", "--emulator", "ttft_ms=5", "--emulator", "jitter=0"]
+    assert main(args) == 0
+    return tmp_path / "out" / "tiny" / "r1"
+
+
+@pytest.mark.slow
+def test_report_is_written_to_the_run_dir_or_to_output(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """By default the page lands in RUN_DIR/report.html; -o writes it elsewhere."""
+    assert main(["report", str(run_dir)]) == 0
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "Baseline: plain." in page
+    assert "user: Say &lt;hi&gt; &amp; bye." in page
+    args = ["report", str(run_dir), "-o", str(tmp_path / "r.html"), "--baseline", "fast"]
+    assert main(args) == 0
+    assert "Baseline: fast." in (tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "Report written to" in capsys.readouterr().out
+
+
+@pytest.mark.slow
+def test_unknown_baseline_is_a_usage_error(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A --baseline that is not an arm exits 2, names the arms and writes nothing."""
+    assert main(["report", str(run_dir), "--baseline", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "'nope' is not in the run" in err
+    assert "plain, fast" in err
+    assert not (run_dir / "report.html").exists()
+
+
+def test_a_directory_without_a_manifest_is_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Reporting on a directory that is not a run exits 2 with the store's message."""
+    assert main(["report", str(tmp_path)]) == 2
+    assert "is not a run directory" in capsys.readouterr().err
+
+
+def _manifest(*arms: tuple[str, list[str]]) -> dict[str, Any]:
+    return {"experiment": {"arms": [{"name": n, "betas": b} for n, b in arms]}}
+
+
+@pytest.mark.parametrize(
+    ("arms", "expected"),
+    [
+        ((("x", ["b-2026-01-01"]), ("baseline", [])), "baseline"),
+        ((("x", ["b-2026-01-01"]), ("none", [])), "none"),
+        ((("x", ["b-2026-01-01"]), ("y", ["c-2026-01-01"])), "x"),
+    ],
+    ids=["named", "no-betas", "first"],
+)
+def test_default_baseline(arms: tuple[tuple[str, list[str]], ...], expected: str) -> None:
+    """The default baseline is "baseline", else the first arm without betas, else the first."""
+    manifest = _manifest(*arms)
+    assert default_baseline(manifest, tuple(name for name, _ in arms)) == expected
+
+
+def test_arm_order_follows_the_experiment_then_extra_arms() -> None:
+    """Arms keep the experiment's order; arms only found in the results follow, sorted."""
+    results = pl.DataFrame({R.arm: ["z", "b", "a", "extra2", "extra1"]})
+    manifest = _manifest(("b", []), ("a", []), ("z", []))
+    assert arm_order(manifest, results) == ("b", "a", "z", "extra1", "extra2")
+
+
+def test_case_prompts_show_system_and_messages() -> None:
+    """A case's prompt text has its system line, then one line per message."""
+    case = {
+        "id": "c",
+        "system": "Be brief.",
+        "messages": [
+            {"role": "user", "content": "Hi"},
+            {"role": "user", "content": [{"type": "text", "text": "block"}]},
+        ],
+    }
+    prompts = case_prompts({"experiment": {"cases": [case]}})
+    assert prompts["c"].splitlines() == [
+        "system: Be brief.",
+        "user: Hi",
+        'user: [{"type": "text", "text": "block"}]',
+    ]
