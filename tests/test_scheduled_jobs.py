@@ -158,3 +158,13 @@ def test_key_never_written_or_printed_across_resume_retry_history_and_json_logs(
     out, err = capfd.readouterr()
     assert "request_error" in err
     assert SECRET not in out + err
+
+
+def test_emulator_binds_loopback_unless_told_otherwise() -> None:
+    """`beta-runner emulate` defaults to 127.0.0.1, and the in-process server binds it."""
+    from runner.commands.emulate import emulate
+
+    host = next(p for p in emulate.params if p.name == "host")
+    assert host.default == "127.0.0.1"
+    with EmulatorServer(FAST) as running:
+        assert running.url.startswith("http://127.0.0.1:")
