@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from runner.analysis.bootstrap import BLOCK, COUNT, SUM, block_index, block_statistics
+from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
 from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
 from runner.errors import UsageError
 from runner.pricing import COST, default_prices, with_cost
@@ -52,11 +52,9 @@ def compare(
     _check_baseline(frame, baseline)
     keys = [*by, R.arm]
     blocks = _block_sums(paired(frame, baseline, by), keys, metrics, seed).collect()
-    long = _long(blocks, keys, metrics)
-    points = _points(long, keys)
-    stats = block_statistics(
-        long.select(*keys, METRIC, BLOCK, SUM, COUNT), [*keys, METRIC], seed=seed, n_boot=n_boot
-    )
+    points = _points(_long(blocks, keys, metrics), keys)
+    columns = [(m, f"{m}_d_s", f"{m}_d_c") for m in metrics]
+    stats = block_statistics(blocks, keys, columns, seed=seed, n_boot=n_boot)
     table = points.join(stats, on=[*keys, METRIC], how="left", nulls_equal=True)
     return _finish(table, keys, metrics)
 
@@ -106,10 +104,7 @@ def _long(blocks: pl.DataFrame, keys: list[str], metrics: Sequence[str]) -> pl.D
             blocks.select(
                 *keys,
                 pl.lit(metric).alias(METRIC),
-                BLOCK,
                 *(pl.col(source).alias(name) for name, source in columns.items()),
-                pl.col(f"{metric}_d_s").alias(SUM),
-                pl.col(f"{metric}_d_c").alias(COUNT),
             )
         )
     return pl.concat(parts)

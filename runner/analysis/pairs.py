@@ -62,7 +62,8 @@ _CARRIED = (
 
 def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFrame:
     """One row per (arm != baseline, pair) with the arm's and the baseline's columns (`_b`)."""
-    rows = with_text_features(frame).with_columns(
+    needed = [*PAIR_KEYS, *by, R.arm, R.status, *NUMERIC, R.text, R.stop_reason, R.evidence]
+    rows = with_text_features(frame.select(list(dict.fromkeys(needed)))).with_columns(
         (pl.col(R.status) == STATUS_OK).alias(OK),
         (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
     )
@@ -72,7 +73,8 @@ def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFram
     )
     arms = rows.filter(pl.col(R.arm) != baseline).select(keep)
     pairs = arms.join(base, on=list(PAIR_KEYS), how="inner", maintain_order="left")
-    pairs = pairs.with_row_index(PAIR)
+    # Collected once: the evidence joins below read the pairs three times.
+    pairs = pairs.with_row_index(PAIR).collect().lazy()
     return _with_evidence(pairs, arm_signals(frame))
 
 

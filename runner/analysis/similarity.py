@@ -6,8 +6,8 @@ words). It is vectorised in polars (no per-row Python), so a million rows take s
 measures shared vocabulary, not word order.
 
 Repeat-to-repeat comparisons pair each ok answer with the next repeat of the same (run, case,
-model, arm), wrapping around from the last repeat to the first; with a single repeat, or when
-either answer failed, they are null. They measure sampling noise: how much an arm's answers to
+model, arm), and the last repeat with the one before it; with a single repeat, or when either
+answer failed, they are null. They measure sampling noise: how much an arm's answers to
 the same question differ from each other.
 """
 
@@ -23,11 +23,15 @@ SELF_EXACT = "_self_exact"
 SELF_SIMILARITY = "_self_similarity"
 SELF_STOP_SHIFT = "_self_stop_shift"
 _CELL = (R.run_id, R.case_id, R.model, R.arm)
+_CELL_ID = "_cell"
+_NEXT = "_next_"
 
 
 def words(text: pl.Expr) -> pl.Expr:
-    """The set of lower-cased word tokens of `text`, as a list."""
-    return text.str.to_lowercase().str.extract_all(r"\w+").list.unique()
+    """The set of lower-cased word tokens of `text`, as a list of their 64-bit hashes (set
+    operations on integers are several times faster than on strings)."""
+    tokens = text.str.to_lowercase().str.extract_all(r"\w+")
+    return tokens.list.eval(pl.element().hash()).list.unique()
 
 
 def jaccard(left: pl.Expr, right: pl.Expr) -> pl.Expr:
@@ -38,28 +42,37 @@ def jaccard(left: pl.Expr, right: pl.Expr) -> pl.Expr:
 
 
 def with_text_features(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add word sets, length in characters and comparisons with the next repeat."""
+    """Add word sets, length in characters and comparisons with the next repeat.
+
+    The rows come back sorted by cell and repeat (a sort and a shift are much cheaper than
+    window functions over a million rows).
+    """
     ok = pl.col(R.status) == STATUS_OK
     frame = frame.with_columns(
         pl.when(ok).then(words(pl.col(R.text).fill_null(""))).alias(WORDS),
         pl.when(ok).then(pl.col(R.text).fill_null("").str.len_chars()).alias(CHARS),
-    )
-    following = {
-        name: _next_repeat(pl.col(name)) for name in (R.text, R.stop_reason, R.status, WORDS)
-    }
-    both_ok = ok & (following[R.status] == STATUS_OK) & (pl.len().over(_CELL) > 1)
+        pl.struct(_CELL).hash().alias(_CELL_ID),
+    ).sort(_CELL_ID, R.repeat)
+    carried = (R.text, R.stop_reason, R.status, WORDS)
+    frame = frame.with_columns(_neighbour(pl.col(name)).alias(_NEXT + name) for name in carried)
+    following = {name: pl.col(_NEXT + name) for name in carried}
+    both_ok = ok & (following[R.status] == STATUS_OK)
     return frame.with_columns(
         _when(both_ok, pl.col(R.text).fill_null("") == following[R.text].fill_null(""), SELF_EXACT),
         pl.when(both_ok).then(jaccard(pl.col(WORDS), following[WORDS])).alias(SELF_SIMILARITY),
         _when(both_ok, pl.col(R.stop_reason).ne_missing(following[R.stop_reason]), SELF_STOP_SHIFT),
+    ).drop(_CELL_ID, *(_NEXT + name for name in carried))
+
+
+def _neighbour(column: pl.Expr) -> pl.Expr:
+    """The next repeat's value in the same cell; for the last repeat, the previous one's."""
+    cell = pl.col(_CELL_ID)
+    return (
+        pl.when(cell.shift(-1) == cell)
+        .then(column.shift(-1))
+        .when(cell.shift(1) == cell)
+        .then(column.shift(1))
     )
-
-
-def _next_repeat(column: pl.Expr) -> pl.Expr:
-    after = column.shift(-1).over(_CELL, order_by=R.repeat)
-    first = column.sort_by(R.repeat).first().over(_CELL)
-    is_last = pl.col(R.repeat) == pl.col(R.repeat).max().over(_CELL)
-    return pl.when(is_last).then(first).otherwise(after)
 
 
 def _when(condition: pl.Expr, flag: pl.Expr, name: str) -> pl.Expr:

@@ -1,0 +1,130 @@
+"""Analysis benchmark: summarize + compare on 1,000,000 synthetic result rows.
+
+    python -m benchmarks.analysis [--rows 1000000] [--n-boot 2000]
+
+The rows are built with polars to match RESULTS_SCHEMA: 2 models x 4 arms (a baseline and three
+betas, one of them +30 ms) x cases x 25 repeats, 2% errors, short texts drawn from a small
+vocabulary. Printed: seconds to build, to summarize, to compare (every metric), and the peak
+resident memory of the process (ru_maxrss).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import polars as pl
+
+from runner.analysis import compare, summarize
+from runner.records import RESULTS_SCHEMA, R
+
+MODELS = ("claude-sonnet-5", "claude-haiku-4-5")
+ARMS = {
+    "baseline": [],
+    "fast": ["fast-mode-2026-02-01"],
+    "slow": ["planted-slow-2026-01-01"],
+    "window": ["model-context-window-exceeded-2025-08-26"],
+}
+REPEATS = 25
+WORDS = [
+    "harbor",
+    "island",
+    "signal",
+    "valley",
+    "stream",
+    "output",
+    "steady",
+    "turn",
+    "count",
+    "change",
+    "result",
+    "make",
+]
+
+
+def synthetic_results(rows: int, seed: int = 0) -> pl.DataFrame:
+    """About `rows` result rows with the results schema (whole cases x models x arms x repeats)."""
+    cases = max(1, rows // (len(MODELS) * len(ARMS) * REPEATS))
+    grid = (
+        pl.DataFrame({R.case_id: [f"case-{i}" for i in range(cases)]})
+        .join(pl.DataFrame({R.model: list(MODELS)}), how="cross")
+        .join(pl.DataFrame({R.arm: list(ARMS)}), how="cross")
+        .join(
+            pl.DataFrame({R.repeat: list(range(REPEATS))}, schema={R.repeat: pl.Int32}), how="cross"
+        )
+    )
+    n = grid.height
+    noise = pl.int_range(n).hash(seed) % 10_000 / 10_000.0
+    planted = pl.when(pl.col(R.arm) == "slow").then(30.0).otherwise(0.0)
+    ok = (pl.int_range(n).hash(seed + 1) % 100) >= 2
+    frame = grid.with_columns(
+        pl.lit("bench").alias(R.run_id),
+        pl.format("{}|{}|{}|{}", R.case_id, R.model, R.arm, R.repeat).alias(R.request_key),
+        pl.col(R.arm).replace_strict(ARMS, return_dtype=pl.List(pl.String)).alias(R.betas),
+        pl.when(ok).then(pl.lit("ok")).otherwise(pl.lit("error")).alias(R.status),
+        pl.when(ok).then(None).otherwise(pl.lit("overloaded")).alias(R.error_type),
+        pl.lit(1, pl.Int32).alias(R.attempts),
+        pl.lit(0.0).alias(R.queue_ms),
+        pl.lit(0.0).alias(R.backoff_ms),
+        (200.0 + 100.0 * noise + planted).alias(R.latency_ms),
+        (100.0 + 50.0 * noise + planted).alias(R.ttft_ms),
+        pl.lit(datetime(2026, 11, 1, tzinfo=UTC)).alias(R.started_at),
+        pl.lit(datetime(2026, 11, 1, tzinfo=UTC)).alias(R.finished_at),
+        _text(seed).alias(R.text),
+        pl.lit("end_turn").alias(R.stop_reason),
+        pl.lit(30, pl.Int64).alias(R.input_tokens),
+        (20 + (noise * 40).cast(pl.Int64)).alias(R.output_tokens),
+        pl.lit(0, pl.Int64).alias(R.cache_creation_input_tokens),
+        pl.lit(0, pl.Int64).alias(R.cache_read_input_tokens),
+        pl.lit(["text"]).alias(R.content_types),
+        _evidence().alias(R.evidence),
+    )
+    return frame.select(
+        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in RESULTS_SCHEMA.items()
+    )
+
+
+def _text(seed: int) -> pl.Expr:
+    """Five words per answer; the same for every arm but `fast`, which answers differently."""
+    varies = pl.when(pl.col(R.arm) == "fast").then(pl.col(R.arm)).otherwise(pl.lit(""))
+    key = pl.struct(R.case_id, R.model, R.repeat, varies.alias("_arm"))
+    vocabulary = dict(enumerate(WORDS))
+    words = [(key.hash(seed + i) % len(WORDS)).replace_strict(vocabulary) for i in range(5)]
+    return pl.concat_str(words, separator=" ")
+
+
+def _evidence() -> pl.Expr:
+    fast = pl.lit(["usage.speed=fast"], pl.List(pl.String))
+    return pl.when(pl.col(R.arm) == "fast").then(fast).otherwise(pl.lit([], pl.List(pl.String)))
+
+
+def _timed(label: str, work: Callable[[], pl.DataFrame]) -> pl.DataFrame:
+    started = time.perf_counter()
+    frame = work()
+    print(f"{label:<10} {time.perf_counter() - started:7.2f} s  ({frame.height} rows out)")
+    return frame
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build the rows, time summarize and compare, print seconds and peak memory."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--n-boot", type=int, default=2000)
+    args = parser.parse_args(argv)
+    results = _timed("build", lambda: synthetic_results(args.rows))
+    _timed("summarize", lambda: summarize(results))
+    table = _timed("compare", lambda: compare(results, n_boot=args.n_boot))
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(f"peak RSS   {peak_mib:7.0f} MiB for {results.height:,} result rows")
+    slow = table.filter((pl.col(R.arm) == "slow") & (pl.col("metric") == R.latency_ms))
+    print(slow.select(R.model, "delta", "ci_low", "ci_high", "significant"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
