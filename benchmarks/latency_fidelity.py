@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import anyio
-import httpx
 import polars as pl
 
 from benchmarks.support import MODEL, emulator_process, experiment
