@@ -1,0 +1,76 @@
+"""`beta-runner compare`: every arm against the baseline, with paired CIs and p-values."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.console import Console
+
+from runner.analysis import COMPARE_COLUMNS, compare, load_run
+from runner.pricing import PriceTable, default_prices, load_prices, with_cost
+from runner.records import R
+from runner.terminal import render_table
+
+FORMATS = ("table", "markdown", "csv", "json")
+JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column but n
+
+
+@click.command("compare")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--baseline", default=None, help="The arm to compare against (default: baseline).")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap.")
+def compare_command(
+    run_dir: Path, baseline: str | None, form: str, prices: Path | None, seed: int
+) -> None:
+    """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
+    results = with_cost(load_run(run_dir), _prices(prices))
+    chosen = baseline or default_baseline(results)
+    table = compare(results, chosen, seed=seed)
+    if form == "table":
+        shown = table.with_columns(pl.col(pl.Float64).round(4))
+        Console(width=200).print(render_table(shown, f"{run_dir.name}: arms vs {chosen}"))
+        return
+    click.echo(render(table, form), nl=False)
+
+
+def _prices(path: Path | None) -> PriceTable:
+    return load_prices(path) if path is not None else default_prices()
+
+
+def default_baseline(results: pl.LazyFrame) -> str:
+    """The arm named "baseline", else the first arm (by name) that sends no betas."""
+    arms = results.select(R.arm, pl.col(R.betas).list.len().alias("n")).unique().collect()
+    names = sorted(arms[R.arm].drop_nulls())
+    plain = sorted(arms.filter(pl.col("n") == 0)[R.arm].drop_nulls())
+    if "baseline" in names or not plain:
+        return "baseline"
+    return str(plain[0])
+
+
+def render(table: pl.DataFrame, form: str) -> str:
+    """The comparison as JSON (a list of objects), CSV or a Markdown table."""
+    if form == "json":
+        rows = [{k: _plain(r[k]) for k in JSON_COLUMNS} for r in table.iter_rows(named=True)]
+        return json.dumps(rows, indent=2) + "\n"
+    if form == "csv":
+        return table.write_csv()
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
+    lines = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.iter_rows()]
+    return "\n".join([header, rule, *lines]) + "\n"
+
+
+def _plain(value: object) -> object:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
