@@ -5,9 +5,12 @@ local mirrors of the server's token buckets (requests, input tokens, output toke
 refill continuously. The mirrors start from configured limits, or from the first response's
 `anthropic-ratelimit-*` headers (until then one probe request goes alone), and are re-anchored
 on every response: the remaining budget it reports, less what was sent after that attempt,
-refilled since its headers arrived. A 429 pauses every send until its
-retry-after; 429 and 529 halve the concurrency, which grows back by one per window of
-successes. The slot is released when the attempt ends, so no slot is held through a backoff.
+refilled since its headers arrived. A 429 pauses every send until its retry-after and
+halves the concurrency (once per window of `concurrency` attempts); a window in which at
+least half the attempts were overloaded (529) cuts it by a quarter, and a window with
+neither grows it by an eighth, up to the configured concurrency. Scattered 529s alone never
+shrink it: the API's overload is not caused by one client's concurrency. The slot is
+released when the attempt ends, so no slot is held through a backoff.
 """
 
 from __future__ import annotations
@@ -91,7 +94,7 @@ class Scheduler:
             self._learned.set()
         self._pause_until = 0.0
         self._seq = 0
-        self._successes = 0
+        self._window = _Window()
         self.pauses = 0
 
     @property
@@ -129,8 +132,9 @@ class Scheduler:
         self._refund_output(ticket, output, now)
         if status in (429, 529):
             self._back_off(status, snapshot, now)
-        elif status is not None and status < 300:
-            self._grow()
+        else:
+            self._window.record(status)
+        self._adapt()
         self._learned.set()
 
     async def _wait_for_first_limits(self) -> None:
@@ -206,20 +210,50 @@ class Scheduler:
             self._output.take(actual, now)
 
     def _back_off(self, status: int, snapshot: RateLimitSnapshot | None, now: float) -> None:
-        self._limiter.total_tokens = max(1, self.concurrency // 2)
-        self._successes = 0
-        if status == 429:
-            wait = snapshot.retry_after_s if snapshot and snapshot.retry_after_s else None
-            self._pause_until = max(self._pause_until, now + (wait or _DEFAULT_PAUSE_S))
-            self.pauses += 1
-            if self._requests is not None:
-                self._requests.lower_to(0.0, now)
+        self._window.record(status)
+        if status != 429:
+            return
+        if not self._window.cut:
+            self._set_concurrency(self.concurrency // 2)
+            self._window.cut = True
+        wait = snapshot.retry_after_s if snapshot and snapshot.retry_after_s else None
+        self._pause_until = max(self._pause_until, now + (wait or _DEFAULT_PAUSE_S))
+        self.pauses += 1
+        if self._requests is not None:
+            self._requests.lower_to(0.0, now)
 
-    def _grow(self) -> None:
-        self._successes += 1
-        if self.concurrency < self._max_concurrency and self._successes >= self.concurrency:
-            self._limiter.total_tokens = self.concurrency + 1
-            self._successes = 0
+    def _adapt(self) -> None:
+        """At the end of each window of `concurrency` attempts: cut on overload, else grow."""
+        window = self._window
+        if window.done < self.concurrency:
+            return
+        if not window.cut and window.overloaded * 2 >= window.done:
+            self._set_concurrency(self.concurrency * 3 // 4)
+        elif window.clean:
+            self._set_concurrency(self.concurrency + max(1, self.concurrency // 8))
+        self._window = _Window()
+
+    def _set_concurrency(self, value: int) -> None:
+        self._limiter.total_tokens = min(self._max_concurrency, max(1, value))
+
+
+@dataclass(slots=True)
+class _Window:
+    """Outcomes since the concurrency was last adapted."""
+
+    done: int = 0
+    overloaded: int = 0
+    throttled: int = 0
+    cut: bool = False
+
+    def record(self, status: int | None) -> None:
+        self.done += 1
+        self.overloaded += status == 529
+        self.throttled += status == 429
+
+    @property
+    def clean(self) -> bool:
+        return self.overloaded == 0 and self.throttled == 0
 
 
 def _bucket(per_minute: int | None, now: float, *, reserve: float) -> TokenBucket | None:

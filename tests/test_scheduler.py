@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -225,31 +226,45 @@ async def test_529_does_not_pause() -> None:
     assert scheduler.pauses == 0
 
 
-@pytest.mark.anyio
-async def test_concurrency_halves_on_429_and_529_down_to_one() -> None:
-    """Each 429 or 529 halves the concurrency limit, never below one."""
-    time = FakeTime()
-    scheduler = _scheduler(time, concurrency=8, rpm=6000)
+async def _settle_all(scheduler: Scheduler, statuses: Sequence[int]) -> list[int]:
     seen = []
-    for status in (429, 529, 429, 529):
+    for status in statuses:
         scheduler.settle(await _take(scheduler), None, None, status)
         seen.append(scheduler.concurrency)
-
-    assert seen == [4, 2, 1, 1]
+    return seen
 
 
 @pytest.mark.anyio
-async def test_concurrency_grows_back_by_one_per_window_of_successes() -> None:
-    """After a halving, each run of `concurrency` successes adds one slot, up to the maximum."""
-    time = FakeTime()
-    scheduler = _scheduler(time, concurrency=4, rpm=6000)
-    scheduler.settle(await _take(scheduler), None, None, 529)
-    seen = []
-    for _ in range(9):
-        scheduler.settle(await _take(scheduler), None, 1, 200)
-        seen.append(scheduler.concurrency)
+async def test_a_429_halves_concurrency_once_per_window() -> None:
+    """The first 429 of a window halves the limit; more 429s in that window do not, and
+    clean windows grow it back."""
+    scheduler = _scheduler(FakeTime(), concurrency=8, rpm=6000)
+    seen = await _settle_all(scheduler, (429, 429, 200, 200, 429, 200, 200, 200, 200, 429))
+    assert seen == [4, 4, 4, 4, 2, 2, 2, 3, 3, 1]
 
-    assert seen == [2, 3, 3, 3, 4, 4, 4, 4, 4]
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [
+        pytest.param((529, 200, 200, 200, 200, 200, 200, 200), 8, id="scattered-529s-keep-it"),
+        pytest.param((529, 529, 529, 529, 200, 200, 200, 200), 6, id="half-overloaded-cuts"),
+    ],
+)
+@pytest.mark.anyio
+async def test_only_a_mostly_overloaded_window_cuts_concurrency(
+    statuses: tuple[int, ...], expected: int
+) -> None:
+    """529s cut the limit by a quarter only when at least half of a window was overloaded."""
+    scheduler = _scheduler(FakeTime(), concurrency=8, rpm=6000)
+    assert (await _settle_all(scheduler, statuses))[-1] == expected
+
+
+@pytest.mark.anyio
+async def test_concurrency_grows_back_after_clean_windows() -> None:
+    """After a halving, each clean window of `concurrency` attempts adds an eighth (>= 1)."""
+    scheduler = _scheduler(FakeTime(), concurrency=4, rpm=6000)
+    seen = await _settle_all(scheduler, (429, 200, 200, 200, 200, 200, 200, 200, 200, 200))
+    assert seen == [2, 2, 2, 3, 3, 3, 4, 4, 4, 4]
 
 
 @pytest.mark.anyio
@@ -257,7 +272,8 @@ async def test_concurrency_limit_bounds_slots_in_flight() -> None:
     """No more attempts than the (halved) concurrency hold a slot at once."""
     time = FakeTime()
     scheduler = _scheduler(time, concurrency=4, rpm=6000)
-    scheduler.settle(await _take(scheduler), None, None, 529)
+    scheduler.settle(await _take(scheduler), None, None, 429)
+    time.t += 2.0  # past the 429's pause
     inside: list[Ticket] = []
     release = anyio.Event()
 
@@ -375,3 +391,18 @@ async def test_no_slot_is_held_after_the_context_exits() -> None:
 
     assert (first.in_flight, after.in_flight) == (1, 1)
     assert after.seq == 3
+
+
+@pytest.mark.anyio
+async def test_each_report_reanchors_the_mirror_both_ways() -> None:
+    """A report replaces the local estimate: less than we thought holds sends back, more
+    than we thought (an earlier report was stale) lets them go again."""
+    time = FakeTime()
+    scheduler = _scheduler(time, concurrency=8)
+    probe = await _take(scheduler)
+    scheduler.settle(probe, _headers(requests_limit=60, requests_remaining=0), 1, 200)
+    assert await _start_times(scheduler, time, users=1) == [pytest.approx(2.0)]
+    ticket = await _take(scheduler)
+    scheduler.settle(ticket, _headers(requests_limit=60, requests_remaining=30), 1, 200)
+    started_at = time.t
+    assert await _start_times(scheduler, time, users=5) == [started_at] * 5
