@@ -110,13 +110,15 @@ async def execute_run(
     stop = _Stop()
     writer = RowWriter(run_dir, services.observer)
     prior = continuing.prior_attempts if continuing else {}
+    schedulers = _schedulers(experiment, services)
     async with anyio.create_task_group() as guard:
         guard.start_soon(_watch_signals, stop)
         try:
-            await _record(experiment, run_id, services, todo, writer, stop, prior)
+            await _record(experiment, run_id, services, todo, writer, stop, prior, schedulers)
             failure: Exception | None = None
         except Exception as exc:  # recorded in the manifest, then raised as RunFailed
             failure = exc
+        manifest["scheduler"] = {m: s.telemetry() for m, s in schedulers.items()}
         manifest = await _close(run_dir, manifest, writer, stop, failure)
         guard.cancel_scope.cancel()  # the watcher never ends by itself
     if failure is not None:
@@ -141,12 +143,13 @@ async def _record(
     writer: RowWriter,
     stop: _Stop,
     prior: Mapping[str, int],
+    schedulers: dict[str, Scheduler],
 ) -> None:
     send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=1024)
     async with anyio.create_task_group() as outer:
         outer.start_soon(writer.consume, receive)
         async with send:
-            await _send_all(experiment, run_id, services, todo, send, stop.work, prior)
+            await _send_all(experiment, run_id, services, todo, send, stop.work, prior, schedulers)
 
 
 async def _close(
@@ -178,6 +181,7 @@ async def _send_all(
     rows: MemoryObjectSendStream[Row],
     work: anyio.CancelScope,
     prior: Mapping[str, int],
+    schedulers: dict[str, Scheduler],
 ) -> None:
     client = MessagesClient(
         services.http,
@@ -194,17 +198,6 @@ async def _send_all(
         services.sleep,
         _AttemptForwarder(rows, prior),
     )
-    in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
-    schedulers = {
-        model: Scheduler(
-            experiment.run.rate_limits,
-            experiment.run.concurrency,
-            clock=services.clock,
-            sleep=services.sleep,
-            shared=in_flight,
-        )
-        for model in experiment.models
-    }
     queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
         max_buffer_size=experiment.run.concurrency
     )
@@ -216,6 +209,21 @@ async def _send_all(
             async with queue_receive:
                 for _ in range(workers):
                     group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
+
+
+def _schedulers(experiment: Experiment, services: RunServices) -> dict[str, Scheduler]:
+    """One scheduler per model, all under one run-wide cap on attempts in flight."""
+    in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
+    return {
+        model: Scheduler(
+            experiment.run.rate_limits,
+            experiment.run.concurrency,
+            clock=services.clock,
+            sleep=services.sleep,
+            shared=in_flight,
+        )
+        for model in experiment.models
+    }
 
 
 async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[PlannedRequest]) -> None:

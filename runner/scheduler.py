@@ -96,11 +96,26 @@ class Scheduler:
         self._seq = 0
         self._window = _Window()
         self.pauses = 0
+        self.paused_s = 0.0
 
     @property
     def concurrency(self) -> int:
         """The current concurrency limit."""
         return int(self._limiter.total_tokens)
+
+    def telemetry(self) -> dict[str, float | int | str | None]:
+        """Why the run went at the pace it did: limits in force, concurrency, pauses."""
+        return {
+            "rpm": _capacity(self._requests),
+            "itpm": _capacity(self._input),
+            "otpm": _capacity(self._output),
+            "limits_from": "config" if self._limits.rpm is not None else "headers",
+            "concurrency": self.concurrency,
+            "max_concurrency": self._max_concurrency,
+            "attempts": self._seq,
+            "pauses": self.pauses,
+            "paused_s": round(self.paused_s, 3),
+        }
 
     @asynccontextmanager
     async def slot(self, cost: Cost) -> AsyncIterator[Ticket]:
@@ -217,7 +232,9 @@ class Scheduler:
             self._set_concurrency(self.concurrency // 2)
             self._window.cut = True
         wait = snapshot.retry_after_s if snapshot and snapshot.retry_after_s else None
-        self._pause_until = max(self._pause_until, now + (wait or _DEFAULT_PAUSE_S))
+        until = max(self._pause_until, now + (wait or _DEFAULT_PAUSE_S))
+        self.paused_s += until - max(self._pause_until, now)
+        self._pause_until = until
         self.pauses += 1
         if self._requests is not None:
             self._requests.lower_to(0.0, now)
@@ -254,6 +271,10 @@ class _Window:
     @property
     def clean(self) -> bool:
         return self.overloaded == 0 and self.throttled == 0
+
+
+def _capacity(bucket: TokenBucket | None) -> float | None:
+    return bucket.capacity if bucket is not None else None
 
 
 def _bucket(per_minute: int | None, now: float, *, reserve: float) -> TokenBucket | None:

@@ -236,3 +236,20 @@ def test_existing_run_id_is_refused(tmp_path: Path, emulator: EmulatorServer, ke
     before = results_of(tmp_path / "out" / "e2e" / "run1")
     assert _run(tmp_path, experiment)[0] == 2
     assert results_of(tmp_path / "out" / "e2e" / "run1").equals(before)
+
+
+def test_manifest_records_why_the_run_went_at_its_pace(
+    tmp_path: Path, emulator: EmulatorServer, keyed: str
+) -> None:
+    """The manifest keeps each model's scheduler state: limits learned from the headers,
+    concurrency, attempts and pauses."""
+    import json
+
+    experiment = write_experiment(tmp_path, emulator.url, prompts=(("a", "Hi."), ("b", "Yo.")))
+    code, run_dir = _run(tmp_path, experiment)
+    assert code == 0
+    state = json.loads((run_dir / "manifest.json").read_text())["scheduler"]["claude-opus-4-6"]
+    assert state["limits_from"] == "headers"
+    assert state["rpm"] == FAST.rpm
+    assert state["attempts"] == 4
+    assert (state["pauses"], state["paused_s"]) == (0, 0.0)
