@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import click
 
 from runner.commands.betas import betas
+from runner.commands.check import check_command
 from runner.commands.compare import compare_command
 from runner.commands.emulate import emulate
 from runner.commands.history import history_command
@@ -35,7 +36,16 @@ def cli(log_format: str) -> None:
     """Measure what changes when you turn on Anthropic API beta features."""
 
 
-for _command in (run, plan, emulate, betas, report, history_command, compare_command):
+for _command in (
+    run,
+    plan,
+    emulate,
+    betas,
+    report,
+    history_command,
+    compare_command,
+    check_command,
+):
     cli.add_command(_command)
 
 
