@@ -10,14 +10,18 @@ from rich.console import Console
 
 from runner.config import Experiment
 from runner.environment import Environment
+from runner.estimate import Estimate, estimate
 from runner.experiment_file import load_experiment
+from runner.pricing import default_prices, load_prices
 from runner.terminal import render_table
 
 
 @click.command()
 @click.argument("experiment", type=click.Path(path_type=Path))
-def plan(experiment: Path) -> None:
-    """Show EXPERIMENT's arms, models, cases and request count; send nothing."""
+@click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
+def plan(experiment: Path, prices: Path | None) -> None:
+    """Show EXPERIMENT's arms, models, cases, request count, estimated cost and duration;
+    send nothing."""
     loaded = load_experiment(experiment, env_base_url=Environment.from_os().base_url)
     err = Console(stderr=True)
     for warning in loaded.warnings:
@@ -30,6 +34,19 @@ def plan(experiment: Path) -> None:
         f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests"
     )
     click.echo(f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
+    click.echo(estimate_text(estimate(exp, load_prices(prices) if prices else default_prices())))
+
+
+def estimate_text(figures: Estimate) -> str:
+    """The estimate as two sentences."""
+    cost = (
+        f"estimated cost: about ${figures.cost_typical_usd:,.4f} with typical answers, "
+        f"at most ${figures.cost_max_usd:,.4f} if every answer reaches max_tokens"
+    )
+    if figures.unpriced:
+        cost += f" (no price for {', '.join(figures.unpriced)}; pass --prices FILE)"
+    minutes = figures.duration_s / 60.0
+    return f"{cost}\nestimated duration: about {minutes:,.1f} min at {figures.rpm} requests/min"
 
 
 def arm_table(experiment: Experiment) -> pl.DataFrame:
