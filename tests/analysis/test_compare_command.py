@@ -1,0 +1,79 @@
+"""`beta-runner compare RUN_DIR`: formats, the default baseline, and errors that exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from e2e_support import run_cli
+from frames import row
+
+from runner.analysis import COMPARE_COLUMNS, METRICS
+from runner.records import ResultRow
+from runner.store import RunDirectory
+
+
+@pytest.fixture
+def run_dir(tmp_path: Path) -> Path:
+    """A compacted run with a baseline and one arm, 6 cases each."""
+    run = RunDirectory.create(tmp_path / "results", "exp", "r1")
+    run.write_manifest({"run_id": "r1"})
+    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(6)]
+    rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(6)]
+    run.append([ResultRow(**r) for r in rows], [])
+    run.compact()
+    return run.path
+
+
+def test_json_is_a_list_of_objects_with_the_documented_keys(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """One object per (model, arm, metric) with model, arm, metric ... significant."""
+    assert run_cli(["compare", run_dir, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) == len(METRICS)
+    assert list(rows[0]) == list(COMPARE_COLUMNS[:-1])
+    latency = next(r for r in rows if r["metric"] == "latency_ms")
+    assert (latency["delta"], latency["significant"]) == (50.0, True)
+
+
+@pytest.mark.parametrize(
+    ("form", "marker"),
+    [
+        ("csv", "model,arm,metric,baseline"),
+        ("markdown", "| model | arm |"),
+        ("table", "latency_ms"),
+    ],
+    ids=["csv", "markdown", "table"],
+)
+def test_other_formats_print_the_same_rows(
+    run_dir: Path, form: str, marker: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """CSV, Markdown and the terminal table all go to stdout."""
+    assert run_cli(["compare", run_dir, "--format", form]) == 0
+    assert marker in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--baseline", "control"], "'control' is not in these results"),
+        (["--prices", "missing.toml"], "missing.toml"),
+    ],
+    ids=["no-such-baseline", "no-such-price-file"],
+)
+def test_usage_errors_exit_2(
+    run_dir: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A baseline the run lacks or a missing price file exits 2 with a message."""
+    assert run_cli(["compare", run_dir, *args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_directory_that_is_not_a_run_exits_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """No manifest: exit 2 naming the path."""
+    assert run_cli(["compare", tmp_path]) == 2
+    assert "is not a run directory" in capsys.readouterr().err
