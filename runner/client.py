@@ -8,6 +8,7 @@ measured from the moment the request is sent and the rate-limit headers of the r
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -21,13 +22,10 @@ from runner.errors import (
     APIStatusError,
     ConnectionFailed,
     ErrorInfo,
-    InvalidBeta,
-    Overloaded,
-    RateLimited,
     RequestFailed,
     RequestTimeout,
-    ServerError,
     StreamCut,
+    failure_for,
 )
 from runner.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.sse import aiter_events
@@ -46,6 +44,7 @@ class PreparedRequest:
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     stream: bool = False
+    method: str = "POST"
 
 
 @dataclass(slots=True)
@@ -91,9 +90,9 @@ class MessagesClient:
     async def send(self, prepared: PreparedRequest) -> AttemptOutcome:
         """Send once; failures come back as data in `outcome.error`."""
         request = self._http.build_request(
-            "POST",
+            prepared.method,
             self._base + prepared.path,
-            content=prepared.body,
+            content=prepared.body or None,
             headers={**self._headers, **prepared.headers},
         )
         outcome = AttemptOutcome(sent_at=utc_now())
@@ -119,6 +118,24 @@ class MessagesClient:
             )
         outcome.latency_ms = self._since(started)
         return outcome
+
+    async def json_lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
+        """GET a JSON Lines document (a relative path or an absolute URL), one object per line.
+
+        Raises the typed failure for a non-2xx answer or a broken connection.
+        """
+        absolute = url if url.startswith(("http://", "https://")) else self._base + url
+        headers = {**self._headers, "accept": "application/binary"}
+        try:
+            async with self._http.stream("GET", absolute, headers=headers) as response:
+                if response.status_code >= 300:
+                    limits = read_snapshot(response.headers, utc_now())
+                    raise _status_failure(response, await response.aread(), limits)
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"Reading {absolute} failed: {type(exc).__name__}.") from exc
 
     async def _exchange(
         self, request: httpx.Request, stream: bool, outcome: AttemptOutcome, started: float
@@ -164,17 +181,7 @@ def _transport_failure(exc: httpx.TransportError, outcome: AttemptOutcome) -> Re
 def _status_failure(
     response: httpx.Response, raw: bytes, limits: RateLimitSnapshot
 ) -> APIStatusError:
-    info = _error_info(response, raw, limits)
-    status = response.status_code
-    if status == 429:
-        return RateLimited(info)
-    if status == 529:
-        return Overloaded(info)
-    if status >= 500:
-        return ServerError(info)
-    if status == 400 and _names_beta_header(info.message):
-        return InvalidBeta(info)
-    return APIStatusError(info)
+    return failure_for(_error_info(response, raw, limits))
 
 
 def _error_info(response: httpx.Response, raw: bytes, limits: RateLimitSnapshot) -> ErrorInfo:
@@ -194,9 +201,3 @@ def _error_info(response: httpx.Response, raw: bytes, limits: RateLimitSnapshot)
         retry_after_s=limits.retry_after_s,
         error_code=error_code,
     )
-
-
-def _names_beta_header(message: str) -> bool:
-    # The API has no structured field for a rejected beta; its 400 message is the only signal
-    # (documented "Unsupported beta header: NAME", and gateways' "... `anthropic-beta` header").
-    return message.startswith("Unsupported beta header") or "anthropic-beta" in message

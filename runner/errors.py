@@ -97,9 +97,8 @@ class APIStatusError(RequestFailed):
     """The API answered with a non-2xx status; subclasses refine `kind` and `retryable`."""
 
     def __init__(self, info: ErrorInfo) -> None:
-        super().__init__(
-            f"The API answered {info.status} {info.api_error_type}: {info.message}", info
-        )
+        answered = f"answered {info.status}" if info.status else "reported"
+        super().__init__(f"The API {answered} {info.api_error_type}: {info.message}", info)
         self.kind = self._kind(info)
         self.retryable = self._retryable(info)
 
@@ -193,3 +192,50 @@ _SPEND_LIMIT_CODES = frozenset(
         "linked_organization_spend_limit_reached",
     }
 )
+
+
+def failure_for(info: ErrorInfo) -> APIStatusError:
+    """The typed failure for an API error: chosen by status, and by the error's `type` when
+    there is no status (an errored Message Batches result)."""
+    status = info.status or _STATUS_BY_TYPE.get(info.api_error_type or "", 400)
+    if status == 429:
+        return RateLimited(info)
+    if status == 529:
+        return Overloaded(info)
+    if status >= 500:
+        return ServerError(info)
+    if status == 400 and _names_beta_header(info.message):
+        return InvalidBeta(info)
+    return APIStatusError(info)
+
+
+_STATUS_BY_TYPE = {
+    "invalid_request_error": 400,
+    "authentication_error": 401,
+    "billing_error": 402,
+    "permission_error": 403,
+    "not_found_error": 404,
+    "request_too_large": 413,
+    "rate_limit_error": 429,
+    "api_error": 500,
+    "timeout_error": 504,
+    "overloaded_error": 529,
+}
+
+
+def _names_beta_header(message: str) -> bool:
+    # The API has no structured field for a rejected beta; its 400 message is the only signal
+    # (documented "Unsupported beta header: NAME", and gateways' "... `anthropic-beta` header").
+    return message.startswith("Unsupported beta header") or "anthropic-beta" in message
+
+
+class BatchNotProcessed(RequestFailed):
+    """A Message Batches request that ended `expired` (retryable) or `canceled` (not)."""
+
+    def __init__(self, result_type: str) -> None:
+        super().__init__(
+            f"The batch ended with this request {result_type}: it was not processed."
+            + (" It is resubmitted while attempts remain." if result_type == "expired" else "")
+        )
+        self.kind = result_type
+        self.retryable = result_type == "expired"
