@@ -3,7 +3,9 @@
 Layout of `<results>/<experiment>/<run id>/`: `manifest.json`; while running, numbered
 `parts/results-NNNNNN.parquet` and `parts/attempts-NNNNNN.parquet`; at the end
 `results.parquet` and `attempts.parquet`. Every file is written to a temporary name and
-renamed, so a reader never sees half a file. A run directory is never overwritten.
+renamed, so a reader never sees half a file. A run directory is never overwritten. A run split
+with `--shard K/N` keeps each shard in `<run id>/shard-K-of-N/`, laid out like a run; reading a
+run reads every shard below it.
 """
 
 from __future__ import annotations
@@ -32,6 +34,9 @@ MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
 ATTEMPTS = "attempts.parquet"
 PARTS = "parts"
+SHARD_PREFIX = "shard-"
+_ROW = "__row"
+_ROW_GROUP = 5_000
 
 
 class RunDirectory:
@@ -42,9 +47,14 @@ class RunDirectory:
         self._next_part = _next_part_number(path / PARTS)
 
     @classmethod
-    def create(cls, results_dir: Path, experiment: str, run_id: str) -> RunDirectory:
-        """Make a new, empty run directory; refuse to reuse an existing one."""
+    def create(
+        cls, results_dir: Path, experiment: str, run_id: str, shard: str | None = None
+    ) -> RunDirectory:
+        """Make a new, empty run directory (or shard directory inside a run's directory);
+        refuse to reuse an existing one."""
         path = results_dir / experiment / run_id
+        if shard is not None:
+            path = path / shard
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.mkdir()
@@ -85,11 +95,12 @@ class RunDirectory:
             self._next_part += 1
 
     def compact(self) -> None:
-        """Fold every part (and any earlier compacted file) into the final two tables."""
-        results = read_results(self.path).collect()
-        attempts = read_attempts(self.path).collect()
-        _atomic_write_parquet(self.path / RESULTS, results)
-        _atomic_write_parquet(self.path / ATTEMPTS, attempts)
+        """Fold every part (and any earlier compacted file) into the final two tables.
+
+        Streamed from the files to the new file, so memory stays flat however large the run.
+        """
+        _atomic_sink_parquet(self.path / RESULTS, read_results(self.path))
+        _atomic_sink_parquet(self.path / ATTEMPTS, read_attempts(self.path))
         for part in sorted((self.path / PARTS).glob("*.parquet")):
             part.unlink()
 
@@ -99,14 +110,24 @@ class RunDirectory:
 
 def read_results(run_dir: Path) -> pl.LazyFrame:
     """One row per request: compacted rows and parts, the latest row of a request winning."""
-    frame = _scan_all(run_dir, RESULTS, "results", RESULTS_SCHEMA)
-    return frame.unique(subset=[R.request_key], keep="last", maintain_order=True)
+    files = _files(run_dir, RESULTS, "results")
+    return _latest(files, RESULTS_SCHEMA, [R.request_key])
 
 
 def read_attempts(run_dir: Path) -> pl.LazyFrame:
     """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
-    frame = _scan_all(run_dir, ATTEMPTS, "attempts", ATTEMPTS_SCHEMA)
-    return frame.unique(subset=[A.request_key, A.attempt, A.sent_at], maintain_order=True)
+    files = _files(run_dir, ATTEMPTS, "attempts")
+    return _latest(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
+
+
+def _latest(files: list[Path], schema: pl.Schema, key: list[str]) -> pl.LazyFrame:
+    """The last row of each `key` in file order. Only the row numbers of the winners are
+    held in memory (a `unique` over the whole table would hold all of it)."""
+    if not files:
+        return pl.LazyFrame(schema=schema)
+    scan = pl.scan_parquet(files, schema=schema, low_memory=True).with_row_index(_ROW)
+    winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
+    return scan.filter(pl.col(_ROW).is_in(winners.implode())).sort(_ROW).drop(_ROW)
 
 
 def table_counts(run_dir: Path) -> dict[str, int]:
@@ -148,12 +169,13 @@ def _started_at(run: RunDirectory) -> tuple[str, str]:
     return started, run.path.name
 
 
-def _scan_all(run_dir: Path, final: str, kind: str, schema: pl.Schema) -> pl.LazyFrame:
-    files = [run_dir / final] if (run_dir / final).is_file() else []
-    files += sorted((run_dir / PARTS).glob(f"{kind}-*.parquet"))
-    if not files:
-        return pl.LazyFrame(schema=schema)
-    return pl.concat([pl.scan_parquet(f, schema=schema) for f in files], how="vertical")
+def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
+    """The run's files of one kind in write order: compacted first, then parts; per shard."""
+    files: list[Path] = []
+    for directory in [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]:
+        files += [directory / final] if (directory / final).is_file() else []
+        files += sorted((directory / PARTS).glob(f"{kind}-*.parquet"))
+    return files
 
 
 def _next_part_number(parts: Path) -> int:
@@ -165,6 +187,12 @@ def _atomic_write_parquet(path: Path, frame: pl.DataFrame) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_name(f".{path.name}.tmp")
     frame.write_parquet(temporary)
+    temporary.replace(path)
+
+
+def _atomic_sink_parquet(path: Path, frame: pl.LazyFrame) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.sink_parquet(temporary, row_group_size=_ROW_GROUP)
     temporary.replace(path)
 
 
