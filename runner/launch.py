@@ -18,11 +18,13 @@ from pathlib import Path
 
 import anyio
 
+from runner.batches import BatchOptions, BatchSender
 from runner.config import Experiment
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.environment import Environment
 from runner.errors import UsageError
 from runner.experiment_file import load_experiment
+from runner.matrix import PlannedRequest, Shard, plan_requests
 from runner.resume import RESUME, RETRY_ERRORS, Continuation, continuation, locate
 from runner.run import RunOutcome, RunServices, execute_run, http_client, new_run_id
 from runner.store import RunDirectory
@@ -45,6 +47,9 @@ class LaunchOptions:
     emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
     resume: str | None = None
     retry_errors: str | None = None
+    via: str = "live"
+    batch_size: int = 10_000
+    shard: Shard | None = None
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,20 @@ class PreparedRun:
     api_key: str | None
     warnings: tuple[str, ...]
     continuing: Continuation | None = None
+    shard: Shard | None = None
+
+    @property
+    def planned(self) -> list[PlannedRequest]:
+        """The requests this start will send (this shard's only, when sharded)."""
+        todo = self.continuing.todo if self.continuing else plan_requests(self.experiment)
+        if self.shard is None:
+            return list(todo)
+        return [p for p in todo if self.shard.holds(p.key)]
 
     @property
     def sending(self) -> int:
         """How many requests this start will send."""
-        if self.continuing is not None:
-            return len(self.continuing.todo)
-        return self.experiment.request_count
+        return len(self.planned)
 
 
 def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
@@ -78,7 +90,13 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
             f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128)."
         )
     api_key = _api_key(experiment, options, env)
-    return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing)
+    shard = options.shard or _recorded_shard(continuing)
+    return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing, shard)
+
+
+def _recorded_shard(continuing: Continuation | None) -> Shard | None:
+    recorded = continuing.manifest.get("shard") if continuing else None
+    return parse_shard(str(recorded)) if recorded else None
 
 
 def _check_flags(options: LaunchOptions) -> None:
@@ -88,6 +106,10 @@ def _check_flags(options: LaunchOptions) -> None:
         raise UsageError("Use either --resume or --retry-errors, not both.")
     if options.run_id is not None and (options.resume or options.retry_errors):
         raise UsageError("--run-id names a new run; --resume and --retry-errors continue one.")
+    if options.shard is not None and options.run_id is None and options.resume is None:
+        raise UsageError(
+            "--shard needs --run-id, the same on every machine, so the shards form one run."
+        )
 
 
 def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuation | None:
@@ -112,21 +134,44 @@ def start_run(
         if prepared.continuing is not None:
             run_dir = RunDirectory.open(prepared.continuing.run_dir)
         else:
-            run_dir = RunDirectory.create(options.results_dir, experiment.name, prepared.run_id)
-        return anyio.run(_run, experiment, run_dir, prepared, observer)
+            shard = options.shard.name if options.shard else None
+            run_dir = RunDirectory.create(
+                options.results_dir, experiment.name, prepared.run_id, shard
+            )
+        return anyio.run(_run, experiment, run_dir, prepared, options, observer)
 
 
 async def _run(
     experiment: Experiment,
     run_dir: RunDirectory,
     prepared: PreparedRun,
+    options: LaunchOptions,
     observer: ResultObserver | None,
 ) -> RunOutcome:
     async with http_client(experiment.run.concurrency, experiment.run.timeout_s) as http:
         services = RunServices.real(http, prepared.api_key, observer)
+        sender = None
+        if options.via == "batches":
+            batching = BatchOptions(max_requests=options.batch_size)
+            sender = BatchSender(experiment, prepared.run_id, services, run_dir.path, batching)
         return await execute_run(
-            experiment, run_dir, prepared.run_id, services, continuing=prepared.continuing
+            experiment,
+            run_dir,
+            prepared.run_id,
+            services,
+            planned=prepared.planned,
+            continuing=prepared.continuing,
+            sender=sender,
+            shard=prepared.shard.label if prepared.shard else None,
         )
+
+
+def parse_shard(text: str) -> Shard:
+    """`K/N` with 1 <= K <= N; UsageError otherwise."""
+    index, slash, count = text.partition("/")
+    if slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+        return Shard(int(index), int(count))
+    raise UsageError(f"--shard {text!r} must be K/N with 1 <= K <= N, e.g. 1/4.")
 
 
 @contextmanager

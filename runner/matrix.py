@@ -31,6 +31,28 @@ class PlannedRequest:
     repeat: int
 
 
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (1-based) of `count`: a deterministic split of the requests by key."""
+
+    index: int
+    count: int
+
+    def holds(self, key: str) -> bool:
+        """Whether the request with `key` belongs to this shard."""
+        return int(key[1:], 16) % self.count == self.index - 1
+
+    @property
+    def name(self) -> str:
+        """The shard's directory name, e.g. `shard-1-of-4`."""
+        return f"shard-{self.index}-of-{self.count}"
+
+    @property
+    def label(self) -> str:
+        """How the command line writes it, e.g. `1/4`."""
+        return f"{self.index}/{self.count}"
+
+
 def request_key(case_id: str, model: str, arm: str, repeat: int) -> str:
     """A stable id: the same cell gets the same key in every run of the experiment."""
     digest = hashlib.blake2b(

@@ -20,7 +20,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import anyio
 import httpx
@@ -61,6 +61,20 @@ class RunOutcome:
     exit_code: int
 
 
+class Sender(Protocol):
+    """Another way to send a run's requests (Message Batches): it must send one result row
+    per finished request, and attempt rows, on `rows`."""
+
+    async def __call__(
+        self,
+        todo: list[PlannedRequest],
+        rows: MemoryObjectSendStream[Row],
+        prior: Mapping[str, int],
+    ) -> None:
+        """Send `todo`; `prior` holds attempts made by earlier sessions, per request key."""
+        ...
+
+
 def new_run_id() -> str:
     """A sortable, unique run id: UTC time plus a random suffix."""
     return f"{utc_now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
@@ -98,6 +112,8 @@ async def execute_run(
     planned: Sequence[PlannedRequest] | None = None,
     *,
     continuing: Continuation | None = None,
+    sender: Sender | None = None,
+    shard: str | None = None,
 ) -> RunOutcome:
     """Send every planned request (default: the whole matrix, or what `continuing` has left)
     and record the run; RunFailed (after recording what finished) if something unexpected
@@ -106,6 +122,8 @@ async def execute_run(
         planned = continuing.todo if continuing else plan_requests(experiment)
     todo = list(planned)
     manifest = _opening_manifest(experiment, run_id, len(todo), continuing)
+    if shard is not None:
+        manifest["shard"] = shard
     run_dir.write_manifest(manifest)
     stop = _Stop()
     writer = RowWriter(run_dir, services.observer)
@@ -114,7 +132,9 @@ async def execute_run(
     async with anyio.create_task_group() as guard:
         guard.start_soon(_watch_signals, stop)
         try:
-            await _record(experiment, run_id, services, todo, writer, stop, prior, schedulers)
+            await _record(
+                experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
+            )
             failure: Exception | None = None
         except Exception as exc:  # recorded in the manifest, then raised as RunFailed
             failure = exc
@@ -144,12 +164,19 @@ async def _record(
     stop: _Stop,
     prior: Mapping[str, int],
     schedulers: dict[str, Scheduler],
+    sender: Sender | None,
 ) -> None:
     send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=1024)
     async with anyio.create_task_group() as outer:
         outer.start_soon(writer.consume, receive)
         async with send:
-            await _send_all(experiment, run_id, services, todo, send, stop.work, prior, schedulers)
+            if sender is None:
+                await _send_all(
+                    experiment, run_id, services, todo, send, stop.work, prior, schedulers
+                )
+                return
+            with stop.work:
+                await sender(todo, send, prior)
 
 
 async def _close(

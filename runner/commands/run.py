@@ -17,7 +17,7 @@ from runner.config import Experiment
 from runner.emulator_settings import emulator_config
 from runner.environment import Environment
 from runner.errors import RunFailed, ThresholdsCrossed, UsageError
-from runner.launch import LaunchOptions, PreparedRun, prepare_run, start_run
+from runner.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
 from runner.logs import FORMATS, EventLog
 from runner.records import ResultRow
 from runner.run import RunOutcome
@@ -47,6 +47,25 @@ from runner.writer import ResultObserver
     multiple=True,
     metavar="KEY=VALUE",
     help="With --local: an emulator setting (see `beta-runner emulate --help`).",
+)
+@click.option(
+    "--via",
+    type=click.Choice(["live", "batches"]),
+    default="live",
+    show_default=True,
+    help="Send requests one by one (live), or as Message Batches (50% price, results later).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=10_000,
+    show_default=True,
+    help="With --via batches: at most this many requests per batch.",
+)
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Run only shard K of N (a deterministic split of the requests); needs --run-id.",
 )
 @click.option(
     "--resume",
@@ -81,6 +100,9 @@ def run(
     run_id: str | None,
     concurrency: int | None,
     emulator_settings: Sequence[str],
+    via: str,
+    batch_size: int,
+    shard: str | None,
     resume: str | None,
     retry_errors: str | None,
     fail_on: Sequence[str],
@@ -101,6 +123,9 @@ def run(
         emulator_config(emulator_settings),
         resume,
         retry_errors,
+        via=via,
+        batch_size=batch_size,
+        shard=parse_shard(shard) if shard else None,
     )
     prepared = prepare_run(options, Environment.from_os())
     log = EventLog(log_format or _group_log_format(ctx), sys.stderr, (prepared.api_key,))

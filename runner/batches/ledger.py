@@ -1,0 +1,65 @@
+"""The record of every batch a run created, kept beside the run so a crash loses none.
+
+Each batch gets `batches/<id>.json` in the run directory, written atomically as soon as the
+API has accepted it: its model, arm, round and the request keys it holds. Results stay
+available from the API for 29 days, so after a crash a resume re-reads the results of the
+newest batch holding each unfinished request instead of paying for it again.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+LEDGER_DIR = "batches"
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """One created batch."""
+
+    batch_id: str
+    model: str
+    arm: str
+    round: int
+    created_at: str
+    keys: tuple[str, ...]
+
+
+class BatchLedger:
+    """The batches of one run directory."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self._dir = run_dir / LEDGER_DIR
+
+    def add(self, record: BatchRecord) -> None:
+        """Keep `record` (atomically: a reader never sees half of it)."""
+        self._dir.mkdir(parents=True, exist_ok=True)
+        path = self._dir / f"{record.batch_id}.json"
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps(asdict(record)), encoding="utf-8")
+        temporary.replace(path)
+
+    def records(self) -> list[BatchRecord]:
+        """Every batch of the run, oldest round first."""
+        found = [_load(path) for path in sorted(self._dir.glob("msg*.json"))]
+        return sorted(found, key=lambda r: (r.round, r.created_at))
+
+    def newest_holding(self, keys: Iterable[str]) -> dict[BatchRecord, list[str]]:
+        """For each of `keys` the newest batch that holds it, grouped by batch."""
+        wanted = set(keys)
+        newest: dict[str, BatchRecord] = {}
+        for record in self.records():
+            for key in wanted.intersection(record.keys):
+                newest[key] = record
+        grouped: dict[BatchRecord, list[str]] = {}
+        for key, record in newest.items():
+            grouped.setdefault(record, []).append(key)
+        return grouped
+
+
+def _load(path: Path) -> BatchRecord:
+    raw = json.loads(path.read_text(encoding="utf-8"))
+    return BatchRecord(**{**raw, "keys": tuple(raw["keys"])})
