@@ -69,6 +69,8 @@ class MessageAccumulator:
 
     def _delta(self, payload: dict[str, Any]) -> bool:
         self.message.update(payload.get("delta") or {})
+        # Beta fields (context_management, ...) may ride at the event's top level.
+        self.message.update({k: v for k, v in payload.items() if k not in _DELTA_ENVELOPE})
         usage = payload.get("usage")
         if usage:
             self.message["usage"] = {**(self.message.get("usage") or {}), **usage}
@@ -93,6 +95,8 @@ class MessageAccumulator:
         failure.retryable = info.api_error_type in _RETRYABLE_STREAM_ERRORS
         raise failure
 
+
+_DELTA_ENVELOPE = frozenset({"type", "delta", "usage"})
 
 _DELTA_FIELDS = {
     "text_delta": "text",

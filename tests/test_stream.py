@@ -233,3 +233,19 @@ def test_error_event_raises_with_retryable_by_type(error_type: str, retryable: b
     assert raised.value.info.api_error_type == error_type
     assert raised.value.info.message == "Nope"
     assert raised.value.info.request_id == "req_9"
+
+
+def test_top_level_fields_of_message_delta_reach_the_message() -> None:
+    """A beta field sent beside `delta` in message_delta (context_management) is kept."""
+    accumulator = MessageAccumulator()
+    accumulator.feed("message_start", json.dumps({"message": {"id": "m", "usage": {}}}))
+    edits = {"applied_edits": [{"type": "clear_tool_uses_20250919"}]}
+    delta = {
+        "delta": {"stop_reason": "end_turn"},
+        "context_management": edits,
+        "usage": {"output_tokens": 3},
+    }
+    accumulator.feed("message_delta", json.dumps(delta))
+    message = accumulator.result()
+    assert message["context_management"] == edits
+    assert message["stop_reason"] == "end_turn"
