@@ -89,7 +89,7 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
         raise UsageError(
             f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128)."
         )
-    api_key = _api_key(experiment, options, env)
+    api_key = api_key_for(experiment, env, local=options.local)
     shard = options.shard or _recorded_shard(continuing)
     return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing, shard)
 
@@ -126,7 +126,7 @@ def start_run(
     prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
 ) -> RunOutcome:
     """Create the run directory and run it (against the in-process emulator with `local`)."""
-    with _target(options) as base_url:
+    with target_url(options.local, options.base_url, options.emulator) as base_url:
         experiment = prepared.experiment
         if base_url is not None:
             target = dataclasses.replace(experiment.target, base_url=base_url)
@@ -175,11 +175,15 @@ def parse_shard(text: str) -> Shard:
 
 
 @contextmanager
-def _target(options: LaunchOptions) -> Iterator[str | None]:
-    if not options.local:
-        yield options.base_url
+def target_url(
+    local: bool, base_url: str | None, emulator: EmulatorConfig | None = None
+) -> Iterator[str | None]:
+    """The base URL to use instead of the experiment's (None: keep it); with `local`, the
+    emulator's, serving on loopback for the duration."""
+    if not local:
+        yield base_url
         return
-    with EmulatorServer(options.emulator) as server:
+    with EmulatorServer(emulator or EmulatorConfig()) as server:
         yield server.url
 
 
@@ -192,8 +196,10 @@ def _with_overrides(experiment: Experiment, options: LaunchOptions) -> Experimen
     return dataclasses.replace(experiment, run=settings)
 
 
-def _api_key(experiment: Experiment, options: LaunchOptions, env: Environment) -> str | None:
-    if options.local:
+def api_key_for(experiment: Experiment, env: Environment, *, local: bool) -> str:
+    """The key to send: a placeholder for the local emulator, else the experiment's variable;
+    UsageError naming the variable when it is not set."""
+    if local:
         return LOCAL_KEY
     key = env.api_key(experiment.target.api_key_env)
     if key is None:

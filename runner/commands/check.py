@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -13,11 +11,10 @@ import polars as pl
 from rich.console import Console
 
 from runner.config import Experiment
-from runner.emulator import EmulatorServer
 from runner.environment import Environment
 from runner.errors import UsageError
 from runner.experiment_file import load_experiment
-from runner.launch import LOCAL_KEY
+from runner.launch import api_key_for, target_url
 from runner.preflight import REJECTED, HeaderCheck, check_experiment
 from runner.terminal import render_table
 
@@ -35,9 +32,9 @@ def check_command(experiment: Path, local: bool, base_url: str | None) -> None:
         raise UsageError("Use either --local or --base-url, not both.")
     env = Environment.from_os()
     loaded = load_experiment(experiment, env_base_url=env.base_url).experiment
-    with _target(loaded, local, base_url) as target:
-        key = LOCAL_KEY if local else _api_key(target, env)
-        checks = check_experiment(target, key)
+    with target_url(local, base_url) as url:
+        target = _at(loaded, url) if url else loaded
+        checks = check_experiment(target, api_key_for(target, env, local=local))
     Console(width=200).print(render_table(check_table(checks), f"{target.name}: beta headers"))
     sys.exit(1 if any(c.verdict == REJECTED for c in checks) else 0)
 
@@ -55,26 +52,6 @@ def check_table(checks: list[HeaderCheck]) -> pl.DataFrame:
     )
 
 
-@contextmanager
-def _target(experiment: Experiment, local: bool, base_url: str | None) -> Iterator[Experiment]:
-    if not local:
-        yield _at(experiment, base_url) if base_url else experiment
-        return
-    with EmulatorServer() as server:
-        yield _at(experiment, server.url)
-
-
 def _at(experiment: Experiment, base_url: str) -> Experiment:
     target = dataclasses.replace(experiment.target, base_url=base_url.rstrip("/"))
     return dataclasses.replace(experiment, target=target)
-
-
-def _api_key(experiment: Experiment, env: Environment) -> str:
-    key = env.api_key(experiment.target.api_key_env)
-    if key is None:
-        raise UsageError(
-            f"The environment variable {experiment.target.api_key_env} (named by [target] "
-            f"api_key_env in {experiment.path}) is not set; export your API key in it, or use "
-            "--local to check against the built-in emulator."
-        )
-    return key
