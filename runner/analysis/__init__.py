@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from runner.analysis.baseline import default_baseline
 from runner.analysis.compare import COMPARE_COLUMNS, compare
 from runner.analysis.error_rates import error_rates
 from runner.analysis.evidence import evidence_report
@@ -14,6 +15,7 @@ __all__ = [
     "COMPARE_COLUMNS",
     "METRICS",
     "compare",
+    "default_baseline",
     "error_rates",
     "evidence_report",
     "load_run",

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from runner.analysis.baseline import default_baseline
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
 from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
 from runner.errors import UsageError
@@ -37,7 +38,7 @@ _SIDES = ("_x", "_y", "_d")
 
 def compare(
     results: pl.LazyFrame | pl.DataFrame,
-    baseline: str = "baseline",
+    baseline: str | None = None,
     *,
     by: Sequence[str] = (R.model,),
     seed: int = 0,
@@ -46,9 +47,11 @@ def compare(
 ) -> pl.DataFrame:
     """One row per (`by` group, arm != `baseline`, metric); see the module docstring.
 
-    Raises UsageError when `baseline` is not an arm of `results`.
+    `baseline` defaults to `default_baseline(results)`. Raises UsageError when it is not an
+    arm of `results`.
     """
     frame = _priced(results.lazy())
+    baseline = baseline or default_baseline(frame)
     _check_baseline(frame, baseline)
     keys = [*by, R.arm]
     blocks = _block_sums(paired(frame, baseline, by), keys, metrics, seed).collect()

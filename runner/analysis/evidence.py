@@ -26,7 +26,7 @@ REPORT_COLUMNS = (
 
 def evidence_report(
     results: pl.LazyFrame | pl.DataFrame,
-    baseline: str = "baseline",
+    baseline: str | None = None,
     *,
     comparison: pl.DataFrame | None = None,
 ) -> pl.DataFrame:

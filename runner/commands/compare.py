@@ -10,9 +10,8 @@ import click
 import polars as pl
 from rich.console import Console
 
-from runner.analysis import COMPARE_COLUMNS, compare, load_run
+from runner.analysis import COMPARE_COLUMNS, compare, default_baseline, load_run
 from runner.pricing import PriceTable, default_prices, load_prices, with_cost
-from runner.records import R
 from runner.terminal import render_table
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -41,16 +40,6 @@ def compare_command(
 
 def _prices(path: Path | None) -> PriceTable:
     return load_prices(path) if path is not None else default_prices()
-
-
-def default_baseline(results: pl.LazyFrame) -> str:
-    """The arm named "baseline", else the first arm (by name) that sends no betas."""
-    arms = results.select(R.arm, pl.col(R.betas).list.len().alias("n")).unique().collect()
-    names = sorted(arms[R.arm].drop_nulls())
-    plain = sorted(arms.filter(pl.col("n") == 0)[R.arm].drop_nulls())
-    if "baseline" in names or not plain:
-        return "baseline"
-    return str(plain[0])
 
 
 def render(table: pl.DataFrame, form: str) -> str:

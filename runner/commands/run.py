@@ -12,7 +12,7 @@ import click
 import polars as pl
 from rich.console import Console
 
-from runner.analysis import summarize
+from runner.analysis import default_baseline, summarize
 from runner.config import Experiment
 from runner.emulator_settings import emulator_config
 from runner.environment import Environment
@@ -192,16 +192,15 @@ def _violations(
     results_dir: Path,
     log: EventLog,
 ) -> list[Violation]:
-    baseline = next((arm.name for arm in experiment.arms if not arm.betas), None)
-    if baseline is None and any(t.kind == "delta" for t in thresholds):
-        log.warning("No arm sends zero betas, so delta.* thresholds have no baseline to use.")
+    results = read_results(outcome.run_dir)
+    baseline = default_baseline(results)
     previous = previous_complete(results_dir, experiment.name, outcome.run_dir)
     before: pl.DataFrame | None = None
     if previous is not None:
         before = summarize(read_results(previous.path))
     elif any(t.kind == "regress" for t in thresholds):
         log.warning(f"No earlier complete run of {experiment.name!r}: regress.* is not checked.")
-    current = summarize(read_results(outcome.run_dir))
+    current = summarize(results)
     label = f"run {previous.path.name}" if previous is not None else ""
     return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)
 

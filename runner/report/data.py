@@ -9,13 +9,18 @@ from typing import Any
 
 import polars as pl
 
-from runner.analysis import compare, error_rates, load_run, side_by_side, summarize
+from runner.analysis import (
+    compare,
+    default_baseline,
+    error_rates,
+    load_run,
+    side_by_side,
+    summarize,
+)
 from runner.errors import UsageError
 from runner.records import STATUS_OK, R
 from runner.report.browser import ErrorKey
 from runner.store import RunDirectory
-
-DEFAULT_BASELINE = "baseline"
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,7 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     manifest = RunDirectory.open(run_dir).read_manifest()
     results = load_run(run_dir).collect()
     arms = arm_order(manifest, results)
-    chosen = baseline or default_baseline(manifest, arms)
+    chosen = baseline or default_baseline(results)
     if chosen not in arms:
         raise UsageError(
             f"The baseline arm {chosen!r} is not in the run {run_dir}; "
@@ -64,16 +69,6 @@ def arm_order(manifest: dict[str, Any], results: pl.DataFrame) -> tuple[str, ...
     declared = [arm["name"] for arm in _experiment(manifest).get("arms", [])]
     found = sorted(set(results[R.arm].to_list()) - set(declared))
     return tuple(declared + found)
-
-
-def default_baseline(manifest: dict[str, Any], arms: tuple[str, ...]) -> str:
-    """The arm named "baseline", else the first arm sending no betas, else the first arm."""
-    if DEFAULT_BASELINE in arms or not arms:
-        return DEFAULT_BASELINE
-    for arm in _experiment(manifest).get("arms", []):
-        if not arm.get("betas"):
-            return str(arm["name"])
-    return arms[0]
 
 
 def case_prompts(manifest: dict[str, Any]) -> dict[str, str]:

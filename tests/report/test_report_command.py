@@ -8,9 +8,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from runner.analysis import default_baseline
 from runner.cli import main
 from runner.records import R
-from runner.report.data import arm_order, case_prompts, default_baseline
+from runner.report.data import arm_order, case_prompts
 
 EXPERIMENT = """
 name = "tiny"
@@ -91,8 +92,11 @@ def _manifest(*arms: tuple[str, list[str]]) -> dict[str, Any]:
 )
 def test_default_baseline(arms: tuple[tuple[str, list[str]], ...], expected: str) -> None:
     """The default baseline is "baseline", else the first arm without betas, else the first."""
-    manifest = _manifest(*arms)
-    assert default_baseline(manifest, tuple(name for name, _ in arms)) == expected
+    results = pl.DataFrame(
+        {R.arm: [n for n, _ in arms], R.betas: [b for _, b in arms]},
+        schema={R.arm: pl.String, R.betas: pl.List(pl.String)},
+    )
+    assert default_baseline(results) == expected
 
 
 def test_arm_order_follows_the_experiment_then_extra_arms() -> None:

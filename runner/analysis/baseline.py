@@ -1,0 +1,25 @@
+"""Which arm is the baseline when none is named: one rule for every command and function."""
+
+from __future__ import annotations
+
+import polars as pl
+
+from runner.records import R
+
+BASELINE = "baseline"
+
+
+def default_baseline(results: pl.LazyFrame | pl.DataFrame) -> str:
+    """The arm named "baseline"; else the first arm (by name) that sends no betas; else the
+    first arm by name ("baseline" when there are no rows)."""
+    arms = (
+        results.lazy()
+        .select(R.arm, pl.col(R.betas).list.len().alias("betas_sent"))
+        .unique()
+        .collect()
+    )
+    names = sorted(arms[R.arm].drop_nulls())
+    plain = sorted(arms.filter(pl.col("betas_sent") == 0)[R.arm].drop_nulls())
+    if BASELINE in names or not names:
+        return BASELINE
+    return str((plain or names)[0])
