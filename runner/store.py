@@ -111,21 +111,24 @@ class RunDirectory:
 def read_results(run_dir: Path) -> pl.LazyFrame:
     """One row per request: compacted rows and parts, the latest row of a request winning."""
     files = _files(run_dir, RESULTS, "results")
-    return _latest(files, RESULTS_SCHEMA, [R.request_key])
+    return latest_rows(files, RESULTS_SCHEMA, [R.request_key])
 
 
 def read_attempts(run_dir: Path) -> pl.LazyFrame:
     """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
     files = _files(run_dir, ATTEMPTS, "attempts")
-    return _latest(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
+    return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
 
 
-def _latest(files: list[Path], schema: pl.Schema, key: list[str]) -> pl.LazyFrame:
-    """The last row of each `key` in file order. Only the row numbers of the winners are
-    held in memory (a `unique` over the whole table would hold all of it)."""
+def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> pl.LazyFrame:
+    """The last row of each `key` in file order (`files` may be a glob or URL polars can
+    scan). Only the row numbers of the winners are held in memory (a `unique` over the whole
+    table would hold all of it)."""
     if not files:
         return pl.LazyFrame(schema=schema)
-    scan = pl.scan_parquet(files, schema=schema, low_memory=True).with_row_index(_ROW)
+    scan = pl.scan_parquet(
+        files, schema=schema, low_memory=True, hive_partitioning=False
+    ).with_row_index(_ROW)
     winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
     return scan.filter(pl.col(_ROW).is_in(winners.implode())).sort(_ROW).drop(_ROW)
 
@@ -167,6 +170,11 @@ def _started_at(run: RunDirectory) -> tuple[str, str]:
     except (OSError, ValueError):
         started = ""
     return started, run.path.name
+
+
+def is_sharded(path: Path) -> bool:
+    """Whether `path` holds a run split into shard directories (each with a manifest)."""
+    return any((shard / MANIFEST).is_file() for shard in path.glob(f"{SHARD_PREFIX}*"))
 
 
 def _files(run_dir: Path, final: str, kind: str) -> list[Path]:

@@ -12,16 +12,33 @@ from pathlib import Path
 import polars as pl
 
 from runner.errors import RunStoreError
-from runner.records import RESULTS_SCHEMA
-from runner.store import MANIFEST, RunDirectory, read_results
+from runner.records import RESULTS_SCHEMA, R
+from runner.store import (
+    MANIFEST,
+    RESULTS,
+    RunDirectory,
+    is_sharded,
+    latest_rows,
+    read_results,
+)
 
 RunPaths = str | Path | Iterable[str | Path]
 
 
 def load_run(path: str | Path) -> pl.LazyFrame:
-    """One run's results; RunStoreError when `path` is not a run directory."""
-    run = RunDirectory.open(Path(path))
-    return read_results(run.path)
+    """One run's results, from all of its shards.
+
+    `path` is a run directory, or the URL of one that polars can scan (`s3://`, `gs://`,
+    `az://`, `https://`, `file://`): there, the compacted `results.parquet` files of the run
+    and of each shard are read. RunStoreError when a local `path` is not a run directory.
+    """
+    if isinstance(path, str) and "://" in path:
+        pattern = f"{path.rstrip('/')}/**/{RESULTS}"
+        return latest_rows(pattern, RESULTS_SCHEMA, [R.request_key])
+    local = Path(path)
+    if not _is_run(local):
+        RunDirectory.open(local)  # raises, naming what is missing
+    return read_results(local)
 
 
 def scan_runs(paths: RunPaths, experiment: str | None = None) -> pl.LazyFrame:
@@ -65,7 +82,7 @@ def _runs_in(path: Path, experiment: str | None) -> list[Path]:
 
 
 def _is_run(path: Path) -> bool:
-    return (path / MANIFEST).is_file()
+    return (path / MANIFEST).is_file() or is_sharded(path)
 
 
 def _shown(paths: RunPaths) -> str:
