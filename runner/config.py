@@ -103,6 +103,7 @@ class Experiment:
     target: Target = field(default_factory=Target)
     run: RunSettings = field(default_factory=RunSettings)
     request: JSONObject = field(default_factory=dict)
+    prices: dict[str, JSONObject] = field(default_factory=dict)
 
     @property
     def request_count(self) -> int:

@@ -19,6 +19,7 @@ from runner.config import (
     DEFAULT_API_KEY_ENV,
     DEFAULT_BASE_URL,
     Experiment,
+    JSONObject,
     RateLimits,
     RetryPolicy,
     RunSettings,
@@ -29,12 +30,13 @@ from runner.errors import ConfigError
 from runner.experiment_arms import effect_warnings, read_arms
 from runner.experiment_cases import read_cases
 from runner.models import model_warning
+from runner.pricing import default_prices, model_prices
 from runner.request_body import merged, read_request, version_warnings, with_default_max_tokens
 from runner.table_reader import Location, Table
 
 TOP_KEYS = (
     "name", "description", "models", "cases_file", "cases",
-    "target", "run", "request", "arms", "arm_matrix",
+    "target", "run", "request", "arms", "arm_matrix", "prices",
 )  # fmt: skip
 TARGET_KEYS = ("base_url", "api_key_env", "anthropic_version")
 RUN_KEYS = (
@@ -81,10 +83,22 @@ def load_experiment(
         target=target,
         run=run,
         request=request,
+        prices=_prices(root),
     )
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
+
+
+def _prices(root: Table) -> dict[str, JSONObject]:
+    """`[prices."model-id"]` overrides of the shipped price table, checked, kept as written."""
+    table = root.data.get("prices")
+    if table is None:
+        return {}
+    if not isinstance(table, dict):
+        raise root.wrong("prices", 'a table of [prices."model-id"] tables')
+    model_prices(root.loc, "prices", table, default_prices())
+    return {model: dict(entry) for model, entry in table.items()}
 
 
 def _version_warnings(experiment: Experiment) -> list[str]:

@@ -170,3 +170,14 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
         .with_columns(priced.alias(COST))
         .drop([f"_price_{f}" for f in PRICE_FIELDS])
     )
+
+
+def experiment_prices(
+    overrides: Mapping[str, object], base: PriceTable | None = None
+) -> PriceTable:
+    """`base` (default: the shipped table) with an experiment's `[prices]` overrides."""
+    base = base or default_prices()
+    if not overrides:
+        return base
+    loc = Location(Path("experiment prices"))
+    return base.overridden(model_prices(loc, "prices", dict(overrides), base))

@@ -12,6 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from runner.errors import RunStoreError
+from runner.pricing import PriceTable, experiment_prices
 from runner.records import RESULTS_SCHEMA, R
 from runner.store import (
     MANIFEST,
@@ -39,6 +40,19 @@ def load_run(path: str | Path) -> pl.LazyFrame:
     if not _is_run(local):
         RunDirectory.open(local)  # raises, naming what is missing
     return read_results(local)
+
+
+def run_prices(path: str | Path, base: PriceTable | None = None) -> PriceTable:
+    """The prices a run was planned with: `base` (default: the shipped table) overridden by
+    its experiment's `[prices]` as recorded in its manifest (each shard's, for a split run)."""
+    local = Path(path)
+    manifests = [local, *sorted(local.glob("shard-*"))]
+    recorded: dict[str, object] = {}
+    for directory in manifests:
+        if (directory / MANIFEST).is_file():
+            experiment = RunDirectory(directory).read_manifest().get("experiment") or {}
+            recorded.update(experiment.get("prices") or {})
+    return experiment_prices(recorded, base)
 
 
 def scan_runs(paths: RunPaths, experiment: str | None = None) -> pl.LazyFrame:

@@ -11,7 +11,8 @@ import polars as pl
 from rich.console import Console
 
 from runner.analysis import COMPARE_COLUMNS, compare, default_baseline, load_run
-from runner.pricing import PriceTable, default_prices, load_prices, with_cost
+from runner.analysis.runs import run_prices
+from runner.pricing import PriceTable, load_prices, with_cost
 from runner.terminal import render_table
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -28,7 +29,7 @@ def compare_command(
     run_dir: Path, baseline: str | None, form: str, prices: Path | None, seed: int
 ) -> None:
     """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
-    results = with_cost(load_run(run_dir), _prices(prices))
+    results = with_cost(load_run(run_dir), _prices(prices, run_prices(run_dir)))
     chosen = baseline or default_baseline(results)
     table = compare(results, chosen, seed=seed)
     if form == "table":
@@ -38,8 +39,8 @@ def compare_command(
     click.echo(render(table, form), nl=False)
 
 
-def _prices(path: Path | None) -> PriceTable:
-    return load_prices(path) if path is not None else default_prices()
+def _prices(path: Path | None, base: PriceTable) -> PriceTable:
+    return load_prices(path, base) if path is not None else base
 
 
 def render(table: pl.DataFrame, form: str) -> str:

@@ -10,9 +10,11 @@ import click
 from rich.console import Console
 
 from runner.analysis import summarize
+from runner.analysis.runs import run_prices
 from runner.errors import RunStoreError, UsageError
 from runner.experiment_file import load_experiment
 from runner.history import DEFAULT_METRICS, RunSummary, history
+from runner.pricing import with_cost
 from runner.store import RunDirectory, list_runs, read_results
 from runner.terminal import render_table
 from runner.thresholds import metric_names
@@ -76,5 +78,5 @@ def _summary(run: RunDirectory) -> RunSummary:
         run_id=str(manifest.get("run_id") or run.path.name),
         started_at=str(manifest.get("started_at") or ""),
         status=str(manifest.get("status") or "unknown"),
-        summary=summarize(read_results(run.path)),
+        summary=summarize(with_cost(read_results(run.path), run_prices(run.path))),
     )

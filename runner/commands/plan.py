@@ -12,7 +12,7 @@ from runner.config import Experiment
 from runner.environment import Environment
 from runner.estimate import Estimate, estimate
 from runner.experiment_file import load_experiment
-from runner.pricing import default_prices, load_prices
+from runner.pricing import experiment_prices, load_prices
 from runner.terminal import render_table
 
 
@@ -34,7 +34,8 @@ def plan(experiment: Path, prices: Path | None) -> None:
         f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests"
     )
     click.echo(f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
-    click.echo(estimate_text(estimate(exp, load_prices(prices) if prices else default_prices())))
+    base = experiment_prices(exp.prices)
+    click.echo(estimate_text(estimate(exp, load_prices(prices, base) if prices else base)))
 
 
 def estimate_text(figures: Estimate) -> str:

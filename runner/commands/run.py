@@ -13,12 +13,14 @@ import polars as pl
 from rich.console import Console
 
 from runner.analysis import default_baseline, summarize
+from runner.analysis.runs import run_prices
 from runner.config import Experiment
 from runner.emulator_settings import emulator_config
 from runner.environment import Environment
 from runner.errors import RunFailed, ThresholdsCrossed, UsageError
 from runner.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
 from runner.logs import FORMATS, EventLog
+from runner.pricing import experiment_prices, with_cost
 from runner.records import ResultRow
 from runner.run import RunOutcome
 from runner.store import previous_complete, read_results
@@ -157,7 +159,7 @@ def _launch(
 
 
 def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
-    table = summarize(read_results(outcome.run_dir))
+    table = summarize(_priced(experiment, outcome.run_dir))
     Console(width=200).print(render_table(table, f"{experiment.name}: per-arm summary"))
     click.echo(
         f"Run {outcome.status}: {outcome.counts['requests']} requests, "
@@ -192,17 +194,21 @@ def _violations(
     results_dir: Path,
     log: EventLog,
 ) -> list[Violation]:
-    results = read_results(outcome.run_dir)
+    results = _priced(experiment, outcome.run_dir)
     baseline = default_baseline(results)
     previous = previous_complete(results_dir, experiment.name, outcome.run_dir)
     before: pl.DataFrame | None = None
     if previous is not None:
-        before = summarize(read_results(previous.path))
+        before = summarize(with_cost(read_results(previous.path), run_prices(previous.path)))
     elif any(t.kind == "regress" for t in thresholds):
         log.warning(f"No earlier complete run of {experiment.name!r}: regress.* is not checked.")
     current = summarize(results)
     label = f"run {previous.path.name}" if previous is not None else ""
     return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)
+
+
+def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:
+    return with_cost(read_results(run_dir), experiment_prices(experiment.prices))
 
 
 def _group_log_format(ctx: click.Context) -> str:

@@ -17,7 +17,9 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
+from runner.analysis.runs import run_prices
 from runner.errors import UsageError
+from runner.pricing import with_cost
 from runner.records import STATUS_OK, R
 from runner.report.browser import ErrorKey
 from runner.store import RunDirectory
@@ -42,7 +44,7 @@ class ReportData:
 def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     """Read `run_dir` and compute the tables; UsageError if `baseline` is not one of its arms."""
     manifest = RunDirectory.open(run_dir).read_manifest()
-    results = load_run(run_dir).collect()
+    results = with_cost(load_run(run_dir), run_prices(run_dir)).collect()
     arms = arm_order(manifest, results)
     chosen = baseline or default_baseline(results)
     if chosen not in arms:
