@@ -158,8 +158,15 @@ def _launch(
     return outcome
 
 
+# The end-of-run table; `beta-runner compare` and the report show everything else.
+SUMMARY_COLUMNS = (
+    "model", "arm", "requests", "ok", "errors", "errors_by_type", "p50_latency_ms",
+    "p95_latency_ms", "p50_ttft_ms", "mean_output_tokens", "cost_usd",
+)  # fmt: skip
+
+
 def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
-    table = summarize(_priced(experiment, outcome.run_dir))
+    table = summarize(_priced(experiment, outcome.run_dir)).select(SUMMARY_COLUMNS)
     Console(width=200).print(render_table(table, f"{experiment.name}: per-arm summary"))
     click.echo(
         f"Run {outcome.status}: {outcome.counts['requests']} requests, "
