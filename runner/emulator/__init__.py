@@ -4,6 +4,13 @@ It is the default target of `beta-runner run --local`, the server every test tal
 what benchmarks measure against. It is written from the API contract and imports nothing
 from the rest of `runner`. See `effects` for what each beta does here, `faults` for the
 `[[emulator:FAULT]]` prompt directive and `planted` for planted effects.
+
+Endpoints: `POST /v1/messages`, `POST /v1/messages/count_tokens` and the Message Batches API
+under `/v1/messages/batches` (create, retrieve, list, cancel, delete, results). Both ways of
+asking for a message share one path, `reply.produce`. A batch ends `batch_processing_s` after
+it was created, computed from the clock whenever it is looked at (no background work); its
+results are generated when read, from the stored params, so nothing generated is kept. What
+batches model and what they leave out is in `batch_handlers`, `batches` and `batch_results`.
 """
 
 from __future__ import annotations

@@ -1,16 +1,19 @@
 """The emulator as a plain ASGI callable: routing, recording what arrived, answering errors.
 
-`create_app(config)` returns an `EmulatorApp`. Its `received` list records every request as it
-arrived (repeated headers kept), so tests can assert on what a client really sent.
+`create_app(config, clock)` returns an `EmulatorApp`. Its `received` list records every request
+as it arrived (repeated headers kept), so tests can assert on what a client really sent. The
+clock (monotonic seconds) drives rate limits, the prompt cache and batch processing.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from runner.emulator.batch_handlers import MAX_BODY_BYTES as MAX_BATCH_BODY_BYTES
+from runner.emulator.batch_handlers import batch_routes
+from runner.emulator.batches import BATCHES_PATH, BatchStore
 from runner.emulator.caching import PromptCache
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.errors import ApiError, invalid_request, new_id, not_found, too_large
@@ -18,6 +21,7 @@ from runner.emulator.handlers import (
     COUNT_TOKENS_PATH,
     MESSAGES_PATH,
     Call,
+    Handler,
     State,
     count_tokens,
     messages,
@@ -27,8 +31,10 @@ from runner.emulator.ratelimit import Clock, RateLimiter
 from runner.emulator.wire import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
-Handler = Callable[[State, Call], Awaitable[None]]
-ROUTES: dict[str, Handler] = {MESSAGES_PATH: messages, COUNT_TOKENS_PATH: count_tokens}
+ROUTES: dict[str, dict[str, Handler]] = {
+    MESSAGES_PATH: {"POST": messages},
+    COUNT_TOKENS_PATH: {"POST": count_tokens},
+}
 
 
 @dataclass(frozen=True)
@@ -59,10 +65,11 @@ class EmulatorApp:
     def _fresh_state(self) -> State:
         c = self.config
         limiter = RateLimiter(c.rpm, c.itpm, c.otpm, c.otpm_mode, self._clock)
-        return State(c, self._clock, self._clock(), limiter, PromptCache(self._clock))
+        cache = PromptCache(self._clock)
+        return State(c, self._clock, self._clock(), limiter, cache, BatchStore())
 
     def reset(self) -> None:
-        """Forget received requests, rate-limit buckets, cached prompts and arrival counts."""
+        """Forget received requests, rate-limit buckets, cached prompts, batches and counts."""
         self.received.clear()
         started = self._state.started
         self._state = self._fresh_state()
@@ -77,13 +84,14 @@ class EmulatorApp:
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
-        body, body_error = await _body(receive, headers)
         method, path = scope["method"], scope["path"]
+        body, body_error = await _body(receive, headers, _body_limit(path))
         query = scope.get("query_string", b"").decode("latin-1")
         self.received.append(
             ReceivedRequest(method, path, query, tuple(headers), body, self._clock())
         )
-        call = Call(path, headers, body, body_error, new_id("req_"), send)
+        origin = _origin(scope, headers)
+        call = Call(path, headers, body, body_error, new_id("req_"), send, method, query, origin)
         try:
             await _route(method, path)(self._state, call)
         except ApiError as err:
@@ -91,33 +99,50 @@ class EmulatorApp:
             await send_json(send, err.status, err.body(call.request_id), extra)
 
 
-def create_app(config: EmulatorConfig) -> EmulatorApp:
-    """A new emulator app for `config`."""
-    return EmulatorApp(config)
+def create_app(config: EmulatorConfig, clock: Clock = time.monotonic) -> EmulatorApp:
+    """A new emulator app for `config`, on `clock` (monotonic seconds)."""
+    return EmulatorApp(config, clock)
 
 
 def _route(method: str, path: str) -> Handler:
-    handler = ROUTES.get(path)
-    if handler is None:
+    methods = ROUTES.get(path) or batch_routes(path)
+    if methods is None:
         raise not_found()
-    if method != "POST":
+    handler = methods.get(method)
+    if handler is None:
+        allowed = ", ".join(sorted(methods))
         raise ApiError(
             405,
             "invalid_request_error",
-            f"Method {method} is not allowed on {path}; use POST.",
-            (("allow", "POST"),),
+            f"Method {method} is not allowed on {path}; use {allowed}.",
+            (("allow", allowed),),
         )
     return handler
 
 
-async def _body(receive: Receive, headers: list[tuple[str, str]]) -> tuple[object, ApiError | None]:
+def _body_limit(path: str) -> int:
+    return MAX_BATCH_BODY_BYTES if path == BATCHES_PATH else MAX_BODY_BYTES
+
+
+def _origin(scope: Scope, headers: list[tuple[str, str]]) -> str:
+    """Scheme and host the client used, so URLs the emulator hands out lead back to it."""
+    host = next((v for k, v in headers if k.lower() == "host"), "")
+    if not host:
+        server = scope.get("server") or ("localhost", None)
+        host = server[0] if server[1] is None else f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}"
+
+
+async def _body(
+    receive: Receive, headers: list[tuple[str, str]], limit: int
+) -> tuple[object, ApiError | None]:
     declared = next((v for k, v in headers if k.lower() == "content-length"), "0")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None, too_large(MAX_BODY_BYTES)
+    if declared.isdigit() and int(declared) > limit:
+        return None, too_large(limit)
     try:
-        raw = await read_body(receive, MAX_BODY_BYTES)
+        raw = await read_body(receive, limit)
     except BodyTooLarge:
-        return None, too_large(MAX_BODY_BYTES)
+        return None, too_large(limit)
     if not raw.strip():
         return None, invalid_request("The request body is empty; send a JSON object.")
     try:

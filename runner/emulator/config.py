@@ -1,7 +1,8 @@
 """The emulator's settings: one frozen object, every field with a default.
 
-Rates are per minute and 0 means unlimited. Times are milliseconds. Probabilities are per
-request and drawn from the seed, so a run with the same seed sees the same faults.
+Rates are per minute and 0 means unlimited. Times are milliseconds, or seconds where the name
+ends in `_s`. Probabilities are per request and drawn from the seed, so a run with the same
+seed sees the same faults.
 """
 
 from __future__ import annotations
@@ -39,6 +40,10 @@ class EmulatorConfig:
     p_drop_stream: float = 0.0
     p_error_event: float = 0.0
     rate_limit_burst: tuple[float, float] | None = None
+    # Message Batches: seconds from creation until a batch has ended, and the seeded share of
+    # its requests that end `expired`.
+    batch_processing_s: float = 2.0
+    batch_expire_share: float = 0.0
     # Planted effects, and a ping every n stream events (0: only the one after the first block).
     beta_effects: tuple[BetaEffect, ...] = ()
     ping_every_n_events: int = 0

@@ -6,6 +6,7 @@ Every handler raises `ApiError`; the app turns it into the documented envelope
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 import string
 
@@ -15,6 +16,16 @@ _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 def new_id(prefix: str, length: int = 24) -> str:
     """A random id like the API's: `prefix` then `length` base62 characters."""
     return prefix + "".join(secrets.choice(_BASE62) for _ in range(length))
+
+
+def stable_id(prefix: str, key: str, length: int = 24) -> str:
+    """An id like `new_id`'s, but the same every time for the same `key`."""
+    number = int.from_bytes(hashlib.sha256(key.encode()).digest(), "big")
+    chars = []
+    for _ in range(length):
+        number, digit = divmod(number, 62)
+        chars.append(_BASE62[digit])
+    return prefix + "".join(chars)
 
 
 class ApiError(Exception):

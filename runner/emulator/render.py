@@ -30,10 +30,11 @@ class Event:
 
 @dataclass(frozen=True)
 class Accounting:
-    """Input-side usage: tokens billed as plain input and the cache's part."""
+    """Input-side usage: tokens billed as plain input, the cache's part, and the service tier."""
 
     input_tokens: int
     cache: CachePlan
+    service_tier: str = "standard"
 
 
 def usage(request: MessageRequest, completion: Completion, account: Accounting) -> Obj:
@@ -47,7 +48,7 @@ def usage(request: MessageRequest, completion: Completion, account: Accounting) 
             "ephemeral_5m_input_tokens": account.cache.created_5m,
             "ephemeral_1h_input_tokens": account.cache.created_1h,
         },
-        "service_tier": "standard",
+        "service_tier": account.service_tier,
     }
     if request.thinking != "disabled":
         out["output_tokens_details"] = {"thinking_tokens": completion.thinking_tokens}

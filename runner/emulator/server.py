@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import socket
 import threading
+import time
 from types import TracebackType
 
 import uvicorn
 
 from runner.emulator.app import EmulatorApp, create_app
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.ratelimit import Clock
 from runner.emulator.wire import ConnectionDropped
 
 STARTUP_TIMEOUT_S = 10.0
@@ -46,10 +48,19 @@ class _ThreadServer(uvicorn.Server):
 
 
 class EmulatorServer:
-    """The emulator on 127.0.0.1 in a background thread; use as a context manager."""
+    """The emulator on 127.0.0.1 in a background thread; use as a context manager.
 
-    def __init__(self, config: EmulatorConfig | None = None, *, port: int = 0) -> None:
-        self.app: EmulatorApp = create_app(config or EmulatorConfig())
+    `clock` (monotonic seconds) is the app's; tests pass one they move by hand.
+    """
+
+    def __init__(
+        self,
+        config: EmulatorConfig | None = None,
+        *,
+        port: int = 0,
+        clock: Clock = time.monotonic,
+    ) -> None:
+        self.app: EmulatorApp = create_app(config or EmulatorConfig(), clock)
         # proto must say TCP: asyncio only sets TCP_NODELAY on sockets that do, and without it
         # Nagle plus delayed ACKs add ~40 ms to every keep-alive response.
         self._socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)

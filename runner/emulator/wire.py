@@ -1,4 +1,4 @@
-"""ASGI plumbing: the callable types, reading a capped request body, sending JSON and SSE."""
+"""ASGI plumbing: the callable types, reading a capped request body, sending JSON, SSE, chunks."""
 
 from __future__ import annotations
 
@@ -65,6 +65,11 @@ async def send_event(send: Send, name: str, data: object) -> None:
     """Send one named SSE event (`event:` line, `data:` line, blank line)."""
     chunk = b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"
     await send({"type": "http.response.body", "body": chunk, "more_body": True})
+
+
+async def send_chunk(send: Send, data: bytes) -> None:
+    """Send one piece of a response body whose headers are out; more follows."""
+    await send({"type": "http.response.body", "body": data, "more_body": True})
 
 
 async def finish(send: Send) -> None:

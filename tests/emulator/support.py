@@ -1,4 +1,4 @@
-"""Constants and body builders shared by the emulator tests."""
+"""Constants, body builders and a hand-moved clock shared by the emulator tests."""
 
 from __future__ import annotations
 
@@ -24,3 +24,17 @@ def body(text: str = "Hello there.", **fields: object) -> dict[str, object]:
         "messages": [{"role": "user", "content": text}],
         **fields,
     }
+
+
+class ManualClock:
+    """A monotonic clock that moves only when a test advances it."""
+
+    def __init__(self, start: float = 1_000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward."""
+        self.now += seconds
