@@ -66,7 +66,8 @@ def _cell(value: object) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
-        return f"{value:,.1f}"
+        # Large figures to one decimal; small ones (costs, rates, p-values) to 3 significant.
+        return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"
     if isinstance(value, list):
         return ",".join(str(v) for v in value)
     return str(value)

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import polars as pl
 import pytest
 from bad_inputs import BadInput, bad_inputs
 from e2e_support import SECRET, results_of, run_cli
@@ -43,7 +44,7 @@ def test_plan_prints_the_matrix_and_request_count(capfd: pytest.CaptureFixture[s
     out = capfd.readouterr().out
     assert "6 cases x 2 models" in out
     assert "= 72 requests" in out
-    assert "model-context-window-exceeded-2025-08-26" in out
+    assert "fast-mode-2026-02-01,model-context-window-exceeded-2025-08-26" in out
     assert "(none)" in out
 
 
@@ -100,11 +101,8 @@ def test_quickstart_runs_locally_as_the_readme_says(tmp_path: Path) -> None:
     run_dir = tmp_path / "results" / "quickstart" / "qs"
     results = results_of(run_dir)
     assert results.height == 72
-    assert set(results["arm"]) == {
-        "baseline",
-        "window-exceeded",
-        "window-exceeded+context-management",
-    }
+    assert set(results["arm"]) == {"baseline", "fast", "fast+window-exceeded"}
+    assert results.filter(pl.col("status") == "ok").height == 72
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete"
 
