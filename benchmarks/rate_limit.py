@@ -38,9 +38,11 @@ class Figures:
     lost: int
 
 
-async def beta_runner(url: str, requests: int, concurrency: int) -> Figures:
+async def beta_runner(url: str, requests: int, concurrency: int, stream: bool) -> Figures:
     """beta-runner with limits learned from the response headers (nothing configured)."""
-    exp = experiment(url, cases=requests // (3 * 10), repeats=10, concurrency=concurrency)
+    exp = experiment(
+        url, cases=requests // (3 * 10), repeats=10, concurrency=concurrency, stream=stream
+    )
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = RunDirectory.create(Path(tmp), exp.name, "bench")
         wall, cpu = time.perf_counter(), time.process_time()
@@ -53,7 +55,7 @@ async def beta_runner(url: str, requests: int, concurrency: int) -> Figures:
     return Figures("beta-runner", wall, cpu * 1000 / requests, limited, requests - ok)
 
 
-async def official_sdk(url: str, requests: int, concurrency: int) -> Figures:
+async def official_sdk(url: str, requests: int, concurrency: int, stream: bool) -> Figures:
     """The official SDK as commonly used: max_retries=10, a semaphore, one task per request."""
     import anthropic
     import httpx2
@@ -75,15 +77,16 @@ async def official_sdk(url: str, requests: int, concurrency: int) -> Figures:
         arm = ARMS[i % len(ARMS)]
         async with semaphore:
             try:
-                stream = await client.beta.messages.create(
+                reply = await client.beta.messages.create(
                     model=MODEL,
                     max_tokens=32,
-                    stream=True,
+                    stream=stream,
                     betas=list(arm.betas),
                     messages=[{"role": "user", "content": f"Question {i}: say something."}],
                 )
-                async for _ in stream:
-                    pass
+                if stream:
+                    async for _ in reply:  # type: ignore[union-attr]
+                        pass
             except anthropic.APIError:
                 failures += 1
 
@@ -102,15 +105,17 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=900)
     parser.add_argument("--rpm", type=int, default=600)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--stream", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
     settings = (f"rpm={args.rpm}", "itpm=0", "otpm=0", *LATENCY)
     ideal = max(0, args.requests - args.rpm) / (args.rpm / 60)
     results = []
     for contender in (beta_runner, official_sdk):
         with emulator_process(settings) as url:
-            results.append(anyio.run(contender, url, args.requests, args.concurrency))
+            results.append(anyio.run(contender, url, args.requests, args.concurrency, args.stream))
+    mode = "streaming" if args.stream else "non-streaming"
     print(
-        f"{args.requests} requests over 3 arms, {args.rpm} RPM bucket starting full; "
+        f"{args.requests} {mode} requests over 3 arms, {args.rpm} RPM bucket starting full; "
         f"ideal {ideal:.1f} s"
     )
     print(
