@@ -4,16 +4,27 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import polars as pl
 from rich.console import Console
 
-from runner.analysis import COMPARE_COLUMNS, compare, default_baseline, load_run
+from runner.analysis import (
+    COMPARE_COLUMNS,
+    compare,
+    default_baseline,
+    evidence_report,
+    load_run,
+)
 from runner.analysis.runs import run_prices
+from runner.gates import check_thresholds
+from runner.logs import EventLog
 from runner.pricing import PriceTable, load_prices, with_cost
 from runner.terminal import render_table
+from runner.thresholds import parse_thresholds
 
 FORMATS = ("table", "markdown", "csv", "json")
 JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column but n
@@ -25,18 +36,39 @@ JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column bu
 @click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap.")
+@click.option(
+    "--fail-on",
+    multiple=True,
+    metavar="EXPR",
+    help="Exit 1 when a threshold is crossed (as for `run`), e.g. 'delta.p50_latency_ms>+20%'.",
+)
 def compare_command(
-    run_dir: Path, baseline: str | None, form: str, prices: Path | None, seed: int
+    run_dir: Path,
+    baseline: str | None,
+    form: str,
+    prices: Path | None,
+    seed: int,
+    fail_on: Sequence[str],
 ) -> None:
     """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
+    thresholds = parse_thresholds(fail_on)
     results = with_cost(load_run(run_dir), _prices(prices, run_prices(run_dir)))
     chosen = baseline or default_baseline(results)
     table = compare(results, chosen, seed=seed)
     if form == "table":
-        shown = table.with_columns(pl.col(pl.Float64).round(4))
-        Console(width=200).print(render_table(shown, f"{run_dir.name}: arms vs {chosen}"))
-        return
-    click.echo(render(table, form), nl=False)
+        _print_tables(table, results, run_dir, chosen)
+    else:
+        click.echo(render(table, form), nl=False)
+    if thresholds:
+        check_thresholds(thresholds, run_dir, results, EventLog("text", sys.stderr, ()))
+
+
+def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:
+    console = Console(width=200)
+    shown = table.with_columns(pl.col(pl.Float64).round(4))
+    console.print(render_table(shown, f"{run_dir.name}: arms vs {chosen}"))
+    evidence = evidence_report(results, chosen, comparison=table)
+    console.print(render_table(evidence, "did each beta leave a trace?"))
 
 
 def _prices(path: Path | None, base: PriceTable) -> PriceTable:

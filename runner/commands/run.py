@@ -12,20 +12,20 @@ import click
 import polars as pl
 from rich.console import Console
 
-from runner.analysis import default_baseline, summarize
-from runner.analysis.runs import run_prices
+from runner.analysis import summarize
 from runner.config import Experiment
 from runner.emulator_settings import emulator_config
 from runner.environment import Environment
-from runner.errors import RunFailed, ThresholdsCrossed, UsageError
+from runner.errors import RunFailed, UsageError
+from runner.gates import check_thresholds
 from runner.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
 from runner.logs import FORMATS, EventLog
 from runner.pricing import experiment_prices, with_cost
 from runner.records import ResultRow
 from runner.run import RunOutcome
-from runner.store import previous_complete, read_results
+from runner.store import read_results
 from runner.terminal import ProgressBar, render_table, wants_progress
-from runner.thresholds import Threshold, Violation, evaluate, parse_thresholds
+from runner.thresholds import parse_thresholds
 from runner.writer import ResultObserver
 
 
@@ -136,7 +136,8 @@ def run(
     outcome = _launch(prepared, options, log, quiet)
     _print_summary(prepared.experiment, outcome)
     if outcome.exit_code == 0 and thresholds:
-        _check(thresholds, prepared.experiment, outcome, results_dir, log)
+        priced = _priced(prepared.experiment, outcome.run_dir)
+        check_thresholds(thresholds, outcome.run_dir, priced, log)
     sys.exit(outcome.exit_code)
 
 
@@ -172,46 +173,6 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
         f"Run {outcome.status}: {outcome.counts['requests']} requests, "
         f"{outcome.counts['errors']} errors, written to {outcome.run_dir}"
     )
-
-
-def _check(
-    thresholds: Sequence[Threshold],
-    experiment: Experiment,
-    outcome: RunOutcome,
-    results_dir: Path,
-    log: EventLog,
-) -> None:
-    """Raise ThresholdsCrossed (exit 1) when any threshold is crossed."""
-    violations = _violations(thresholds, experiment, outcome, results_dir, log)
-    for violation in violations:
-        fields = {
-            "model": violation.model,
-            "arm": violation.arm,
-            "metric": violation.threshold.metric,
-        }
-        log.event("threshold_crossed", {**fields, "message": violation.message()}, "error")
-    if violations:
-        raise ThresholdsCrossed(tuple(v.message() for v in violations))
-
-
-def _violations(
-    thresholds: Sequence[Threshold],
-    experiment: Experiment,
-    outcome: RunOutcome,
-    results_dir: Path,
-    log: EventLog,
-) -> list[Violation]:
-    results = _priced(experiment, outcome.run_dir)
-    baseline = default_baseline(results)
-    previous = previous_complete(results_dir, experiment.name, outcome.run_dir)
-    before: pl.DataFrame | None = None
-    if previous is not None:
-        before = summarize(with_cost(read_results(previous.path), run_prices(previous.path)))
-    elif any(t.kind == "regress" for t in thresholds):
-        log.warning(f"No earlier complete run of {experiment.name!r}: regress.* is not checked.")
-    current = summarize(results)
-    label = f"run {previous.path.name}" if previous is not None else ""
-    return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)
 
 
 def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:

@@ -77,3 +77,32 @@ def test_a_directory_that_is_not_a_run_exits_2(
     """No manifest: exit 2 naming the path."""
     assert run_cli(["compare", tmp_path]) == 2
     assert "is not a run directory" in capsys.readouterr().err
+
+
+def test_table_also_says_whether_each_beta_left_a_trace(
+    run_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The terminal output adds the evidence report under the comparison."""
+    assert run_cli(["compare", run_dir]) == 0
+    out = capsys.readouterr().out
+    assert "did each beta leave a trace?" in out
+    assert "evidence_share" in out
+
+
+@pytest.mark.parametrize(
+    ("expression", "code"),
+    [
+        pytest.param("delta.p50_latency_ms>+20%", 1, id="crossed"),
+        pytest.param("delta.p50_latency_ms>+100%", 0, id="not-crossed"),
+        pytest.param("nonsense>>1", 2, id="bad-expression"),
+    ],
+)
+def test_fail_on_gates_compare_like_run(
+    run_dir: Path, expression: str, code: int, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--fail-on on compare exits 1 when crossed (naming arm and metric), 2 when malformed."""
+    assert run_cli(["compare", run_dir, "--format", "json", "--fail-on", expression]) == code
+    if code == 1:
+        err = capsys.readouterr().err
+        assert "beta" in err
+        assert "p50_latency_ms" in err
