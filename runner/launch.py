@@ -183,7 +183,9 @@ def target_url(
     if not local:
         yield base_url
         return
-    with EmulatorServer(emulator or EmulatorConfig()) as server:
+    config = emulator or EmulatorConfig()
+    # Nobody reads the in-process emulator's request log; keep a long run's memory flat.
+    with EmulatorServer(dataclasses.replace(config, record_requests=False)) as server:
         yield server.url
 
 

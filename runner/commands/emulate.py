@@ -34,7 +34,9 @@ def emulate(
     settings: Sequence[str],
 ) -> None:
     """Serve a local emulator of the Anthropic Messages API (Ctrl-C stops it)."""
-    words = [f"seed={seed}", *(f"beta_effect={e}" for e in effects), *settings]
+    # Nothing reads a served emulator's request log, so it is off unless --set turns it on.
+    words = ["record_requests=false", f"seed={seed}", *(f"beta_effect={e}" for e in effects)]
+    words += settings
     if allow_unknown_betas:
         words.append("reject_unknown_betas=false")
     config = emulator_config(words)

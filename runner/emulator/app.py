@@ -87,9 +87,10 @@ class EmulatorApp:
         method, path = scope["method"], scope["path"]
         body, body_error = await _body(receive, headers, _body_limit(path))
         query = scope.get("query_string", b"").decode("latin-1")
-        self.received.append(
-            ReceivedRequest(method, path, query, tuple(headers), body, self._clock())
-        )
+        if self.config.record_requests:
+            self.received.append(
+                ReceivedRequest(method, path, query, tuple(headers), body, self._clock())
+            )
         origin = _origin(scope, headers)
         call = Call(path, headers, body, body_error, new_id("req_"), send, method, query, origin)
         try:

@@ -21,6 +21,9 @@ class EmulatorConfig:
     # Repeats of one question get different answers, as sampling at a temperature would;
     # off, every answer to the same question is the same.
     vary_samples: bool = True
+    # Keep every request in `EmulatorApp.received` (tests read it); off for long local runs,
+    # whose memory would otherwise grow with every request.
+    record_requests: bool = True
     reject_unknown_betas: bool = True
     api_keys: tuple[str, ...] = ()
     # Rate limits (per API key and model class), 0 = unlimited.
