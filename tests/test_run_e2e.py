@@ -176,8 +176,10 @@ def test_ttft_is_close_to_the_injected_first_token_time(tmp_path: Path, keyed: s
         code, run_dir = _run(tmp_path, experiment)
     assert code == 0
     results = results_of(run_dir)
-    assert results["ttft_ms"].min() >= 150.0
-    assert results["ttft_ms"].max() < 150.0 + 40.0
+    assert results["ttft_ms"].min() >= 150.0  # never earlier than the server sent it
+    # Close to it: the median within 25 ms (loaded CI machines add scheduling noise to single
+    # requests, so the bound is on the median, not the maximum).
+    assert results["ttft_ms"].median() < 150.0 + 25.0
     assert (results["ttft_ms"] < results["latency_ms"]).all()
     assert (results["ttfb_ms"] <= results["ttft_ms"]).all()
 
