@@ -130,7 +130,7 @@ def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> p
         files, schema=schema, low_memory=True, hive_partitioning=False
     ).with_row_index(_ROW)
     winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
-    return scan.filter(pl.col(_ROW).is_in(winners.implode())).sort(_ROW).drop(_ROW)
+    return scan.filter(pl.col(_ROW).is_in(winners.implode())).drop(_ROW)
 
 
 def table_counts(run_dir: Path) -> dict[str, int]:
