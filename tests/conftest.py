@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from e2e_support import SECRET
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +14,13 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture
+def keyed(monkeypatch: pytest.MonkeyPatch) -> str:
+    """An API key in the environment, as a user would have it (the value tests scan for)."""
+    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
+    return SECRET
 
 
 @pytest.fixture

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from e2e_support import SECRET, attempts_of, results_of, run_cli, write_experiment
+from e2e_support import attempts_of, results_of, run_cli, write_experiment
 
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.records import RESULTS_SCHEMA
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("keyed")]
 
 BATCHING = EmulatorConfig(ttft_ms=5.0, ms_per_output_token=0.05, jitter=0.0, batch_processing_s=0.2)
 ARMS = (("baseline", ()), ("beta", ("context-management-2025-06-27",)))
@@ -29,12 +29,6 @@ def emulator() -> Iterator[EmulatorServer]:
     """An emulator whose batches end 0.2 s after creation."""
     with EmulatorServer(BATCHING) as server:
         yield server
-
-
-@pytest.fixture(autouse=True)
-def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """An API key in the environment."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
 
 
 def _run(tmp_path: Path, experiment: Path, *extra: str, run_id: str = "b1") -> Path:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import SECRET, run_cli, write_experiment
+from e2e_support import run_cli, write_experiment
 
 from runner.emulator import EmulatorConfig, EmulatorServer
 
@@ -25,12 +25,6 @@ def emulator() -> Iterator[EmulatorServer]:
     """A fast emulator on loopback that rejects unknown betas, as the API does."""
     with EmulatorServer(EmulatorConfig(ttft_ms=1.0, jitter=0.0)) as server:
         yield server
-
-
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A key in the environment."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
 
 
 def _closed_port() -> int:

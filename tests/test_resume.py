@@ -10,7 +10,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from e2e_support import SECRET, attempts_of, results_of, run_cli, write_experiment
+from e2e_support import attempts_of, results_of, run_cli, write_experiment
 from resume_support import (
     SLOW,
     arrivals,
@@ -34,13 +34,6 @@ def slow_server() -> Iterator[EmulatorServer]:
     """An emulator answering each request in 60 ms, so a 4-wide run of 160 takes seconds."""
     with EmulatorServer(SLOW) as server:
         yield server
-
-
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> str:
-    """The API key in this process's environment (for in-process resumes)."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
-    return SECRET
 
 
 def _check_whole(run_dir: Path) -> pl.DataFrame:

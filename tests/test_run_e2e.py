@@ -27,13 +27,6 @@ def emulator() -> Iterator[EmulatorServer]:
         yield server
 
 
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> str:
-    """An API key in the environment, as a user would have it."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
-    return SECRET
-
-
 def _run(tmp_path: Path, experiment: Path, run_id: str = "run1") -> tuple[int, Path]:
     code = run_cli(["run", experiment, "--results", tmp_path / "out", "--run-id", run_id, "-q"])
     return code, tmp_path / "out" / "e2e" / run_id

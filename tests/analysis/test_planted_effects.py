@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import SECRET, run_cli
+from e2e_support import run_cli
 
 from runner.analysis import evidence_report, load_run
 from runner.emulator import EmulatorConfig, EmulatorServer
@@ -35,12 +35,6 @@ def _run(tmp_path: Path, experiment: Path) -> Path:
     code = run_cli(["run", experiment, "--results", tmp_path / "out", "--run-id", "r", "-q"])
     assert code == 0
     return tmp_path / "out" / "planted" / "r"
-
-
-@pytest.fixture
-def keyed(monkeypatch: pytest.MonkeyPatch) -> None:
-    """A key in the environment, as `run` expects against a server."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
 
 
 @pytest.fixture(params=[0, 1, 2], ids=["seed0", "seed1", "seed2"])
