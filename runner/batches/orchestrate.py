@@ -93,9 +93,11 @@ class BatchSender:
             {p.key for p in todo},
         )
         open_batches = self._ledger.newest_holding(state.pending)
+        state.round = 1 + max((r.round for r in open_batches), default=0)
         while state.pending:
             covered = {key for keys in open_batches.values() for key in keys}
-            fresh = [state.by_key[k] for k in state.by_key if k in state.pending - covered]
+            unsent = state.pending - covered
+            fresh = [state.by_key[k] for k in state.by_key if k in unsent]
             open_batches.update(await self._create_all(fresh, state, rows))
             async with anyio.create_task_group() as group:
                 for record, keys in open_batches.items():
