@@ -44,7 +44,7 @@ from runner.records import AttemptRow
 from runner.resume import Continuation
 from runner.scheduler import Scheduler
 from runner.store import RunDirectory, table_counts
-from runner.transport import ShardedTransport
+from runner.transport import NoCookies, ShardedTransport
 from runner.writer import ResultObserver, Row, RowWriter
 
 _EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -81,9 +81,12 @@ def new_run_id() -> str:
 
 
 def http_client(concurrency: int, timeout_s: float) -> httpx.AsyncClient:
-    """The run's one HTTP client: as many connections as the concurrency, in small pools."""
+    """The run's one HTTP client: as many connections as the concurrency, in small pools,
+    keeping no cookies (requests stay independent of each other)."""
     timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
-    return httpx.AsyncClient(transport=ShardedTransport(concurrency), timeout=timeout)
+    return httpx.AsyncClient(
+        transport=ShardedTransport(concurrency), timeout=timeout, cookies=NoCookies()
+    )
 
 
 @dataclass(frozen=True)

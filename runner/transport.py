@@ -10,8 +10,10 @@ while fewer requests are in flight than the total capacity none waits for a conn
 
 from __future__ import annotations
 
+import http.cookiejar
 import math
 from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 
@@ -71,3 +73,15 @@ class _Released(httpx.AsyncByteStream):
             if self._open:
                 self._open = False
                 self._owner._release(self._index)
+
+
+class NoCookies(http.cookiejar.CookieJar):
+    """A cookie jar that keeps nothing.
+
+    Every request of an experiment must be independent: a cookie set by a gateway in one
+    answer and sent back with later requests could make arms differ (sticky routing), so none
+    is kept. It also spares parsing every response's headers for Set-Cookie.
+    """
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        """Ignore the response's cookies."""
