@@ -8,13 +8,13 @@ since the API learns new betas before this catalog does.
 from __future__ import annotations
 
 import re
-import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
+
+from runner.package_data import data_toml
 
 BETA_NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*-(\d{4})-(\d{2})-(\d{2})$")
 STATUSES = ("beta", "ga-noop", "not-messages", "unknown")
@@ -67,22 +67,10 @@ def without_date(name: str) -> str:
     return name[:-11]
 
 
-def header_value(betas: Iterable[str]) -> str | None:
-    """The `anthropic-beta` header value (comma-joined, no spaces), or None for no betas."""
-    joined = ",".join(betas)
-    return joined or None
-
-
 @cache
 def catalog() -> Mapping[str, BetaInfo]:
     """Every catalogued beta by name, read once from the package data."""
-    text = (
-        resources.files("runner")
-        .joinpath("data")
-        .joinpath("betas.toml")
-        .read_text(encoding="utf-8")
-    )
-    table = tomllib.loads(text)
+    table = data_toml("betas.toml")
     return MappingProxyType({name: _beta_info(name, entry) for name, entry in table.items()})
 
 

@@ -8,7 +8,7 @@ happens, the request ends as exactly one `ResultRow`: failures are data, never e
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Protocol
 
 from runner.client import AttemptOutcome, MessagesClient, PreparedRequest
@@ -49,7 +49,6 @@ class _Progress:
     backoff_ms: float = 0.0
     pending_backoff_ms: float = 0.0
     last: AttemptOutcome | None = None
-    rows: list[AttemptRow] = field(default_factory=list)
 
 
 async def perform(

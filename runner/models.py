@@ -7,14 +7,14 @@ warning: the API knows models this catalog has not heard of yet.
 from __future__ import annotations
 
 import difflib
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from fnmatch import fnmatchcase
 from functools import cache
-from importlib import resources
 from types import MappingProxyType
+
+from runner.package_data import data_toml
 
 
 @dataclass(frozen=True)
@@ -36,14 +36,11 @@ class ModelInfo:
 @cache
 def model_catalog() -> Mapping[str, ModelInfo]:
     """Every catalogued model by id, read once from the package data."""
-    text = (
-        resources.files("runner")
-        .joinpath("data")
-        .joinpath("models.toml")
-        .read_text(encoding="utf-8")
-    )
     return MappingProxyType(
-        {model_id: _model_info(model_id, entry) for model_id, entry in tomllib.loads(text).items()}
+        {
+            model_id: _model_info(model_id, entry)
+            for model_id, entry in data_toml("models.toml").items()
+        }
     )
 
 

@@ -14,7 +14,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
-from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
@@ -23,6 +22,7 @@ import polars as pl
 from runner.config_text import decode_utf8, read_bytes
 from runner.errors import ConfigError
 from runner.models import find_model
+from runner.package_data import data_toml
 from runner.records import R
 from runner.table_reader import Location, Table
 
@@ -71,8 +71,8 @@ class PriceTable:
 @cache
 def default_prices() -> PriceTable:
     """The shipped price table, read once."""
-    text = resources.files("runner").joinpath("data").joinpath("prices.toml").read_text("utf-8")
-    return _price_table(Location(Path("runner/data/prices.toml")), tomllib.loads(text), None)
+    table = data_toml("prices.toml")
+    return _price_table(Location(Path("runner/data/prices.toml")), table, None)
 
 
 def load_prices(path: Path, base: PriceTable | None = None) -> PriceTable:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -106,19 +107,7 @@ def _message_columns(facts: MessageFacts | None) -> dict[str, object]:
     return {name: getattr(facts, name) for name in _MESSAGE_COLUMNS}
 
 
-_MESSAGE_COLUMNS = (
-    "text",
-    "stop_reason",
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-    "thinking_tokens",
-    "content_types",
-    "content_json",
-    "usage_json",
-    "evidence",
-)
+_MESSAGE_COLUMNS = tuple(f.name for f in dataclasses.fields(MessageFacts))
 
 
 def _limit_columns(limits: RateLimitSnapshot | None) -> dict[str, int | str | None]:

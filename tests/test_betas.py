@@ -12,9 +12,9 @@ from runner.betas import (
     BetaInfo,
     catalog,
     check_beta_name,
-    header_value,
     without_date,
 )
+from runner.config import Arm
 
 # Every beta name in the API fact sheet, section 1: the 33 of SDK 0.121.0, the 25 that 2.12.0
 # added, and the two strings found elsewhere in the SDK source.
@@ -184,9 +184,9 @@ def test_malformed_names_get_a_sentence(name: str) -> None:
 
 def test_header_value_joins_without_spaces() -> None:
     """Betas are joined with a bare comma; no betas means no header."""
-    assert header_value(["a-2025-01-01", "b-2025-01-01"]) == "a-2025-01-01,b-2025-01-01"
-    assert header_value(("a-2025-01-01",)) == "a-2025-01-01"
-    assert header_value([]) is None
+    assert Arm("x", ("a-2025-01-01", "b-2025-01-01")).beta_header == "a-2025-01-01,b-2025-01-01"
+    assert Arm("x", ("a-2025-01-01",)).beta_header == "a-2025-01-01"
+    assert Arm("x").beta_header is None
 
 
 def test_without_date_strips_the_suffix() -> None:

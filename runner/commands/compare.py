@@ -20,6 +20,7 @@ from runner.analysis import (
     load_run,
 )
 from runner.analysis.runs import run_prices
+from runner.commands.options import fail_on_option
 from runner.gates import check_thresholds
 from runner.logs import EventLog
 from runner.pricing import PriceTable, load_prices, with_cost
@@ -36,12 +37,7 @@ JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column bu
 @click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap.")
-@click.option(
-    "--fail-on",
-    multiple=True,
-    metavar="EXPR",
-    help="Exit 1 when a threshold is crossed (as for `run`), e.g. 'delta.p50_latency_ms>+20%'.",
-)
+@fail_on_option
 def compare_command(
     run_dir: Path,
     baseline: str | None,

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from runner.analysis import summarize
 from runner.analysis.runs import run_prices
+from runner.commands.options import results_option
 from runner.errors import RunStoreError, UsageError
 from runner.experiment_file import load_experiment
 from runner.history import DEFAULT_METRICS, RunSummary, history
@@ -22,14 +23,7 @@ from runner.thresholds import metric_names
 
 @click.command(name="history")
 @click.argument("experiment")
-@click.option(
-    "--results",
-    "results_dir",
-    type=click.Path(path_type=Path),
-    default="results",
-    show_default=True,
-    help="Where run directories are.",
-)
+@results_option
 @click.option(
     "--format",
     "output_format",

@@ -13,6 +13,7 @@ import polars as pl
 from rich.console import Console
 
 from runner.analysis import summarize
+from runner.commands.options import fail_on_option, results_option
 from runner.config import Experiment
 from runner.emulator_settings import emulator_config
 from runner.environment import Environment
@@ -33,14 +34,7 @@ from runner.writer import ResultObserver
 @click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("--local", is_flag=True, help="Run against the built-in emulator (no key needed).")
 @click.option("--base-url", help="Send requests to this server instead of the experiment's.")
-@click.option(
-    "--results",
-    "results_dir",
-    type=click.Path(path_type=Path),
-    default="results",
-    show_default=True,
-    help="Where run directories are written.",
-)
+@results_option
 @click.option("--run-id", help="Name the run directory (default: UTC time + random suffix).")
 @click.option("--concurrency", type=int, help="Override [run] concurrency.")
 @click.option(
@@ -79,13 +73,7 @@ from runner.writer import ResultObserver
     metavar="RUN_DIR|latest",
     help="Re-send only the requests of that run whose final row is an error.",
 )
-@click.option(
-    "--fail-on",
-    multiple=True,
-    metavar="EXPR",
-    help="Exit 1 when a threshold is crossed, e.g. 'error_rate>0.05', "
-    "'delta.p50_latency_ms>+20%', 'regress.p95_latency_ms>+10%' (repeatable).",
-)
+@fail_on_option
 @click.option(
     "--log-format",
     type=click.Choice(FORMATS),

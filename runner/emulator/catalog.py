@@ -65,7 +65,6 @@ EXTENDED_CACHE_TTL = "extended-cache-ttl-2025-04-11"
 CONTEXT_MANAGEMENT = "context-management-2025-06-27"
 WINDOW_EXCEEDED = "model-context-window-exceeded-2025-08-26"
 THINKING_TOKEN_COUNT = "thinking-token-count-2026-05-13"
-STRUCTURED_OUTPUTS = frozenset({"structured-outputs-2025-11-13", "structured-outputs-2025-12-15"})
 
 STANDARD_WINDOW = 200_000
 LONG_WINDOW = 1_000_000

@@ -18,6 +18,7 @@ from runner.emulator.batches import BatchStore
 from runner.emulator.caching import CachePlan, PromptCache
 from runner.emulator.catalog import find_model
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.effects import FAST_SPEEDUP
 from runner.emulator.errors import ApiError, new_id, rate_limited
 from runner.emulator.faults import Fault, arrival_rng
 from runner.emulator.latency import Pacer, Timing, timing
@@ -191,7 +192,7 @@ def _timing(state: State, reply: Reply, rng: random.Random) -> Timing:
         rng,
         input_tokens=reply.prepared.input_tokens,
         output_tokens=reply.completion.output_tokens,
-        speedup=2.5 if features.fast else 1.0,
+        speedup=FAST_SPEEDUP if features.fast else 1.0,
         extra_ms=sum(e.latency_ms for e in features.planted),
     )
 

@@ -1,0 +1,17 @@
+"""Reading the data files shipped inside the package (`runner/data/*.toml`)."""
+
+from __future__ import annotations
+
+import tomllib
+from importlib import resources
+from typing import Any
+
+
+def data_text(name: str) -> str:
+    """The text of `runner/data/<name>`."""
+    return resources.files("runner").joinpath("data").joinpath(name).read_text(encoding="utf-8")
+
+
+def data_toml(name: str) -> dict[str, Any]:
+    """`runner/data/<name>` parsed as TOML."""
+    return tomllib.loads(data_text(name))
