@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 import polars as pl
 
 from runner.analysis import compare, summarize
-from runner.records import RESULTS_SCHEMA, R
+from runner.results.schema import RESULTS_SCHEMA, R
 
 MODELS = ("claude-sonnet-5", "claude-haiku-4-5")
 ARMS = {

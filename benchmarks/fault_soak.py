@@ -22,9 +22,9 @@ import anyio
 import polars as pl
 
 from benchmarks.support import ARMS, emulator_process, experiment
-from runner.records import STATUS_OK, A, R, ResultRow
-from runner.run import RunServices, execute_run, http_client
-from runner.store import RunDirectory, read_attempts, read_results
+from runner.results.schema import STATUS_OK, A, R, ResultRow
+from runner.results.store import RunDirectory, read_attempts, read_results
+from runner.run.session import RunServices, execute_run, http_client
 
 FAULTS = ("p_overloaded=0.2", "p_server_error=0.05", "p_drop_stream=0.05")
 LATENCY = ("ttft_ms=20", "ms_per_output_token=0.5", "jitter=0.1", "rpm=0", "itpm=0", "otpm=0")

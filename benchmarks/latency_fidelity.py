@@ -21,9 +21,9 @@ import anyio
 import polars as pl
 
 from benchmarks.support import MODEL, emulator_process, experiment
-from runner.records import R
-from runner.run import RunServices, execute_run, http_client
-from runner.store import RunDirectory, read_results
+from runner.results.schema import R
+from runner.results.store import RunDirectory, read_results
+from runner.run.session import RunServices, execute_run, http_client
 
 
 async def beta_runner(url: str, requests: int, concurrency: int, stream: bool) -> list[float]:

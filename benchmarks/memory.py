@@ -21,8 +21,8 @@ from pathlib import Path
 import anyio
 
 from benchmarks.support import emulator_process, experiment
-from runner.run import RunServices, execute_run, http_client
-from runner.store import RunDirectory, table_counts
+from runner.results.store import RunDirectory, table_counts
+from runner.run.session import RunServices, execute_run, http_client
 
 ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
 

@@ -22,8 +22,8 @@ import anyio
 import httpx
 
 from benchmarks.support import MODEL, emulator_process, experiment
-from runner.run import RunServices, execute_run, http_client
-from runner.store import RunDirectory
+from runner.results.store import RunDirectory
+from runner.run.session import RunServices, execute_run, http_client
 
 ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
 BODY = {

@@ -20,9 +20,9 @@ import anyio
 import polars as pl
 
 from benchmarks.support import ARMS, MODEL, emulator_process, experiment
-from runner.records import A, R
-from runner.run import RunServices, execute_run, http_client
-from runner.store import RunDirectory, read_attempts, read_results
+from runner.results.schema import A, R
+from runner.results.store import RunDirectory, read_attempts, read_results
+from runner.run.session import RunServices, execute_run, http_client
 
 LATENCY = ("ttft_ms=50", "ms_per_output_token=1", "jitter=0.1")
 

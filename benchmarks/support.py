@@ -16,7 +16,7 @@ from pathlib import Path
 
 import httpx
 
-from runner.config import (
+from runner.config.types import (
     Arm,
     Case,
     Experiment,

@@ -15,7 +15,11 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
-from runner.config import Arm, Case, Experiment, RateLimits, RetryPolicy, RunSettings, Target
+from runner.analysis.cost import with_cost
+from runner.catalog.prices import ModelPrice, PriceTable
+from runner.config.load import LoadedExperiment, load_experiment
+from runner.config.prices import default_prices, load_prices
+from runner.config.types import Arm, Case, Experiment, RateLimits, RetryPolicy, RunSettings, Target
 from runner.errors import (
     BetaRunnerError,
     ConfigError,
@@ -25,10 +29,8 @@ from runner.errors import (
     ThresholdsCrossed,
     UsageError,
 )
-from runner.experiment_file import LoadedExperiment, load_experiment
-from runner.pricing import ModelPrice, PriceTable, default_prices, load_prices, with_cost
-from runner.records import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
-from runner.store import read_attempts, read_results
+from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
+from runner.results.store import read_attempts, read_results
 
 __all__ = [
     "ATTEMPTS_SCHEMA",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import polars as pl
 
-from runner.cli import main
+from runner.cli.main import main
 
 SECRET = "sk-ant-test-NEVER-WRITE-THIS-0123456789"
 

@@ -13,8 +13,8 @@ from pathlib import Path
 from e2e_support import SECRET, write_experiment
 
 from runner.emulator import EmulatorConfig, EmulatorServer
-from runner.matrix import request_key
-from runner.store import read_results
+from runner.plan.matrix import request_key
+from runner.results.store import read_results
 
 MODEL = "claude-opus-4-6"
 ARM = "baseline"

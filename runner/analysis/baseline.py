@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from runner.records import R
+from runner.results.schema import R
 
 BASELINE = "baseline"
 

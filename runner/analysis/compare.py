@@ -22,10 +22,11 @@ import polars as pl
 
 from runner.analysis.baseline import default_baseline
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
+from runner.analysis.cost import COST, with_cost
 from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
+from runner.config.prices import default_prices
 from runner.errors import UsageError
-from runner.pricing import COST, default_prices, with_cost
-from runner.records import R
+from runner.results.schema import R
 
 METRIC = "metric"
 COMPARE_COLUMNS = (

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from runner.records import STATUS_OK, R
+from runner.results.schema import STATUS_OK, R
 
 ALL = "all"
 _Z = 1.959963984540054  # the normal quantile for a two-sided 95% interval

@@ -11,7 +11,7 @@ from __future__ import annotations
 import polars as pl
 
 from runner.analysis.compare import compare
-from runner.records import R
+from runner.results.schema import R
 
 _METRIC, _DELTA, _SIGNIFICANT = "metric", "delta", "significant"
 # Output metrics whose change shows only in one direction: more similar than noise is no change.

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from runner.records import STATUS_OK, R
+from runner.results.schema import STATUS_OK, R
 
 TEXT_PREFIX = "text:"
 SIDE_KEYS = (R.case_id, R.model, R.repeat)

@@ -31,6 +31,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from runner.analysis.cost import COST
 from runner.analysis.signals import arm_signals, shows_evidence
 from runner.analysis.similarity import (
     CHARS,
@@ -41,8 +42,7 @@ from runner.analysis.similarity import (
     jaccard,
     with_text_features,
 )
-from runner.pricing import COST
-from runner.records import STATUS_OK, R
+from runner.results.schema import STATUS_OK, R
 
 PAIR_KEYS = (R.run_id, R.case_id, R.model, R.repeat)
 NUMERIC = (R.latency_ms, R.ttft_ms, R.output_tokens, R.input_tokens, COST)

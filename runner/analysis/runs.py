@@ -1,7 +1,7 @@
 """Finding and loading runs for analysis: one run directory, or many by list, glob or results dir.
 
-Both return the results table as a `LazyFrame` through `runner.store.read_results` (compacted
-files and parts, latest row of a request winning); rows keep their own `run_id` column.
+Both return the results table as a `LazyFrame` through `runner.results.store.read_results`
+(compacted files and parts, latest row of a request winning); rows keep their own `run_id` column.
 """
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from pathlib import Path
 
 import polars as pl
 
+from runner.catalog.prices import PriceTable
+from runner.config.prices import experiment_prices
 from runner.errors import RunStoreError
-from runner.pricing import PriceTable, experiment_prices
-from runner.records import RESULTS_SCHEMA, R
-from runner.store import (
+from runner.results.schema import RESULTS_SCHEMA, R
+from runner.results.store import (
     MANIFEST,
     RESULTS,
     RunDirectory,

@@ -1,6 +1,6 @@
 """Response evidence signals: which catalogued signals each arm's betas can leave, and matching.
 
-Each result row records `evidence`: the signals `runner.message.evidence` found in the answer
+Each result row records `evidence`: the signals `runner.http.message.evidence` found in the answer
 (`block:thinking`, `stop_reason:model_context_window_exceeded`, `field:context_management`,
 `usage.speed=fast`, ...). The beta catalog lists, per beta, the signals it can leave. A row
 shows an arm's evidence when one of its signals equals a catalogued signal of one of the arm's
@@ -13,8 +13,8 @@ from collections.abc import Mapping
 
 import polars as pl
 
-from runner.betas import BetaInfo, catalog
-from runner.records import R
+from runner.catalog.betas import BetaInfo, catalog
+from runner.results.schema import R
 
 SIGNAL = "_signal"
 

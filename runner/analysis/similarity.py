@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from runner.records import STATUS_OK, R
+from runner.results.schema import STATUS_OK, R
 
 WORDS = "_words"
 CHARS = "_chars"

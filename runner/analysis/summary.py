@@ -2,7 +2,7 @@
 
 Latency, TTFT, tokens, throughput and cost are taken over successful requests only: an error is
 never counted as model output. Cost uses the row's `cost_usd` when the table has one, else the
-shipped price table (`runner.pricing`).
+shipped price table (`runner.config.prices`).
 """
 
 from __future__ import annotations
@@ -11,8 +11,9 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from runner.pricing import COST, default_prices, with_cost
-from runner.records import STATUS_OK, R
+from runner.analysis.cost import COST, with_cost
+from runner.config.prices import default_prices
+from runner.results.schema import STATUS_OK, R
 
 DEFAULT_GROUPS = (R.model, R.arm)
 # After the group columns, in this order (the first ten are the original columns).

@@ -15,9 +15,9 @@ from typing import Any
 import polars as pl
 
 from runner.analysis.outputs import TEXT_PREFIX
-from runner.records import R
 from runner.report.diff import changed_share, render_spans, word_diff
 from runner.report.numbers import format_share
+from runner.results.schema import R
 
 ErrorKey = tuple[str, str, int, str]  # (case_id, model, repeat, arm)
 

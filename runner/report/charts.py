@@ -6,8 +6,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from runner.records import STATUS_OK, R
 from runner.report.svg import Bar, Group, bar_chart, box_plot
+from runner.results.schema import STATUS_OK, R
 
 COST_COLUMN = "cost_usd"  # summarize's total cost per group, once prices are known
 

@@ -17,12 +17,12 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
+from runner.analysis.cost import with_cost
 from runner.analysis.runs import run_prices
 from runner.errors import UsageError
-from runner.pricing import with_cost
-from runner.records import STATUS_OK, R
 from runner.report.browser import ErrorKey
-from runner.store import RunDirectory
+from runner.results.schema import STATUS_OK, R
+from runner.results.store import RunDirectory
 
 
 @dataclass(frozen=True)

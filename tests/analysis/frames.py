@@ -7,7 +7,7 @@ from typing import Any
 
 import polars as pl
 
-from runner.records import RESULTS_SCHEMA, R
+from runner.results.schema import RESULTS_SCHEMA, R
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 

@@ -12,7 +12,7 @@ from polars.testing import assert_frame_equal
 from runner.analysis import COMPARE_COLUMNS, METRICS, compare
 from runner.analysis.bootstrap import MAX_BLOCKS
 from runner.errors import UsageError
-from runner.records import R
+from runner.results.schema import R
 
 
 def _latency_runs(shift: float, n: int, seed: int = 1, arm: str = "beta") -> pl.DataFrame:

@@ -10,8 +10,8 @@ from e2e_support import run_cli
 from frames import row
 
 from runner.analysis import COMPARE_COLUMNS, METRICS
-from runner.records import ResultRow
-from runner.store import RunDirectory
+from runner.results.schema import ResultRow
+from runner.results.store import RunDirectory
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from runner.analysis import error_rates, evidence_report, side_by_side
 from runner.analysis.evidence import NO_EFFECT_NOTE
-from runner.records import R
+from runner.results.schema import R
 
 
 def test_side_by_side_puts_one_text_column_per_arm_baseline_first() -> None:

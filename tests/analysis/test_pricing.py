@@ -10,9 +10,11 @@ import pytest
 from frames import error, results, row
 from polars.testing import assert_series_equal
 
+from runner.analysis.cost import COST, with_cost
+from runner.catalog.models import model_catalog
+from runner.catalog.prices import ModelPrice
+from runner.config.prices import default_prices, load_prices
 from runner.errors import ConfigError
-from runner.models import model_catalog
-from runner.pricing import COST, ModelPrice, default_prices, load_prices, with_cost
 
 REFERENCE_MODELS = [
     "claude-opus-5-5",

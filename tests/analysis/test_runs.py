@@ -10,8 +10,8 @@ from frames import row
 
 from runner.analysis import load_run, scan_runs
 from runner.errors import RunStoreError
-from runner.records import RESULTS_SCHEMA, R, ResultRow
-from runner.store import RunDirectory
+from runner.results.schema import RESULTS_SCHEMA, R, ResultRow
+from runner.results.store import RunDirectory
 
 
 def _make_run(results_dir: Path, experiment: str, run_id: str, rows: int) -> Path:

@@ -9,7 +9,7 @@ from polars.testing import assert_frame_equal
 
 from runner.analysis import summarize
 from runner.analysis.summary import SUMMARY_COLUMNS
-from runner.records import R
+from runner.results.schema import R
 
 
 def test_columns_keep_the_original_order_then_the_added_figures() -> None:

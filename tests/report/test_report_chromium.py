@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from runner.cli import main
+from runner.cli.main import main
 from runner.emulator import EmulatorConfig, EmulatorServer, parse_beta_effect
 
 CHROMIUM = Path("/usr/bin/chromium")

@@ -9,9 +9,9 @@ import polars as pl
 import pytest
 
 from runner.analysis import default_baseline
-from runner.cli import main
-from runner.records import R
+from runner.cli.main import main
 from runner.report.data import arm_order, case_prompts
+from runner.results.schema import R
 
 EXPERIMENT = """
 name = "tiny"

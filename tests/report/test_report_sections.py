@@ -5,8 +5,8 @@ from __future__ import annotations
 import polars as pl
 
 from runner.analysis import error_rates
-from runner.records import R
 from runner.report.sections import comparison_table, error_table, run_facts
+from runner.results.schema import R
 
 
 def test_run_facts_show_manifest_headline_and_duration() -> None:

@@ -1,0 +1,61 @@
+"""An experiment's runs over time: one row per run with its per-arm metrics (pure, polars).
+
+Columns: run_id, started_at, status, then one column per (arm, metric), named `ARM.METRIC`, or
+`MODEL/ARM.METRIC` when the runs cover more than one model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import polars as pl
+
+from runner.results.schema import R
+
+DEFAULT_METRICS = ("requests", "error_rate", "p50_latency_ms", "p95_latency_ms", "p50_ttft_ms")
+RUN_COLUMNS = ("run_id", "started_at", "status")
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One run as history sees it: identity, start, status, and its `summarize` frame."""
+
+    run_id: str
+    started_at: str
+    status: str
+    summary: pl.DataFrame
+
+
+def history(runs: Sequence[RunSummary], metrics: Sequence[str] = DEFAULT_METRICS) -> pl.DataFrame:
+    """One row per run, oldest first; a run without results keeps its row with null metrics."""
+    index = pl.DataFrame(
+        [(r.run_id, r.started_at, r.status) for r in runs],
+        schema=list(RUN_COLUMNS),
+        orient="row",
+    )
+    long = _long(runs, metrics)
+    if long.is_empty():
+        return index.sort("started_at", "run_id")
+    wide = long.pivot(on="column", index="run_id", values="value", sort_columns=False)
+    return index.join(wide, on="run_id", how="left").sort("started_at", "run_id")
+
+
+def _long(runs: Sequence[RunSummary], metrics: Sequence[str]) -> pl.DataFrame:
+    frames = [
+        r.summary.select(
+            pl.lit(r.run_id).alias("run_id"),
+            R.model,
+            R.arm,
+            *(pl.col(m).cast(pl.Float64) for m in metrics),
+        )
+        for r in runs
+        if not r.summary.is_empty()
+    ]
+    if not frames:
+        return pl.DataFrame()
+    stacked = pl.concat(frames, how="vertical")
+    several_models = stacked[R.model].n_unique() > 1
+    prefix = pl.col(R.model) + "/" + pl.col(R.arm) if several_models else pl.col(R.arm)
+    long = stacked.unpivot(index=["run_id", R.model, R.arm], variable_name="metric")
+    return long.select("run_id", (prefix + "." + pl.col("metric")).alias("column"), pl.col("value"))

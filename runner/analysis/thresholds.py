@@ -1,0 +1,203 @@
+"""`--fail-on` thresholds: parsed once into frozen objects, evaluated purely over summary frames.
+
+    EXPR   := [arm=NAME:][delta.|regress.]METRIC OP VALUE[%]      OP := > | >= | < | <=
+
+METRIC is a numeric column of `runner.analysis.summarize` (error_rate, p95_latency_ms,
+p50_ttft_ms, mean_output_tokens, ...), compared per (model, arm):
+
+- plain: the arm's own value (`error_rate>5%` is `error_rate>0.05`);
+- `delta.`: the arm against the baseline arm of the same model: VALUE% is a relative change
+  (`delta.p50_latency_ms>+20%`), a bare VALUE an absolute difference (`delta.error_rate>0.02`);
+- `regress.`: the arm against the same model and arm in the previous complete run, likewise.
+
+A missing value (no successful request, no baseline, no previous run) crosses nothing.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Literal, cast
+
+import polars as pl
+
+from runner.analysis import summarize
+from runner.errors import UsageError
+from runner.results.schema import RESULTS_SCHEMA, R
+
+Kind = Literal["value", "delta", "regress"]
+
+_OPERATORS: dict[str, Callable[[float, float], bool]] = {
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
+}
+_EXPRESSION = re.compile(
+    r"^(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?(?P<metric>[a-z0-9_]+)"
+    r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?P<pct>%)?$"
+)
+_OBSERVED, _REFERENCE = "__observed", "__reference"
+
+
+@dataclass(frozen=True)
+class Threshold:
+    """One parsed `--fail-on` expression."""
+
+    text: str
+    kind: Kind
+    metric: str
+    op: str
+    limit: float
+    relative: bool
+    arm: str | None = None
+
+    def crossed(self, value: float) -> bool:
+        """Whether `value` (already relative when `relative`) crosses the threshold."""
+        return not math.isnan(value) and _OPERATORS[self.op](value, self.limit)
+
+
+@dataclass(frozen=True)
+class Violation:
+    """A threshold crossed by one (model, arm)."""
+
+    threshold: Threshold
+    model: str
+    arm: str
+    observed: float
+    reference: float | None
+    against: str
+
+    def message(self) -> str:
+        """One line naming the model, arm, metric, value and threshold."""
+        t = self.threshold
+        where = f"model {self.model}, arm {self.arm}: {t.metric} = {_number(self.observed)}"
+        limit = f"{_signed(t) if t.kind != 'value' else _number(t.limit)}{'%' * t.relative}"
+        if t.kind == "value" or self.reference is None:
+            return f"--fail-on {t.text!r}: {where} (threshold {t.op} {limit})"
+        change = _change(t, self.observed, self.reference)
+        return (
+            f"--fail-on {t.text!r}: {where} vs {_number(self.reference)} in {self.against} "
+            f"({change}, threshold {t.op} {limit})"
+        )
+
+
+def parse_thresholds(texts: Iterable[str]) -> tuple[Threshold, ...]:
+    """Every expression parsed; UsageError names the first bad one and the grammar."""
+    return tuple(parse_threshold(text) for text in texts)
+
+
+def parse_threshold(text: str) -> Threshold:
+    """One expression, e.g. `error_rate>0.05`, `delta.p50_latency_ms>+20%`, `arm=x:ok<10`."""
+    found = _EXPRESSION.match(text.replace(" ", ""))
+    if found is None:
+        raise UsageError(
+            f"--fail-on {text!r} is not [arm=NAME:][delta.|regress.]METRIC OP VALUE[%] "
+            "(OP one of > >= < <=), e.g. 'error_rate>0.05' or 'delta.p50_latency_ms>+20%'."
+        )
+    metric = found["metric"]
+    if metric not in metric_names():
+        raise UsageError(
+            f"--fail-on {text!r}: unknown metric {metric!r}; known: {', '.join(metric_names())}."
+        )
+    kind = cast(Kind, found["kind"] or "value")
+    percent = found["pct"] is not None
+    limit = float(found["value"])
+    relative = percent and kind != "value"
+    if percent and not relative:
+        limit /= 100.0
+    return Threshold(text, kind, metric, found["op"], limit, relative, found["arm"])
+
+
+@cache
+def metric_names() -> tuple[str, ...]:
+    """The numeric per-arm metrics `summarize` produces."""
+    schema = summarize(pl.LazyFrame(schema=RESULTS_SCHEMA)).schema
+    return tuple(name for name, dtype in schema.items() if dtype.is_numeric())
+
+
+def evaluate(
+    thresholds: Sequence[Threshold],
+    current: pl.DataFrame,
+    *,
+    baseline_arm: str | None,
+    previous: pl.DataFrame | None = None,
+    previous_run: str = "the previous complete run",
+) -> list[Violation]:
+    """Every violation, over per-(model, arm) summaries of this run and the previous one."""
+    violations: list[Violation] = []
+    for threshold in thresholds:
+        compared, against = _compared(threshold, current, baseline_arm, previous, previous_run)
+        for row in compared.iter_rows(named=True):
+            violation = _violation(threshold, row, against)
+            if violation is not None:
+                violations.append(violation)
+    return violations
+
+
+def _compared(
+    t: Threshold,
+    current: pl.DataFrame,
+    baseline_arm: str | None,
+    previous: pl.DataFrame | None,
+    previous_run: str,
+) -> tuple[pl.DataFrame, str]:
+    """(model, arm, observed, reference) rows for one threshold, and what the reference is."""
+    mine = current.select(R.model, R.arm, pl.col(t.metric).cast(pl.Float64).alias(_OBSERVED))
+    if t.arm is not None:
+        mine = mine.filter(pl.col(R.arm) == t.arm)
+    if t.kind == "value":
+        return mine.with_columns(pl.lit(None, pl.Float64).alias(_REFERENCE)), ""
+    if t.kind == "delta":
+        if baseline_arm is None:
+            return mine.clear(), ""
+        base = current.filter(pl.col(R.arm) == baseline_arm).select(
+            R.model, pl.col(t.metric).cast(pl.Float64).alias(_REFERENCE)
+        )
+        joined = mine.filter(pl.col(R.arm) != baseline_arm).join(base, on=R.model, how="inner")
+        return joined, f"baseline arm {baseline_arm!r}"
+    if previous is None:
+        return mine.clear(), ""
+    before = previous.select(R.model, R.arm, pl.col(t.metric).cast(pl.Float64).alias(_REFERENCE))
+    return mine.join(before, on=[R.model, R.arm], how="inner"), previous_run
+
+
+def _violation(t: Threshold, row: dict[str, object], against: str) -> Violation | None:
+    observed, reference = row[_OBSERVED], row[_REFERENCE]
+    if not isinstance(observed, float):
+        return None
+    if t.kind == "value":
+        measured = observed
+    elif not isinstance(reference, float):
+        return None
+    else:
+        measured = _measure(t, observed, reference)
+    if not t.crossed(measured):
+        return None
+    ref = reference if isinstance(reference, float) else None
+    return Violation(t, str(row[R.model]), str(row[R.arm]), observed, ref, against)
+
+
+def _measure(t: Threshold, observed: float, reference: float) -> float:
+    if not t.relative:
+        return observed - reference
+    if reference == 0:
+        return 0.0 if observed == 0 else math.copysign(math.inf, observed)
+    return (observed - reference) / abs(reference) * 100.0
+
+
+def _change(t: Threshold, observed: float, reference: float) -> str:
+    measured = _measure(t, observed, reference)
+    return f"{measured:+.1f}%" if t.relative else f"{measured:+.4g}"
+
+
+def _signed(t: Threshold) -> str:
+    return f"{t.limit:+g}"
+
+
+def _number(value: float) -> str:
+    return f"{value:.4g}"

@@ -1,0 +1,50 @@
+"""Model prices as typed objects: USD per million tokens per model, a batch discount, a date.
+
+The shipped table (`runner/catalog/data/prices.toml`) is parsed by `runner.config.prices`, which
+also reads a user's price file and an experiment's `[prices]` overrides into the same types.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from types import MappingProxyType
+
+from runner.catalog.models import find_model
+
+PRICE_FIELDS = ("input", "output", "cache_write_5m", "cache_write_1h", "cache_read")
+
+
+@dataclass(frozen=True)
+class ModelPrice:
+    """One model's prices in USD per million tokens; `estimate` when not a published figure."""
+
+    input: float
+    output: float
+    cache_write_5m: float
+    cache_write_1h: float
+    cache_read: float
+    estimate: bool = False
+
+
+@dataclass(frozen=True)
+class PriceTable:
+    """Prices by model id, the batch discount, and when the prices were read."""
+
+    models: Mapping[str, ModelPrice]
+    batch_discount: float = 0.5
+    read_on: date | None = None
+
+    def price(self, model: str) -> ModelPrice | None:
+        """The price of `model`, of the catalogued model it is an alias of, or None."""
+        found = self.models.get(model)
+        if found is not None:
+            return found
+        info = find_model(model)
+        return self.models.get(info.id) if info is not None else None
+
+    def overridden(self, overrides: Mapping[str, ModelPrice]) -> PriceTable:
+        """This table with `overrides` replacing (or adding) models."""
+        return dataclasses.replace(self, models=MappingProxyType({**self.models, **overrides}))

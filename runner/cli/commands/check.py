@@ -1,0 +1,57 @@
+"""`beta-runner check`: does the target accept every arm's beta header? Sends no messages."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.console import Console
+
+from runner.cli.launch import api_key_for, target_url
+from runner.cli.terminal import render_table
+from runner.config.environment import Environment
+from runner.config.load import load_experiment
+from runner.config.types import Experiment
+from runner.errors import UsageError
+from runner.run.preflight import REJECTED, HeaderCheck, check_experiment
+
+
+@click.command("check")
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--local", is_flag=True, help="Check against the built-in emulator.")
+@click.option("--base-url", help="Check against this server instead of the experiment's.")
+def check_command(experiment: Path, local: bool, base_url: str | None) -> None:
+    """Check each arm's anthropic-beta header per model with a free count_tokens call.
+
+    Exit 0 when every arm is accepted (or unreachable), 1 when any is rejected.
+    """
+    if local and base_url:
+        raise UsageError("Use either --local or --base-url, not both.")
+    env = Environment.from_os()
+    loaded = load_experiment(experiment, env_base_url=env.base_url).experiment
+    with target_url(local, base_url) as url:
+        target = _at(loaded, url) if url else loaded
+        checks = check_experiment(target, api_key_for(target, env, local=local))
+    Console(width=200).print(render_table(check_table(checks), f"{target.name}: beta headers"))
+    sys.exit(1 if any(c.verdict == REJECTED for c in checks) else 0)
+
+
+def check_table(checks: list[HeaderCheck]) -> pl.DataFrame:
+    """One row per arm x model: header, verdict, the server's message."""
+    return pl.DataFrame(
+        {
+            "arm": [c.arm for c in checks],
+            "model": [c.model for c in checks],
+            "anthropic-beta": [c.beta_header or "(none)" for c in checks],
+            "verdict": [c.verdict for c in checks],
+            "message": [c.message for c in checks],
+        }
+    )
+
+
+def _at(experiment: Experiment, base_url: str) -> Experiment:
+    target = dataclasses.replace(experiment.target, base_url=base_url.rstrip("/"))
+    return dataclasses.replace(experiment, target=target)

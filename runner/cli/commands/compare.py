@@ -1,0 +1,96 @@
+"""`beta-runner compare`: every arm against the baseline, with paired CIs and p-values."""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.console import Console
+
+from runner.analysis import (
+    COMPARE_COLUMNS,
+    compare,
+    default_baseline,
+    evidence_report,
+    load_run,
+)
+from runner.analysis.cost import with_cost
+from runner.analysis.runs import run_prices
+from runner.analysis.thresholds import parse_thresholds
+from runner.catalog.prices import PriceTable
+from runner.cli.commands.options import fail_on_option
+from runner.cli.gates import check_thresholds
+from runner.cli.logs import EventLog
+from runner.cli.terminal import render_table
+from runner.config.prices import load_prices
+
+FORMATS = ("table", "markdown", "csv", "json")
+JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column but n
+
+
+@click.command("compare")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--baseline", default=None, help="The arm to compare against (default: baseline).")
+@click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap.")
+@fail_on_option
+def compare_command(
+    run_dir: Path,
+    baseline: str | None,
+    form: str,
+    prices: Path | None,
+    seed: int,
+    fail_on: Sequence[str],
+) -> None:
+    """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
+    thresholds = parse_thresholds(fail_on)
+    results = with_cost(load_run(run_dir), _prices(prices, run_prices(run_dir)))
+    chosen = baseline or default_baseline(results)
+    table = compare(results, chosen, seed=seed)
+    if form == "table":
+        _print_tables(table, results, run_dir, chosen)
+    else:
+        click.echo(render(table, form), nl=False)
+    if thresholds:
+        check_thresholds(thresholds, run_dir, results, EventLog("text", sys.stderr, ()))
+
+
+def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:
+    console = Console(width=200)
+    shown = table.with_columns(pl.col(pl.Float64).round(4))
+    console.print(render_table(shown, f"{run_dir.name}: arms vs {chosen}"))
+    evidence = evidence_report(results, chosen, comparison=table)
+    console.print(render_table(evidence, "did each beta leave a trace?"))
+
+
+def _prices(path: Path | None, base: PriceTable) -> PriceTable:
+    return load_prices(path, base) if path is not None else base
+
+
+def render(table: pl.DataFrame, form: str) -> str:
+    """The comparison as JSON (a list of objects), CSV or a Markdown table."""
+    if form == "json":
+        rows = [{k: _plain(r[k]) for k in JSON_COLUMNS} for r in table.iter_rows(named=True)]
+        return json.dumps(rows, indent=2) + "\n"
+    if form == "csv":
+        return table.write_csv()
+    header = "| " + " | ".join(table.columns) + " |"
+    rule = "| " + " | ".join("---" for _ in table.columns) + " |"
+    lines = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.iter_rows()]
+    return "\n".join([header, rule, *lines]) + "\n"
+
+
+def _plain(value: object) -> object:
+    return None if isinstance(value, float) and math.isnan(value) else value
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    return f"{value:.4g}" if isinstance(value, float) else str(value)

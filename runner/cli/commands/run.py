@@ -1,0 +1,196 @@
+"""`beta-runner run`: run an experiment (or continue one), print the per-arm summary, and
+check any `--fail-on` thresholds against it."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import click
+import polars as pl
+from rich.console import Console
+
+from runner.analysis import summarize
+from runner.analysis.cost import with_cost
+from runner.analysis.thresholds import parse_thresholds
+from runner.cli.commands.options import fail_on_option, results_option
+from runner.cli.emulator_settings import emulator_config
+from runner.cli.gates import check_thresholds
+from runner.cli.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
+from runner.cli.logs import FORMATS, EventLog
+from runner.cli.terminal import ProgressBar, render_table, wants_progress
+from runner.config.environment import Environment
+from runner.config.prices import experiment_prices
+from runner.config.types import Experiment
+from runner.errors import RunFailed, UsageError
+from runner.results.schema import ResultRow
+from runner.results.store import read_results
+from runner.results.writer import ResultObserver
+from runner.run.session import RunOutcome
+
+
+@click.command()
+@click.argument("experiment", type=click.Path(path_type=Path))
+@click.option("--local", is_flag=True, help="Run against the built-in emulator (no key needed).")
+@click.option("--base-url", help="Send requests to this server instead of the experiment's.")
+@results_option
+@click.option("--run-id", help="Name the run directory (default: UTC time + random suffix).")
+@click.option("--concurrency", type=int, help="Override [run] concurrency.")
+@click.option(
+    "--emulator",
+    "emulator_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --local: an emulator setting (see `beta-runner emulate --help`).",
+)
+@click.option(
+    "--via",
+    type=click.Choice(["live", "batches"]),
+    default="live",
+    show_default=True,
+    help="Send requests one by one (live), or as Message Batches (50% price, results later).",
+)
+@click.option(
+    "--batch-size",
+    type=click.IntRange(1, 100_000),
+    default=10_000,
+    show_default=True,
+    help="With --via batches: at most this many requests per batch.",
+)
+@click.option(
+    "--shard",
+    metavar="K/N",
+    help="Run only shard K of N (a deterministic split of the requests); needs --run-id.",
+)
+@click.option(
+    "--resume",
+    metavar="RUN_DIR|latest",
+    help="Continue that run in its directory: send only the requests with no final row.",
+)
+@click.option(
+    "--retry-errors",
+    metavar="RUN_DIR|latest",
+    help="Re-send only the requests of that run whose final row is an error.",
+)
+@fail_on_option
+@click.option(
+    "--log-format",
+    type=click.Choice(FORMATS),
+    help="Logs on stderr: text, or json (one object per line). Default: the group's option.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@click.pass_context
+def run(
+    ctx: click.Context,
+    experiment: Path,
+    local: bool,
+    base_url: str | None,
+    results_dir: Path,
+    run_id: str | None,
+    concurrency: int | None,
+    emulator_settings: Sequence[str],
+    via: str,
+    batch_size: int,
+    shard: str | None,
+    resume: str | None,
+    retry_errors: str | None,
+    fail_on: Sequence[str],
+    log_format: str | None,
+    quiet: bool,
+) -> None:
+    """Run EXPERIMENT and print the per-arm summary."""
+    thresholds = parse_thresholds(fail_on)
+    if emulator_settings and not local:
+        raise UsageError("--emulator settings only apply with --local.")
+    options = LaunchOptions(
+        experiment,
+        results_dir,
+        local,
+        base_url,
+        run_id,
+        concurrency,
+        emulator_config(emulator_settings),
+        resume,
+        retry_errors,
+        via=via,
+        batch_size=batch_size,
+        shard=parse_shard(shard) if shard else None,
+    )
+    prepared = prepare_run(options, Environment.from_os())
+    log = EventLog(log_format or _group_log_format(ctx), sys.stderr, (prepared.api_key,))
+    for warning in prepared.warnings:
+        log.warning(warning)
+    outcome = _launch(prepared, options, log, quiet)
+    _print_summary(prepared.experiment, outcome)
+    if outcome.exit_code == 0 and thresholds:
+        priced = _priced(prepared.experiment, outcome.run_dir)
+        check_thresholds(thresholds, outcome.run_dir, priced, log)
+    sys.exit(outcome.exit_code)
+
+
+def _launch(
+    prepared: PreparedRun, options: LaunchOptions, log: EventLog, quiet: bool
+) -> RunOutcome:
+    mode = prepared.continuing.mode if prepared.continuing else "new"
+    started = {"run_id": prepared.run_id, "experiment": prepared.experiment.name}
+    log.event("run_started", {**started, "mode": mode, "sending": prepared.sending})
+    err = Console(stderr=True)
+    try:
+        with _progress(prepared.sending, quiet, err) as bar:
+            outcome = start_run(prepared, options, _Both(bar, log))
+    except RunFailed as failed:
+        log.event("run_finished", {**started, "status": "failed", "error": str(failed)}, "error")
+        raise
+    finished = {**started, "status": outcome.status, "run_dir": str(outcome.run_dir)}
+    log.event("run_finished", {**finished, "counts": dict(outcome.counts)})
+    return outcome
+
+
+# The end-of-run table; `beta-runner compare` and the report show everything else.
+SUMMARY_COLUMNS = (
+    "model", "arm", "requests", "ok", "errors", "errors_by_type", "p50_latency_ms",
+    "p95_latency_ms", "p50_ttft_ms", "mean_output_tokens", "cost_usd",
+)  # fmt: skip
+
+
+def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
+    table = summarize(_priced(experiment, outcome.run_dir)).select(SUMMARY_COLUMNS)
+    Console(width=200).print(render_table(table, f"{experiment.name}: per-arm summary"))
+    click.echo(
+        f"Run {outcome.status}: {outcome.counts['requests']} requests, "
+        f"{outcome.counts['errors']} errors, written to {outcome.run_dir}"
+    )
+
+
+def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:
+    return with_cost(read_results(run_dir), experiment_prices(experiment.prices))
+
+
+def _group_log_format(ctx: click.Context) -> str:
+    root = ctx.find_root().params.get("log_format")
+    return root if isinstance(root, str) else "text"
+
+
+class _Both:
+    """Tells the progress bar (if any) and the log about each finished request."""
+
+    def __init__(self, bar: ResultObserver | None, log: EventLog) -> None:
+        self._bar = bar
+        self._log = log
+
+    def result(self, row: ResultRow) -> None:
+        """One request finished."""
+        if self._bar is not None:
+            self._bar.result(row)
+        self._log.result(row)
+
+
+@contextmanager
+def _progress(total: int, quiet: bool, console: Console) -> Iterator[ResultObserver | None]:
+    if not wants_progress(sys.stderr, quiet):
+        yield None
+        return
+    with ProgressBar(total, console) as bar:
+        yield bar

@@ -1,0 +1,213 @@
+"""Starting a run from command-line options: resolve target and key, emulator, directory.
+
+A run is new, or continues an existing run directory (`--resume`, `--retry-errors`).
+
+Everything that can be wrong with the input is checked before a run directory is created or a
+request is sent. With `local`, the emulator runs in this process on a free loopback port and
+receives a placeholder key: a real key is never sent to it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import anyio
+
+from runner.config.environment import Environment
+from runner.config.load import load_experiment
+from runner.config.types import Experiment
+from runner.emulator import EmulatorConfig, EmulatorServer
+from runner.errors import UsageError
+from runner.plan.matrix import PlannedRequest, Shard, plan_requests
+from runner.results.store import RunDirectory
+from runner.results.writer import ResultObserver
+from runner.run.batches import BatchOptions, BatchSender
+from runner.run.resume import RESUME, RETRY_ERRORS, Continuation, continuation, locate
+from runner.run.session import RunOutcome, RunServices, execute_run, http_client, new_run_id
+
+LOCAL_KEY = "local-emulator-key"
+_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+
+
+@dataclass(frozen=True)
+class LaunchOptions:
+    """What `beta-runner run` was asked to do."""
+
+    experiment_path: Path
+    results_dir: Path = Path("results")
+    local: bool = False
+    base_url: str | None = None
+    run_id: str | None = None
+    concurrency: int | None = None
+    emulator: EmulatorConfig = field(default_factory=EmulatorConfig)
+    resume: str | None = None
+    retry_errors: str | None = None
+    via: str = "live"
+    batch_size: int = 10_000
+    shard: Shard | None = None
+
+
+@dataclass(frozen=True)
+class PreparedRun:
+    """A validated run, ready to start (`continuing` when it resumes an existing run)."""
+
+    experiment: Experiment
+    run_id: str
+    api_key: str | None
+    warnings: tuple[str, ...]
+    continuing: Continuation | None = None
+    shard: Shard | None = None
+
+    @property
+    def planned(self) -> list[PlannedRequest]:
+        """The requests this start will send (this shard's only, when sharded)."""
+        todo = self.continuing.todo if self.continuing else plan_requests(self.experiment)
+        if self.shard is None:
+            return list(todo)
+        return [p for p in todo if self.shard.holds(p.key)]
+
+    @property
+    def sending(self) -> int:
+        """How many requests this start will send."""
+        return len(self.planned)
+
+
+def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
+    """Load and check everything; raises ConfigError/UsageError/RunStoreError before anything
+    is written."""
+    _check_flags(options)
+    loaded = load_experiment(options.experiment_path, env_base_url=env.base_url)
+    experiment = _with_overrides(loaded.experiment, options)
+    continuing = _continuation(experiment, options)
+    run_id = continuing.run_id if continuing else options.run_id or new_run_id()
+    if not _RUN_ID.match(run_id):
+        raise UsageError(
+            f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128)."
+        )
+    api_key = api_key_for(experiment, env, local=options.local)
+    shard = options.shard or _recorded_shard(continuing)
+    return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing, shard)
+
+
+def _recorded_shard(continuing: Continuation | None) -> Shard | None:
+    recorded = continuing.manifest.get("shard") if continuing else None
+    return parse_shard(str(recorded)) if recorded else None
+
+
+def _check_flags(options: LaunchOptions) -> None:
+    if options.local and options.base_url:
+        raise UsageError("Use either --local or --base-url, not both.")
+    if options.resume is not None and options.retry_errors is not None:
+        raise UsageError("Use either --resume or --retry-errors, not both.")
+    if options.run_id is not None and (options.resume or options.retry_errors):
+        raise UsageError("--run-id names a new run; --resume and --retry-errors continue one.")
+    if options.shard is not None and options.run_id is None and options.resume is None:
+        raise UsageError(
+            "--shard needs --run-id, the same on every machine, so the shards form one run."
+        )
+
+
+def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuation | None:
+    if options.resume is not None:
+        path = locate(options.resume, options.results_dir, experiment, "--resume")
+        return continuation(experiment, RESUME, path)
+    if options.retry_errors is not None:
+        path = locate(options.retry_errors, options.results_dir, experiment, "--retry-errors")
+        return continuation(experiment, RETRY_ERRORS, path)
+    return None
+
+
+def start_run(
+    prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
+) -> RunOutcome:
+    """Create the run directory and run it (against the in-process emulator with `local`)."""
+    with target_url(options.local, options.base_url, options.emulator) as base_url:
+        experiment = prepared.experiment
+        if base_url is not None:
+            target = dataclasses.replace(experiment.target, base_url=base_url)
+            experiment = dataclasses.replace(experiment, target=target)
+        if prepared.continuing is not None:
+            run_dir = RunDirectory.open(prepared.continuing.run_dir)
+        else:
+            shard = options.shard.name if options.shard else None
+            run_dir = RunDirectory.create(
+                options.results_dir, experiment.name, prepared.run_id, shard
+            )
+        return anyio.run(_run, experiment, run_dir, prepared, options, observer)
+
+
+async def _run(
+    experiment: Experiment,
+    run_dir: RunDirectory,
+    prepared: PreparedRun,
+    options: LaunchOptions,
+    observer: ResultObserver | None,
+) -> RunOutcome:
+    async with http_client(experiment.run.concurrency, experiment.run.timeout_s) as http:
+        services = RunServices.real(http, prepared.api_key, observer)
+        sender = None
+        if options.via == "batches":
+            batching = BatchOptions(max_requests=options.batch_size)
+            sender = BatchSender(experiment, prepared.run_id, services, run_dir.path, batching)
+        return await execute_run(
+            experiment,
+            run_dir,
+            prepared.run_id,
+            services,
+            planned=prepared.planned,
+            continuing=prepared.continuing,
+            sender=sender,
+            shard=prepared.shard.label if prepared.shard else None,
+        )
+
+
+def parse_shard(text: str) -> Shard:
+    """`K/N` with 1 <= K <= N; UsageError otherwise."""
+    index, slash, count = text.partition("/")
+    if slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
+        return Shard(int(index), int(count))
+    raise UsageError(f"--shard {text!r} must be K/N with 1 <= K <= N, e.g. 1/4.")
+
+
+@contextmanager
+def target_url(
+    local: bool, base_url: str | None, emulator: EmulatorConfig | None = None
+) -> Iterator[str | None]:
+    """The base URL to use instead of the experiment's (None: keep it); with `local`, the
+    emulator's, serving on loopback for the duration."""
+    if not local:
+        yield base_url
+        return
+    config = emulator or EmulatorConfig()
+    # Nobody reads the in-process emulator's request log; keep a long run's memory flat.
+    with EmulatorServer(dataclasses.replace(config, record_requests=False)) as server:
+        yield server.url
+
+
+def _with_overrides(experiment: Experiment, options: LaunchOptions) -> Experiment:
+    if options.concurrency is None:
+        return experiment
+    if not 1 <= options.concurrency <= 1024:
+        raise UsageError(f"--concurrency {options.concurrency} must be between 1 and 1024.")
+    settings = dataclasses.replace(experiment.run, concurrency=options.concurrency)
+    return dataclasses.replace(experiment, run=settings)
+
+
+def api_key_for(experiment: Experiment, env: Environment, *, local: bool) -> str:
+    """The key to send: a placeholder for the local emulator, else the experiment's variable;
+    UsageError naming the variable when it is not set."""
+    if local:
+        return LOCAL_KEY
+    key = env.api_key(experiment.target.api_key_env)
+    if key is None:
+        raise UsageError(
+            f"The environment variable {experiment.target.api_key_env} (named by "
+            f"[target] api_key_env in {experiment.path}) is not set; export your API key in it, "
+            "or use --local to run against the built-in emulator."
+        )
+    return key

@@ -1,0 +1,73 @@
+"""The `beta-runner` command group, and the one place errors become messages and exit codes.
+
+Exit codes: 0 done (request errors are data), 1 a check failed, 2 bad usage or configuration,
+130 interrupted by SIGINT, 143 by SIGTERM. Each subcommand lives in `runner.cli.commands`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from runner.cli.commands.betas import betas
+from runner.cli.commands.check import check_command
+from runner.cli.commands.compare import compare_command
+from runner.cli.commands.emulate import emulate
+from runner.cli.commands.history import history_command
+from runner.cli.commands.plan import plan
+from runner.cli.commands.report import report
+from runner.cli.commands.run import run
+from runner.errors import BetaRunnerError, ConfigError, RunStoreError, UsageError
+
+EXIT_USAGE = 2
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="beta-runner")
+@click.option(
+    "--log-format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="Logs on stderr: text, or json (one object per line) for scheduled jobs.",
+)
+def cli(log_format: str) -> None:
+    """Measure what changes when you turn on Anthropic API beta features."""
+
+
+for _command in (
+    run,
+    plan,
+    emulate,
+    betas,
+    report,
+    history_command,
+    compare_command,
+    check_command,
+):
+    cli.add_command(_command)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point: run the CLI and turn errors into one message and an exit code."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("Aborted.", err=True)
+        return 130
+    except click.ClickException as exc:
+        exc.show()
+        return EXIT_USAGE
+    except (ConfigError, UsageError, RunStoreError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
+    except BetaRunnerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        return 1
+    except SystemExit as exc:
+        return exc.code if isinstance(exc.code, int) else 0
+    except KeyboardInterrupt:
+        click.echo("Interrupted.", err=True)
+        return 130
+    return 0

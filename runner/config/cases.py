@@ -1,0 +1,146 @@
+"""An experiment's cases: inline `[[cases]]` tables and a JSON Lines `cases_file`, as `Case`s.
+
+Both forms take the same fields: `id`, exactly one of `prompt` or `messages`, and an optional
+`system`. Errors in the cases file name that file and its line.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import cast
+
+from runner.config.files import decode_utf8, read_bytes
+from runner.config.tables import Location, Table, as_json, key_path, shown
+from runner.config.types import Case, JSONObject, JSONValue
+from runner.errors import ConfigError
+
+CASE_KEYS = ("id", "prompt", "messages", "system")
+MESSAGE_KEYS = ("role", "content")
+ROLES = ("user", "assistant")
+
+
+def read_cases(root: Table) -> tuple[Case, ...]:
+    """Inline cases then cases-file cases, with ids unique across both; at least one."""
+    cases: dict[str, Case] = {}
+    for table, source in _case_tables(root):
+        case = _case(table, source)
+        if case.id in cases:
+            raise table.fail(
+                "id",
+                f"Case id '{case.id}' is already used by the case at {cases[case.id].source}; "
+                "give each case a unique id.",
+            )
+        cases[case.id] = case
+    if not cases:
+        raise root.loc.error(
+            "cases", "The experiment has no cases; add [[cases]] tables or a cases_file."
+        )
+    return tuple(cases.values())
+
+
+def _case_tables(root: Table) -> Iterator[tuple[Table, str]]:
+    for table in root.tables("cases", CASE_KEYS):
+        yield table, table.path
+    if "cases_file" in root.data:
+        written = root.required_text("cases_file")
+        path = root.loc.file.parent / written
+        for line, obj in _jsonl_objects(root, path):
+            table = Table.read(Location(path, line), "", obj, CASE_KEYS)
+            yield table, f"{written}:{line}"
+
+
+def _jsonl_objects(root: Table, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
+    blame = root.fail("cases_file", f"The cases file '{root.data['cases_file']}' is unusable.")
+    text = decode_utf8(path, read_bytes(path, blame))
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip():
+            yield number, _json_object(path, number, line)
+
+
+def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
+    where = f"line {number}"
+    try:
+        value = json.loads(line, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_nan)
+    except ValueError as exc:
+        detail = (
+            f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+        )
+        raise ConfigError(path, where, f"The line is not valid JSON ({detail}); fix it.") from None
+    if not isinstance(value, dict):
+        raise ConfigError(
+            path, where, f"Each line must be one JSON object, not {shown(value)}; wrap it in {{}}."
+        )
+    return cast("dict[str, object]", value)
+
+
+def _no_duplicate_keys(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise ValueError(f"key '{key}' appears twice in one object")
+    return dict(pairs)
+
+
+def _no_nan(constant: str) -> object:
+    raise ValueError(f"{constant} is not valid JSON")
+
+
+def _case(table: Table, source: str) -> Case:
+    return Case(
+        id=table.required_text("id"),
+        messages=_messages(table),
+        system=_system(table),
+        source=source,
+    )
+
+
+def _messages(table: Table) -> tuple[JSONObject, ...]:
+    has_prompt, has_messages = "prompt" in table.data, "messages" in table.data
+    if has_prompt and has_messages:
+        raise table.fail("messages", "Give either prompt or messages, not both; remove one.")
+    if has_prompt:
+        return ({"role": "user", "content": table.required_text("prompt")},)
+    if not has_messages:
+        raise table.loc.error(
+            table.path,
+            'The case has neither prompt nor messages; add prompt = "..." (one user message) '
+            "or a messages list.",
+        )
+    items = table.array("messages")
+    if not items:
+        raise table.fail("messages", "'messages' is empty; give at least one user message.")
+    return tuple(_message(table, index, item) for index, item in enumerate(items))
+
+
+def _message(table: Table, index: int, item: object) -> JSONObject:
+    message = Table.read(table.loc, key_path(table.at("messages"), index), item, MESSAGE_KEYS)
+    role = message.choice("role", "", ROLES)
+    if index == 0 and role != "user":
+        raise message.fail("role", f"The first message's role is '{role}'; it must be 'user'.")
+    if "content" not in message.data:
+        raise message.fail("content", "'content' is required; give a string or a block list.")
+    content = _content(message, "content")
+    return {"role": role, "content": content}
+
+
+def _system(table: Table) -> JSONValue:
+    return _content(table, "system") if "system" in table.data else None
+
+
+def _content(table: Table, key: str) -> JSONValue:
+    value = table.data[key]
+    if isinstance(value, str):
+        if not value.strip():
+            raise table.fail(key, f"'{key}' is an empty string; give some text.")
+        return value
+    if not isinstance(value, list) or not value:
+        raise table.wrong(key, "a non-empty string or a non-empty array of content blocks")
+    for index, block in enumerate(value):
+        if not isinstance(block, dict) or not isinstance(block.get("type"), str):
+            raise table.loc.error(
+                key_path(table.at(key), index),
+                f"A content block must be a table with a string 'type', not {shown(block)}.",
+            )
+    return as_json(table.loc, table.at(key), value)

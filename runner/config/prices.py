@@ -1,0 +1,91 @@
+"""Reading price tables: the shipped one, a user's `--prices FILE`, an experiment's `[prices]`.
+
+A price table given in part fills the cache prices from the input price with the usual ratios;
+fields left out of an override come from the base table's price for that model.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Mapping
+from datetime import date
+from functools import cache
+from pathlib import Path
+from types import MappingProxyType
+
+from runner.catalog.package_data import data_toml
+from runner.catalog.prices import PRICE_FIELDS, ModelPrice, PriceTable
+from runner.config.files import decode_utf8, read_bytes
+from runner.config.tables import Location, Table
+from runner.errors import ConfigError
+
+_MODEL_KEYS = (*PRICE_FIELDS, "estimate")
+_FILE_KEYS = ("read_on", "batch_discount", "models")
+# The ratios to the input price that Anthropic's cache pricing uses.
+_CACHE_RATIOS = {"cache_write_5m": 1.25, "cache_write_1h": 2.0, "cache_read": 0.1}
+
+
+@cache
+def default_prices() -> PriceTable:
+    """The shipped price table, read once."""
+    table = data_toml("prices.toml")
+    return _price_table(Location(Path("runner/catalog/data/prices.toml")), table, None)
+
+
+def load_prices(path: Path, base: PriceTable | None = None) -> PriceTable:
+    """`base` (default: the shipped table) overridden by the price file at `path`."""
+    base = base or default_prices()
+    try:
+        data = tomllib.loads(decode_utf8(path, read_bytes(path)))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, "", f"The price file is not valid TOML: {exc}.") from None
+    return _price_table(Location(path), data, base)
+
+
+def model_prices(
+    loc: Location, path: str, table: Mapping[str, object], base: PriceTable | None = None
+) -> dict[str, ModelPrice]:
+    """Parse `{model-id: {input = ..., ...}}`; fields left out come from `base`'s price."""
+    root = Table.read(loc, path, dict(table), tuple(table))
+    return {model: _model_price(root, model, base) for model in table}
+
+
+def _price_table(loc: Location, data: dict[str, object], base: PriceTable | None) -> PriceTable:
+    root = Table.read(loc, "", data, _FILE_KEYS)
+    models = root.data.get("models", {})
+    if not isinstance(models, dict):
+        raise root.wrong("models", 'a table of [models."model-id"] tables')
+    parsed = model_prices(loc, "models", models, base)
+    discount = root.number("batch_discount", base.batch_discount if base else 0.5)
+    read_on = root.data.get("read_on", base.read_on if base else None)
+    if read_on is not None and not isinstance(read_on, date):
+        raise root.wrong("read_on", "a date such as 2026-11-15")
+    table = PriceTable(MappingProxyType(parsed), discount, read_on)
+    return base.overridden(parsed) if base is not None else table
+
+
+def _model_price(root: Table, model: str, base: PriceTable | None) -> ModelPrice:
+    entry = root.table(model, _MODEL_KEYS)
+    known = base.price(model) if base is not None else None
+    values = {f: entry.optional_number(f, 0.0) for f in PRICE_FIELDS}
+    for name in ("input", "output"):
+        if values[name] is None:
+            values[name] = getattr(known, name, None)
+        if values[name] is None:
+            raise entry.fail(name, f"'{name}' is required for a model with no shipped price.")
+    for name, ratio in _CACHE_RATIOS.items():
+        if values[name] is None:
+            values[name] = getattr(known, name, None) or float(values["input"] or 0.0) * ratio
+    estimate = entry.boolean("estimate", False)
+    return ModelPrice(**{f: float(values[f] or 0.0) for f in PRICE_FIELDS}, estimate=estimate)
+
+
+def experiment_prices(
+    overrides: Mapping[str, object], base: PriceTable | None = None
+) -> PriceTable:
+    """`base` (default: the shipped table) with an experiment's `[prices]` overrides."""
+    base = base or default_prices()
+    if not overrides:
+        return base
+    loc = Location(Path("experiment prices"))
+    return base.overridden(model_prices(loc, "prices", dict(overrides), base))

@@ -1,0 +1,203 @@
+"""One HTTP attempt of one Messages API request, timed, over the injected `httpx.AsyncClient`.
+
+`MessagesClient.send` never retries and never raises for request failures: it returns an
+`AttemptOutcome` holding either the final message or a typed `RequestFailed`, plus timings
+measured from the moment the request is sent and the rate-limit headers of the response.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import anyio
+import httpx
+
+from runner.clock import Clock, MonotonicClock, utc_now
+from runner.config.types import Target
+from runner.errors import (
+    APIStatusError,
+    ConnectionFailed,
+    ErrorInfo,
+    RequestFailed,
+    RequestTimeout,
+    StreamCut,
+    failure_for,
+)
+from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
+from runner.http.sse import aiter_events
+from runner.http.stream import MessageAccumulator
+
+MESSAGES_PATH = "/v1/messages"
+COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
+USER_AGENT = "beta-runner"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedRequest:
+    """A request ready to send: path, per-request headers and the serialised JSON body."""
+
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+    stream: bool = False
+    method: str = "POST"
+
+
+@dataclass(slots=True)
+class AttemptOutcome:
+    """What one attempt produced; `error` is None on success."""
+
+    sent_at: datetime
+    message: dict[str, Any] | None = None
+    error: RequestFailed | None = None
+    http_status: int | None = None
+    request_id: str | None = None
+    limits: RateLimitSnapshot | None = None
+    ttfb_ms: float | None = None
+    ttft_ms: float | None = None
+    latency_ms: float | None = None
+
+
+class MessagesClient:
+    """Sends prepared requests to one target with one API key."""
+
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        target: Target,
+        api_key: str | None,
+        *,
+        timeout_s: float,
+        clock: Clock | None = None,
+    ) -> None:
+        self._http = http
+        self._base = target.base_url.rstrip("/")
+        self._timeout_s = timeout_s
+        self._clock = clock or MonotonicClock()
+        self._headers = {
+            "anthropic-version": target.anthropic_version,
+            "content-type": "application/json",
+            "accept": "application/json",
+            "user-agent": USER_AGENT,
+        }
+        if api_key:
+            self._headers["x-api-key"] = api_key
+
+    async def send(self, prepared: PreparedRequest) -> AttemptOutcome:
+        """Send once; failures come back as data in `outcome.error`."""
+        request = self._http.build_request(
+            prepared.method,
+            self._base + prepared.path,
+            content=prepared.body or None,
+            headers={**self._headers, **prepared.headers},
+        )
+        outcome = AttemptOutcome(sent_at=utc_now())
+        started = self._clock.now()
+        try:
+            with anyio.fail_after(self._timeout_s):
+                await self._exchange(request, prepared.stream, outcome, started)
+        except TimeoutError:
+            outcome.error = RequestTimeout(
+                f"No complete answer within {self._timeout_s:g} s; raise [run] timeout_s "
+                "if the model needs longer."
+            )
+        except httpx.TimeoutException as exc:
+            outcome.error = RequestTimeout(f"The request timed out: {type(exc).__name__}.")
+        except httpx.TransportError as exc:
+            outcome.error = _transport_failure(exc, outcome)
+        except RequestFailed as exc:
+            outcome.error = exc
+        except ValueError as exc:  # a 200 whose JSON or SSE data does not parse: a row, not a crash
+            outcome.error = RequestFailed(
+                f"The answer could not be parsed ({type(exc).__name__}: {exc}); check that the "
+                "base URL points at a Messages API."
+            )
+        outcome.latency_ms = self._since(started)
+        return outcome
+
+    async def json_lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
+        """GET a JSON Lines document (a relative path or an absolute URL), one object per line.
+
+        Raises the typed failure for a non-2xx answer or a broken connection.
+        """
+        absolute = url if url.startswith(("http://", "https://")) else self._base + url
+        headers = {**self._headers, "accept": "application/binary"}
+        try:
+            async with self._http.stream("GET", absolute, headers=headers) as response:
+                if response.status_code >= 300:
+                    limits = read_snapshot(response.headers, utc_now())
+                    raise _status_failure(response, await response.aread(), limits)
+                async for line in response.aiter_lines():
+                    if line.strip():
+                        yield json.loads(line)
+        except httpx.TransportError as exc:
+            raise ConnectionFailed(f"Reading {absolute} failed: {type(exc).__name__}.") from exc
+
+    async def _exchange(
+        self, request: httpx.Request, stream: bool, outcome: AttemptOutcome, started: float
+    ) -> None:
+        response = await self._http.send(request, stream=True)
+        try:
+            outcome.ttfb_ms = self._since(started)
+            outcome.http_status = response.status_code
+            outcome.request_id = response.headers.get("request-id")
+            outcome.limits = read_snapshot(response.headers, outcome.sent_at)
+            if response.status_code >= 300:
+                raise _status_failure(response, await response.aread(), outcome.limits)
+            if stream:
+                outcome.message = await self._read_stream(response, outcome, started)
+            else:
+                outcome.message = json.loads(await response.aread())
+        finally:
+            await response.aclose()
+
+    async def _read_stream(
+        self, response: httpx.Response, outcome: AttemptOutcome, started: float
+    ) -> dict[str, Any]:
+        accumulator = MessageAccumulator()
+        async for name, data in aiter_events(response.aiter_bytes()):
+            carried_content = accumulator.feed(name, data)
+            if carried_content and outcome.ttft_ms is None:
+                outcome.ttft_ms = self._since(started)
+        if not accumulator.complete:
+            raise StreamCut("The stream ended before message_stop; the answer is incomplete.")
+        return accumulator.result()
+
+    def _since(self, started: float) -> float:
+        return (self._clock.now() - started) * 1000.0
+
+
+def _transport_failure(exc: httpx.TransportError, outcome: AttemptOutcome) -> RequestFailed:
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    if outcome.http_status is not None:
+        return StreamCut(f"The connection broke while the answer was streaming ({detail}).")
+    return ConnectionFailed(f"Could not get an answer from the server ({detail}).")
+
+
+def _status_failure(
+    response: httpx.Response, raw: bytes, limits: RateLimitSnapshot
+) -> APIStatusError:
+    return failure_for(_error_info(response, raw, limits))
+
+
+def _error_info(response: httpx.Response, raw: bytes, limits: RateLimitSnapshot) -> ErrorInfo:
+    try:
+        body = json.loads(raw)
+        error = body.get("error") or {}
+        details = error.get("details") or {}
+        message, error_type = str(error.get("message", "")), error.get("type")
+        error_code = details.get("error_code") if isinstance(details, dict) else None
+    except (ValueError, AttributeError):
+        message, error_type, error_code = raw[:500].decode("utf-8", "replace"), None, None
+    return ErrorInfo(
+        status=response.status_code,
+        api_error_type=error_type,
+        message=message,
+        request_id=response.headers.get("request-id"),
+        retry_after_s=limits.retry_after_s,
+        error_code=error_code,
+    )

@@ -1,0 +1,3 @@
+"""What a run will send before it sends anything: the request matrix and its cost/duration
+estimate. Imports schedule and below.
+"""

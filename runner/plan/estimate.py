@@ -1,0 +1,64 @@
+"""Before a run: what it will roughly cost and how long it will take under the rate limits.
+
+Cost: every request's estimated input tokens (about four characters a token) at the model's
+input price, plus output at the output price, either at `max_tokens` (an upper bound) or at a
+typical answer of `min(max_tokens, TYPICAL_OUTPUT_TOKENS)`. Duration: the request bucket starts
+full, so N requests under R requests per minute need about max(0, N - R) / (R / 60) seconds of
+pacing; the run takes at least that, and at least ceil(N / concurrency) typical latencies.
+Without `[run.rate_limits] rpm`, the published Start-tier figure is assumed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from runner.catalog.prices import PriceTable
+from runner.config.types import Experiment
+from runner.plan.matrix import estimate_input_tokens, plan_requests, request_body
+
+TYPICAL_OUTPUT_TOKENS = 400
+START_TIER_RPM = 1000  # the 2026 Start tier for every current model class
+TYPICAL_TTFT_S = 1.0
+TYPICAL_TOKENS_PER_S = 60.0
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A run's estimated cost (USD) and duration (seconds); `unpriced` lists unknown models."""
+
+    cost_typical_usd: float
+    cost_max_usd: float
+    duration_s: float
+    rpm: int
+    unpriced: tuple[str, ...]
+
+
+def estimate(experiment: Experiment, prices: PriceTable) -> Estimate:
+    """Cost and duration of `experiment` (see the module docstring)."""
+    typical = upper = 0.0
+    unpriced: set[str] = set()
+    for planned in plan_requests(experiment):
+        price = prices.price(planned.model)
+        if price is None:
+            unpriced.add(planned.model)
+            continue
+        body = request_body(experiment, planned)
+        max_tokens = body.get("max_tokens")
+        ceiling = max_tokens if isinstance(max_tokens, int) else TYPICAL_OUTPUT_TOKENS
+        input_usd = estimate_input_tokens(body) * price.input / 1e6
+        typical += input_usd + min(ceiling, TYPICAL_OUTPUT_TOKENS) * price.output / 1e6
+        upper += input_usd + ceiling * price.output / 1e6
+    rpm = experiment.run.rate_limits.rpm or START_TIER_RPM
+    return Estimate(typical, upper, duration_s(experiment, rpm), rpm, tuple(sorted(unpriced)))
+
+
+def duration_s(experiment: Experiment, rpm: int) -> float:
+    """Seconds: pacing under `rpm` with a full bucket, or concurrency-bound latency if longer."""
+    requests = experiment.request_count
+    pacing = max(0, requests - rpm) / (rpm / 60.0)
+    max_tokens = experiment.request.get("max_tokens")
+    ceiling = max_tokens if isinstance(max_tokens, int) else TYPICAL_OUTPUT_TOKENS
+    latency = TYPICAL_TTFT_S + min(ceiling, TYPICAL_OUTPUT_TOKENS) / TYPICAL_TOKENS_PER_S
+    waves = math.ceil(requests / experiment.run.concurrency)
+    return max(pacing + latency, waves * latency)

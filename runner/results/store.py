@@ -1,0 +1,213 @@
+"""Run directories on disk: created once, written in atomic parts, compacted, read back.
+
+Layout of `<results>/<experiment>/<run id>/`: `manifest.json`; while running, numbered
+`parts/results-NNNNNN.parquet` and `parts/attempts-NNNNNN.parquet`; at the end
+`results.parquet` and `attempts.parquet`. Every file is written to a temporary name and
+renamed, so a reader never sees half a file. A run directory is never overwritten. A run split
+with `--shard K/N` keeps each shard in `<run id>/shard-K-of-N/`, laid out like a run; reading a
+run reads every shard below it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from runner.errors import RunStoreError
+from runner.results.schema import (
+    ATTEMPTS_SCHEMA,
+    RESULTS_SCHEMA,
+    STATUS_OK,
+    A,
+    AttemptRow,
+    R,
+    ResultRow,
+    rows_to_frame,
+)
+
+MANIFEST = "manifest.json"
+RESULTS = "results.parquet"
+ATTEMPTS = "attempts.parquet"
+PARTS = "parts"
+SHARD_PREFIX = "shard-"
+_ROW = "__row"
+_ROW_GROUP = 5_000
+
+
+class RunDirectory:
+    """One run's directory; writes are atomic and append-only until `compact()`."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._next_part = _next_part_number(path / PARTS)
+
+    @classmethod
+    def create(
+        cls, results_dir: Path, experiment: str, run_id: str, shard: str | None = None
+    ) -> RunDirectory:
+        """Make a new, empty run directory (or shard directory inside a run's directory);
+        refuse to reuse an existing one."""
+        path = results_dir / experiment / run_id
+        if shard is not None:
+            path = path / shard
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.mkdir()
+        except FileExistsError:
+            raise RunStoreError(
+                f"The run directory {path} already exists; runs are never overwritten. "
+                "Choose another --run-id."
+            ) from None
+        except OSError as exc:
+            raise RunStoreError(f"Cannot create the run directory {path}: {exc}.") from exc
+        return cls(path)
+
+    @classmethod
+    def open(cls, path: Path) -> RunDirectory:
+        """An existing run directory (one that has a manifest)."""
+        if not (path / MANIFEST).is_file():
+            raise RunStoreError(f"{path} is not a run directory: it has no {MANIFEST}.")
+        return cls(path)
+
+    def write_manifest(self, manifest: dict[str, Any]) -> None:
+        """Replace the manifest atomically."""
+        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
+        _atomic_write_bytes(self.path / MANIFEST, text.encode())
+
+    def read_manifest(self) -> dict[str, Any]:
+        """The manifest as written."""
+        loaded: dict[str, Any] = json.loads((self.path / MANIFEST).read_text("utf-8"))
+        return loaded
+
+    def append(self, results: Sequence[ResultRow], attempts: Sequence[AttemptRow]) -> None:
+        """Write one numbered part for each non-empty batch of rows."""
+        number = self._next_part
+        if attempts:
+            self._write_part("attempts", number, rows_to_frame(list(attempts), ATTEMPTS_SCHEMA))
+        if results:
+            self._write_part("results", number, rows_to_frame(list(results), RESULTS_SCHEMA))
+        if results or attempts:
+            self._next_part += 1
+
+    def compact(self) -> None:
+        """Fold every part (and any earlier compacted file) into the final two tables.
+
+        Streamed from the files to the new file, so memory stays flat however large the run.
+        """
+        _atomic_sink_parquet(self.path / RESULTS, read_results(self.path))
+        _atomic_sink_parquet(self.path / ATTEMPTS, read_attempts(self.path))
+        for part in sorted((self.path / PARTS).glob("*.parquet")):
+            part.unlink()
+
+    def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
+        _atomic_write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
+
+
+def read_results(run_dir: Path) -> pl.LazyFrame:
+    """One row per request: compacted rows and parts, the latest row of a request winning."""
+    files = _files(run_dir, RESULTS, "results")
+    return latest_rows(files, RESULTS_SCHEMA, [R.request_key])
+
+
+def read_attempts(run_dir: Path) -> pl.LazyFrame:
+    """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
+    files = _files(run_dir, ATTEMPTS, "attempts")
+    return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
+
+
+def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> pl.LazyFrame:
+    """The last row of each `key` in file order (`files` may be a glob or URL polars can
+    scan). Only the row numbers of the winners are held in memory (a `unique` over the whole
+    table would hold all of it)."""
+    if not files:
+        return pl.LazyFrame(schema=schema)
+    scan = pl.scan_parquet(
+        files, schema=schema, low_memory=True, hive_partitioning=False
+    ).with_row_index(_ROW)
+    winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
+    return scan.filter(pl.col(_ROW).is_in(winners.implode())).drop(_ROW)
+
+
+def table_counts(run_dir: Path) -> dict[str, int]:
+    """Rows in the run's tables: requests (final rows), ok, errors and attempts."""
+    status = read_results(run_dir).select(R.status).collect()[R.status]
+    ok = int((status == STATUS_OK).sum())
+    attempts = read_attempts(run_dir).select(pl.len()).collect().item()
+    return {"requests": status.len(), "ok": ok, "errors": status.len() - ok, "attempts": attempts}
+
+
+def list_runs(results_dir: Path, experiment: str) -> list[RunDirectory]:
+    """The experiment's run directories under `results_dir`, oldest first (by start time)."""
+    folder = results_dir / experiment
+    found = [RunDirectory(p) for p in folder.glob("*") if (p / MANIFEST).is_file()]
+    return sorted(found, key=_started_at)
+
+
+def previous_complete(results_dir: Path, experiment: str, before: Path) -> RunDirectory | None:
+    """The newest complete run of `experiment` other than `before` that started before it."""
+    runs = list_runs(results_dir, experiment)
+    names = [r.path.name for r in runs]
+    older = runs[: names.index(before.name)] if before.name in names else runs
+    complete = [r for r in older if _status(r) == "complete"]
+    return complete[-1] if complete else None
+
+
+def _status(run: RunDirectory) -> str:
+    try:
+        return str(run.read_manifest().get("status"))
+    except (OSError, ValueError):
+        return "unreadable"
+
+
+def _started_at(run: RunDirectory) -> tuple[str, str]:
+    try:
+        started = str(run.read_manifest().get("started_at") or "")
+    except (OSError, ValueError):
+        started = ""
+    return started, run.path.name
+
+
+def is_sharded(path: Path) -> bool:
+    """Whether `path` holds a run split into shard directories (each with a manifest)."""
+    return any((shard / MANIFEST).is_file() for shard in path.glob(f"{SHARD_PREFIX}*"))
+
+
+def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
+    """The run's files of one kind in write order: compacted first, then parts; per shard."""
+    files: list[Path] = []
+    for directory in [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]:
+        files += [directory / final] if (directory / final).is_file() else []
+        files += sorted((directory / PARTS).glob(f"{kind}-*.parquet"))
+    return files
+
+
+def _next_part_number(parts: Path) -> int:
+    numbers = [int(p.stem.rsplit("-", 1)[1]) for p in parts.glob("*-*.parquet")]
+    return max(numbers, default=0) + 1
+
+
+def _atomic_write_parquet(path: Path, frame: pl.DataFrame) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.write_parquet(temporary)
+    temporary.replace(path)
+
+
+def _atomic_sink_parquet(path: Path, frame: pl.LazyFrame) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    frame.sink_parquet(temporary, row_group_size=_ROW_GROUP)
+    temporary.replace(path)
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    with temporary.open("wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    temporary.replace(path)

@@ -1,0 +1,122 @@
+"""Carrying one planned request to its final result: scheduler, attempts, retries, rows.
+
+Each attempt takes a scheduler slot (released when the attempt ends), is sent once by the
+client, and becomes an `AttemptRow`; the retry controller decides on another try. Whatever
+happens, the request ends as exactly one `ResultRow`: failures are data, never exceptions.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from typing import Protocol
+
+from runner.clock import Clock, Sleep, utc_now
+from runner.config.types import RetryPolicy
+from runner.errors import RequestFailed
+from runner.http.client import AttemptOutcome, MessagesClient, PreparedRequest
+from runner.http.retry import build_retrying
+from runner.plan.matrix import PlannedRequest
+from runner.results.schema import AttemptRow, ResultRow
+from runner.run.rows import Totals, attempt_row, result_row
+from runner.schedule.scheduler import Cost, Scheduler
+
+
+class AttemptSink(Protocol):
+    """Receives attempt rows as they happen."""
+
+    async def attempt(self, row: AttemptRow) -> None:
+        """Record one attempt."""
+        ...
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    """What every request of a run shares."""
+
+    run_id: str
+    client: MessagesClient
+    retry: RetryPolicy
+    clock: Clock
+    sleep: Sleep
+    sink: AttemptSink
+
+
+@dataclass
+class _Progress:
+    attempts: int = 0
+    queue_ms: float = 0.0
+    backoff_ms: float = 0.0
+    pending_backoff_ms: float = 0.0
+    last: AttemptOutcome | None = None
+
+
+async def perform(
+    ctx: RequestContext,
+    scheduler: Scheduler,
+    planned: PlannedRequest,
+    prepared: PreparedRequest,
+    cost: Cost,
+) -> ResultRow:
+    """Send with retries until success or the policy gives up; return the one result row."""
+    started_at = utc_now()
+    state = _Progress()
+
+    async def timed_sleep(seconds: float) -> None:
+        before = ctx.clock.now()
+        await ctx.sleep(seconds)
+        slept = (ctx.clock.now() - before) * 1000.0
+        state.backoff_ms += slept
+        state.pending_backoff_ms += slept
+
+    async def one_attempt() -> AttemptOutcome:
+        outcome = await _attempt(ctx, scheduler, planned, prepared, cost, state)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome
+
+    with contextlib.suppress(RequestFailed):  # the failure is in state.last: a result row
+        await build_retrying(ctx.retry, timed_sleep)(one_attempt)
+    assert state.last is not None  # at least one attempt always runs
+    totals = Totals(state.attempts, state.queue_ms, state.backoff_ms, started_at)
+    return result_row(ctx.run_id, planned, state.last, totals)
+
+
+async def _attempt(
+    ctx: RequestContext,
+    scheduler: Scheduler,
+    planned: PlannedRequest,
+    prepared: PreparedRequest,
+    cost: Cost,
+    state: _Progress,
+) -> AttemptOutcome:
+    async with scheduler.slot(cost) as ticket:
+        outcome = await ctx.client.send(prepared)
+        output = _output_tokens(outcome)
+        reported_at = None if outcome.ttfb_ms is None else ticket.taken_at + outcome.ttfb_ms / 1e3
+        scheduler.settle(
+            ticket, outcome.limits, output, _status_for_scheduler(outcome), reported_at
+        )
+    state.attempts += 1
+    state.queue_ms += ticket.queue_ms
+    state.last = outcome
+    row = attempt_row(
+        ctx.run_id, planned, state.attempts, outcome, state.pending_backoff_ms, ticket
+    )
+    state.pending_backoff_ms = 0.0
+    await ctx.sink.attempt(row)
+    return outcome
+
+
+def _status_for_scheduler(outcome: AttemptOutcome) -> int | None:
+    if outcome.error is not None and outcome.error.kind == "overloaded":
+        return 529  # an overloaded error event counts like a 529
+    return outcome.http_status
+
+
+def _output_tokens(outcome: AttemptOutcome) -> int | None:
+    if outcome.message is None:
+        return None
+    usage = outcome.message.get("usage") or {}
+    value = usage.get("output_tokens")
+    return value if isinstance(value, int) else None

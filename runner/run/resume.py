@@ -1,0 +1,89 @@
+"""Continuing a run in its own directory: find it, check it still matches, list what is left.
+
+`--resume` sends the requests that have no final row; `--retry-errors` those whose final row
+is an error (the new row wins when the run is read; earlier attempts stay in the attempts
+table). Both refuse, naming what changed, when the experiment no longer matches the run's
+manifest, and both check everything before anything is written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from runner.config.types import Experiment
+from runner.errors import RunStoreError, UsageError
+from runner.plan.matrix import PlannedRequest, plan_requests
+from runner.results.manifest import changed_sections
+from runner.results.schema import STATUS_ERROR, A, R
+from runner.results.store import MANIFEST, RunDirectory, list_runs, read_attempts, read_results
+
+RESUME = "resume"
+RETRY_ERRORS = "retry-errors"
+LATEST = "latest"
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """A run to continue: its directory, manifest, the requests to send, attempts made so far."""
+
+    mode: str
+    run_dir: Path
+    run_id: str
+    manifest: dict[str, Any] = field(repr=False)
+    todo: tuple[PlannedRequest, ...]
+    prior_attempts: Mapping[str, int] = field(repr=False)
+
+
+def locate(target: str, results_dir: Path, experiment: Experiment, flag: str) -> Path:
+    """The run directory `target` names: a path, or `latest` (the newest run of `experiment`)."""
+    if target == LATEST:
+        runs = list_runs(results_dir, experiment.name)
+        if not runs:
+            raise UsageError(
+                f"{flag} latest: there is no run of {experiment.name!r} under {results_dir}; "
+                "start one without it, or pass --results where the runs are."
+            )
+        return runs[-1].path
+    path = Path(target)
+    if not path.is_dir():
+        raise RunStoreError(f"{flag} {path}: no such directory.")
+    if not (path / MANIFEST).is_file():
+        raise RunStoreError(f"{flag} {path}: not a run directory (it has no {MANIFEST}).")
+    return path
+
+
+def continuation(experiment: Experiment, mode: str, path: Path) -> Continuation:
+    """What continuing the run at `path` in `mode` would send; RunStoreError if it cannot."""
+    manifest = _manifest(path)
+    changed = changed_sections(manifest, experiment)
+    if changed:
+        raise RunStoreError(
+            f"{path} was run with a different experiment: {', '.join(changed)} changed since "
+            f"(compared with {experiment.path}). Start a new run instead."
+        )
+    finals = read_results(path).select(R.request_key, R.status).collect()
+    if mode == RETRY_ERRORS:
+        wanted = set(finals.filter(pl.col(R.status) == STATUS_ERROR)[R.request_key])
+        todo = [p for p in plan_requests(experiment) if p.key in wanted]
+    else:
+        done = set(finals[R.request_key])
+        todo = [p for p in plan_requests(experiment) if p.key not in done]
+    run_id = str(manifest.get("run_id") or path.name)
+    return Continuation(mode, path, run_id, manifest, tuple(todo), _attempts_made(path))
+
+
+def _manifest(path: Path) -> dict[str, Any]:
+    try:
+        return RunDirectory.open(path).read_manifest()
+    except (OSError, ValueError) as exc:
+        raise RunStoreError(f"The manifest of {path} cannot be read: {exc}.") from None
+
+
+def _attempts_made(path: Path) -> dict[str, int]:
+    made = read_attempts(path).group_by(A.request_key).agg(pl.col(A.attempt).max()).collect()
+    return dict(zip(made[A.request_key], made[A.attempt], strict=True))

@@ -1,0 +1,348 @@
+"""Orchestration of one run: matrix -> workers under the schedulers -> one writer -> manifest.
+
+A guard task group holds a signal watcher for the whole run; inside it one task group holds the
+writer, and a cancellable scope holds a feeder and the workers. A first SIGINT/SIGTERM cancels
+that scope only (in-flight attempts are cancelled), so the writer still flushes what finished,
+the run is compacted and the manifest says "interrupted"; a second signal exits at once. An
+unexpected error leaves the parts as they are, marks the manifest "failed" and becomes
+`RunFailed`. Requests wait in a bounded memory stream; the
+number of workers exceeds the concurrency so that requests sleeping in a backoff do not
+leave slots idle (the schedulers' limiters bound what is actually in flight).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import sys
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+import anyio
+import httpx
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from runner.clock import Clock, MonotonicClock, Sleep, real_sleep, utc_now
+from runner.config.types import Experiment
+from runner.errors import RunFailed
+from runner.http.client import MessagesClient
+from runner.http.transport import NoCookies, ShardedTransport
+from runner.plan.matrix import PlannedRequest, plan_requests, prepare
+from runner.results.manifest import (
+    STATUS_COMPLETE,
+    STATUS_FAILED,
+    STATUS_INTERRUPTED,
+    begin_resume,
+    finish,
+    new_manifest,
+)
+from runner.results.schema import AttemptRow
+from runner.results.store import RunDirectory, table_counts
+from runner.results.writer import ResultObserver, Row, RowWriter
+from runner.run.execute import RequestContext, perform
+from runner.run.resume import Continuation
+from runner.schedule.scheduler import Scheduler
+
+_EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
+
+
+@dataclass
+class RunOutcome:
+    """How a run ended: its directory, status, counts and the exit code it implies."""
+
+    run_dir: Path
+    run_id: str
+    status: str
+    counts: dict[str, int]
+    exit_code: int
+
+
+class Sender(Protocol):
+    """Another way to send a run's requests (Message Batches): it must send one result row
+    per finished request, and attempt rows, on `rows`."""
+
+    async def __call__(
+        self,
+        todo: list[PlannedRequest],
+        rows: MemoryObjectSendStream[Row],
+        prior: Mapping[str, int],
+    ) -> None:
+        """Send `todo`; `prior` holds attempts made by earlier sessions, per request key."""
+        ...
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC time plus a random suffix."""
+    return f"{utc_now():%Y%m%dT%H%M%SZ}-{secrets.token_hex(3)}"
+
+
+def http_client(concurrency: int, timeout_s: float) -> httpx.AsyncClient:
+    """The run's one HTTP client: as many connections as the concurrency, in small pools,
+    keeping no cookies (requests stay independent of each other)."""
+    timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+    return httpx.AsyncClient(
+        transport=ShardedTransport(concurrency), timeout=timeout, cookies=NoCookies()
+    )
+
+
+@dataclass(frozen=True)
+class RunServices:
+    """The seams a run needs, injected (tests pass fakes for clock and sleep)."""
+
+    http: httpx.AsyncClient
+    api_key: str | None
+    clock: Clock
+    sleep: Sleep
+    observer: ResultObserver | None = None
+
+    @classmethod
+    def real(
+        cls, http: httpx.AsyncClient, api_key: str | None, observer: ResultObserver | None = None
+    ) -> RunServices:
+        """Real time and sleep."""
+        return cls(http, api_key, MonotonicClock(), real_sleep, observer)
+
+
+async def execute_run(
+    experiment: Experiment,
+    run_dir: RunDirectory,
+    run_id: str,
+    services: RunServices,
+    planned: Sequence[PlannedRequest] | None = None,
+    *,
+    continuing: Continuation | None = None,
+    sender: Sender | None = None,
+    shard: str | None = None,
+) -> RunOutcome:
+    """Send every planned request (default: the whole matrix, or what `continuing` has left)
+    and record the run; RunFailed (after recording what finished) if something unexpected
+    breaks it."""
+    if planned is None:
+        planned = continuing.todo if continuing else plan_requests(experiment)
+    todo = list(planned)
+    manifest = _opening_manifest(experiment, run_id, len(todo), continuing)
+    if shard is not None:
+        manifest["shard"] = shard
+    run_dir.write_manifest(manifest)
+    stop = _Stop()
+    writer = RowWriter(run_dir, services.observer)
+    prior = continuing.prior_attempts if continuing else {}
+    schedulers = _schedulers(experiment, services)
+    async with anyio.create_task_group() as guard:
+        guard.start_soon(_watch_signals, stop)
+        try:
+            await _record(
+                experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
+            )
+            failure: Exception | None = None
+        except Exception as exc:  # recorded in the manifest, then raised as RunFailed
+            failure = exc
+        manifest["scheduler"] = {m: s.telemetry() for m, s in schedulers.items()}
+        manifest = await _close(run_dir, manifest, writer, stop, failure)
+        guard.cancel_scope.cancel()  # the watcher never ends by itself
+    if failure is not None:
+        raise RunFailed(run_dir.path, _first_leaf(failure)) from failure
+    exit_code = stop.exit_code()
+    return RunOutcome(run_dir.path, run_id, manifest["status"], manifest["counts"], exit_code)
+
+
+def _opening_manifest(
+    experiment: Experiment, run_id: str, sending: int, continuing: Continuation | None
+) -> dict[str, Any]:
+    if continuing is None:
+        return new_manifest(experiment, run_id, utc_now(), sending)
+    return begin_resume(continuing.manifest, continuing.mode, utc_now(), sending)
+
+
+async def _record(
+    experiment: Experiment,
+    run_id: str,
+    services: RunServices,
+    todo: list[PlannedRequest],
+    writer: RowWriter,
+    stop: _Stop,
+    prior: Mapping[str, int],
+    schedulers: dict[str, Scheduler],
+    sender: Sender | None,
+) -> None:
+    send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=1024)
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(writer.consume, receive)
+        async with send:
+            if sender is None:
+                await _send_all(
+                    experiment, run_id, services, todo, send, stop.work, prior, schedulers
+                )
+                return
+            with stop.work:
+                await sender(todo, send, prior)
+
+
+async def _close(
+    run_dir: RunDirectory,
+    manifest: dict[str, Any],
+    writer: RowWriter,
+    stop: _Stop,
+    failure: Exception | None,
+) -> dict[str, Any]:
+    """Compact (not after a failure: the parts are kept for a resume) and write the manifest."""
+    session = _counts(writer)
+    if failure is not None:
+        closed = finish(manifest, STATUS_FAILED, utc_now(), manifest["counts"], session)
+        closed["failure"] = f"{type(_first_leaf(failure)).__name__}: {_first_leaf(failure)}"
+    else:
+        await anyio.to_thread.run_sync(run_dir.compact)
+        counts = {"planned": manifest["counts"]["planned"], **table_counts(run_dir.path)}
+        status = STATUS_INTERRUPTED if stop.signals else STATUS_COMPLETE
+        closed = finish(manifest, status, utc_now(), counts, session)
+    run_dir.write_manifest(closed)
+    return closed
+
+
+async def _send_all(
+    experiment: Experiment,
+    run_id: str,
+    services: RunServices,
+    todo: list[PlannedRequest],
+    rows: MemoryObjectSendStream[Row],
+    work: anyio.CancelScope,
+    prior: Mapping[str, int],
+    schedulers: dict[str, Scheduler],
+) -> None:
+    client = MessagesClient(
+        services.http,
+        experiment.target,
+        services.api_key,
+        timeout_s=experiment.run.timeout_s,
+        clock=services.clock,
+    )
+    context = RequestContext(
+        run_id,
+        client,
+        experiment.run.retry,
+        services.clock,
+        services.sleep,
+        _AttemptForwarder(rows, prior),
+    )
+    queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
+        max_buffer_size=experiment.run.concurrency
+    )
+    workers = min(len(todo), 2 * experiment.run.concurrency + 8)
+    lane = _Lane(experiment, context, schedulers, prior)
+    with work:
+        async with anyio.create_task_group() as group:
+            group.start_soon(_feed, todo, queue_send)
+            async with queue_receive:
+                for _ in range(workers):
+                    group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
+
+
+def _schedulers(experiment: Experiment, services: RunServices) -> dict[str, Scheduler]:
+    """One scheduler per model, all under one run-wide cap on attempts in flight."""
+    in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
+    return {
+        model: Scheduler(
+            experiment.run.rate_limits,
+            experiment.run.concurrency,
+            clock=services.clock,
+            sleep=services.sleep,
+            shared=in_flight,
+        )
+        for model in experiment.models
+    }
+
+
+async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[PlannedRequest]) -> None:
+    async with queue:
+        for planned in todo:
+            await queue.send(planned)
+
+
+@dataclass(frozen=True)
+class _Lane:
+    """What every worker shares."""
+
+    experiment: Experiment
+    context: RequestContext
+    schedulers: dict[str, Scheduler]
+    prior: Mapping[str, int]
+
+
+async def _work(
+    lane: _Lane,
+    queue: MemoryObjectReceiveStream[PlannedRequest],
+    rows: MemoryObjectSendStream[Row],
+) -> None:
+    async with queue, rows:
+        async for planned in queue:
+            prepared, cost = prepare(lane.experiment, planned)
+            scheduler = lane.schedulers[planned.model]
+            result = await perform(lane.context, scheduler, planned, prepared, cost)
+            result.attempts += lane.prior.get(planned.key, 0)  # attempts of earlier sessions
+            with anyio.CancelScope(shield=True):  # a finished request is never lost
+                await rows.send(result)
+
+
+@dataclass
+class _Stop:
+    """The work scope that signals cancel, and the signals received so far."""
+
+    work: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    signals: list[int] = field(default_factory=list)
+
+    def exit_code(self) -> int:
+        """0, or the exit code of the first signal."""
+        if not self.signals:
+            return 0
+        return _EXIT_BY_SIGNAL.get(signal.Signals(self.signals[0]), 130)
+
+
+async def _watch_signals(stop: _Stop) -> None:
+    """First SIGINT/SIGTERM: stop sending and let the writer finish. Second: exit at once."""
+    if threading.current_thread() is not threading.main_thread():
+        return
+    with anyio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as received:
+        async for signum in received:
+            stop.signals.append(int(signum))
+            if len(stop.signals) > 1:
+                _force_exit(stop.exit_code())
+            stop.work.cancel()
+
+
+def _force_exit(code: int) -> None:
+    # Deliberately abrupt: parts already on disk are whole (atomic renames) and a resume
+    # picks up from them; waiting for anything else is what the user asked us not to do.
+    sys.stderr.write(
+        "Stopped at once by a second signal; finished rows already written are kept "
+        "(continue with --resume).\n"
+    )
+    sys.stderr.flush()
+    os._exit(code)
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+class _AttemptForwarder:
+    """Sends attempt rows to the writer's stream, numbered after earlier sessions' attempts."""
+
+    def __init__(self, rows: MemoryObjectSendStream[Row], prior: Mapping[str, int]) -> None:
+        self._rows = rows
+        self._prior = prior
+
+    async def attempt(self, row: AttemptRow) -> None:
+        """Forward one attempt row."""
+        row.attempt += self._prior.get(row.request_key, 0)
+        with anyio.CancelScope(shield=True):
+            await self._rows.send(row)
+
+
+def _counts(writer: RowWriter) -> dict[str, int]:
+    return {key: writer.counts.get(key, 0) for key in ("requests", "ok", "errors", "attempts")}

@@ -1,0 +1,251 @@
+"""MessageAccumulator folds a Messages API event stream into the final message."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from runner.errors import StreamErrorEvent
+from runner.http.stream import MessageAccumulator
+
+START = {
+    "type": "message_start",
+    "message": {
+        "id": "msg_1",
+        "type": "message",
+        "role": "assistant",
+        "content": [],
+        "model": "claude-test",
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 25, "output_tokens": 1},
+    },
+}
+
+
+def _event(name: str, **data: Any) -> tuple[str, str]:
+    return name, json.dumps({"type": name, **data})
+
+
+def _block_start(index: int, block: dict[str, Any]) -> tuple[str, str]:
+    return _event("content_block_start", index=index, content_block=block)
+
+
+def _delta(index: int, delta: dict[str, Any]) -> tuple[str, str]:
+    return _event("content_block_delta", index=index, delta=delta)
+
+
+def _block_stop(index: int) -> tuple[str, str]:
+    return _event("content_block_stop", index=index)
+
+
+def _message_delta(usage: dict[str, Any], stop_reason: str = "end_turn") -> tuple[str, str]:
+    return _event(
+        "message_delta", delta={"stop_reason": stop_reason, "stop_sequence": None}, usage=usage
+    )
+
+
+def _fold(events: list[tuple[str, str]]) -> MessageAccumulator:
+    accumulator = MessageAccumulator()
+    for name, data in events:
+        accumulator.feed(name, data)
+    return accumulator
+
+
+def _text_stream() -> list[tuple[str, str]]:
+    return [
+        ("message_start", json.dumps(START)),
+        _block_start(0, {"type": "text", "text": ""}),
+        _event("ping"),
+        _delta(0, {"type": "text_delta", "text": "Hello"}),
+        _delta(0, {"type": "text_delta", "text": "!"}),
+        _block_stop(0),
+        _message_delta({"output_tokens": 15}),
+        _event("message_stop"),
+    ]
+
+
+def test_text_deltas_fold_into_the_final_message() -> None:
+    """A minimal text stream becomes the message a non-streaming call would return."""
+    accumulator = _fold(_text_stream())
+
+    message = accumulator.result()
+
+    assert accumulator.complete
+    assert message["id"] == "msg_1"
+    assert message["content"] == [{"type": "text", "text": "Hello!"}]
+    assert message["stop_reason"] == "end_turn"
+    assert message["usage"] == {"input_tokens": 25, "output_tokens": 15}
+
+
+def test_complete_only_after_message_stop() -> None:
+    """`complete` stays false until `message_stop` arrives."""
+    accumulator = _fold(_text_stream()[:-1])
+
+    assert not accumulator.complete
+
+
+@pytest.mark.parametrize(
+    ("event", "expected"),
+    [
+        pytest.param(_delta(0, {"type": "text_delta", "text": "x"}), True, id="text-delta"),
+        pytest.param(
+            _delta(0, {"type": "thinking_delta", "thinking": "x"}), True, id="thinking-delta"
+        ),
+        pytest.param(("message_start", json.dumps(START)), False, id="message-start"),
+        pytest.param(_block_start(0, {"type": "text", "text": ""}), False, id="block-start"),
+        pytest.param(_event("ping"), False, id="ping"),
+        pytest.param(_event("message_stop"), False, id="message-stop"),
+    ],
+)
+def test_feed_reports_content_deltas(event: tuple[str, str], expected: bool) -> None:
+    """`feed` returns True only for events carrying content (what TTFT is measured on)."""
+    accumulator = MessageAccumulator()
+    accumulator.feed("content_block_start", json.dumps({"index": 0, "content_block": {}}))
+
+    assert accumulator.feed(*event) is expected
+
+
+def test_thinking_and_signature_deltas_build_a_thinking_block() -> None:
+    """Thinking deltas concatenate and the signature delta sets the block's signature."""
+    accumulator = _fold(
+        [
+            ("message_start", json.dumps(START)),
+            _block_start(0, {"type": "thinking", "thinking": "", "signature": ""}),
+            _delta(0, {"type": "thinking_delta", "thinking": "Let me "}),
+            _delta(0, {"type": "thinking_delta", "thinking": "think."}),
+            _delta(0, {"type": "signature_delta", "signature": "EqQB"}),
+            _block_stop(0),
+            _block_start(1, {"type": "text", "text": ""}),
+            _delta(1, {"type": "text_delta", "text": "42"}),
+            _block_stop(1),
+            _event("message_stop"),
+        ]
+    )
+
+    assert accumulator.result()["content"] == [
+        {"type": "thinking", "thinking": "Let me think.", "signature": "EqQB"},
+        {"type": "text", "text": "42"},
+    ]
+
+
+def test_tool_input_json_deltas_are_parsed_at_block_stop() -> None:
+    """Partial JSON chunks of a tool_use block are joined and parsed into `input`."""
+    tool = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
+    accumulator = _fold(
+        [
+            ("message_start", json.dumps(START)),
+            _block_start(0, tool),
+            _delta(0, {"type": "input_json_delta", "partial_json": '{"location": "San Fra'}),
+            _delta(0, {"type": "input_json_delta", "partial_json": 'ncisco", "days": 3}'}),
+            _block_stop(0),
+            _event("message_stop"),
+        ]
+    )
+
+    assert accumulator.result()["content"] == [
+        {**tool, "input": {"location": "San Francisco", "days": 3}}
+    ]
+
+
+def test_tool_without_input_deltas_keeps_its_empty_input() -> None:
+    """A tool_use block that streams no input JSON keeps the skeleton's empty input."""
+    tool = {"type": "tool_use", "id": "toolu_1", "name": "now", "input": {}}
+    accumulator = _fold([_block_start(0, tool), _block_stop(0)])
+
+    assert accumulator.result()["content"] == [tool]
+
+
+def test_citations_deltas_append_to_the_block() -> None:
+    """Each citations delta appends one citation to its text block."""
+    first = {"type": "char_location", "cited_text": "a", "document_index": 0}
+    second = {"type": "char_location", "cited_text": "b", "document_index": 1}
+    accumulator = _fold(
+        [
+            _block_start(0, {"type": "text", "text": ""}),
+            _delta(0, {"type": "citations_delta", "citation": first}),
+            _delta(0, {"type": "text_delta", "text": "cited"}),
+            _delta(0, {"type": "citations_delta", "citation": second}),
+            _block_stop(0),
+        ]
+    )
+
+    assert accumulator.result()["content"] == [
+        {"type": "text", "text": "cited", "citations": [first, second]}
+    ]
+
+
+def test_message_delta_usage_is_cumulative() -> None:
+    """Later message_delta usage values replace earlier ones; unreported fields are kept."""
+    accumulator = _fold(
+        [
+            ("message_start", json.dumps(START)),
+            _message_delta({"output_tokens": 5}),
+            _message_delta({"output_tokens": 9, "cache_read_input_tokens": 100}),
+            _event("message_stop"),
+        ]
+    )
+
+    assert accumulator.result()["usage"] == {
+        "input_tokens": 25,
+        "output_tokens": 9,
+        "cache_read_input_tokens": 100,
+    }
+
+
+def test_unknown_events_are_ignored() -> None:
+    """Event names the accumulator does not know change nothing and carry no content."""
+    reference = _fold(_text_stream()).result()
+    accumulator = MessageAccumulator()
+    for name, data in _text_stream():
+        assert accumulator.feed("future_event", json.dumps({"type": "future_event"})) is False
+        accumulator.feed(name, data)
+
+    assert accumulator.result() == reference
+
+
+@pytest.mark.parametrize(
+    ("error_type", "retryable"),
+    [
+        pytest.param("overloaded_error", True, id="overloaded"),
+        pytest.param("api_error", True, id="api-error"),
+        pytest.param("rate_limit_error", True, id="rate-limit"),
+        pytest.param("timeout_error", True, id="timeout"),
+        pytest.param("invalid_request_error", False, id="invalid-request"),
+        pytest.param("authentication_error", False, id="auth"),
+    ],
+)
+def test_error_event_raises_with_retryable_by_type(error_type: str, retryable: bool) -> None:
+    """An `error` event raises StreamErrorEvent carrying the type; retryable follows the type."""
+    accumulator = _fold([("message_start", json.dumps(START))])
+    data = json.dumps(
+        {"type": "error", "error": {"type": error_type, "message": "Nope"}, "request_id": "req_9"}
+    )
+
+    with pytest.raises(StreamErrorEvent) as raised:
+        accumulator.feed("error", data)
+
+    assert raised.value.retryable is retryable
+    assert raised.value.kind == "stream_error"
+    assert raised.value.info.status == 200
+    assert raised.value.info.api_error_type == error_type
+    assert raised.value.info.message == "Nope"
+    assert raised.value.info.request_id == "req_9"
+
+
+def test_top_level_fields_of_message_delta_reach_the_message() -> None:
+    """A beta field sent beside `delta` in message_delta (context_management) is kept."""
+    accumulator = MessageAccumulator()
+    accumulator.feed("message_start", json.dumps({"message": {"id": "m", "usage": {}}}))
+    edits = {"applied_edits": [{"type": "clear_tool_uses_20250919"}]}
+    delta = {
+        "delta": {"stop_reason": "end_turn"},
+        "context_management": edits,
+        "usage": {"output_tokens": 3},
+    }
+    accumulator.feed("message_delta", json.dumps(delta))
+    message = accumulator.result()
+    assert message["context_management"] == edits
+    assert message["stop_reason"] == "end_turn"
