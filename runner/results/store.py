@@ -108,15 +108,15 @@ class RunDirectory:
         _atomic_write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
 
 
-def read_results(run_dir: Path) -> pl.LazyFrame:
+def read_results(run_dir: str | Path) -> pl.LazyFrame:
     """One row per request: compacted rows and parts, the latest row of a request winning."""
-    files = _files(run_dir, RESULTS, "results")
+    files = _files(Path(run_dir), RESULTS, "results")
     return latest_rows(files, RESULTS_SCHEMA, [R.request_key])
 
 
-def read_attempts(run_dir: Path) -> pl.LazyFrame:
+def read_attempts(run_dir: str | Path) -> pl.LazyFrame:
     """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
-    files = _files(run_dir, ATTEMPTS, "attempts")
+    files = _files(Path(run_dir), ATTEMPTS, "attempts")
     return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
 
 
