@@ -7,8 +7,9 @@ and usage fields beyond the plain baseline, so analysis can tell whether a beta 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from typing import Any
+
+from runner.results.schema import MessageColumns
 
 _PLAIN_TOP_LEVEL = frozenset(
     {"id", "type", "role", "model", "content", "stop_reason", "stop_sequence", "usage"}
@@ -26,29 +27,13 @@ _PLAIN_USAGE = frozenset(
 _PLAIN_STOP_REASONS = frozenset({"end_turn", "max_tokens", "stop_sequence"})
 
 
-@dataclass(frozen=True, slots=True)
-class MessageFacts:
-    """The recorded parts of one successful response."""
-
-    text: str
-    stop_reason: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_creation_input_tokens: int | None
-    cache_read_input_tokens: int | None
-    thinking_tokens: int | None
-    content_types: list[str]
-    content_json: str
-    usage_json: str
-    evidence: list[str]
-
-
-def read_message(message: dict[str, Any]) -> MessageFacts:
-    """Extract text, usage and evidence from a message dict (streamed or not)."""
+def read_message(message: dict[str, Any]) -> MessageColumns:
+    """Extract text, usage and evidence from a message dict (streamed or not): the result row's
+    message columns."""
     content = message.get("content") or []
     usage = message.get("usage") or {}
     details = usage.get("output_tokens_details") or {}
-    return MessageFacts(
+    return MessageColumns(
         text="".join(b.get("text", "") for b in content if b.get("type") == "text"),
         stop_reason=message.get("stop_reason"),
         input_tokens=_int(usage.get("input_tokens")),

@@ -1,24 +1,73 @@
-"""The results contract: row types and their polars schemas, shared by writer and reader.
+"""The results contract: row types, their column names and their polars schemas, in one place.
 
 `ResultRow` is one request's final outcome (`results.parquet`); `AttemptRow` is one HTTP try
-(`attempts.parquet`). Column names are the dataclass field names; analysis code refers to them
-through the `R` and `A` name tables so that no column is spelled as a bare string elsewhere.
-Changing a column bumps `SCHEMA_VERSION`.
+(`attempts.parquet`). A row dataclass is the declaration of its table: its fields, in order, are
+the columns, and each field's type gives the polars dtype (`str` -> String, `int` -> Int64,
+`Int32` -> Int32, `float` -> Float64, `bool` -> Boolean, `datetime` -> UTC microseconds,
+`list[X]` -> List, `X | None` -> the same, nullable). A field whose type is itself a row-part
+dataclass (`MessageColumns`, `RateLimitColumns`) contributes that part's columns in its place,
+so the code that produces a part (reading a message, reading rate-limit headers) builds a typed
+object instead of a dict splatted into the row.
+
+The name tables `R` and `A` (`R.latency_ms == "latency_ms"`) are what the rest of the code uses
+to name a column; they are plain classes of `Final` strings, so mypy rejects `R.latncy_ms`.
+`register()` derives a table's schema from its row type and checks, at import, that its name
+table lists exactly the row's columns in order (it fails naming the difference).
+
+Adding a column: add the field to its row dataclass (or row part) and the same name to its name
+table; bump `SCHEMA_VERSION`. Adding a table: a row dataclass, a name table, and
+`X_SCHEMA = register(XRow, X).schema`; the writer's `rows_to_frame` then handles its rows.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import operator
+import types
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from types import SimpleNamespace
-from typing import Any
+from typing import Annotated, Any, Final, Union, get_args, get_origin, get_type_hints
 
 import polars as pl
 
 SCHEMA_VERSION = 1
 
-_UTC_TS = pl.Datetime("us", "UTC")
+Int32 = Annotated[int, pl.Int32()]
+"""An integer column stored as 32 bits (counts and small codes)."""
+
+_SCALARS: dict[type, pl.DataType] = {
+    str: pl.String(),
+    int: pl.Int64(),
+    float: pl.Float64(),
+    bool: pl.Boolean(),
+    datetime: pl.Datetime("us", "UTC"),
+}
+
+STATUS_OK = "ok"
+STATUS_ERROR = "error"
+
+
+@dataclass(slots=True)
+class MessageColumns:
+    """The recorded parts of one successful response (all empty for a failed request)."""
+
+    text: str | None
+    stop_reason: str | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_creation_input_tokens: int | None
+    cache_read_input_tokens: int | None
+    thinking_tokens: int | None
+    content_types: list[str]
+    content_json: str | None
+    usage_json: str | None
+    evidence: list[str]
+
+    @classmethod
+    def empty(cls) -> MessageColumns:
+        """The message columns of a request that got no message."""
+        return cls(None, None, None, None, None, None, None, [], None, None, [])
 
 
 @dataclass(slots=True)
@@ -31,13 +80,13 @@ class ResultRow:
     model: str
     arm: str
     betas: list[str]
-    repeat: int
+    repeat: Int32
     status: str
     error_type: str | None
     api_error_type: str | None
-    http_status: int | None
+    http_status: Int32 | None
     error_message: str | None
-    attempts: int
+    attempts: Int32
     queue_ms: float
     backoff_ms: float
     latency_ms: float | None
@@ -45,57 +94,27 @@ class ResultRow:
     ttft_ms: float | None
     started_at: datetime
     finished_at: datetime
-    text: str | None
-    stop_reason: str | None
-    input_tokens: int | None
-    output_tokens: int | None
-    cache_creation_input_tokens: int | None
-    cache_read_input_tokens: int | None
-    thinking_tokens: int | None
-    content_types: list[str]
-    content_json: str | None
-    usage_json: str | None
-    evidence: list[str]
+    message: MessageColumns
     api_request_id: str | None
     batch_id: str | None = None
 
 
-_RESULT_COLUMNS: dict[str, Any] = {
-    "run_id": pl.String,
-    "request_key": pl.String,
-    "case_id": pl.String,
-    "model": pl.String,
-    "arm": pl.String,
-    "betas": pl.List(pl.String),
-    "repeat": pl.Int32,
-    "status": pl.String,
-    "error_type": pl.String,
-    "api_error_type": pl.String,
-    "http_status": pl.Int32,
-    "error_message": pl.String,
-    "attempts": pl.Int32,
-    "queue_ms": pl.Float64,
-    "backoff_ms": pl.Float64,
-    "latency_ms": pl.Float64,
-    "ttfb_ms": pl.Float64,
-    "ttft_ms": pl.Float64,
-    "started_at": _UTC_TS,
-    "finished_at": _UTC_TS,
-    "text": pl.String,
-    "stop_reason": pl.String,
-    "input_tokens": pl.Int64,
-    "output_tokens": pl.Int64,
-    "cache_creation_input_tokens": pl.Int64,
-    "cache_read_input_tokens": pl.Int64,
-    "thinking_tokens": pl.Int64,
-    "content_types": pl.List(pl.String),
-    "content_json": pl.String,
-    "usage_json": pl.String,
-    "evidence": pl.List(pl.String),
-    "api_request_id": pl.String,
-    "batch_id": pl.String,
-}
-RESULTS_SCHEMA = pl.Schema(_RESULT_COLUMNS)
+@dataclass(slots=True)
+class RateLimitColumns:
+    """Every `anthropic-ratelimit-*` header an attempt's response carried (None: not sent)."""
+
+    rl_requests_limit: int | None = None
+    rl_requests_remaining: int | None = None
+    rl_requests_reset: str | None = None
+    rl_tokens_limit: int | None = None
+    rl_tokens_remaining: int | None = None
+    rl_tokens_reset: str | None = None
+    rl_input_tokens_limit: int | None = None
+    rl_input_tokens_remaining: int | None = None
+    rl_input_tokens_reset: str | None = None
+    rl_output_tokens_limit: int | None = None
+    rl_output_tokens_remaining: int | None = None
+    rl_output_tokens_reset: str | None = None
 
 
 @dataclass(slots=True)
@@ -104,14 +123,14 @@ class AttemptRow:
 
     run_id: str
     request_key: str
-    attempt: int
+    attempt: Int32
     case_id: str
     model: str
     arm: str
     status: str
     error_type: str | None
     api_error_type: str | None
-    http_status: int | None
+    http_status: Int32 | None
     error_message: str | None
     api_request_id: str | None
     sent_at: datetime
@@ -121,80 +140,160 @@ class AttemptRow:
     ttfb_ms: float | None
     ttft_ms: float | None
     retry_after_s: float | None
-    rl_requests_limit: int | None
-    rl_requests_remaining: int | None
-    rl_requests_reset: str | None
-    rl_tokens_limit: int | None
-    rl_tokens_remaining: int | None
-    rl_tokens_reset: str | None
-    rl_input_tokens_limit: int | None
-    rl_input_tokens_remaining: int | None
-    rl_input_tokens_reset: str | None
-    rl_output_tokens_limit: int | None
-    rl_output_tokens_remaining: int | None
-    rl_output_tokens_reset: str | None
-    sched_concurrency: int | None
-    sched_in_flight: int | None
+    limits: RateLimitColumns
+    sched_concurrency: Int32 | None
+    sched_in_flight: Int32 | None
     sched_rpm: float | None
     sched_paused_ms: float | None
 
 
-_RATE_LIMIT_COLUMNS: dict[str, Any] = {
-    f"rl_{bucket}_{part}": (pl.String() if part == "reset" else pl.Int64())
-    for bucket in ("requests", "tokens", "input_tokens", "output_tokens")
-    for part in ("limit", "remaining", "reset")
-}
+class R:
+    """Column names of `results.parquet` (the fields of `ResultRow`, parts flattened)."""
 
-_ATTEMPT_COLUMNS: dict[str, Any] = {
-    "run_id": pl.String,
-    "request_key": pl.String,
-    "attempt": pl.Int32,
-    "case_id": pl.String,
-    "model": pl.String,
-    "arm": pl.String,
-    "status": pl.String,
-    "error_type": pl.String,
-    "api_error_type": pl.String,
-    "http_status": pl.Int32,
-    "error_message": pl.String,
-    "api_request_id": pl.String,
-    "sent_at": _UTC_TS,
-    "queue_ms": pl.Float64,
-    "backoff_before_ms": pl.Float64,
-    "latency_ms": pl.Float64,
-    "ttfb_ms": pl.Float64,
-    "ttft_ms": pl.Float64,
-    "retry_after_s": pl.Float64,
-    **_RATE_LIMIT_COLUMNS,
-    "sched_concurrency": pl.Int32,
-    "sched_in_flight": pl.Int32,
-    "sched_rpm": pl.Float64,
-    "sched_paused_ms": pl.Float64,
-}
-ATTEMPTS_SCHEMA = pl.Schema(_ATTEMPT_COLUMNS)
-
-# Column-name tables: `R.latency_ms == "latency_ms"`; a misspelt name fails with AttributeError.
-R = SimpleNamespace(**{name: name for name in RESULTS_SCHEMA.names()})
-A = SimpleNamespace(**{name: name for name in ATTEMPTS_SCHEMA.names()})
-
-STATUS_OK = "ok"
-STATUS_ERROR = "error"
+    run_id: Final = "run_id"
+    request_key: Final = "request_key"
+    case_id: Final = "case_id"
+    model: Final = "model"
+    arm: Final = "arm"
+    betas: Final = "betas"
+    repeat: Final = "repeat"
+    status: Final = "status"
+    error_type: Final = "error_type"
+    api_error_type: Final = "api_error_type"
+    http_status: Final = "http_status"
+    error_message: Final = "error_message"
+    attempts: Final = "attempts"
+    queue_ms: Final = "queue_ms"
+    backoff_ms: Final = "backoff_ms"
+    latency_ms: Final = "latency_ms"
+    ttfb_ms: Final = "ttfb_ms"
+    ttft_ms: Final = "ttft_ms"
+    started_at: Final = "started_at"
+    finished_at: Final = "finished_at"
+    text: Final = "text"
+    stop_reason: Final = "stop_reason"
+    input_tokens: Final = "input_tokens"
+    output_tokens: Final = "output_tokens"
+    cache_creation_input_tokens: Final = "cache_creation_input_tokens"
+    cache_read_input_tokens: Final = "cache_read_input_tokens"
+    thinking_tokens: Final = "thinking_tokens"
+    content_types: Final = "content_types"
+    content_json: Final = "content_json"
+    usage_json: Final = "usage_json"
+    evidence: Final = "evidence"
+    api_request_id: Final = "api_request_id"
+    batch_id: Final = "batch_id"
 
 
-def rows_to_frame(rows: list[Any], schema: pl.Schema) -> pl.DataFrame:
-    """Build a frame with exactly `schema` from dataclass rows (an empty list gives 0 rows)."""
+class A:
+    """Column names of `attempts.parquet` (the fields of `AttemptRow`, parts flattened)."""
+
+    run_id: Final = "run_id"
+    request_key: Final = "request_key"
+    attempt: Final = "attempt"
+    case_id: Final = "case_id"
+    model: Final = "model"
+    arm: Final = "arm"
+    status: Final = "status"
+    error_type: Final = "error_type"
+    api_error_type: Final = "api_error_type"
+    http_status: Final = "http_status"
+    error_message: Final = "error_message"
+    api_request_id: Final = "api_request_id"
+    sent_at: Final = "sent_at"
+    queue_ms: Final = "queue_ms"
+    backoff_before_ms: Final = "backoff_before_ms"
+    latency_ms: Final = "latency_ms"
+    ttfb_ms: Final = "ttfb_ms"
+    ttft_ms: Final = "ttft_ms"
+    retry_after_s: Final = "retry_after_s"
+    rl_requests_limit: Final = "rl_requests_limit"
+    rl_requests_remaining: Final = "rl_requests_remaining"
+    rl_requests_reset: Final = "rl_requests_reset"
+    rl_tokens_limit: Final = "rl_tokens_limit"
+    rl_tokens_remaining: Final = "rl_tokens_remaining"
+    rl_tokens_reset: Final = "rl_tokens_reset"
+    rl_input_tokens_limit: Final = "rl_input_tokens_limit"
+    rl_input_tokens_remaining: Final = "rl_input_tokens_remaining"
+    rl_input_tokens_reset: Final = "rl_input_tokens_reset"
+    rl_output_tokens_limit: Final = "rl_output_tokens_limit"
+    rl_output_tokens_remaining: Final = "rl_output_tokens_remaining"
+    rl_output_tokens_reset: Final = "rl_output_tokens_reset"
+    sched_concurrency: Final = "sched_concurrency"
+    sched_in_flight: Final = "sched_in_flight"
+    sched_rpm: Final = "sched_rpm"
+    sched_paused_ms: Final = "sched_paused_ms"
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table's contract: its row type, its schema, and how to read each column off a row."""
+
+    row_type: type
+    schema: pl.Schema
+    getters: tuple[Callable[[object], object], ...]
+
+
+_TABLES: dict[type, Table] = {}
+
+
+def register(row_type: type, names: type) -> Table:
+    """Derive `row_type`'s schema, check `names` lists its columns, and register the table."""
+    columns = _columns(row_type, "")
+    column_names = [path.rpartition(".")[2] for path, _ in columns]
+    declared = [(k, v) for k, v in vars(names).items() if not k.startswith("_")]
+    if declared != [(name, name) for name in column_names]:
+        differ = sorted({k for k, _ in declared} ^ set(column_names)) or "their order"
+        raise RuntimeError(f"{names.__name__} and {row_type.__name__} differ: {differ}")
+    schema = pl.Schema(dict(zip(column_names, (dtype for _, dtype in columns), strict=True)))
+    getters = tuple(operator.attrgetter(path) for path, _ in columns)
+    table = Table(row_type, schema, getters)
+    _TABLES[row_type] = table
+    return table
+
+
+def _columns(row_type: type, prefix: str) -> list[tuple[str, pl.DataType]]:
+    """(attribute path, dtype) per column of `row_type`, row parts flattened in place."""
+    hints = get_type_hints(row_type, include_extras=True)
+    columns: list[tuple[str, pl.DataType]] = []
+    for field in dataclasses.fields(row_type):
+        hint = hints[field.name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            columns.extend(_columns(hint, f"{prefix}{field.name}."))
+        else:
+            columns.append((f"{prefix}{field.name}", _dtype(hint)))
+    return columns
+
+
+def _dtype(hint: Any) -> pl.DataType:
+    """The polars dtype of one field's type hint (see the module docstring)."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
+        return _dtype(inner)
+    if origin is Annotated:
+        dtype: pl.DataType = hint.__metadata__[0]
+        return dtype
+    if origin is list:
+        return pl.List(_dtype(get_args(hint)[0]))
+    return _SCALARS[hint]
+
+
+RESULTS = register(ResultRow, R)
+ATTEMPTS = register(AttemptRow, A)
+RESULTS_SCHEMA = RESULTS.schema
+ATTEMPTS_SCHEMA = ATTEMPTS.schema
+
+
+def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:
+    """Build a frame with exactly `schema` from rows of one registered type (none: 0 rows)."""
     if not rows:
         return pl.DataFrame(schema=schema)
-    columns = {name: [getattr(row, name) for row in rows] for name in schema.names()}
+    table = _TABLES[type(rows[0])]
+    if table.schema != schema:
+        raise ValueError(f"{type(rows[0]).__name__} rows do not have the schema asked for")
+    columns = {
+        name: [get(row) for row in rows]
+        for name, get in zip(schema.names(), table.getters, strict=True)
+    }
     return pl.DataFrame(columns, schema=schema)
-
-
-def check_fields_match() -> None:
-    """Fail loudly at import if a row type and its schema disagree."""
-    for row_type, schema in ((ResultRow, RESULTS_SCHEMA), (AttemptRow, ATTEMPTS_SCHEMA)):
-        fields = [f.name for f in dataclasses.fields(row_type)]
-        if fields != schema.names():
-            raise RuntimeError(f"{row_type.__name__} fields and schema columns differ")
-
-
-check_fields_match()

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
 from runner.clock import utc_now
 from runner.http.client import AttemptOutcome
-from runner.http.message import MessageFacts, read_message
-from runner.http.ratelimit import BUCKETS, RateLimitSnapshot
+from runner.http.message import read_message
+from runner.http.ratelimit import RateLimitSnapshot
 from runner.plan.matrix import PlannedRequest
-from runner.results.schema import STATUS_ERROR, STATUS_OK, AttemptRow, ResultRow
+from runner.results.schema import (
+    STATUS_ERROR,
+    STATUS_OK,
+    AttemptRow,
+    MessageColumns,
+    RateLimitColumns,
+    ResultRow,
+)
 from runner.schedule.scheduler import Ticket
 
 
@@ -55,11 +61,11 @@ def attempt_row(
         ttfb_ms=outcome.ttfb_ms,
         ttft_ms=outcome.ttft_ms,
         retry_after_s=outcome.limits.retry_after_s if outcome.limits else None,
+        limits=_limit_columns(outcome.limits),
         sched_concurrency=ticket.concurrency if ticket else None,
         sched_in_flight=ticket.in_flight if ticket else None,
         sched_rpm=ticket.rpm if ticket else None,
         sched_paused_ms=ticket.paused_ms if ticket else None,
-        **_limit_columns(outcome.limits),  # type: ignore[arg-type]
     )
 
 
@@ -94,30 +100,31 @@ def result_row(
         ttft_ms=outcome.ttft_ms,
         started_at=totals.started_at,
         finished_at=utc_now(),
+        message=facts or MessageColumns.empty(),
         api_request_id=_request_id(outcome),
         batch_id=batch_id,
-        **_message_columns(facts),  # type: ignore[arg-type]
     )
 
 
-def _message_columns(facts: MessageFacts | None) -> dict[str, object]:
-    if facts is None:
-        empty: dict[str, object] = dict.fromkeys(_MESSAGE_COLUMNS)
-        return {**empty, "content_types": [], "evidence": []}
-    return {name: getattr(facts, name) for name in _MESSAGE_COLUMNS}
-
-
-_MESSAGE_COLUMNS = tuple(f.name for f in dataclasses.fields(MessageFacts))
-
-
-def _limit_columns(limits: RateLimitSnapshot | None) -> dict[str, int | str | None]:
-    columns: dict[str, int | str | None] = {}
-    for bucket in BUCKETS:
-        reported = limits.bucket(bucket) if limits else None
-        columns[f"rl_{bucket}_limit"] = reported.limit if reported else None
-        columns[f"rl_{bucket}_remaining"] = reported.remaining if reported else None
-        columns[f"rl_{bucket}_reset"] = reported.reset if reported else None
-    return columns
+def _limit_columns(limits: RateLimitSnapshot | None) -> RateLimitColumns:
+    if limits is None:
+        return RateLimitColumns()
+    requests, tokens = limits.bucket("requests"), limits.bucket("tokens")
+    inputs, outputs = limits.bucket("input_tokens"), limits.bucket("output_tokens")
+    return RateLimitColumns(
+        rl_requests_limit=requests.limit,
+        rl_requests_remaining=requests.remaining,
+        rl_requests_reset=requests.reset,
+        rl_tokens_limit=tokens.limit,
+        rl_tokens_remaining=tokens.remaining,
+        rl_tokens_reset=tokens.reset,
+        rl_input_tokens_limit=inputs.limit,
+        rl_input_tokens_remaining=inputs.remaining,
+        rl_input_tokens_reset=inputs.reset,
+        rl_output_tokens_limit=outputs.limit,
+        rl_output_tokens_remaining=outputs.remaining,
+        rl_output_tokens_reset=outputs.reset,
+    )
 
 
 def _request_id(outcome: AttemptOutcome) -> str | None:

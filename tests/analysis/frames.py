@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, datetime
 from typing import Any
 
 import polars as pl
 
-from runner.results.schema import RESULTS_SCHEMA, R
+from runner.results.schema import RESULTS_SCHEMA, MessageColumns, R, ResultRow
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -60,3 +61,10 @@ def results(*rows: dict[str, Any]) -> pl.DataFrame:
 def error(**values: Any) -> dict[str, Any]:
     """One failed request row."""
     return row(**{"status": "error", "error_type": "rate_limited", "http_status": 429, **values})
+
+
+def result_row(values: dict[str, Any]) -> ResultRow:
+    """The `ResultRow` of a flat row (as `row` returns), its message columns regrouped."""
+    parts = {f.name for f in dataclasses.fields(MessageColumns)}
+    message = MessageColumns(**{k: v for k, v in values.items() if k in parts})
+    return ResultRow(message=message, **{k: v for k, v in values.items() if k not in parts})

@@ -7,10 +7,9 @@ from pathlib import Path
 
 import pytest
 from e2e_support import run_cli
-from frames import row
+from frames import result_row, row
 
 from runner.analysis import COMPARE_COLUMNS, METRICS
-from runner.results.schema import ResultRow
 from runner.results.store import RunDirectory
 
 
@@ -21,7 +20,7 @@ def run_dir(tmp_path: Path) -> Path:
     run.write_manifest({"run_id": "r1"})
     rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(6)]
     rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(6)]
-    run.append([ResultRow(**r) for r in rows], [])
+    run.append([result_row(r) for r in rows], [])
     run.compact()
     return run.path
 

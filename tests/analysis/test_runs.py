@@ -6,11 +6,11 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from frames import row
+from frames import result_row, row
 
 from runner.analysis import load_run, scan_runs
 from runner.errors import RunStoreError
-from runner.results.schema import RESULTS_SCHEMA, R, ResultRow
+from runner.results.schema import RESULTS_SCHEMA, R
 from runner.results.store import RunDirectory
 
 
@@ -18,7 +18,7 @@ def _make_run(results_dir: Path, experiment: str, run_id: str, rows: int) -> Pat
     run = RunDirectory.create(results_dir, experiment, run_id)
     run.write_manifest({"run_id": run_id})
     values = [row(run_id=run_id, repeat=i) for i in range(rows)]
-    run.append([ResultRow(**v) for v in values], [])
+    run.append([result_row(v) for v in values], [])
     return run.path
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +18,8 @@ from runner.results.schema import (
     STATUS_ERROR,
     STATUS_OK,
     AttemptRow,
+    MessageColumns,
+    RateLimitColumns,
     ResultRow,
 )
 from runner.results.store import (
@@ -59,17 +62,19 @@ def _result(key: str, status: str = STATUS_OK, text: str | None = "hi") -> Resul
         ttft_ms=40.0 if ok else None,
         started_at=T0,
         finished_at=T0 + timedelta(seconds=1),
-        text=text if ok else None,
-        stop_reason="end_turn" if ok else None,
-        input_tokens=10 if ok else None,
-        output_tokens=5 if ok else None,
-        cache_creation_input_tokens=0 if ok else None,
-        cache_read_input_tokens=0 if ok else None,
-        thinking_tokens=None,
-        content_types=["text"] if ok else [],
-        content_json="[]" if ok else None,
-        usage_json="{}" if ok else None,
-        evidence=[],
+        message=MessageColumns(
+            text=text if ok else None,
+            stop_reason="end_turn" if ok else None,
+            input_tokens=10 if ok else None,
+            output_tokens=5 if ok else None,
+            cache_creation_input_tokens=0 if ok else None,
+            cache_read_input_tokens=0 if ok else None,
+            thinking_tokens=None,
+            content_types=["text"] if ok else [],
+            content_json="[]" if ok else None,
+            usage_json="{}" if ok else None,
+            evidence=[],
+        ),
         api_request_id="req_1",
     )
 
@@ -95,18 +100,11 @@ def _attempt(key: str, attempt: int = 1) -> AttemptRow:
         ttfb_ms=20.0,
         ttft_ms=30.0,
         retry_after_s=None,
-        rl_requests_limit=50,
-        rl_requests_remaining=49,
-        rl_requests_reset="2026-05-01T12:00:01Z",
-        rl_tokens_limit=None,
-        rl_tokens_remaining=None,
-        rl_tokens_reset=None,
-        rl_input_tokens_limit=None,
-        rl_input_tokens_remaining=None,
-        rl_input_tokens_reset=None,
-        rl_output_tokens_limit=None,
-        rl_output_tokens_remaining=None,
-        rl_output_tokens_reset=None,
+        limits=RateLimitColumns(
+            rl_requests_limit=50,
+            rl_requests_remaining=49,
+            rl_requests_reset="2026-05-01T12:00:01Z",
+        ),
         sched_concurrency=4,
         sched_in_flight=1,
         sched_rpm=50.0,
@@ -221,9 +219,9 @@ def test_rows_round_trip(run: RunDirectory) -> None:
 
     read = read_results(run.path).collect().to_dicts()
 
-    assert read == [
-        {name: getattr(row, name) for name in RESULTS_SCHEMA.names()},
-    ]
+    written = {**dataclasses.asdict(row), **dataclasses.asdict(row.message)}
+    del written["message"]
+    assert read == [written]
     assert read[0]["started_at"].tzinfo is not None
 
 
