@@ -1,7 +1,8 @@
 """An experiment's cases: inline `[[cases]]` tables and a JSON Lines `cases_file`, as `Case`s.
 
-Both forms take the same fields: `id`, exactly one of `prompt` or `messages`, and an optional
-`system`. Errors in the cases file name that file and its line.
+Both forms take the same fields: `id`, exactly one of `prompt`, `messages` or `turns`, an
+optional `system`, and the conversation fields of `runner.config.conversation` (`tools`,
+`tool_results`, `max_turns`). Errors in the cases file name that file and its line.
 """
 
 from __future__ import annotations
@@ -11,21 +12,32 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
 
+from runner.config.conversation import (
+    CONVERSATION_KEYS,
+    merged_scripts,
+    read_max_turns,
+    read_tool_results,
+    read_tools,
+    read_turns,
+)
 from runner.config.files import decode_utf8, read_bytes
 from runner.config.tables import Location, Table, as_json, key_path, shown
-from runner.config.types import Case, JSONObject, JSONValue
+from runner.config.types import Case, JSONObject, JSONValue, ToolScript
 from runner.errors import ConfigError
 
-CASE_KEYS = ("id", "prompt", "messages", "system")
+CASE_KEYS = ("id", "prompt", "messages", "system", *CONVERSATION_KEYS)
 MESSAGE_KEYS = ("role", "content")
 ROLES = ("user", "assistant")
 
 
-def read_cases(root: Table) -> tuple[Case, ...]:
-    """Inline cases then cases-file cases, with ids unique across both; at least one."""
+def read_cases(root: Table, scripts: tuple[ToolScript, ...] = ()) -> tuple[Case, ...]:
+    """Inline cases then cases-file cases, with ids unique across both; at least one.
+
+    `scripts` are the experiment-wide tool results each case's own override by tool name.
+    """
     cases: dict[str, Case] = {}
     for table, source in _case_tables(root):
-        case = _case(table, source)
+        case = _case(table, source, root.loc.file.parent, scripts)
         if case.id in cases:
             raise table.fail(
                 "id",
@@ -87,26 +99,37 @@ def _no_nan(constant: str) -> object:
     raise ValueError(f"{constant} is not valid JSON")
 
 
-def _case(table: Table, source: str) -> Case:
+def _case(table: Table, source: str, base: Path, defaults: tuple[ToolScript, ...]) -> Case:
+    follow_ups = read_turns(table)[1:] if "turns" in table.data else ()
+    conversation = bool(defaults) or any(key in table.data for key in CONVERSATION_KEYS)
     return Case(
         id=table.required_text("id"),
         messages=_messages(table),
         system=_system(table),
         source=source,
+        tools=read_tools(table),
+        tool_results=merged_scripts(defaults, read_tool_results(table, base)),
+        follow_ups=follow_ups,
+        max_turns=read_max_turns(table, len(follow_ups), conversation),
     )
 
 
 def _messages(table: Table) -> tuple[JSONObject, ...]:
+    given = [key for key in ("prompt", "messages", "turns") if key in table.data]
+    if len(given) > 1:
+        raise table.fail(
+            given[1], f"Give one of prompt, messages or turns, not {' and '.join(given)}."
+        )
+    if "turns" in table.data:
+        return ({"role": "user", "content": read_turns(table)[0]},)
     has_prompt, has_messages = "prompt" in table.data, "messages" in table.data
-    if has_prompt and has_messages:
-        raise table.fail("messages", "Give either prompt or messages, not both; remove one.")
     if has_prompt:
         return ({"role": "user", "content": table.required_text("prompt")},)
     if not has_messages:
         raise table.loc.error(
             table.path,
-            'The case has neither prompt nor messages; add prompt = "..." (one user message) '
-            "or a messages list.",
+            'The case has no prompt, messages or turns; add prompt = "..." (one user message), '
+            "a messages list or a turns list.",
         )
     items = table.array("messages")
     if not items:

@@ -18,6 +18,7 @@ from runner.catalog.models import model_warning
 from runner.config.arms import effect_warnings, read_arms
 from runner.config.body import merged, read_request, version_warnings, with_default_max_tokens
 from runner.config.cases import read_cases
+from runner.config.conversation import read_tool_results, script_warnings
 from runner.config.files import decode_utf8, read_bytes
 from runner.config.prices import default_prices, model_prices
 from runner.config.tables import Location, Table
@@ -36,7 +37,7 @@ from runner.errors import ConfigError
 
 TOP_KEYS = (
     "name", "description", "models", "cases_file", "cases",
-    "target", "run", "request", "arms", "arm_matrix", "prices",
+    "target", "run", "request", "arms", "arm_matrix", "prices", "tool_results",
 )  # fmt: skip
 TARGET_KEYS = ("base_url", "api_key_env", "anthropic_version")
 RUN_KEYS = (
@@ -78,7 +79,7 @@ def load_experiment(
         path=path,
         models=models,
         arms=arms,
-        cases=read_cases(root),
+        cases=read_cases(root, read_tool_results(root, path.parent)),
         description=root.text("description", ""),
         target=target,
         run=run,
@@ -87,6 +88,7 @@ def load_experiment(
     )
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)
+    warnings += script_warnings(experiment.cases, request, arms)
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
 
 

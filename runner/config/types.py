@@ -7,6 +7,7 @@ JSON-like values (request bodies, messages) are plain dicts and lists: treat the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -80,14 +81,51 @@ class Arm:
         return ",".join(self.betas) if self.betas else None
 
 
+ToolFunction = Callable[[JSONObject], object]
+
+
+@dataclass(frozen=True)
+class ToolScript:
+    """What one client tool returns when the model calls it.
+
+    Either `replies`, used call by call (a call past the last one is an error result), or
+    `function`, the "module:callable" as written, with `call` the callable it resolved to
+    (given the call's input; what it returns is the result, what it raises an error result).
+    """
+
+    name: str
+    replies: tuple[str, ...] = ()
+    function: str | None = None
+    call: ToolFunction | None = field(default=None, compare=False, repr=False)
+
+
 @dataclass(frozen=True)
 class Case:
-    """One prompt input; `source` says where it was defined (file:line or key path)."""
+    """One prompt input; `source` says where it was defined (file:line or key path).
+
+    A conversation case (`conversation`) runs as a loop: `messages` opens it, each answer that
+    stops with tool_use gets its tools' results (`tool_results`) and the loop goes on; each
+    scripted `follow_ups` user message is sent after the answer to the one before; at most
+    `max_turns` requests in all. `tools` are added to the request's (by name, replacing).
+    """
 
     id: str
     messages: tuple[JSONObject, ...]
     system: JSONValue = None
     source: str = ""
+    tools: tuple[JSONObject, ...] = ()
+    tool_results: tuple[ToolScript, ...] = ()
+    follow_ups: tuple[str, ...] = ()
+    max_turns: int = 1
+
+    @property
+    def conversation(self) -> bool:
+        """Whether the case may take more than one request."""
+        return self.max_turns > 1
+
+    def script(self, name: str) -> ToolScript | None:
+        """The script of tool `name`, or None when the case does not script it."""
+        return next((s for s in self.tool_results if s.name == name), None)
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from runner.config.types import Arm, Case, Experiment, JSONObject
+from runner.config.types import Arm, Case, Experiment, JSONObject, JSONValue
 from runner.http.client import MESSAGES_PATH, PreparedRequest
 from runner.schedule.scheduler import Cost
 
@@ -79,22 +80,42 @@ def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
     return planned
 
 
-def request_body(experiment: Experiment, planned: PlannedRequest) -> JSONObject:
-    """The JSON body: [request] < arm overrides < the case's messages/system and the model."""
+def request_body(
+    experiment: Experiment,
+    planned: PlannedRequest,
+    messages: Sequence[JSONObject] | None = None,
+) -> JSONObject:
+    """The JSON body: [request] < arm overrides < the case's tools, messages/system and the
+    model. `messages` (a later turn of a conversation) replaces the case's opening messages."""
     body: JSONObject = {**experiment.request, **planned.arm.request}
     body.setdefault("max_tokens", _DEFAULT_MAX_TOKENS)
+    if planned.case.tools:
+        body["tools"] = _with_case_tools(body.get("tools"), planned.case.tools)
     if planned.case.system is not None:
         body["system"] = planned.case.system
     body["model"] = planned.model
-    body["messages"] = list(planned.case.messages)
+    body["messages"] = list(planned.case.messages if messages is None else messages)
     if experiment.run.stream:
         body["stream"] = True
     return body
 
 
-def prepare(experiment: Experiment, planned: PlannedRequest) -> tuple[PreparedRequest, Cost]:
-    """The request as sent, and what the scheduler should expect it to cost."""
-    body = request_body(experiment, planned)
+def _with_case_tools(tools: JSONValue, own: Sequence[JSONObject]) -> list[JSONValue]:
+    """The body's tools, a case's tool replacing the one of the same name, the rest appended."""
+    names = {tool.get("name") for tool in own}
+    offered = tools if isinstance(tools, list) else []
+    kept = [t for t in offered if not (isinstance(t, dict) and t.get("name") in names)]
+    return [*kept, *own]
+
+
+def prepare(
+    experiment: Experiment,
+    planned: PlannedRequest,
+    messages: Sequence[JSONObject] | None = None,
+) -> tuple[PreparedRequest, Cost]:
+    """The request as sent (with `messages`, a later turn of a conversation), and what the
+    scheduler should expect it to cost."""
+    body = request_body(experiment, planned, messages)
     encoded = json.dumps(body, separators=(",", ":")).encode()
     headers = dict(planned.arm.headers)
     beta = planned.arm.beta_header

@@ -28,10 +28,14 @@ STATUS_FAILED = "failed"
 
 
 def experiment_document(experiment: Experiment) -> dict[str, Any]:
-    """The experiment as plain JSON-able data."""
-    document = dataclasses.asdict(experiment)
+    """The experiment as plain JSON-able data (a Python tool as its "module:callable" only)."""
+    document = dataclasses.asdict(experiment, dict_factory=_without_callables)
     document["path"] = str(experiment.path)
     return document
+
+
+def _without_callables(items: list[tuple[str, Any]]) -> dict[str, Any]:
+    return {key: value for key, value in items if not callable(value)}
 
 
 def section_hashes(experiment: Experiment) -> dict[str, str]:

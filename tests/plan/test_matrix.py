@@ -230,3 +230,17 @@ def test_plan_with_one_arm_keeps_case_order() -> None:
     assert [(p.case.id, p.model) for p in planned] == [
         (case.id, model) for case in CASES for model in ("model-a", "model-b")
     ]
+
+
+def test_case_tools_join_the_request_tools_replacing_by_name() -> None:
+    """A case's tools are added to [request]/arm tools; one of the same name replaces it."""
+    schema: JSONObject = {"type": "object"}
+    offered: JSONObject = {"tools": [{"name": "a", "input_schema": schema}, {"name": "b"}]}
+    own = ({"name": "b", "input_schema": schema, "description": "case"}, {"name": "c"})
+    case = Case("c", ({"role": "user", "content": "Hi"},), tools=own, max_turns=3)
+    later = [{"role": "user", "content": "Hi"}, {"role": "assistant", "content": "Yes?"}]
+
+    body = request_body(_experiment(request=offered), _planned(case, ARMS[0]), later)
+
+    assert body["tools"] == [{"name": "a", "input_schema": schema}, *own]
+    assert body["messages"] == later
