@@ -3,7 +3,9 @@
 Text is readable pseudo-random prose from a word list; its length grows with the prompt. One
 output token is one space-separated piece of text, so lengths, truncation and usage agree.
 The reply stops at `max_tokens` (or at the context window, with that beta), or at the first
-stop sequence in the text.
+stop sequence in the text. Given tools, a reply may call one or two of them (`_chosen_tools`
+says when) with input valid for each tool's schema; after the tool results come back it calls
+more or answers in text, so a client's tool loop runs several turns and then ends.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import math
 import random
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from runner.emulator.effects import Features
@@ -26,6 +30,7 @@ read write send check count build find keep show give take make turn hold move b
 and or but so because while when then also still again often rarely always never perhaps
 """
 WORDS = tuple(_WORD_TEXT.split())
+MAX_TOOL_STEPS = 6
 
 
 @dataclass(frozen=True)
@@ -86,25 +91,40 @@ def _text_part(text: str) -> Part:
     return Part("text", text, len(text.split(" ")) if text else 0)
 
 
-def render_schema(schema: object, rng: random.Random, depth: int = 0) -> object:
-    """A trivial value matching a JSON schema: first enum value, a word, a small number."""
+def render_schema(
+    schema: object, rng: random.Random, depth: int = 0, words: Sequence[str] = ()
+) -> object:
+    """A value valid for a JSON schema: the first enum value, every property, a number within
+    its bounds, and for strings a word of `words` (the user's text) or of the word list."""
     if not isinstance(schema, dict) or depth > 6:
-        return rng.choice(WORDS)
+        return _word(rng, words)
     if isinstance(schema.get("enum"), list) and schema["enum"]:
         return schema["enum"][0]
     kind = schema.get("type", "object" if "properties" in schema else "string")
     if kind == "object":
         props = schema.get("properties", {})
         items = props.items() if isinstance(props, dict) else []
-        return {k: render_schema(v, rng, depth + 1) for k, v in items}
+        return {k: render_schema(v, rng, depth + 1, words) for k, v in items}
     if kind == "array":
-        return [render_schema(schema.get("items"), rng, depth + 1)]
-    simple: dict[object, object] = {
-        "integer": rng.randint(1, 99),
-        "number": rng.randint(1, 999) / 10,
-    }
-    simple.update({"boolean": rng.random() < 0.5, "null": None})
-    return simple.get(kind, rng.choice(WORDS))
+        return [render_schema(schema.get("items"), rng, depth + 1, words)]
+    if kind in ("integer", "number"):
+        return _number(schema, rng, kind == "integer")
+    simple: dict[object, object] = {"boolean": rng.random() < 0.5, "null": None}
+    return simple.get(kind, _word(rng, words))
+
+
+def _word(rng: random.Random, words: Sequence[str]) -> str:
+    usable = [w for w in words if len(w) >= 3]
+    return rng.choice(usable) if usable else rng.choice(WORDS)
+
+
+def _number(schema: Obj, rng: random.Random, integer: bool) -> int | float:
+    low, high = schema.get("minimum", 1), schema.get("maximum", 99)
+    low = low if isinstance(low, int | float) and not isinstance(low, bool) else 1
+    high = high if isinstance(high, int | float) and not isinstance(high, bool) else low + 98
+    high = max(high, low)
+    value = rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
+    return value if integer else float(value)
 
 
 def _thinking(request: MessageRequest, features: Features, rng: random.Random) -> list[Part]:
@@ -121,35 +141,55 @@ def _thinking(request: MessageRequest, features: Features, rng: random.Random) -
     return [Part("thinking", shown, count, signature=signature, hidden=request.thinking_omitted)]
 
 
-def _chosen_tool(request: MessageRequest, rng: random.Random) -> Obj | None:
+def _chosen_tools(request: MessageRequest, rng: random.Random) -> list[Obj]:
+    """The tools this reply calls (none: it answers in text).
+
+    `tool` and `any` call one (or, `any` with parallel calls allowed, sometimes two) every time,
+    as forced tool use does. `auto` first calls, in order, the tools the user's turn mentions
+    (by name, or by a word of the name of at least four letters), two at once when parallel
+    calls are allowed and a coin says so; then it goes on with a random tool with falling
+    odds, `MAX_TOOL_STEPS` calls at most per user turn. A plain question without a mention
+    gets a tool call half the time.
+    """
     custom = [t for t in request.tools if isinstance(t.get("input_schema"), dict)]
-    names = [str(t["name"]) for t in custom]
-    pick = rng.random()
+    pick, pair = rng.random(), rng.random() < 0.5 and request.parallel_tools
     if not custom or request.tool_choice == "none":
-        return None
+        return []
     if request.tool_choice == "tool":
-        name = request.tool_name
-    elif request.tool_choice == "any":
-        name = names[int(pick * len(names))]
-    elif request.continues_after_tool:
-        return None
-    else:
-        mentioned = [n for n in names if n in request.last_user_text()]
-        name = (
-            mentioned[0]
-            if mentioned
-            else (names[int(pick * 2 * len(names))] if pick < 0.5 else None)
-        )
-    return next((t for t in custom if t["name"] == name), None)
+        return [t for t in custom if t["name"] == request.tool_name]
+    if request.tool_choice == "any":
+        first = custom[int(pick * len(custom))]
+        return [first, custom[(custom.index(first) + 1) % len(custom)]] if pair else [first]
+    called = request.tools_called_this_turn()
+    wanted = [t for t in custom if _mentioned(t, request.user_turn_text())]
+    left = [t for t in wanted if t["name"] not in called]
+    if left:
+        return left[:2] if pair else left[:1]
+    odds = 0.5 if not called else 0.55 ** len(called)
+    if len(called) >= MAX_TOOL_STEPS or pick >= odds:
+        return []
+    return [custom[int(pick / odds * len(custom)) % len(custom)]]
 
 
-def _tool_parts(tool: Obj, rng: random.Random) -> list[Part]:
+def _mentioned(tool: Obj, text: str) -> bool:
     name = str(tool["name"])
-    arguments = json.dumps(render_schema(tool["input_schema"], rng))
+    lowered = text.lower()
+    words = [w for w in name.lower().replace("-", "_").split("_") if len(w) >= 4]
+    return name.lower() in lowered or any(w in lowered for w in words)
+
+
+def _tool_parts(tools: list[Obj], request: MessageRequest, rng: random.Random) -> list[Part]:
+    names = " and ".join(str(t["name"]) for t in tools)
+    preamble = _text_part(f"I'll use {names} to " + prose(rng, 4 + rng.randrange(6)))
+    return [preamble, *(_call(tool, request, rng) for tool in tools)]
+
+
+def _call(tool: Obj, request: MessageRequest, rng: random.Random) -> Part:
+    words = [w.strip(".,;:!?'\"()") for w in request.user_turn_text().split()]
+    arguments = json.dumps(render_schema(tool["input_schema"], rng, words=words))
     tool_id = "toolu_" + hashlib.sha256(f"{rng.random()}".encode()).hexdigest()[:24]
-    preamble = _text_part(f"I'll use the {name} tool to " + prose(rng, 4 + rng.randrange(6)))
-    call = Part("tool_use", arguments, 12 + len(arguments.split(" ")), name=name, block_id=tool_id)
-    return [preamble, call]
+    tokens = 12 + len(arguments.split(" "))
+    return Part("tool_use", arguments, tokens, name=str(tool["name"]), block_id=tool_id)
 
 
 def _answer(request: MessageRequest, features: Features, rng: random.Random, prompt: int) -> Part:
@@ -166,15 +206,19 @@ def compose(
 ) -> Completion:
     """The reply for a request: content parts, then limits and stop sequences applied."""
     parts = _thinking(request, features, rng)
-    tool = _chosen_tool(request, rng)
-    parts += _tool_parts(tool, rng) if tool else [_answer(request, features, rng, input_tokens)]
+    tools = _chosen_tools(request, rng)
+    parts += (
+        _tool_parts(tools, request, rng)
+        if tools
+        else [_answer(request, features, rng, input_tokens)]
+    )
     parts = _with_suffix(parts, features)
     parts, stop_sequence = _stop_at_sequence(parts, request.stop_sequences)
     limit = request.max_tokens
     if features.window_stop:
         limit = min(limit, features.context_window - input_tokens)
     kept, cut = _truncate(parts, limit)
-    reason = "tool_use" if tool and not cut else "end_turn"
+    reason = "tool_use" if tools and not cut else "end_turn"
     if stop_sequence is not None:
         reason = "stop_sequence"
     if cut:

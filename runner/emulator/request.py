@@ -43,6 +43,7 @@ class MessageRequest:
     tools: tuple[Obj, ...]
     tool_choice: str
     tool_name: str | None
+    parallel_tools: bool
     thinking: str
     thinking_budget: int
     thinking_omitted: bool
@@ -62,6 +63,25 @@ class MessageRequest:
         user = [t for t in self.turns if t.role == "user"]
         return " ".join(str(b.get("text", "")) for b in user[-1].blocks if b.get("type") == "text")
 
+    def user_turn_text(self) -> str:
+        """The text of the user's current turn: the last user message that is not only tool
+        results (in a tool loop, the question the loop is answering)."""
+        for turn in reversed(self.turns):
+            texts = [str(b.get("text", "")) for b in turn.blocks if b.get("type") == "text"]
+            if turn.role == "user" and texts:
+                return " ".join(texts)
+        return ""
+
+    def tools_called_this_turn(self) -> list[str]:
+        """Names of the tools called since the user's current turn began, in order."""
+        names: list[str] = []
+        for turn in reversed(self.turns):
+            if turn.role == "user" and any(b.get("type") == "text" for b in turn.blocks):
+                break
+            calls = [b for b in turn.blocks if b.get("type") == "tool_use"]
+            names[:0] = [str(b.get("name")) for b in calls]
+        return names
+
 
 def parse_request(body: object, version: str, *, count_only: bool = False) -> MessageRequest:
     """The typed request, or ApiError (400, or 404 for an unknown model)."""
@@ -73,6 +93,7 @@ def parse_request(body: object, version: str, *, count_only: bool = False) -> Me
     kind, budget, omitted = _thinking(body)
     tools = _objects(body, "tools")
     choice, tool_name = _tool_choice(body, tools)
+    _check_tool_results(turns)
     return MessageRequest(
         body=body,
         model_name=name,
@@ -83,6 +104,7 @@ def parse_request(body: object, version: str, *, count_only: bool = False) -> Me
         tools=tools,
         tool_choice=choice,
         tool_name=tool_name,
+        parallel_tools=not _disable_parallel(body),
         thinking=kind,
         thinking_budget=budget,
         thinking_omitted=omitted,
@@ -213,6 +235,52 @@ def _tool_choice(body: Obj, tools: tuple[Obj, ...]) -> tuple[str, str | None]:
     if name not in {t.get("name") for t in tools}:
         raise invalid_request(f"tool_choice.name: no tool named {name!r} in tools")
     return "tool", str(name)
+
+
+def _disable_parallel(body: Obj) -> bool:
+    raw = body.get("tool_choice")
+    return isinstance(raw, dict) and raw.get("disable_parallel_tool_use") is True
+
+
+def _check_tool_results(turns: tuple[Turn, ...]) -> None:
+    """Every tool_use of an assistant turn is answered in the next message, results first."""
+    for index, turn in enumerate(turns[1:], start=1):
+        before = turns[index - 1]
+        asked = [str(b.get("id")) for b in before.blocks if b.get("type") == "tool_use"]
+        if turn.role != "user":
+            continue
+        answered = _answered(turn, index, set(asked) if before.role == "assistant" else set())
+        missing = [tool_id for tool_id in asked if tool_id not in answered]
+        if before.role == "assistant" and missing:
+            raise invalid_request(
+                f"messages.{index - 1}: `tool_use` ids were found without `tool_result` blocks "
+                f"immediately after: {', '.join(missing)}. Each `tool_use` block must have a "
+                "corresponding `tool_result` block in the next message."
+            )
+
+
+def _answered(turn: Turn, index: int, asked: set[str]) -> set[str]:
+    answered: set[str] = set()
+    seen_other = False
+    for j, block in enumerate(turn.blocks):
+        if block.get("type") != "tool_result":
+            seen_other = True
+            continue
+        where = f"messages.{index}.content.{j}"
+        tool_id = str(block.get("tool_use_id"))
+        if tool_id not in asked:
+            raise invalid_request(
+                f"{where}: unexpected `tool_use_id` found in `tool_result` blocks: {tool_id}. "
+                "Each `tool_result` block must have a corresponding `tool_use` block in the "
+                "previous message."
+            )
+        if seen_other:
+            raise invalid_request(
+                f"{where}: `tool_result` blocks must come before any other content in a user "
+                "message."
+            )
+        answered.add(tool_id)
+    return answered
 
 
 def _thinking(body: Obj) -> tuple[str, int, bool]:
