@@ -14,9 +14,9 @@ import polars as pl
 from runner.catalog.prices import PriceTable
 from runner.config.prices import experiment_prices
 from runner.errors import RunStoreError
+from runner.results.manifest import MANIFEST, read_manifest
 from runner.results.schema import RESULTS_SCHEMA, R
 from runner.results.store import (
-    MANIFEST,
     RESULTS,
     RunDirectory,
     is_sharded,
@@ -40,19 +40,21 @@ def load_run(path: str | Path) -> pl.LazyFrame:
     local = Path(path)
     if not _is_run(local):
         RunDirectory.open(local)  # raises, naming what is missing
+    for directory in _manifest_dirs(local):
+        read_manifest(directory)  # raises `<file>: <what is wrong>` for a damaged run
     return read_results(local)
+
+
+def _manifest_dirs(run: Path) -> list[Path]:
+    return [d for d in [run, *sorted(run.glob("shard-*"))] if (d / MANIFEST).is_file()]
 
 
 def run_prices(path: str | Path, base: PriceTable | None = None) -> PriceTable:
     """The prices a run was planned with: `base` (default: the shipped table) overridden by
     its experiment's `[prices]` as recorded in its manifest (each shard's, for a split run)."""
-    local = Path(path)
-    manifests = [local, *sorted(local.glob("shard-*"))]
     recorded: dict[str, object] = {}
-    for directory in manifests:
-        if (directory / MANIFEST).is_file():
-            experiment = RunDirectory(directory).read_manifest().get("experiment") or {}
-            recorded.update(experiment.get("prices") or {})
+    for directory in _manifest_dirs(Path(path)):
+        recorded.update(read_manifest(directory).prices())
     return experiment_prices(recorded, base)
 
 

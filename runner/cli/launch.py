@@ -24,11 +24,19 @@ from runner.config.types import Experiment
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.errors import UsageError
 from runner.plan.matrix import PlannedRequest, Shard, plan_requests
+from runner.results.lock import RunLock
 from runner.results.store import RunDirectory
 from runner.results.writer import ResultObserver
 from runner.run.batches import BatchOptions, BatchSender
 from runner.run.resume import RESUME, RETRY_ERRORS, Continuation, continuation, locate
-from runner.run.session import RunOutcome, RunServices, execute_run, http_client, new_run_id
+from runner.run.session import (
+    RunOutcome,
+    RunServices,
+    create_run_directory,
+    execute_run,
+    http_client,
+    new_run_id,
+)
 
 LOCAL_KEY = "local-emulator-key"
 _RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
@@ -95,8 +103,8 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
 
 
 def _recorded_shard(continuing: Continuation | None) -> Shard | None:
-    recorded = continuing.manifest.get("shard") if continuing else None
-    return parse_shard(str(recorded)) if recorded else None
+    recorded = continuing.manifest.shard if continuing else None
+    return parse_shard(recorded) if recorded else None
 
 
 def _check_flags(options: LaunchOptions) -> None:
@@ -125,7 +133,8 @@ def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuatio
 def start_run(
     prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
 ) -> RunOutcome:
-    """Create the run directory and run it (against the in-process emulator with `local`)."""
+    """Create (or lock and re-read) the run directory and run it (against the in-process
+    emulator with `local`). The directory stays locked while this process writes to it."""
     with target_url(options.local, options.base_url, options.emulator) as base_url:
         experiment = prepared.experiment
         if base_url is not None:
@@ -134,11 +143,22 @@ def start_run(
         if prepared.continuing is not None:
             run_dir = RunDirectory.open(prepared.continuing.run_dir)
         else:
-            shard = options.shard.name if options.shard else None
-            run_dir = RunDirectory.create(
-                options.results_dir, experiment.name, prepared.run_id, shard
+            shard = (options.shard.name, options.shard.label) if options.shard else None
+            run_dir = create_run_directory(
+                options.results_dir, experiment, prepared.run_id, prepared.sending, shard
             )
-        return anyio.run(_run, experiment, run_dir, prepared, options, observer)
+        with RunLock(run_dir.path):
+            # Read again under the lock: another writer may have finished requests meanwhile.
+            prepared = _relocked(prepared)
+            return anyio.run(_run, experiment, run_dir, prepared, options, observer)
+
+
+def _relocked(prepared: PreparedRun) -> PreparedRun:
+    before = prepared.continuing
+    if before is None:
+        return prepared
+    again = continuation(prepared.experiment, before.mode, before.run_dir)
+    return dataclasses.replace(prepared, continuing=again)
 
 
 async def _run(
@@ -162,7 +182,6 @@ async def _run(
             planned=prepared.planned,
             continuing=prepared.continuing,
             sender=sender,
-            shard=prepared.shard.label if prepared.shard else None,
         )
 
 

@@ -21,6 +21,7 @@ from runner.analysis.cost import with_cost
 from runner.analysis.runs import run_prices
 from runner.errors import UsageError
 from runner.report.browser import ErrorKey
+from runner.results.manifest import Manifest
 from runner.results.schema import STATUS_OK, R
 from runner.results.store import RunDirectory
 
@@ -29,7 +30,7 @@ from runner.results.store import RunDirectory
 class ReportData:
     """One run's manifest, results and analysis tables, with its arms in experiment order."""
 
-    manifest: dict[str, Any]
+    manifest: Manifest
     results: pl.DataFrame
     summary: pl.DataFrame
     arms: tuple[str, ...]
@@ -66,14 +67,14 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     )
 
 
-def arm_order(manifest: dict[str, Any], results: pl.DataFrame) -> tuple[str, ...]:
+def arm_order(manifest: Manifest, results: pl.DataFrame) -> tuple[str, ...]:
     """The arms in the experiment's order, then any others found in the results, sorted."""
     declared = [arm["name"] for arm in _experiment(manifest).get("arms", [])]
     found = sorted(set(results[R.arm].to_list()) - set(declared))
     return tuple(declared + found)
 
 
-def case_prompts(manifest: dict[str, Any]) -> dict[str, str]:
+def case_prompts(manifest: Manifest) -> dict[str, str]:
     """Each case's system prompt and messages as readable text, by case id."""
     prompts = {}
     for case in _experiment(manifest).get("cases", []):
@@ -100,6 +101,5 @@ def _content_text(content: Any) -> str:
     return json.dumps(content, ensure_ascii=False)
 
 
-def _experiment(manifest: dict[str, Any]) -> dict[str, Any]:
-    experiment = manifest.get("experiment")
-    return experiment if isinstance(experiment, dict) else {}
+def _experiment(manifest: Manifest) -> dict[str, Any]:
+    return dict(manifest.experiment)

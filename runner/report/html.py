@@ -21,8 +21,7 @@ REPORT_FILE = "report.html"
 
 def render_page(data: ReportData) -> str:
     """The whole HTML page for `data`."""
-    name = str(data.manifest.get("experiment_name") or "run")
-    title = f"beta-runner report: {name} / {data.manifest.get('run_id', '')}"
+    title = f"beta-runner report: {data.manifest.experiment_name} / {data.manifest.run_id}"
     return _template().substitute(
         title=escape(title),
         version=escape(_version()),

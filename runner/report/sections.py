@@ -10,26 +10,27 @@ import polars as pl
 
 from runner.report.numbers import MISSING, format_number, format_share
 from runner.report.tables import html_table
+from runner.results.manifest import Manifest
 
 
-def run_facts(manifest: dict[str, Any]) -> str:
+def run_facts(manifest: Manifest) -> str:
     """The manifest's headline: experiment, run id, status, times, duration and counts."""
-    counts = manifest.get("counts") or {}
-    experiment = manifest.get("experiment") or {}
+    counts = manifest.counts
+    finished = manifest.finished_at
     facts = [
-        ("experiment", manifest.get("experiment_name")),
-        ("description", experiment.get("description")),
-        ("run id", manifest.get("run_id")),
-        ("status", manifest.get("status")),
-        ("started", manifest.get("started_at")),
-        ("finished", manifest.get("finished_at")),
-        ("duration", _duration(manifest.get("started_at"), manifest.get("finished_at"))),
-        ("fingerprint", manifest.get("fingerprint")),
-        ("planned requests", counts.get("planned")),
-        ("requests", counts.get("requests")),
-        ("ok", counts.get("ok")),
-        ("errors", counts.get("errors")),
-        ("attempts", counts.get("attempts")),
+        ("experiment", manifest.experiment_name),
+        ("description", manifest.experiment.get("description")),
+        ("run id", manifest.run_id),
+        ("status", str(manifest.status)),
+        ("started", manifest.started_at.isoformat()),
+        ("finished", finished.isoformat() if finished else None),
+        ("duration", _duration(manifest.started_at, finished)),
+        ("fingerprint", manifest.fingerprint),
+        ("planned requests", counts.planned),
+        ("requests", counts.requests),
+        ("ok", counts.ok),
+        ("errors", counts.errors),
+        ("attempts", counts.attempts),
     ]
     rows = "".join(
         f"<dt>{escape(name)}</dt><dd>{escape(_fact_text(value))}</dd>"
@@ -85,14 +86,10 @@ def _share_interval(bounds: dict[str, float | None]) -> str:
     return f"[{format_share(bounds['ci_low'])}, {format_share(bounds['ci_high'])}]"
 
 
-def _duration(started: Any, finished: Any) -> str | None:
-    try:
-        seconds = (
-            datetime.fromisoformat(finished) - datetime.fromisoformat(started)
-        ).total_seconds()
-    except (TypeError, ValueError):
+def _duration(started: datetime, finished: datetime | None) -> str | None:
+    if finished is None:
         return None
-    return f"{seconds:.1f} s"
+    return f"{(finished - started).total_seconds():.1f} s"
 
 
 def _fact_text(value: Any) -> str:

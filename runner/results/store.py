@@ -10,15 +10,16 @@ run reads every shard below it.
 
 from __future__ import annotations
 
-import json
-import os
+import secrets
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from runner.errors import RunStoreError
+from runner.results import files
+from runner.results.manifest import MANIFEST as MANIFEST
+from runner.results.manifest import Manifest, RunStatus, read_manifest, write_manifest
 from runner.results.schema import (
     ATTEMPTS_SCHEMA,
     RESULTS_SCHEMA,
@@ -30,7 +31,6 @@ from runner.results.schema import (
     rows_to_frame,
 )
 
-MANIFEST = "manifest.json"
 RESULTS = "results.parquet"
 ATTEMPTS = "attempts.parquet"
 PARTS = "parts"
@@ -48,23 +48,35 @@ class RunDirectory:
 
     @classmethod
     def create(
-        cls, results_dir: Path, experiment: str, run_id: str, shard: str | None = None
+        cls,
+        results_dir: Path,
+        experiment: str,
+        run_id: str,
+        manifest: Manifest,
+        shard: str | None = None,
     ) -> RunDirectory:
-        """Make a new, empty run directory (or shard directory inside a run's directory);
-        refuse to reuse an existing one."""
+        """Make a new run directory (or shard directory inside a run's directory) holding
+        `manifest`; refuse to reuse an existing one.
+
+        The directory is made under a temporary name with its manifest inside, then renamed:
+        a kill at any moment leaves either no run directory or one that can be resumed.
+        """
         path = results_dir / experiment / run_id
         if shard is not None:
             path = path / shard
+        if path.exists():
+            raise _exists(path)
+        staging = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.mkdir()
-        except FileExistsError:
-            raise RunStoreError(
-                f"The run directory {path} already exists; runs are never overwritten. "
-                "Choose another --run-id."
-            ) from None
+            staging.mkdir(parents=True)
+            write_manifest(staging, manifest)
+            if path.exists():  # another process created it meanwhile
+                raise _exists(path)
+            staging.rename(path)
         except OSError as exc:
             raise RunStoreError(f"Cannot create the run directory {path}: {exc}.") from exc
+        finally:
+            _remove_staging(staging)
         return cls(path)
 
     @classmethod
@@ -74,15 +86,13 @@ class RunDirectory:
             raise RunStoreError(f"{path} is not a run directory: it has no {MANIFEST}.")
         return cls(path)
 
-    def write_manifest(self, manifest: dict[str, Any]) -> None:
+    def write_manifest(self, manifest: Manifest) -> None:
         """Replace the manifest atomically."""
-        text = json.dumps(manifest, indent=2, sort_keys=True, default=str) + "\n"
-        _atomic_write_bytes(self.path / MANIFEST, text.encode())
+        write_manifest(self.path, manifest)
 
-    def read_manifest(self) -> dict[str, Any]:
-        """The manifest as written."""
-        loaded: dict[str, Any] = json.loads((self.path / MANIFEST).read_text("utf-8"))
-        return loaded
+    def read_manifest(self) -> Manifest:
+        """The manifest, checked; RunStoreError `<file>: <what is wrong>` when it is damaged."""
+        return read_manifest(self.path)
 
     def append(self, results: Sequence[ResultRow], attempts: Sequence[AttemptRow]) -> None:
         """Write one numbered part for each non-empty batch of rows."""
@@ -99,13 +109,13 @@ class RunDirectory:
 
         Streamed from the files to the new file, so memory stays flat however large the run.
         """
-        _atomic_sink_parquet(self.path / RESULTS, read_results(self.path))
-        _atomic_sink_parquet(self.path / ATTEMPTS, read_attempts(self.path))
+        files.sink_parquet(self.path / RESULTS, read_results(self.path), _ROW_GROUP)
+        files.sink_parquet(self.path / ATTEMPTS, read_attempts(self.path), _ROW_GROUP)
         for part in sorted((self.path / PARTS).glob("*.parquet")):
             part.unlink()
 
     def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
-        _atomic_write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
+        files.write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
 
 
 def read_results(run_dir: str | Path) -> pl.LazyFrame:
@@ -144,7 +154,7 @@ def table_counts(run_dir: Path) -> dict[str, int]:
 def list_runs(results_dir: Path, experiment: str) -> list[RunDirectory]:
     """The experiment's run directories under `results_dir`, oldest first (by start time)."""
     folder = results_dir / experiment
-    found = [RunDirectory(p) for p in folder.glob("*") if (p / MANIFEST).is_file()]
+    found = [RunDirectory(p) for p in folder.glob("[!.]*") if (p / MANIFEST).is_file()]
     return sorted(found, key=_started_at)
 
 
@@ -153,22 +163,22 @@ def previous_complete(results_dir: Path, experiment: str, before: Path) -> RunDi
     runs = list_runs(results_dir, experiment)
     names = [r.path.name for r in runs]
     older = runs[: names.index(before.name)] if before.name in names else runs
-    complete = [r for r in older if _status(r) == "complete"]
+    complete = [r for r in older if _status(r) is RunStatus.COMPLETE]
     return complete[-1] if complete else None
 
 
-def _status(run: RunDirectory) -> str:
+def _status(run: RunDirectory) -> RunStatus | None:
     try:
-        return str(run.read_manifest().get("status"))
-    except (OSError, ValueError):
-        return "unreadable"
+        return run.read_manifest().status
+    except RunStoreError:
+        return None
 
 
 def _started_at(run: RunDirectory) -> tuple[str, str]:
     try:
-        started = str(run.read_manifest().get("started_at") or "")
-    except (OSError, ValueError):
-        started = ""
+        started = run.read_manifest().started_at.isoformat()
+    except RunStoreError:
+        started = ""  # an unreadable run sorts first; its readers name what is wrong
     return started, run.path.name
 
 
@@ -191,23 +201,15 @@ def _next_part_number(parts: Path) -> int:
     return max(numbers, default=0) + 1
 
 
-def _atomic_write_parquet(path: Path, frame: pl.DataFrame) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    frame.write_parquet(temporary)
-    temporary.replace(path)
+def _exists(path: Path) -> RunStoreError:
+    return RunStoreError(
+        f"The run directory {path} already exists; runs are never overwritten. "
+        "Choose another --run-id."
+    )
 
 
-def _atomic_sink_parquet(path: Path, frame: pl.LazyFrame) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    frame.sink_parquet(temporary, row_group_size=_ROW_GROUP)
-    temporary.replace(path)
-
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    temporary = path.with_name(f".{path.name}.tmp")
-    with temporary.open("wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    temporary.replace(path)
+def _remove_staging(staging: Path) -> None:
+    if staging.is_dir():
+        for leftover in staging.iterdir():
+            leftover.unlink()
+        staging.rmdir()

@@ -11,14 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
 from runner.config.types import Experiment
 from runner.errors import RunStoreError, UsageError
 from runner.plan.matrix import PlannedRequest, plan_requests
-from runner.results.manifest import changed_sections
+from runner.results.manifest import Manifest, changed_sections
 from runner.results.schema import STATUS_ERROR, A, R
 from runner.results.store import MANIFEST, RunDirectory, list_runs, read_attempts, read_results
 
@@ -34,7 +33,7 @@ class Continuation:
     mode: str
     run_dir: Path
     run_id: str
-    manifest: dict[str, Any] = field(repr=False)
+    manifest: Manifest = field(repr=False)
     todo: tuple[PlannedRequest, ...]
     prior_attempts: Mapping[str, int] = field(repr=False)
 
@@ -73,15 +72,12 @@ def continuation(experiment: Experiment, mode: str, path: Path) -> Continuation:
     else:
         done = set(finals[R.request_key])
         todo = [p for p in plan_requests(experiment) if p.key not in done]
-    run_id = str(manifest.get("run_id") or path.name)
+    run_id = manifest.run_id
     return Continuation(mode, path, run_id, manifest, tuple(todo), _attempts_made(path))
 
 
-def _manifest(path: Path) -> dict[str, Any]:
-    try:
-        return RunDirectory.open(path).read_manifest()
-    except (OSError, ValueError) as exc:
-        raise RunStoreError(f"The manifest of {path} cannot be read: {exc}.") from None
+def _manifest(path: Path) -> Manifest:
+    return RunDirectory.open(path).read_manifest()
 
 
 def _attempts_made(path: Path) -> dict[str, int]:

@@ -12,6 +12,7 @@ leave slots idle (the schedulers' limiters bound what is actually in flight).
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import secrets
 import signal
@@ -20,7 +21,7 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Protocol
 
 import anyio
 import httpx
@@ -32,14 +33,7 @@ from runner.errors import RunFailed
 from runner.http.client import MessagesClient
 from runner.http.transport import NoCookies, ShardedTransport
 from runner.plan.matrix import PlannedRequest, plan_requests, prepare
-from runner.results.manifest import (
-    STATUS_COMPLETE,
-    STATUS_FAILED,
-    STATUS_INTERRUPTED,
-    begin_resume,
-    finish,
-    new_manifest,
-)
+from runner.results.manifest import Counts, Manifest, RunStatus, new_manifest
 from runner.results.schema import AttemptRow
 from runner.results.store import RunDirectory, table_counts
 from runner.results.writer import ResultObserver, Row, RowWriter
@@ -56,8 +50,8 @@ class RunOutcome:
 
     run_dir: Path
     run_id: str
-    status: str
-    counts: dict[str, int]
+    status: RunStatus
+    counts: Counts
     exit_code: int
 
 
@@ -73,6 +67,22 @@ class Sender(Protocol):
     ) -> None:
         """Send `todo`; `prior` holds attempts made by earlier sessions, per request key."""
         ...
+
+
+def create_run_directory(
+    results_dir: Path,
+    experiment: Experiment,
+    run_id: str,
+    sending: int,
+    shard: tuple[str, str] | None = None,
+) -> RunDirectory:
+    """A new run directory holding its opening manifest (status running); `shard` is the
+    shard's directory name and label, for one shard of a split run."""
+    manifest = new_manifest(experiment, run_id, utc_now(), sending)
+    if shard is not None:
+        manifest = dataclasses.replace(manifest, shard=shard[1])
+    folder = shard[0] if shard is not None else None
+    return RunDirectory.create(results_dir, experiment.name, run_id, manifest, folder)
 
 
 def new_run_id() -> str:
@@ -116,17 +126,14 @@ async def execute_run(
     *,
     continuing: Continuation | None = None,
     sender: Sender | None = None,
-    shard: str | None = None,
 ) -> RunOutcome:
     """Send every planned request (default: the whole matrix, or what `continuing` has left)
-    and record the run; RunFailed (after recording what finished) if something unexpected
-    breaks it."""
+    and record the run in `run_dir` (made by `create_run_directory`, or the run continued);
+    RunFailed (after recording what finished) if something unexpected breaks it."""
     if planned is None:
         planned = continuing.todo if continuing else plan_requests(experiment)
     todo = list(planned)
-    manifest = _opening_manifest(experiment, run_id, len(todo), continuing)
-    if shard is not None:
-        manifest["shard"] = shard
+    manifest = _opening_manifest(run_dir, len(todo), continuing)
     run_dir.write_manifest(manifest)
     stop = _Stop()
     writer = RowWriter(run_dir, services.observer)
@@ -141,21 +148,22 @@ async def execute_run(
             failure: Exception | None = None
         except Exception as exc:  # recorded in the manifest, then raised as RunFailed
             failure = exc
-        manifest["scheduler"] = {m: s.telemetry() for m, s in schedulers.items()}
+        telemetry = {m: s.telemetry() for m, s in schedulers.items()}
+        manifest = dataclasses.replace(manifest, scheduler=telemetry)
         manifest = await _close(run_dir, manifest, writer, stop, failure)
         guard.cancel_scope.cancel()  # the watcher never ends by itself
     if failure is not None:
         raise RunFailed(run_dir.path, _first_leaf(failure)) from failure
     exit_code = stop.exit_code()
-    return RunOutcome(run_dir.path, run_id, manifest["status"], manifest["counts"], exit_code)
+    return RunOutcome(run_dir.path, run_id, manifest.status, manifest.counts, exit_code)
 
 
 def _opening_manifest(
-    experiment: Experiment, run_id: str, sending: int, continuing: Continuation | None
-) -> dict[str, Any]:
+    run_dir: RunDirectory, sending: int, continuing: Continuation | None
+) -> Manifest:
     if continuing is None:
-        return new_manifest(experiment, run_id, utc_now(), sending)
-    return begin_resume(continuing.manifest, continuing.mode, utc_now(), sending)
+        return run_dir.read_manifest()
+    return continuing.manifest.resumed(continuing.mode, utc_now(), sending)
 
 
 async def _record(
@@ -184,21 +192,22 @@ async def _record(
 
 async def _close(
     run_dir: RunDirectory,
-    manifest: dict[str, Any],
+    manifest: Manifest,
     writer: RowWriter,
     stop: _Stop,
     failure: Exception | None,
-) -> dict[str, Any]:
+) -> Manifest:
     """Compact (not after a failure: the parts are kept for a resume) and write the manifest."""
     session = _counts(writer)
     if failure is not None:
-        closed = finish(manifest, STATUS_FAILED, utc_now(), manifest["counts"], session)
-        closed["failure"] = f"{type(_first_leaf(failure)).__name__}: {_first_leaf(failure)}"
+        closed = manifest.finished(RunStatus.FAILED, utc_now(), manifest.counts, session)
+        leaf = _first_leaf(failure)
+        closed = dataclasses.replace(closed, failure=f"{type(leaf).__name__}: {leaf}")
     else:
         await anyio.to_thread.run_sync(run_dir.compact)
-        counts = {"planned": manifest["counts"]["planned"], **table_counts(run_dir.path)}
-        status = STATUS_INTERRUPTED if stop.signals else STATUS_COMPLETE
-        closed = finish(manifest, status, utc_now(), counts, session)
+        counts = Counts(planned=manifest.counts.planned, **table_counts(run_dir.path))
+        status = RunStatus.INTERRUPTED if stop.signals else RunStatus.COMPLETE
+        closed = manifest.finished(status, utc_now(), counts, session)
     run_dir.write_manifest(closed)
     return closed
 
@@ -344,5 +353,6 @@ class _AttemptForwarder:
             await self._rows.send(row)
 
 
-def _counts(writer: RowWriter) -> dict[str, int]:
-    return {key: writer.counts.get(key, 0) for key in ("requests", "ok", "errors", "attempts")}
+def _counts(writer: RowWriter) -> Counts:
+    written = writer.counts
+    return Counts(0, written["requests"], written["ok"], written["errors"], written["attempts"])

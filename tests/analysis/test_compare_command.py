@@ -8,16 +8,15 @@ from pathlib import Path
 import pytest
 from e2e_support import run_cli
 from frames import result_row, row
+from manifest_support import make_run
 
 from runner.analysis import COMPARE_COLUMNS, METRICS
-from runner.results.store import RunDirectory
 
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     """A compacted run with a baseline and one arm, 6 cases each."""
-    run = RunDirectory.create(tmp_path / "results", "exp", "r1")
-    run.write_manifest({"run_id": "r1"})
+    run = make_run(tmp_path / "results", "r1")
     rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(6)]
     rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(6)]
     run.append([result_row(r) for r in rows], [])

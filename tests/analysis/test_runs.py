@@ -7,16 +7,15 @@ from pathlib import Path
 import polars as pl
 import pytest
 from frames import result_row, row
+from manifest_support import make_run
 
 from runner.analysis import load_run, scan_runs
 from runner.errors import RunStoreError
 from runner.results.schema import RESULTS_SCHEMA, R
-from runner.results.store import RunDirectory
 
 
 def _make_run(results_dir: Path, experiment: str, run_id: str, rows: int) -> Path:
-    run = RunDirectory.create(results_dir, experiment, run_id)
-    run.write_manifest({"run_id": run_id})
+    run = make_run(results_dir, run_id, experiment=experiment)
     values = [row(run_id=run_id, repeat=i) for i in range(rows)]
     run.append([result_row(v) for v in values], [])
     return run.path

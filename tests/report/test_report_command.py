@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 import pytest
+from manifest_support import manifest_for
 
 from runner.analysis import default_baseline
 from runner.cli.main import main
+from runner.config.types import JSONObject
 from runner.report.data import arm_order, case_prompts
+from runner.results.manifest import Manifest
 from runner.results.schema import R
 
 EXPERIMENT = """
@@ -77,8 +80,9 @@ def test_a_directory_without_a_manifest_is_a_usage_error(
     assert "is not a run directory" in capsys.readouterr().err
 
 
-def _manifest(*arms: tuple[str, list[str]]) -> dict[str, Any]:
-    return {"experiment": {"arms": [{"name": n, "betas": b} for n, b in arms]}}
+def _manifest(*arms: tuple[str, list[str]]) -> Manifest:
+    document: JSONObject = {"arms": [{"name": n, "betas": list(b)} for n, b in arms]}
+    return dataclasses.replace(manifest_for("r1"), experiment=document)
 
 
 @pytest.mark.parametrize(
@@ -116,7 +120,7 @@ def test_case_prompts_show_system_and_messages() -> None:
             {"role": "user", "content": [{"type": "text", "text": "block"}]},
         ],
     }
-    prompts = case_prompts({"experiment": {"cases": [case]}})
+    prompts = case_prompts(dataclasses.replace(manifest_for("r1"), experiment={"cases": [case]}))
     assert prompts["c"].splitlines() == [
         "system: Be brief.",
         "user: Hi",

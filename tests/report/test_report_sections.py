@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
+import dataclasses
+from datetime import UTC, datetime
+
 import polars as pl
+from manifest_support import manifest_for
 
 from runner.analysis import error_rates
 from runner.report.sections import comparison_table, error_table, run_facts
+from runner.results.manifest import Counts
 from runner.results.schema import R
 
 
 def test_run_facts_show_manifest_headline_and_duration() -> None:
     """The facts list the experiment, status, counts and the run's duration, escaped."""
-    manifest = {
-        "experiment_name": "exp<1>",
-        "run_id": "r1",
-        "status": "complete",
-        "started_at": "2026-01-01T00:00:00+00:00",
-        "finished_at": "2026-01-01T00:00:02.5+00:00",
-        "counts": {"planned": 4, "requests": 4, "ok": 3, "errors": 1, "attempts": 5},
-        "experiment": {"description": "d"},
-    }
+    manifest = dataclasses.replace(
+        manifest_for("r1", experiment="exp<1>"),
+        started_at=datetime(2026, 1, 1, tzinfo=UTC),
+        finished_at=datetime(2026, 1, 1, 0, 0, 2, 500_000, tzinfo=UTC),
+        counts=Counts(planned=4, requests=4, ok=3, errors=1, attempts=5),
+        experiment={"description": "d"},
+    )
     html = run_facts(manifest)
     assert "<dt>experiment</dt><dd>exp&lt;1&gt;</dd>" in html
     assert "<dt>duration</dt><dd>2.5 s</dd>" in html

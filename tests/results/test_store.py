@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import anyio
 import polars as pl
 import pytest
+from manifest_support import make_run, manifest_for
 
 from runner.errors import RunStoreError
+from runner.results.manifest import Counts, RunStatus
 from runner.results.schema import (
     ATTEMPTS_SCHEMA,
     RESULTS_SCHEMA,
@@ -123,52 +124,52 @@ def _leftovers(path: Path) -> list[Path]:
 @pytest.fixture
 def run(tmp_path: Path) -> RunDirectory:
     """A fresh run directory under tmp_path."""
-    return RunDirectory.create(tmp_path / "results", "exp", "run-1")
+    return make_run(tmp_path / "results", "run-1")
 
 
-def test_create_makes_the_run_directory(tmp_path: Path) -> None:
-    """create() makes <results>/<experiment>/<run id>, empty."""
-    run = RunDirectory.create(tmp_path / "results", "exp", "run-1")
+def test_create_makes_the_run_directory_with_its_manifest(tmp_path: Path) -> None:
+    """create() makes <results>/<experiment>/<run id> holding only its manifest, and no
+    temporary directory is left beside it."""
+    run = make_run(tmp_path / "results", "run-1")
 
     assert run.path == tmp_path / "results" / "exp" / "run-1"
-    assert run.path.is_dir()
-    assert list(run.path.iterdir()) == []
+    assert [p.name for p in run.path.iterdir()] == [MANIFEST]
+    assert [p.name for p in run.path.parent.iterdir()] == ["run-1"]
+    assert run.read_manifest() == manifest_for("run-1")
 
 
 def test_create_refuses_an_existing_directory(run: RunDirectory, tmp_path: Path) -> None:
     """A run directory is never reused: creating it twice is a RunStoreError."""
-    run.write_manifest({"run_id": "run-1"})
-
     with pytest.raises(RunStoreError, match="already exists"):
-        RunDirectory.create(tmp_path / "results", "exp", "run-1")
+        make_run(tmp_path / "results", "run-1", status=RunStatus.FAILED)
 
-    assert run.read_manifest() == {"run_id": "run-1"}
+    assert run.read_manifest().status is RunStatus.COMPLETE
 
 
-def test_open_requires_a_manifest(run: RunDirectory) -> None:
+def test_open_requires_a_manifest(tmp_path: Path) -> None:
     """open() refuses a directory that has no manifest."""
     with pytest.raises(RunStoreError, match=MANIFEST):
-        RunDirectory.open(run.path)
+        RunDirectory.open(tmp_path)
 
 
 def test_manifest_round_trips(run: RunDirectory) -> None:
     """The manifest reads back as written, and a rewrite replaces it whole."""
-    run.write_manifest({"status": "running", "counts": {"ok": 0}, "started_at": T0})
-    run.write_manifest({"status": "finished", "counts": {"ok": 3}})
+    finished = manifest_for("run-1").resumed("resume", T0, 3)
+    finished = finished.finished(RunStatus.INTERRUPTED, T0, Counts(1, 2, 3, 4, 5), Counts(0, 1))
+    run.write_manifest(finished)
 
-    assert run.read_manifest() == {"status": "finished", "counts": {"ok": 3}}
+    assert run.read_manifest() == finished
     assert _leftovers(run.path) == []
 
 
 def test_manifest_write_is_atomic(run: RunDirectory) -> None:
-    """A manifest write that fails leaves the previous manifest intact."""
-    run.write_manifest({"status": "running"})
-    (run.path / f".{MANIFEST}.tmp").mkdir()  # the temporary file cannot be opened
-
-    with pytest.raises(IsADirectoryError):
-        run.write_manifest({"status": "finished"})
-
-    assert json.loads((run.path / MANIFEST).read_text("utf-8")) == {"status": "running"}
+    """A manifest write that fails leaves the previous manifest intact and no temporary."""
+    before = (run.path / MANIFEST).read_bytes()
+    broken = dataclasses.replace(manifest_for("run-1"), scheduler={"m": {"x": object()}})  # type: ignore[dict-item]
+    with pytest.raises(TypeError):
+        run.write_manifest(broken)
+    assert (run.path / MANIFEST).read_bytes() == before
+    assert _leftovers(run.path) == []
 
 
 def test_parts_are_numbered_and_atomic(run: RunDirectory) -> None:
@@ -190,7 +191,6 @@ def test_parts_are_numbered_and_atomic(run: RunDirectory) -> None:
 def test_numbering_continues_after_reopening(run: RunDirectory) -> None:
     """A reopened run directory numbers new parts after the existing ones."""
     run.append([_result("a")], [])
-    run.write_manifest({"run_id": "run-1"})
 
     RunDirectory.open(run.path).append([_result("b")], [])
 
@@ -358,8 +358,8 @@ def test_list_runs_orders_by_start_and_previous_complete_skips_others(tmp_path: 
     """Runs sort by manifest start time; the previous complete run ignores unfinished ones."""
     statuses = {"r1": "complete", "r2": "interrupted", "r3": "complete", "r4": "running"}
     for index, (run_id, status) in enumerate(statuses.items()):
-        made = RunDirectory.create(tmp_path, "exp", run_id)
-        made.write_manifest({"started_at": f"2026-01-0{5 - index}", "status": status})
+        started = datetime(2026, 1, 5 - index, tzinfo=UTC)
+        make_run(tmp_path, run_id, status=RunStatus(status), started_at=started)
     assert [r.path.name for r in list_runs(tmp_path, "exp")] == ["r4", "r3", "r2", "r1"]
     previous = previous_complete(tmp_path, "exp", tmp_path / "exp" / "r2")
     assert previous is not None

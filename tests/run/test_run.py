@@ -13,9 +13,10 @@ from runner.config.load import load_experiment
 from runner.config.types import Experiment
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.errors import RunFailed
+from runner.results.manifest import RunStatus
 from runner.results.schema import ResultRow
 from runner.results.store import RunDirectory, read_results
-from runner.run.session import RunServices, execute_run, http_client
+from runner.run.session import RunServices, create_run_directory, execute_run, http_client
 
 FAST = EmulatorConfig(ttft_ms=5.0, ms_per_output_token=0.05, jitter=0.0)
 
@@ -48,14 +49,14 @@ def test_unexpected_error_writes_finished_rows_marks_failed_and_raises_run_faile
     with EmulatorServer(FAST) as server:
         path = write_experiment(tmp_path, server.url, prompts=prompts, run="concurrency = 2")
         experiment = load_experiment(path).experiment
-        run_dir = RunDirectory.create(tmp_path / "out", "e2e", "boom")
+        run_dir = create_run_directory(tmp_path / "out", experiment, "boom", 24)
         with pytest.raises(RunFailed, match="RuntimeError: observer broke") as raised:
             anyio.run(_run_breaking, experiment, run_dir)
         assert raised.value.run_dir == run_dir.path
         assert "--resume" in str(raised.value)
         manifest = run_dir.read_manifest()
-        assert manifest["status"] == "failed"
-        assert manifest["failure"] == "RuntimeError: observer broke"
+        assert manifest.status is RunStatus.FAILED
+        assert manifest.failure == "RuntimeError: observer broke"
         assert read_results(run_dir.path).collect().height >= 5
         monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
         assert run_cli(["run", path, "--resume", run_dir.path, "-q"]) == 0

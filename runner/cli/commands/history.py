@@ -51,7 +51,15 @@ def history_command(
     runs = list_runs(results_dir, name)
     if not runs:
         raise RunStoreError(f"There is no run of {name!r} under {results_dir}.")
-    frame = history([_summary(run) for run in runs], chosen)
+    summaries = []
+    for run in runs:
+        try:
+            summaries.append(_summary(run))
+        except RunStoreError as exc:
+            click.echo(f"warning: skipped a run that cannot be read: {exc}", err=True)
+    if not summaries:
+        raise RunStoreError(f"No run of {name!r} under {results_dir} can be read.")
+    frame = history(summaries, chosen)
     if output_format == "csv":
         sys.stdout.write(frame.write_csv())
     elif output_format == "json":
@@ -69,8 +77,8 @@ def _experiment_name(experiment: str) -> str:
 def _summary(run: RunDirectory) -> RunSummary:
     manifest = run.read_manifest()
     return RunSummary(
-        run_id=str(manifest.get("run_id") or run.path.name),
-        started_at=str(manifest.get("started_at") or ""),
-        status=str(manifest.get("status") or "unknown"),
+        run_id=manifest.run_id,
+        started_at=manifest.started_at.isoformat(),
+        status=str(manifest.status),
         summary=summarize(with_cost(read_results(run.path), run_prices(run.path))),
     )

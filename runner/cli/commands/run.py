@@ -3,6 +3,7 @@ check any `--fail-on` thresholds against it."""
 
 from __future__ import annotations
 
+import dataclasses
 import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -144,7 +145,7 @@ def _launch(
         log.event("run_finished", {**started, "status": "failed", "error": str(failed)}, "error")
         raise
     finished = {**started, "status": outcome.status, "run_dir": str(outcome.run_dir)}
-    log.event("run_finished", {**finished, "counts": dict(outcome.counts)})
+    log.event("run_finished", {**finished, "counts": dataclasses.asdict(outcome.counts)})
     return outcome
 
 
@@ -159,8 +160,8 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     table = summarize(_priced(experiment, outcome.run_dir)).select(SUMMARY_COLUMNS)
     Console(width=200).print(render_table(table, f"{experiment.name}: per-arm summary"))
     click.echo(
-        f"Run {outcome.status}: {outcome.counts['requests']} requests, "
-        f"{outcome.counts['errors']} errors, written to {outcome.run_dir}"
+        f"Run {outcome.status}: {outcome.counts.requests} requests, "
+        f"{outcome.counts.errors} errors, written to {outcome.run_dir}"
     )
 
 

@@ -1,0 +1,107 @@
+"""A damaged run directory gets `<file>: <what is wrong>` and exit 2 from every reader."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from e2e_support import run_cli, write_experiment
+
+from runner.analysis import load_run
+from runner.errors import RunStoreError
+from runner.results.manifest import MANIFEST
+
+DAMAGE = [
+    pytest.param(lambda m: [], "must be a JSON object, not a list", id="a-list"),
+    pytest.param(lambda m: {k: v for k, v in m.items() if k != "counts"}, "counts: is missing",
+                 id="no-counts"),
+    pytest.param(lambda m: {**m, "resumes": 5}, "resumes: must be a list, not a number (5)",
+                 id="resumes-5"),
+    pytest.param(lambda m: {**m, "status": "finished"}, "status: is 'finished'; expected one of",
+                 id="bad-status"),
+    pytest.param(lambda m: {**m, "counts": {**m["counts"], "ok": "3"}},
+                 "counts.ok: must be an integer, not a string", id="count-string"),
+]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One finished local run, made once for the module; tests damage copies of it."""
+    folder = tmp_path_factory.mktemp("made")
+    experiment = write_experiment(folder, "http://127.0.0.1:9")
+    args = ["run", experiment, "--local", "--run-id", "r1", "-q", "--results", folder / "results"]
+    assert run_cli(args) == 0
+    return folder
+
+
+@pytest.fixture
+def finished(made_once: Path, tmp_path: Path) -> tuple[Path, Path]:
+    """A finished local run in tmp_path (the working directory): (experiment, run dir)."""
+    shutil.copytree(made_once, tmp_path, dirs_exist_ok=True)
+    return tmp_path / "experiment.toml", Path("results") / "e2e" / "r1"
+
+
+def _damage(run_dir: Path, change: object) -> str:
+    path = run_dir / MANIFEST
+    manifest = json.loads(path.read_text())
+    path.write_text(json.dumps(change(manifest)))  # type: ignore[operator]
+    return str(path)
+
+
+@pytest.mark.parametrize(("change", "problem"), DAMAGE)
+@pytest.mark.parametrize("reader", ["--resume", "--retry-errors", "compare", "report"])
+def test_every_reader_names_the_file_and_the_problem_with_exit_2(
+    finished: tuple[Path, Path],
+    reader: str,
+    change: object,
+    problem: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--resume, --retry-errors, compare and report: one line, exit 2, no traceback."""
+    experiment, run_dir = finished
+    path = _damage(run_dir, change)
+    capsys.readouterr()
+    if reader.startswith("--"):
+        args = ["run", experiment, "--local", reader, run_dir, "-q"]
+    else:
+        args = [reader, run_dir]
+    assert run_cli(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: ")
+    assert problem in err
+    assert "Traceback" not in err
+
+
+def test_load_run_validates_the_manifest(finished: tuple[Path, Path]) -> None:
+    """load_run raises RunStoreError naming the manifest file and what is wrong."""
+    _, run_dir = finished
+    path = _damage(run_dir, lambda m: {**m, "resumes": 5})
+    with pytest.raises(RunStoreError, match="resumes: must be a list") as raised:
+        load_run(run_dir)
+    assert str(raised.value).startswith(path)
+
+
+def test_a_manifest_that_is_not_json_is_named(finished: tuple[Path, Path]) -> None:
+    """Truncated JSON (a file cut short) is reported as not valid JSON, naming the file."""
+    _, run_dir = finished
+    (run_dir / MANIFEST).write_text('{"run_id": "r1", "sta')
+    with pytest.raises(RunStoreError, match=r"manifest.json: not valid JSON"):
+        load_run(run_dir)
+
+
+def test_history_skips_and_names_a_run_it_cannot_read(
+    finished: tuple[Path, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A sibling run with a garbage manifest is skipped with a warning naming it."""
+    experiment, run_dir = finished
+    garbage = run_dir.parent / "garbage"
+    garbage.mkdir()
+    (garbage / MANIFEST).write_text("[1, 2")
+    capsys.readouterr()
+    assert run_cli(["history", experiment, "--format", "csv"]) == 0
+    captured = capsys.readouterr()
+    assert f"warning: skipped a run that cannot be read: {garbage / MANIFEST}: " in captured.err
+    assert "r1" in captured.out
+    assert "garbage" not in captured.out
