@@ -14,6 +14,8 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in ("ANTHROPIC_API_KEY", "ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_BASE_URL"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+    # Tables are as wide as a wide terminal unless a test asks for 80 columns itself.
+    monkeypatch.setenv("COLUMNS", "200")
 
 
 @pytest.fixture

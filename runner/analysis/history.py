@@ -1,7 +1,8 @@
 """An experiment's runs over time: one row per run with its per-arm metrics (pure, polars).
 
 Columns: run_id, started_at, status, then one column per (arm, metric), named `ARM.METRIC`, or
-`MODEL/ARM.METRIC` when the runs cover more than one model.
+`MODEL/ARM.METRIC` when the runs cover more than one model; counts are integers.
+`history_rows` is the long form people read: one row per (run, model, arm), metrics as columns.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from runner.results.schema import R
 
 DEFAULT_METRICS = ("requests", "error_rate", "p50_latency_ms", "p95_latency_ms", "p50_ttft_ms")
 RUN_COLUMNS = ("run_id", "started_at", "status")
+COUNT_METRICS = ("requests", "ok", "errors")
 
 
 @dataclass(frozen=True)
@@ -38,7 +40,32 @@ def history(runs: Sequence[RunSummary], metrics: Sequence[str] = DEFAULT_METRICS
     if long.is_empty():
         return index.sort("started_at", "run_id")
     wide = long.pivot(on="column", index="run_id", values="value", sort_columns=False)
+    counts = [c for c in wide.columns if c.rsplit(".", 1)[-1] in COUNT_METRICS]
+    wide = wide.with_columns(pl.col(counts).round().cast(pl.Int64))
     return index.join(wide, on="run_id", how="left").sort("started_at", "run_id")
+
+
+def history_rows(
+    runs: Sequence[RunSummary], metrics: Sequence[str] = DEFAULT_METRICS
+) -> pl.DataFrame:
+    """One row per (run, model, arm), oldest run first: the metrics as columns, counts as
+    integers. The readable form of `history` for a terminal."""
+    frames = [
+        r.summary.select(
+            pl.lit(r.run_id).alias("run_id"),
+            pl.lit(r.started_at).alias("started_at"),
+            pl.lit(r.status).alias("status"),
+            R.model,
+            R.arm,
+            *metrics,
+        )
+        for r in runs
+        if not r.summary.is_empty()
+    ]
+    if not frames:
+        return pl.DataFrame(schema=[*RUN_COLUMNS, R.model, R.arm])
+    rows = pl.concat(frames, how="vertical_relaxed").sort("started_at", "run_id", R.model)
+    return rows.drop("started_at")
 
 
 def _long(runs: Sequence[RunSummary], metrics: Sequence[str]) -> pl.DataFrame:

@@ -14,7 +14,7 @@ import polars as pl
 from runner.catalog.prices import PriceTable
 from runner.config.prices import experiment_prices
 from runner.errors import RunStoreError
-from runner.results.manifest import MANIFEST, read_manifest
+from runner.results.manifest import MANIFEST, Manifest, read_manifest
 from runner.results.schema import RESULTS_SCHEMA, R
 from runner.results.store import (
     RESULTS,
@@ -47,6 +47,22 @@ def load_run(path: str | Path) -> pl.LazyFrame:
 
 def _manifest_dirs(run: Path) -> list[Path]:
     return [d for d in [run, *sorted(run.glob("shard-*"))] if (d / MANIFEST).is_file()]
+
+
+def run_manifests(path: str | Path) -> list[Manifest]:
+    """The manifests of a run: its own, or one per shard for a run split into shards.
+    RunStoreError when `path` is not a run directory or a manifest is damaged."""
+    local = Path(path)
+    if not _is_run(local):
+        RunDirectory.open(local)  # raises, naming what is missing
+    return [read_manifest(directory) for directory in _manifest_dirs(local)]
+
+
+def experiment_runs(results_dir: Path, experiment: str) -> list[Path]:
+    """The experiment's runs under `results_dir`, whole or split into shards, by name (run ids
+    start with their UTC start time, so this is oldest first for generated ids)."""
+    folder = results_dir / experiment
+    return sorted(p for p in folder.glob("*") if _is_run(p)) if folder.is_dir() else []
 
 
 def run_prices(path: str | Path, base: PriceTable | None = None) -> PriceTable:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from rich.console import Console
+from rich.text import Text
 
 from runner.clock import utc_now
 from runner.config.types import JSONValue
@@ -33,12 +34,25 @@ class EventLog:
         self._console = Console(file=stream, highlight=False)
         self._secrets = tuple(s for s in secrets if s)
 
+    @property
+    def is_json(self) -> bool:
+        """Whether events are JSON Lines (then nothing else may be written to the stream)."""
+        return self._json
+
+    def info(self, message: str, name: str = "notice") -> None:
+        """A notice for people: a plain line as text, an event called `name` as JSON."""
+        if self._json:
+            self.event(name, {"message": message})
+        else:
+            self._console.print(Text(self._scrub(message)))
+
     def warning(self, message: str) -> None:
         """A warning: a yellow line as text, a `warning` event as JSON."""
         if self._json:
             self.event("warning", {"message": message}, level="warning")
         else:
-            self._console.print(f"[yellow]warning:[/] {self._scrub(message)}", markup=True)
+            line = Text.assemble(("warning:", "yellow"), " ", self._scrub(message))
+            self._console.print(line)
 
     def event(self, name: str, fields: dict[str, JSONValue], level: str = "info") -> None:
         """One machine-readable event (nothing in text format)."""

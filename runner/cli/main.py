@@ -6,6 +6,7 @@ Exit codes: 0 done (request errors are data), 1 a check failed, 2 bad usage or c
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 import click
@@ -18,7 +19,14 @@ from runner.cli.commands.history import history_command
 from runner.cli.commands.plan import plan
 from runner.cli.commands.report import report
 from runner.cli.commands.run import run
-from runner.errors import BetaRunnerError, ConfigError, RunStoreError, UsageError
+from runner.cli.failure import click_message, error_json, error_line, requested_log_format
+from runner.errors import (
+    BetaRunnerError,
+    ConfigError,
+    RunStoreError,
+    ThresholdsCrossed,
+    UsageError,
+)
 
 EXIT_USAGE = 2
 
@@ -51,23 +59,44 @@ for _command in (
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point: run the CLI and turn errors into one message and an exit code."""
+    words = list(argv) if argv is not None else sys.argv[1:]
     try:
-        cli.main(args=list(argv) if argv is not None else None, standalone_mode=False)
+        cli.main(args=[str(w) for w in words], prog_name="beta-runner", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
     except click.ClickException as exc:
-        exc.show()
-        return EXIT_USAGE
+        return _fail(words, click_message(exc), EXIT_USAGE)
     except (ConfigError, UsageError, RunStoreError) as exc:
-        click.echo(f"error: {exc}", err=True)
-        return EXIT_USAGE
+        return _fail(words, str(exc), EXIT_USAGE)
+    except OSError as exc:
+        return _fail(words, _os_message(exc), EXIT_USAGE)
+    except ThresholdsCrossed as exc:
+        return _fail(words, str(exc), 1, exc, one=False)
     except BetaRunnerError as exc:
-        click.echo(f"error: {exc}", err=True)
-        return 1
+        return _fail(words, str(exc), 1, exc)
     except SystemExit as exc:
         return exc.code if isinstance(exc.code, int) else 0
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
     return 0
+
+
+def _fail(
+    words: Sequence[str],
+    message: str,
+    code: int,
+    exc: BaseException | None = None,
+    one: bool = True,
+) -> int:
+    if requested_log_format(words) == "json":
+        click.echo(error_json(message, code, exc), err=True)
+    else:
+        click.echo(error_line(message) if one else f"error: {message}", err=True)
+    return code
+
+
+def _os_message(exc: OSError) -> str:
+    where = exc.filename if exc.filename is not None else "the file system"
+    return f"{where}: {exc.strerror or exc}; check the path and its permissions."

@@ -1,17 +1,25 @@
 """What a person sees in the terminal: a progress bar while running, tables at the end.
 
 The progress bar draws only on a terminal (stderr is a TTY) and never with --quiet.
+Consoles take rich's own width detection (the terminal's size; `COLUMNS` when set, which is
+also how to ask for wide output into a pipe; 80 otherwise). `fit_table` keeps a table within
+that width by dropping the least important columns, named in a caption, rather than wrapping
+every header. Every cell, title and line is plain `Text`: user text is never read as markup.
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping, Sequence
 from types import TracebackType
 from typing import TextIO
 
 import polars as pl
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from runner.results.schema import STATUS_OK, ResultRow
 
@@ -52,19 +60,95 @@ def wants_progress(stream: TextIO, quiet: bool) -> bool:
     return not quiet and stream.isatty()
 
 
-def render_table(frame: pl.DataFrame, title: str | None = None) -> Table:
-    """A rich table of a polars frame; floats rounded for reading."""
-    table = Table(title=title, header_style="bold")
+def out_console() -> Console:
+    """The console for stdout, as wide as the terminal (or `COLUMNS`)."""
+    return Console(highlight=False)
+
+
+def err_console() -> Console:
+    """The console for stderr, as wide as the terminal (or `COLUMNS`)."""
+    return Console(stderr=True, highlight=False)
+
+
+def say(console: Console, text: str) -> None:
+    """Print `text` as plain text (no markup), wrapped to the console's width."""
+    console.print(Text(text))
+
+
+def render_table(
+    frame: pl.DataFrame,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    *,
+    compact: bool = False,
+) -> Table:
+    """A rich table of a polars frame; floats rounded for reading; `headers` renames columns.
+
+    `compact` draws only a rule under the header, which saves a character per column.
+    """
+    names = headers or {}
+    table = Table(title=Text(title) if title else None, header_style="bold")
+    if compact:
+        table.box, table.pad_edge, table.padding = box.SIMPLE_HEAD, False, (0, 1, 0, 0)
+        table.show_edge = False
     for name, dtype in frame.schema.items():
-        table.add_column(name, justify="right" if dtype.is_numeric() else "left")
+        numeric = dtype.is_numeric() and dtype != pl.Boolean
+        table.add_column(
+            Text(names.get(name, name)),
+            justify="right" if numeric else "left",
+            overflow="ellipsis" if numeric else "fold",
+        )
     for row in frame.iter_rows():
-        table.add_row(*(_cell(value) for value in row))
+        table.add_row(*(Text(_cell(value)) for value in row))
     return table
 
 
+def fits(console: Console, table: Table) -> bool:
+    """Whether `table` fits the console's width without wrapping any cell."""
+    natural = console.measure(table, options=console.options.update_width(10_000))
+    return natural.maximum <= console.width
+
+
+def fit_table(
+    console: Console,
+    frame: pl.DataFrame,
+    title: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    droppable: Sequence[str] = (),
+) -> Table:
+    """`render_table` fitted to the console's width: boxed if it fits, else compact, dropping
+    columns of `droppable` (first listed first) until it fits; a caption names what was hidden.
+    """
+    table = render_table(frame, title, headers)
+    if fits(console, table):
+        return table
+    hidden: list[str] = []
+    table = render_table(frame, title, headers, compact=True)
+    for column in droppable:
+        if fits(console, table):
+            break
+        if column in frame.columns:
+            frame = frame.drop(column)
+            hidden.append(column)
+            table = render_table(frame, title, headers, compact=True)
+    if hidden:
+        table.caption = Text(
+            f"not shown at {console.width} columns: {', '.join(hidden)} "
+            "(widen the terminal, or set COLUMNS)"
+        )
+    return table
+
+
+def cell(value: object) -> str:
+    """One value as the tables show it."""
+    return _cell(value)
+
+
 def _cell(value: object) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
     if isinstance(value, float):
         # Large figures to one decimal; small ones (costs, rates, p-values) to 3 significant.
         return f"{value:,.1f}" if abs(value) >= 100 else f"{value:.3g}"

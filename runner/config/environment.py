@@ -10,6 +10,8 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+EMULATOR_KEYS_ENV = "BETA_RUNNER_EMULATOR_KEYS"
+
 
 @dataclass(frozen=True)
 class Environment:

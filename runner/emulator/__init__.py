@@ -18,7 +18,7 @@ from __future__ import annotations
 from runner.emulator.app import EmulatorApp, ReceivedRequest, create_app
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.planted import BetaEffect, parse_beta_effect
-from runner.emulator.server import EmulatorServer, serve
+from runner.emulator.server import EmulatorServer, listen, serve
 
 __all__ = [
     "BetaEffect",
@@ -27,6 +27,7 @@ __all__ = [
     "EmulatorServer",
     "ReceivedRequest",
     "create_app",
+    "listen",
     "parse_beta_effect",
     "serve",
 ]

@@ -107,7 +107,25 @@ class EmulatorServer:
         self._socket.close()
 
 
-def serve(config: EmulatorConfig, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Serve the emulator on host:port until interrupted (Ctrl+C stops it cleanly)."""
+def listen(host: str = "127.0.0.1", port: int = 8765) -> socket.socket:
+    """A socket bound to host:port and listening; OSError (e.g. a busy port or an unknown
+    host) before anything is served."""
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
+def serve(config: EmulatorConfig, sock: socket.socket) -> None:
+    """Serve the emulator on `sock` (from `listen`) until interrupted (Ctrl+C stops it)."""
     _hide_drops()
-    uvicorn.run(create_app(config), host=host, port=port, access_log=False, lifespan="off")
+    settings = uvicorn.Config(
+        create_app(config), log_config=None, log_level="warning", access_log=False, lifespan="off"
+    )
+    uvicorn.Server(settings).run(sockets=[sock])

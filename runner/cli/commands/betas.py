@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import click
 import polars as pl
-from rich.console import Console
 
 from runner.catalog.betas import catalog
-from runner.cli.terminal import render_table
+from runner.cli.commands.options import log_format_option
+from runner.cli.terminal import fit_table, out_console
 
 
 @click.command()
-def betas() -> None:
+@log_format_option
+def betas(log_format: str | None) -> None:
     """List the known beta names, what each does and what it needs in a request."""
     entries = sorted(catalog().values(), key=lambda b: b.name)
     table = pl.DataFrame(
@@ -22,4 +23,5 @@ def betas() -> None:
             "needs": [b.needs for b in entries],
         }
     )
-    Console(width=220).print(render_table(table, "anthropic-beta names"))
+    out = out_console()
+    out.print(fit_table(out, table, "anthropic-beta names"))

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import click
 import polars as pl
-from rich.console import Console
 
+from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.launch import api_key_for, target_url
-from runner.cli.terminal import render_table
+from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.types import Experiment
@@ -23,7 +23,11 @@ from runner.run.preflight import REJECTED, HeaderCheck, check_experiment
 @click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("--local", is_flag=True, help="Check against the built-in emulator.")
 @click.option("--base-url", help="Check against this server instead of the experiment's.")
-def check_command(experiment: Path, local: bool, base_url: str | None) -> None:
+@log_format_option
+@click.pass_context
+def check_command(
+    ctx: click.Context, experiment: Path, local: bool, base_url: str | None, log_format: str | None
+) -> None:
     """Check each arm's anthropic-beta header per model with a free count_tokens call.
 
     Exit 0 when every arm is accepted (or unreachable), 1 when any is rejected.
@@ -31,11 +35,15 @@ def check_command(experiment: Path, local: bool, base_url: str | None) -> None:
     if local and base_url:
         raise UsageError("Use either --local or --base-url, not both.")
     env = Environment.from_os()
-    loaded = load_experiment(experiment, env_base_url=env.base_url).experiment
+    loaded = load_experiment(experiment, env_base_url=env.base_url)
+    log = command_log(ctx, log_format)
+    for warning in loaded.warnings:
+        log.warning(warning)
     with target_url(local, base_url) as url:
-        target = _at(loaded, url) if url else loaded
+        target = _at(loaded.experiment, url) if url else loaded.experiment
         checks = check_experiment(target, api_key_for(target, env, local=local))
-    Console(width=200).print(render_table(check_table(checks), f"{target.name}: beta headers"))
+    out = out_console()
+    out.print(fit_table(out, check_table(checks), f"{target.name}: beta headers"))
     sys.exit(1 if any(c.verdict == REJECTED for c in checks) else 0)
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import json
 import math
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 import click
 import polars as pl
-from rich.console import Console
 
 from runner.analysis import (
     COMPARE_COLUMNS,
@@ -23,10 +21,9 @@ from runner.analysis.cost import with_cost
 from runner.analysis.runs import run_prices
 from runner.analysis.thresholds import parse_thresholds
 from runner.catalog.prices import PriceTable
-from runner.cli.commands.options import fail_on_option
+from runner.cli.commands.options import command_log, fail_on_option, log_format_option
 from runner.cli.gates import check_thresholds
-from runner.cli.logs import EventLog
-from runner.cli.terminal import render_table
+from runner.cli.terminal import cell, fit_table, fits, out_console, render_table
 from runner.config.prices import load_prices
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -40,13 +37,17 @@ JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column bu
 @click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed for the bootstrap.")
 @fail_on_option
+@log_format_option
+@click.pass_context
 def compare_command(
+    ctx: click.Context,
     run_dir: Path,
     baseline: str | None,
     form: str,
     prices: Path | None,
     seed: int,
     fail_on: Sequence[str],
+    log_format: str | None,
 ) -> None:
     """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
     thresholds = parse_thresholds(fail_on)
@@ -58,15 +59,44 @@ def compare_command(
     else:
         click.echo(render(table, form), nl=False)
     if thresholds:
-        check_thresholds(thresholds, run_dir, results, EventLog("text", sys.stderr, ()))
+        check_thresholds(thresholds, run_dir, results, command_log(ctx, log_format))
 
 
 def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:
-    console = Console(width=200)
+    console = out_console()
     shown = table.with_columns(pl.col(pl.Float64).round(4))
-    console.print(render_table(shown, f"{run_dir.name}: arms vs {chosen}"))
+    full = render_table(shown, f"{run_dir.name}: arms vs {chosen}")
+    if fits(console, full):
+        console.print(full)
+    else:
+        for (model, arm), rows in narrow_groups(shown):
+            title = f"{model} / {arm} vs {chosen}"
+            console.print(fit_table(console, rows, title, NARROW_HEADERS))
     evidence = evidence_report(results, chosen, comparison=table)
-    console.print(render_table(evidence, "did each beta leave a trace?"))
+    title = "did each beta leave a trace?"
+    console.print(fit_table(console, evidence, title, EVIDENCE_HEADERS, ("note",)))
+
+
+NARROW_HEADERS = {"baseline": "base", "value": "arm", "p_value": "p", "significant": "sig"}
+
+
+def narrow_groups(shown: pl.DataFrame) -> list[tuple[tuple[str, str], pl.DataFrame]]:
+    """The comparison split per (model, arm), with the interval in one column: the layout
+    for a terminal too narrow for the whole table."""
+    interval = [
+        "-" if low is None else f"[{cell(low)}, {cell(high)}]"
+        for low, high in zip(shown["ci_low"], shown["ci_high"], strict=True)
+    ]
+    narrow = shown.with_columns(pl.Series("95% CI", interval, dtype=pl.String))
+    columns = ["metric", "baseline", "value", "delta", "95% CI", "p_value", "significant"]
+    groups = narrow.partition_by(["model", "arm"], maintain_order=True, as_dict=True)
+    return [((str(k[0]), str(k[1])), rows.select(columns)) for k, rows in groups.items()]
+
+
+EVIDENCE_HEADERS = {
+    "evidence_share": "evidence", "baseline_evidence_share": "in base",
+    "no_detectable_effect": "no effect?",
+}  # fmt: skip
 
 
 def _prices(path: Path | None, base: PriceTable) -> PriceTable:

@@ -7,18 +7,18 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import click
-from rich.console import Console
+import polars as pl
 
 from runner.analysis import summarize
 from runner.analysis.cost import with_cost
-from runner.analysis.history import DEFAULT_METRICS, RunSummary, history
-from runner.analysis.runs import run_prices
+from runner.analysis.history import DEFAULT_METRICS, RunSummary, history, history_rows
+from runner.analysis.runs import experiment_runs, run_manifests, run_prices
 from runner.analysis.thresholds import metric_names
-from runner.cli.commands.options import results_option
-from runner.cli.terminal import render_table
+from runner.cli.commands.options import command_log, log_format_option, results_option
+from runner.cli.terminal import fit_table, fits, out_console, render_table
 from runner.config.load import load_experiment
 from runner.errors import RunStoreError, UsageError
-from runner.results.store import RunDirectory, list_runs, read_results
+from runner.results.store import read_results
 
 
 @click.command(name="history")
@@ -31,14 +31,21 @@ from runner.results.store import RunDirectory, list_runs, read_results
     default="table",
     show_default=True,
 )
+@log_format_option
 @click.option(
     "--metric",
     "metrics",
     multiple=True,
     help=f"A per-arm metric to show (repeatable; default: {', '.join(DEFAULT_METRICS)}).",
 )
+@click.pass_context
 def history_command(
-    experiment: str, results_dir: Path, output_format: str, metrics: Sequence[str]
+    ctx: click.Context,
+    experiment: str,
+    results_dir: Path,
+    output_format: str,
+    log_format: str | None,
+    metrics: Sequence[str],
 ) -> None:
     """One row per run of EXPERIMENT (a TOML file or an experiment name), oldest first."""
     chosen = tuple(metrics) or DEFAULT_METRICS
@@ -48,15 +55,16 @@ def history_command(
             f"--metric {unknown[0]!r} is not a per-arm metric; known: {', '.join(metric_names())}."
         )
     name = _experiment_name(experiment)
-    runs = list_runs(results_dir, name)
+    runs = experiment_runs(results_dir, name)
     if not runs:
         raise RunStoreError(f"There is no run of {name!r} under {results_dir}.")
+    log = command_log(ctx, log_format)
     summaries = []
     for run in runs:
         try:
             summaries.append(_summary(run))
         except RunStoreError as exc:
-            click.echo(f"warning: skipped a run that cannot be read: {exc}", err=True)
+            log.warning(f"skipped a run that cannot be read: {exc}")
     if not summaries:
         raise RunStoreError(f"No run of {name!r} under {results_dir} can be read.")
     frame = history(summaries, chosen)
@@ -65,7 +73,7 @@ def history_command(
     elif output_format == "json":
         sys.stdout.write(frame.write_json() + "\n")
     else:
-        Console(width=200).print(render_table(frame, f"{name}: history"))
+        _print_history(name, history_rows(summaries, chosen))
 
 
 def _experiment_name(experiment: str) -> str:
@@ -74,11 +82,33 @@ def _experiment_name(experiment: str) -> str:
     return experiment
 
 
-def _summary(run: RunDirectory) -> RunSummary:
-    manifest = run.read_manifest()
+def _summary(run: Path) -> RunSummary:
+    manifests = run_manifests(run)
+    statuses = sorted({str(m.status) for m in manifests})
     return RunSummary(
-        run_id=manifest.run_id,
-        started_at=manifest.started_at.isoformat(),
-        status=str(manifest.status),
-        summary=summarize(with_cost(read_results(run.path), run_prices(run.path))),
+        run_id=manifests[0].run_id,
+        started_at=min(m.started_at for m in manifests).isoformat(),
+        status="complete" if statuses == ["complete"] else ",".join(statuses),
+        summary=summarize(with_cost(read_results(run), run_prices(run))),
     )
+
+
+def _print_history(name: str, rows: pl.DataFrame) -> None:
+    """One table of every (run, model, arm); per run when that is too wide for the terminal."""
+    out = out_console()
+    whole = render_table(rows, f"{name}: history", HISTORY_HEADERS)
+    if fits(out, whole):
+        out.print(whole)
+        return
+    for (run_id, status), part in rows.partition_by(
+        "run_id", "status", maintain_order=True, as_dict=True
+    ).items():
+        title = f"{name}: run {run_id} ({status})"
+        out.print(fit_table(out, part.drop("run_id", "status"), title, HISTORY_HEADERS))
+
+
+HISTORY_HEADERS = {
+    "run_id": "run", "requests": "n", "ok": "ok", "errors": "err", "error_rate": "err rate",
+    "p50_latency_ms": "p50 ms", "p95_latency_ms": "p95 ms", "p50_ttft_ms": "ttft ms",
+    "mean_output_tokens": "out tok", "cost_usd": "cost $",
+}  # fmt: skip

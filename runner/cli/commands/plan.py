@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 import polars as pl
-from rich.console import Console
 
-from runner.cli.terminal import render_table
+from runner.cli.commands.options import command_log, log_format_option
+from runner.cli.terminal import fit_table, out_console, say
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.prices import experiment_prices, load_prices
@@ -19,26 +19,30 @@ from runner.plan.estimate import Estimate, estimate
 @click.command()
 @click.argument("experiment", type=click.Path(path_type=Path))
 @click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
-def plan(experiment: Path, prices: Path | None) -> None:
+@log_format_option
+@click.pass_context
+def plan(ctx: click.Context, experiment: Path, prices: Path | None, log_format: str | None) -> None:
     """Show EXPERIMENT's arms, models, cases, request count, estimated cost and duration;
     send nothing."""
+    log = command_log(ctx, log_format)
     loaded = load_experiment(experiment, env_base_url=Environment.from_os().base_url)
-    err = Console(stderr=True)
     for warning in loaded.warnings:
-        err.print(f"[yellow]warning:[/] {warning}", highlight=False)
+        log.warning(warning)
     exp = loaded.experiment
-    out = Console(width=200)
-    out.print(render_table(arm_table(exp), f"{exp.name}: arms"))
-    click.echo(
+    out = out_console()
+    out.print(fit_table(out, arm_table(exp), f"{exp.name}: arms", droppable=PLAN_DROPPABLE))
+    say(
+        out,
         f"{len(exp.cases)} cases x {len(exp.models)} models ({', '.join(exp.models)}) x "
-        f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests"
+        f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests",
     )
-    click.echo(f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
+    say(out, f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
     base = experiment_prices(exp.prices)
-    click.echo(estimate_text(estimate(exp, load_prices(prices, base) if prices else base)))
+    for line in estimate_text(estimate(exp, load_prices(prices, base) if prices else base)):
+        say(out, line)
 
 
-def estimate_text(figures: Estimate) -> str:
+def estimate_text(figures: Estimate) -> tuple[str, str]:
     """The estimate as two sentences."""
     cost = (
         f"estimated cost: about ${figures.cost_typical_usd:,.4f} with typical answers, "
@@ -47,7 +51,11 @@ def estimate_text(figures: Estimate) -> str:
     if figures.unpriced:
         cost += f" (no price for {', '.join(figures.unpriced)}; pass --prices FILE)"
     minutes = figures.duration_s / 60.0
-    return f"{cost}\nestimated duration: about {minutes:,.1f} min at {figures.rpm} requests/min"
+    return cost, f"estimated duration: about {minutes:,.1f} min at {figures.rpm} requests/min"
+
+
+# Empty columns go first when the table is too wide for the terminal.
+PLAN_DROPPABLE = ("headers", "request overrides")
 
 
 def arm_table(experiment: Experiment) -> pl.DataFrame:

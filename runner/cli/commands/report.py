@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from runner.cli.commands.options import log_format_option
+from runner.errors import UsageError
 from runner.report import write_report
 
 
@@ -18,7 +20,15 @@ from runner.report import write_report
     help="Where to write the page (default: RUN_DIR/report.html).",
 )
 @click.option("--baseline", help="The arm others are compared with (default: 'baseline').")
-def report(run_dir: Path, output: Path | None, baseline: str | None) -> None:
+@log_format_option
+def report(
+    run_dir: Path,
+    output: Path | None,
+    baseline: str | None,
+    log_format: str | None,
+) -> None:
     """Write RUN_DIR's report: one HTML file that opens offline and fetches nothing."""
+    if output is not None and output.is_dir():
+        raise UsageError(f"-o {output}: this is a directory; give a file name such as report.html.")
     path = write_report(run_dir, output, baseline)
     click.echo(f"Report written to {path}")

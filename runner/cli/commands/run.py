@@ -16,12 +16,24 @@ from rich.console import Console
 from runner.analysis import summarize
 from runner.analysis.cost import with_cost
 from runner.analysis.thresholds import parse_thresholds
-from runner.cli.commands.options import fail_on_option, results_option
+from runner.cli.commands.options import (
+    command_log,
+    fail_on_option,
+    log_format_option,
+    results_option,
+)
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.gates import check_thresholds
 from runner.cli.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
-from runner.cli.logs import FORMATS, EventLog
-from runner.cli.terminal import ProgressBar, render_table, wants_progress
+from runner.cli.logs import EventLog
+from runner.cli.terminal import (
+    ProgressBar,
+    err_console,
+    fit_table,
+    out_console,
+    say,
+    wants_progress,
+)
 from runner.config.environment import Environment
 from runner.config.prices import experiment_prices
 from runner.config.types import Experiment
@@ -76,11 +88,7 @@ from runner.run.session import RunOutcome
     help="Re-send only the requests of that run whose final row is an error.",
 )
 @fail_on_option
-@click.option(
-    "--log-format",
-    type=click.Choice(FORMATS),
-    help="Logs on stderr: text, or json (one object per line). Default: the group's option.",
-)
+@log_format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
 def run(
@@ -120,10 +128,10 @@ def run(
         shard=parse_shard(shard) if shard else None,
     )
     prepared = prepare_run(options, Environment.from_os())
-    log = EventLog(log_format or _group_log_format(ctx), sys.stderr, (prepared.api_key,))
+    log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
-    outcome = _launch(prepared, options, log, quiet)
+    outcome = _launch(prepared, options, log, quiet or log.is_json)
     _print_summary(prepared.experiment, outcome)
     if outcome.exit_code == 0 and thresholds:
         priced = _priced(prepared.experiment, outcome.run_dir)
@@ -137,9 +145,8 @@ def _launch(
     mode = prepared.continuing.mode if prepared.continuing else "new"
     started = {"run_id": prepared.run_id, "experiment": prepared.experiment.name}
     log.event("run_started", {**started, "mode": mode, "sending": prepared.sending})
-    err = Console(stderr=True)
     try:
-        with _progress(prepared.sending, quiet, err) as bar:
+        with _progress(prepared.sending, quiet, err_console()) as bar:
             outcome = start_run(prepared, options, _Both(bar, log))
     except RunFailed as failed:
         log.event("run_finished", {**started, "status": "failed", "error": str(failed)}, "error")
@@ -154,24 +161,29 @@ SUMMARY_COLUMNS = (
     "model", "arm", "requests", "ok", "errors", "errors_by_type", "p50_latency_ms",
     "p95_latency_ms", "p50_ttft_ms", "mean_output_tokens", "cost_usd",
 )  # fmt: skip
+SUMMARY_HEADERS = {
+    "requests": "n", "errors": "err", "errors_by_type": "errors by type",
+    "p50_latency_ms": "p50 ms", "p95_latency_ms": "p95 ms", "p50_ttft_ms": "ttft ms",
+    "mean_output_tokens": "out tok", "cost_usd": "cost $",
+}  # fmt: skip
+# Dropped in this order until the table fits: ok is n - err; the rest are in `compare`.
+SUMMARY_DROPPABLE = ("ok", "mean_output_tokens", "p95_latency_ms", "errors_by_type")
 
 
 def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     table = summarize(_priced(experiment, outcome.run_dir)).select(SUMMARY_COLUMNS)
-    Console(width=200).print(render_table(table, f"{experiment.name}: per-arm summary"))
-    click.echo(
+    console = out_console()
+    title = f"{experiment.name}: per-arm summary"
+    console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
+    say(
+        console,
         f"Run {outcome.status}: {outcome.counts.requests} requests, "
-        f"{outcome.counts.errors} errors, written to {outcome.run_dir}"
+        f"{outcome.counts.errors} errors, written to {outcome.run_dir}",
     )
 
 
 def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:
     return with_cost(read_results(run_dir), experiment_prices(experiment.prices))
-
-
-def _group_log_format(ctx: click.Context) -> str:
-    root = ctx.find_root().params.get("log_format")
-    return root if isinstance(root, str) else "text"
 
 
 class _Both:
