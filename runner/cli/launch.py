@@ -18,6 +18,7 @@ from pathlib import Path
 
 import anyio
 
+from runner.config.base_url import base_url_problem, normalised
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.types import Experiment
@@ -108,8 +109,7 @@ def _recorded_shard(continuing: Continuation | None) -> Shard | None:
 
 
 def _check_flags(options: LaunchOptions) -> None:
-    if options.local and options.base_url:
-        raise UsageError("Use either --local or --base-url, not both.")
+    check_base_url_flag(options.local, options.base_url)
     if options.resume is not None and options.retry_errors is not None:
         raise UsageError("Use either --resume or --retry-errors, not both.")
     if options.run_id is not None and (options.resume or options.retry_errors):
@@ -185,6 +185,17 @@ async def _run(
         )
 
 
+def check_base_url_flag(local: bool, base_url: str | None) -> None:
+    """UsageError when `--base-url` is given with `--local` or is not a valid base URL."""
+    if base_url is None:
+        return
+    if local:
+        raise UsageError("Use either --local or --base-url, not both.")
+    problem = base_url_problem(base_url)
+    if problem is not None:
+        raise UsageError(f"--base-url: {problem}.")
+
+
 def parse_shard(text: str) -> Shard:
     """`K/N` with 1 <= K <= N; UsageError otherwise."""
     index, slash, count = text.partition("/")
@@ -200,7 +211,7 @@ def target_url(
     """The base URL to use instead of the experiment's (None: keep it); with `local`, the
     emulator's, serving on loopback for the duration."""
     if not local:
-        yield base_url
+        yield normalised(base_url) if base_url is not None else None
         return
     config = emulator or EmulatorConfig()
     # Nobody reads the in-process emulator's request log; keep a long run's memory flat.

@@ -12,10 +12,10 @@ import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from runner.catalog.models import model_warning
 from runner.config.arms import effect_warnings, read_arms
+from runner.config.base_url import base_url_problem, normalised
 from runner.config.body import merged, read_request, version_warnings, with_default_max_tokens
 from runner.config.cases import read_cases
 from runner.config.conversation import read_tool_results, script_warnings
@@ -33,7 +33,7 @@ from runner.config.types import (
     RunSettings,
     Target,
 )
-from runner.errors import ConfigError
+from runner.errors import ConfigError, UsageError
 
 TOP_KEYS = (
     "name", "description", "models", "cases_file", "cases",
@@ -148,7 +148,7 @@ def _target(root: Table, env_base_url: str | None) -> Target:
     if "base_url" in table.data:
         base_url = _url(table, table.text("base_url", ""), "base_url")
     elif env_base_url:
-        base_url = _url(table, env_base_url, "base_url (from ANTHROPIC_BASE_URL)")
+        base_url = _env_url(table, env_base_url)
     else:
         base_url = DEFAULT_BASE_URL
     return Target(
@@ -159,12 +159,20 @@ def _target(root: Table, env_base_url: str | None) -> Target:
 
 
 def _url(table: Table, url: str, key: str) -> str:
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise table.fail(
-            key, f"'{url}' is not an http:// or https:// URL; give one like {DEFAULT_BASE_URL}."
+    problem = base_url_problem(url)
+    if problem is not None:
+        raise table.fail(key, problem + ".")
+    return normalised(url)
+
+
+def _env_url(table: Table, url: str) -> str:
+    problem = base_url_problem(url)
+    if problem is not None:
+        raise UsageError(
+            f"ANTHROPIC_BASE_URL (the environment variable, used because {table.loc.file} "
+            f"sets no [target] base_url): {problem}."
         )
-    return url.rstrip("/")
+    return normalised(url)
 
 
 def _api_key_env(table: Table) -> str:

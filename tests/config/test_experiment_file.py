@@ -11,7 +11,7 @@ from bad_inputs import BadInput, bad_inputs
 
 from runner.config.load import LoadedExperiment, load_experiment
 from runner.config.types import DEFAULT_BASE_URL, RetryPolicy, RunSettings, Target
-from runner.errors import ConfigError
+from runner.errors import ConfigError, UsageError
 
 EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
 TODAY = date(2026, 11, 23)
@@ -215,8 +215,8 @@ def test_base_url_precedence(
 
 
 def test_bad_env_base_url_is_an_error(tmp_path: Path) -> None:
-    """A malformed ANTHROPIC_BASE_URL is reported against target.base_url."""
-    with pytest.raises(ConfigError, match="ANTHROPIC_BASE_URL"):
+    """A malformed ANTHROPIC_BASE_URL is a usage error naming the variable."""
+    with pytest.raises(UsageError, match="ANTHROPIC_BASE_URL"):
         load(write(tmp_path, MINIMAL), env_base_url="localhost:8000")
 
 

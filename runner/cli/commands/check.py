@@ -10,12 +10,11 @@ import click
 import polars as pl
 
 from runner.cli.commands.options import command_log, log_format_option
-from runner.cli.launch import api_key_for, target_url
+from runner.cli.launch import api_key_for, check_base_url_flag, target_url
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.types import Experiment
-from runner.errors import UsageError
 from runner.run.preflight import REJECTED, HeaderCheck, check_experiment
 
 
@@ -32,8 +31,7 @@ def check_command(
 
     Exit 0 when every arm is accepted (or unreachable), 1 when any is rejected.
     """
-    if local and base_url:
-        raise UsageError("Use either --local or --base-url, not both.")
+    check_base_url_flag(local, base_url)
     env = Environment.from_os()
     loaded = load_experiment(experiment, env_base_url=env.base_url)
     log = command_log(ctx, log_format)
