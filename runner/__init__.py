@@ -30,7 +30,8 @@ from runner.errors import (
     UsageError,
 )
 from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
-from runner.results.store import read_attempts, read_results
+from runner.results.store import read_attempts, read_judge_requests, read_results, read_scores
+from runner.scoring import Score, ScoreInput
 
 __all__ = [
     "ATTEMPTS_SCHEMA",
@@ -53,6 +54,8 @@ __all__ = [
     "RunFailed",
     "RunSettings",
     "RunStoreError",
+    "Score",
+    "ScoreInput",
     "Target",
     "ThresholdsCrossed",
     "UsageError",
@@ -64,7 +67,9 @@ __all__ = [
     "load_prices",
     "load_run",
     "read_attempts",
+    "read_judge_requests",
     "read_results",
+    "read_scores",
     "scan_runs",
     "side_by_side",
     "summarize",

@@ -19,6 +19,7 @@ from runner.cli.commands.history import history_command
 from runner.cli.commands.plan import plan
 from runner.cli.commands.report import report
 from runner.cli.commands.run import run
+from runner.cli.commands.score import score_command
 from runner.cli.failure import click_message, error_json, error_line, requested_log_format
 from runner.errors import (
     BetaRunnerError,
@@ -53,6 +54,7 @@ for _command in (
     history_command,
     compare_command,
     check_command,
+    score_command,
 ):
     cli.add_command(_command)
 

@@ -1,8 +1,9 @@
 """An experiment's cases: inline `[[cases]]` tables and a JSON Lines `cases_file`, as `Case`s.
 
 Both forms take the same fields: `id`, exactly one of `prompt`, `messages` or `turns`, an
-optional `system`, and the conversation fields of `runner.config.conversation` (`tools`,
-`tool_results`, `max_turns`). Errors in the cases file name that file and its line.
+optional `system`, the conversation fields of `runner.config.conversation` (`tools`,
+`tool_results`, `max_turns`), and for scorers `expected` (any JSON value) and `metadata` (a
+table). Errors in the cases file name that file and its line.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from runner.config.tables import Location, Table, as_json, key_path, shown
 from runner.config.types import Case, JSONObject, JSONValue, ToolScript
 from runner.errors import ConfigError
 
-CASE_KEYS = ("id", "prompt", "messages", "system", *CONVERSATION_KEYS)
+CASE_KEYS = ("id", "prompt", "messages", "system", *CONVERSATION_KEYS, "expected", "metadata")
 MESSAGE_KEYS = ("role", "content")
 ROLES = ("user", "assistant")
 
@@ -111,6 +112,8 @@ def _case(table: Table, source: str, base: Path, defaults: tuple[ToolScript, ...
         tool_results=merged_scripts(defaults, read_tool_results(table, base)),
         follow_ups=follow_ups,
         max_turns=read_max_turns(table, len(follow_ups), conversation),
+        expected=as_json(table.loc, table.at("expected"), table.data.get("expected")),
+        metadata=table.json_object("metadata"),
     )
 
 

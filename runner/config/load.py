@@ -21,6 +21,7 @@ from runner.config.cases import read_cases
 from runner.config.conversation import read_tool_results, script_warnings
 from runner.config.files import decode_utf8, read_bytes
 from runner.config.prices import default_prices, model_prices
+from runner.config.scorers import read_scorers
 from runner.config.tables import Location, Table
 from runner.config.types import (
     API_VERSIONS,
@@ -37,7 +38,7 @@ from runner.errors import ConfigError, UsageError
 
 TOP_KEYS = (
     "name", "description", "models", "cases_file", "cases",
-    "target", "run", "request", "arms", "arm_matrix", "prices", "tool_results",
+    "target", "run", "request", "arms", "arm_matrix", "prices", "tool_results", "scorers",
 )  # fmt: skip
 TARGET_KEYS = ("base_url", "api_key_env", "anthropic_version")
 RUN_KEYS = (
@@ -85,6 +86,7 @@ def load_experiment(
         run=run,
         request=request,
         prices=_prices(root),
+        scorers=read_scorers(root, models[0]),
     )
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)

@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from runner.config.scorers import Scorer
 
 JSONValue = None | bool | int | float | str | list["JSONValue"] | dict[str, "JSONValue"]
 JSONObject = dict[str, JSONValue]
@@ -107,6 +110,8 @@ class Case:
     stops with tool_use gets its tools' results (`tool_results`) and the loop goes on; each
     scripted `follow_ups` user message is sent after the answer to the one before; at most
     `max_turns` requests in all. `tools` are added to the request's (by name, replacing).
+    `expected` (any JSON value, None when absent) is what scorers compare the answer with and
+    `metadata` free data for Python scorers; neither is sent to the API.
     """
 
     id: str
@@ -117,6 +122,8 @@ class Case:
     tool_results: tuple[ToolScript, ...] = ()
     follow_ups: tuple[str, ...] = ()
     max_turns: int = 1
+    expected: JSONValue = None
+    metadata: JSONObject = field(default_factory=dict)
 
     @property
     def conversation(self) -> bool:
@@ -142,6 +149,7 @@ class Experiment:
     run: RunSettings = field(default_factory=RunSettings)
     request: JSONObject = field(default_factory=dict)
     prices: dict[str, JSONObject] = field(default_factory=dict)
+    scorers: tuple[Scorer, ...] = ()
 
     @property
     def request_count(self) -> int:

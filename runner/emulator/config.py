@@ -47,6 +47,8 @@ class EmulatorConfig:
     # its requests that end `expired`.
     batch_processing_s: float = 2.0
     batch_expire_share: float = 0.0
+    # The chance that a question with a known answer (see `answers`) is answered right.
+    p_correct: float = 0.8
     # Planted effects, and a ping every n stream events (0: only the one after the first block).
     beta_effects: tuple[BetaEffect, ...] = ()
     ping_every_n_events: int = 0

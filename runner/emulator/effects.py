@@ -58,13 +58,19 @@ class Features:
     estimated_thinking: bool
     context_edits: tuple[Obj, ...]
     planted: tuple[BetaEffect, ...]
+    p_correct: float = 0.8
 
 
 def resolve(
-    request: MessageRequest, betas: tuple[str, ...], planted: tuple[BetaEffect, ...]
+    request: MessageRequest,
+    betas: tuple[str, ...],
+    planted: tuple[BetaEffect, ...],
+    p_correct: float = 0.8,
 ) -> Features:
-    """The features a request gets from its betas, its body and the planted effects."""
+    """The features a request gets from its betas, its body and the planted effects;
+    `p_correct` is the chance of a right answer before planted `correct` points."""
     on = set(betas)
+    mine = tuple(e for e in planted if e.beta in on)
     model = request.model
     long_window = cat.CONTEXT_1M in on and cat.unavailable_beta(cat.CONTEXT_1M, model) is None
     return Features(
@@ -78,7 +84,8 @@ def resolve(
         long_cache_ttl=cat.EXTENDED_CACHE_TTL in on,
         estimated_thinking=cat.THINKING_TOKEN_COUNT in on,
         context_edits=_edits(request) if cat.CONTEXT_MANAGEMENT in on else (),
-        planted=tuple(e for e in planted if e.beta in on),
+        planted=mine,
+        p_correct=p_correct + sum(e.correct_points for e in mine) / 100.0,
     )
 
 

@@ -18,6 +18,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
+from runner.emulator.answers import answer, is_judge_prompt, judge_reply, known_answer
 from runner.emulator.effects import Features
 from runner.emulator.request import MessageRequest, Obj
 
@@ -195,6 +196,12 @@ def _call(tool: Obj, request: MessageRequest, rng: random.Random) -> Part:
 def _answer(request: MessageRequest, features: Features, rng: random.Random, prompt: int) -> Part:
     if request.output_schema is not None:
         return _text_part(json.dumps(render_schema(request.output_schema, rng)))
+    asked = request.last_user_text()
+    if is_judge_prompt(asked):
+        return _text_part(judge_reply(asked, rng))
+    known = known_answer(asked)
+    if known is not None:
+        return _text_part(answer(known, features.p_correct, rng))
     count = 12 + rng.randrange(40) + min(prompt, 4000) // 40
     for effect in features.planted:
         count = effect.resize(count)

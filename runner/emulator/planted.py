@@ -10,16 +10,18 @@ known to be there. The command-line syntax, parsed by `parse_beta_effect`, is::
 | `latency_ms` | a number >= 0 | added to the time to first token |
 | `output_tokens` | `+20%`, `-10%`, `+15`, `-5`, `15` | relative or absolute change of text length |
 | `text` | words without a comma | appended to the last text block, after a space |
+| `correct` | points, e.g. `-20` or `+5` | added to the chance (in %) of a right answer to a |
+| | | question with a known answer (`answers`), and so to a judge's verdicts |
 
-Example: `my-beta-2026-01-01:latency_ms=30,output_tokens=+20%,text=planted`. A planted beta name
-counts as known even when it is not in the emulator's catalog.
+Example: `my-beta-2026-01-01:latency_ms=30,output_tokens=+20%,text=planted,correct=-20`. A
+planted beta name counts as known even when it is not in the emulator's catalog.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-_KEYS = ("latency_ms", "output_tokens", "text")
+_KEYS = ("latency_ms", "output_tokens", "text", "correct")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,7 @@ class BetaEffect:
     output_tokens: float = 0.0
     output_tokens_relative: bool = False
     text_suffix: str = ""
+    correct_points: float = 0.0
 
     def resize(self, words: int) -> int:
         """The text length in words once this effect's output-token change is applied."""
@@ -54,7 +57,26 @@ def parse_beta_effect(spec: str) -> BetaEffect:
                 f"with KEY one of {', '.join(_KEYS)}."
             )
         values[key.strip()] = value.strip()
-    return BetaEffect(name, _latency(spec, values), *_tokens(spec, values), values.get("text", ""))
+    tokens, relative = _tokens(spec, values)
+    return BetaEffect(
+        name,
+        _latency(spec, values),
+        tokens,
+        relative,
+        values.get("text", ""),
+        _points(spec, values),
+    )
+
+
+def _points(spec: str, values: dict[str, str]) -> float:
+    raw = values.get("correct", "0")
+    try:
+        points = float(raw)
+    except ValueError:
+        raise ValueError(f"Beta effect {spec!r}: correct={raw!r} is not like -20 or +5.") from None
+    if not -100 <= points <= 100:
+        raise ValueError(f"Beta effect {spec!r}: correct={raw!r} must be from -100 to +100.")
+    return points
 
 
 def _latency(spec: str, values: dict[str, str]) -> float:

@@ -115,7 +115,7 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     """Validate the body under its version and betas; ApiError on the first check that fails."""
     request = parse_request(asked.body, asked.version, count_only=count_only)
     check_betas(request, asked.betas)
-    features = resolve(request, asked.betas, config.beta_effects)
+    features = resolve(request, asked.betas, config.beta_effects, config.p_correct)
     original = input_tokens(request)
     applied, cleared = apply_edits(request, features, original)
     return Prepared(request, asked.betas, features, original - cleared, original, applied)

@@ -24,6 +24,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from runner.config.scorers import describe
 from runner.config.types import Experiment, JSONObject
 from runner.errors import RunStoreError
 from runner.results import files
@@ -251,6 +252,7 @@ def experiment_document(experiment: Experiment) -> JSONObject:
     plain = _plain(experiment)
     document: JSONObject = json.loads(json.dumps(plain, default=str))
     document["path"] = str(experiment.path)
+    document["scorers"] = json.loads(json.dumps([describe(s) for s in experiment.scorers]))
     return document
 
 
@@ -298,8 +300,9 @@ def _significant(experiment: Experiment) -> dict[str, Any]:
         "stream": document["run"]["stream"],
         "seed": document["run"]["seed"],
     }
-    for case in significant["cases"]:
-        case.pop("source", None)
+    for case in significant["cases"]:  # what scorers read is not sent: not a change of requests
+        for name in ("source", "expected", "metadata"):
+            case.pop(name, None)
     return significant
 
 

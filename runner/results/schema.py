@@ -1,7 +1,10 @@
 """The results contract: row types, their column names and their polars schemas, in one place.
 
 `ResultRow` is one request's final outcome (`results.parquet`); `AttemptRow` is one HTTP try
-(`attempts.parquet`). A row dataclass is the declaration of its table: its fields, in order, are
+(`attempts.parquet`); `ScoreRow` is one scorer's score of one result (`scores.parquet`);
+`JudgeRequestRow` is one request to a judge model (`judge_requests.parquet`): a result row of
+its own with what it judged, kept apart from the arms' so judges never mix into their latency
+or cost. A row dataclass is the declaration of its table: its fields, in order, are
 the columns, and each field's type gives the polars dtype (`str` -> String, `int` -> Int64,
 `Int32` -> Int32, `float` -> Float64, `bool` -> Boolean, `datetime` -> UTC microseconds,
 `list[X]` -> List, `X | None` -> the same, nullable). A field whose type is itself a row-part
@@ -9,8 +12,9 @@ dataclass (`MessageColumns`, `RateLimitColumns`) contributes that part's columns
 so the code that produces a part (reading a message, reading rate-limit headers) builds a typed
 object instead of a dict splatted into the row.
 
-The name tables `R` and `A` (`R.latency_ms == "latency_ms"`) are what the rest of the code uses
-to name a column; they are plain classes of `Final` strings, so mypy rejects `R.latncy_ms`.
+The name tables `R`, `A`, `S` and `J` (`R.latency_ms == "latency_ms"`) are what the rest of the
+code uses to name a column; they are plain classes of `Final` strings, so mypy rejects
+`R.latncy_ms` (a name table may extend another's: `J(R)` lists a result row's names first).
 `register()` derives a table's schema from its row type and checks, at import, that its name
 table lists exactly the row's columns in order (it fails naming the difference).
 
@@ -225,6 +229,54 @@ class A:
     sched_paused_ms: Final = "sched_paused_ms"
 
 
+@dataclass(slots=True)
+class ScoreRow:
+    """One scorer's score of one ok result: a value, pass/fail where it has one, or an error.
+
+    `fingerprint` identifies the scorer's settings the score was made with.
+    """
+
+    request_key: str
+    scorer: str
+    fingerprint: str
+    value: float | None
+    passed: bool | None
+    explanation: str | None
+    error: str | None
+
+
+class S:
+    """Column names of `scores.parquet` (the fields of `ScoreRow`)."""
+
+    request_key: Final = "request_key"
+    scorer: Final = "scorer"
+    fingerprint: Final = "fingerprint"
+    value: Final = "value"
+    passed: Final = "passed"
+    explanation: Final = "explanation"
+    error: Final = "error"
+
+
+@dataclass(slots=True)
+class JudgeRequestRow:
+    """A request to a judge model: its own result row (its `arm` is the scorer's name, its
+    `model` the judge's), then the request it judged and, for a pairwise judge, the baseline's
+    request and which answer was shown first (`arm_first` or `baseline_first`)."""
+
+    request: ResultRow
+    judged_key: str
+    baseline_key: str | None
+    order: str | None
+
+
+class J(R):
+    """Column names of `judge_requests.parquet`: a result row's, then what it judged."""
+
+    judged_key: Final = "judged_key"
+    baseline_key: Final = "baseline_key"
+    order: Final = "order"
+
+
 @dataclass(frozen=True)
 class Table:
     """One table's contract: its row type, its schema, and how to read each column off a row."""
@@ -241,7 +293,13 @@ def register(row_type: type, names: type) -> Table:
     """Derive `row_type`'s schema, check `names` lists its columns, and register the table."""
     columns = _columns(row_type, "")
     column_names = [path.rpartition(".")[2] for path, _ in columns]
-    declared = [(k, v) for k, v in vars(names).items() if not k.startswith("_")]
+    declared = [
+        (k, v)
+        for cls in reversed(names.__mro__[:-1])  # a name table may extend another's names
+        for k, v in vars(cls).items()
+        if not k.startswith("_")
+    ]
+
     if declared != [(name, name) for name in column_names]:
         differ = sorted({k for k, _ in declared} ^ set(column_names)) or "their order"
         raise RuntimeError(f"{names.__name__} and {row_type.__name__} differ: {differ}")
@@ -281,8 +339,12 @@ def _dtype(hint: Any) -> pl.DataType:
 
 RESULTS = register(ResultRow, R)
 ATTEMPTS = register(AttemptRow, A)
+SCORES = register(ScoreRow, S)
+JUDGE_REQUESTS = register(JudgeRequestRow, J)
 RESULTS_SCHEMA = RESULTS.schema
 ATTEMPTS_SCHEMA = ATTEMPTS.schema
+SCORES_SCHEMA = SCORES.schema
+JUDGE_REQUESTS_SCHEMA = JUDGE_REQUESTS.schema
 
 
 def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:

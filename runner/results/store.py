@@ -2,10 +2,11 @@
 
 Layout of `<results>/<experiment>/<run id>/`: `manifest.json`; while running, numbered
 `parts/results-NNNNNN.parquet` and `parts/attempts-NNNNNN.parquet`; at the end
-`results.parquet` and `attempts.parquet`. Every file is written to a temporary name and
-renamed, so a reader never sees half a file. A run directory is never overwritten. A run split
-with `--shard K/N` keeps each shard in `<run id>/shard-K-of-N/`, laid out like a run; reading a
-run reads every shard below it.
+`results.parquet` and `attempts.parquet`; likewise `scores.parquet` (one row per request and
+scorer) and `judge_requests.parquet` (the judges' own requests) when the experiment scores.
+Every file is written to a temporary name and renamed, so a reader never sees half a file. A
+run directory is never overwritten. A run split with `--shard K/N` keeps each shard in
+`<run id>/shard-K-of-N/`, laid out like a run; reading a run reads every shard below it.
 """
 
 from __future__ import annotations
@@ -22,17 +23,25 @@ from runner.results.manifest import MANIFEST as MANIFEST
 from runner.results.manifest import Manifest, RunStatus, read_manifest, write_manifest
 from runner.results.schema import (
     ATTEMPTS_SCHEMA,
+    JUDGE_REQUESTS_SCHEMA,
     RESULTS_SCHEMA,
+    SCORES_SCHEMA,
     STATUS_OK,
     A,
     AttemptRow,
+    J,
+    JudgeRequestRow,
     R,
     ResultRow,
+    S,
+    ScoreRow,
     rows_to_frame,
 )
 
 RESULTS = "results.parquet"
 ATTEMPTS = "attempts.parquet"
+SCORES = "scores.parquet"
+JUDGE_REQUESTS = "judge_requests.parquet"
 PARTS = "parts"
 SHARD_PREFIX = "shard-"
 _ROW = "__row"
@@ -94,15 +103,46 @@ class RunDirectory:
         """The manifest, checked; RunStoreError `<file>: <what is wrong>` when it is damaged."""
         return read_manifest(self.path)
 
-    def append(self, results: Sequence[ResultRow], attempts: Sequence[AttemptRow]) -> None:
+    def append(
+        self,
+        results: Sequence[ResultRow],
+        attempts: Sequence[AttemptRow],
+        scores: Sequence[ScoreRow] = (),
+        judges: Sequence[JudgeRequestRow] = (),
+    ) -> None:
         """Write one numbered part for each non-empty batch of rows."""
         number = self._next_part
-        if attempts:
-            self._write_part("attempts", number, rows_to_frame(list(attempts), ATTEMPTS_SCHEMA))
-        if results:
-            self._write_part("results", number, rows_to_frame(list(results), RESULTS_SCHEMA))
-        if results or attempts:
+        batches: tuple[tuple[str, Sequence[object], pl.Schema], ...] = (
+            ("attempts", attempts, ATTEMPTS_SCHEMA),
+            ("judge_requests", judges, JUDGE_REQUESTS_SCHEMA),
+            ("scores", scores, SCORES_SCHEMA),
+            ("results", results, RESULTS_SCHEMA),
+        )
+        for kind, rows, schema in batches:
+            if rows:
+                self._write_part(kind, number, rows_to_frame(list(rows), schema))
+        if any(rows for _, rows, _ in batches):
             self._next_part += 1
+
+    def replace_scores(self, scorers: Sequence[str], scores: Sequence[ScoreRow]) -> None:
+        """Rewrite `scores.parquet`: `scorers`' rows replaced by `scores`, others' kept."""
+        kept = read_scores(self.path).filter(~pl.col(S.scorer).is_in(list(scorers)))
+        self._replace(SCORES, kept.collect(), rows_to_frame(list(scores), SCORES_SCHEMA))
+
+    def replace_judge_requests(
+        self, scorers: Sequence[str], rows: Sequence[JudgeRequestRow]
+    ) -> None:
+        """Rewrite `judge_requests.parquet`: `scorers`' requests replaced by `rows`."""
+        kept = read_judge_requests(self.path).filter(~pl.col(J.arm).is_in(list(scorers)))
+        fresh = rows_to_frame(list(rows), JUDGE_REQUESTS_SCHEMA)
+        self._replace(JUDGE_REQUESTS, kept.collect(), fresh)
+
+    def _replace(self, name: str, kept: pl.DataFrame, fresh: pl.DataFrame) -> None:
+        """The table `name` as `kept` + `fresh`, its parts folded in (and removed)."""
+        files.write_parquet(self.path / name, pl.concat([kept, fresh]))
+        kind = name.removesuffix(".parquet")
+        for part in sorted((self.path / PARTS).glob(f"{kind}-*.parquet")):
+            part.unlink()
 
     def compact(self) -> None:
         """Fold every part (and any earlier compacted file) into the final two tables.
@@ -111,6 +151,9 @@ class RunDirectory:
         """
         files.sink_parquet(self.path / RESULTS, read_results(self.path), _ROW_GROUP)
         files.sink_parquet(self.path / ATTEMPTS, read_attempts(self.path), _ROW_GROUP)
+        for name, read in ((SCORES, read_scores), (JUDGE_REQUESTS, read_judge_requests)):
+            if _files(self.path, name, name.removesuffix(".parquet")):
+                files.sink_parquet(self.path / name, read(self.path), _ROW_GROUP)
         for part in sorted((self.path / PARTS).glob("*.parquet")):
             part.unlink()
 
@@ -128,6 +171,18 @@ def read_attempts(run_dir: str | Path) -> pl.LazyFrame:
     """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
     files = _files(Path(run_dir), ATTEMPTS, "attempts")
     return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
+
+
+def read_scores(run_dir: str | Path) -> pl.LazyFrame:
+    """One row per (request, scorer): the latest score written wins (empty when unscored)."""
+    files = _files(Path(run_dir), SCORES, "scores")
+    return latest_rows(files, SCORES_SCHEMA, [S.request_key, S.scorer])
+
+
+def read_judge_requests(run_dir: str | Path) -> pl.LazyFrame:
+    """One row per judge request (empty when the experiment has no judge)."""
+    files = _files(Path(run_dir), JUDGE_REQUESTS, "judge_requests")
+    return latest_rows(files, JUDGE_REQUESTS_SCHEMA, [J.request_key])
 
 
 def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> pl.LazyFrame:

@@ -13,10 +13,10 @@ from typing import Protocol
 import anyio
 from anyio.abc import ObjectReceiveStream
 
-from runner.results.schema import STATUS_OK, AttemptRow, ResultRow
+from runner.results.schema import STATUS_OK, AttemptRow, JudgeRequestRow, ResultRow, ScoreRow
 from runner.results.store import RunDirectory
 
-Row = ResultRow | AttemptRow
+Row = ResultRow | AttemptRow | ScoreRow | JudgeRequestRow
 
 
 class ResultObserver(Protocol):
@@ -44,6 +44,8 @@ class RowWriter:
         self._interval = flush_interval_s
         self._results: list[ResultRow] = []
         self._attempts: list[AttemptRow] = []
+        self._scores: list[ScoreRow] = []
+        self._judges: list[JudgeRequestRow] = []
         self.counts: Counter[str] = Counter()
 
     async def consume(self, rows: ObjectReceiveStream[Row]) -> None:
@@ -62,7 +64,7 @@ class RowWriter:
                     self._take(await rows.receive())
                 except anyio.EndOfStream:
                     return
-                if len(self._results) + len(self._attempts) < self._flush_rows:
+                if self._buffered() < self._flush_rows:
                     continue
             await anyio.to_thread.run_sync(self.flush)
             deadline = anyio.current_time() + self._interval
@@ -70,10 +72,22 @@ class RowWriter:
     def flush(self) -> None:
         """Append the buffered rows as one part (nothing when empty)."""
         results, attempts = self._results, self._attempts
-        self._results, self._attempts = [], []
-        self._run_dir.append(results, attempts)
+        scores, judges = self._scores, self._judges
+        self._results, self._attempts, self._scores, self._judges = [], [], [], []
+        self._run_dir.append(results, attempts, scores, judges)
+
+    def _buffered(self) -> int:
+        return len(self._results) + len(self._attempts) + len(self._scores) + len(self._judges)
 
     def _take(self, row: Row) -> None:
+        if isinstance(row, ScoreRow):
+            self._scores.append(row)
+            self.counts["scores"] += 1
+            return
+        if isinstance(row, JudgeRequestRow):
+            self._judges.append(row)
+            self.counts["judge_requests"] += 1
+            return
         if isinstance(row, AttemptRow):
             self._attempts.append(row)
             self.counts["attempts"] += 1

@@ -39,6 +39,13 @@ from runner.results.store import RunDirectory, table_counts
 from runner.results.writer import ResultObserver, Row, RowWriter
 from runner.run.execute import RequestContext, perform
 from runner.run.resume import Continuation
+from runner.run.scoring import (
+    DroppedAttempts,
+    LiveScoring,
+    ScoringPass,
+    judge_lane,
+    score_stored,
+)
 from runner.schedule.scheduler import Scheduler
 
 _EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -145,6 +152,8 @@ async def execute_run(
             await _record(
                 experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
             )
+            if experiment.scorers and not stop.signals:
+                await _score_after(experiment, run_id, run_dir, services, schedulers)
             failure: Exception | None = None
         except Exception as exc:  # recorded in the manifest, then raised as RunFailed
             failure = exc
@@ -190,6 +199,32 @@ async def _record(
                 await sender(todo, send, prior)
 
 
+async def _score_after(
+    experiment: Experiment,
+    run_id: str,
+    run_dir: RunDirectory,
+    services: RunServices,
+    schedulers: dict[str, Scheduler],
+) -> None:
+    """Score what the workers did not (batch results, earlier sessions), then run the judges."""
+    context = RequestContext(
+        run_id, _client(experiment, services), experiment.run.retry, services.clock,
+        services.sleep, DroppedAttempts(),
+    )  # fmt: skip
+    lane = judge_lane(experiment, context, schedulers)
+    await score_stored(experiment, run_dir, ScoringPass(experiment.scorers, replace=False), lane)
+
+
+def _client(experiment: Experiment, services: RunServices) -> MessagesClient:
+    return MessagesClient(
+        services.http,
+        experiment.target,
+        services.api_key,
+        timeout_s=experiment.run.timeout_s,
+        clock=services.clock,
+    )
+
+
 async def _close(
     run_dir: RunDirectory,
     manifest: Manifest,
@@ -222,13 +257,7 @@ async def _send_all(
     prior: Mapping[str, int],
     schedulers: dict[str, Scheduler],
 ) -> None:
-    client = MessagesClient(
-        services.http,
-        experiment.target,
-        services.api_key,
-        timeout_s=experiment.run.timeout_s,
-        clock=services.clock,
-    )
+    client = _client(experiment, services)
     context = RequestContext(
         run_id,
         client,
@@ -241,7 +270,7 @@ async def _send_all(
         max_buffer_size=experiment.run.concurrency
     )
     workers = min(len(todo), 2 * experiment.run.concurrency + 8)
-    lane = _Lane(experiment, context, schedulers, prior)
+    lane = _Lane(experiment, context, schedulers, prior, LiveScoring.of(experiment))
     with work:
         async with anyio.create_task_group() as group:
             group.start_soon(_feed, todo, queue_send)
@@ -279,6 +308,7 @@ class _Lane:
     context: RequestContext
     schedulers: dict[str, Scheduler]
     prior: Mapping[str, int]
+    scoring: LiveScoring
 
 
 async def _work(
@@ -294,6 +324,9 @@ async def _work(
             result.attempts += lane.prior.get(planned.key, 0)  # attempts of earlier sessions
             with anyio.CancelScope(shield=True):  # a finished request is never lost
                 await rows.send(result)
+            for score in await lane.scoring.rows(planned.case, result):
+                with anyio.CancelScope(shield=True):
+                    await rows.send(score)
 
 
 @dataclass

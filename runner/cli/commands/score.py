@@ -1,0 +1,133 @@
+"""`beta-runner score`: (re)score a finished run with its experiment's scorers.
+
+Sends nothing to the arms: answer scorers read the stored results; only judges send requests,
+to their judge model, through the experiment's target (or the emulator, with --local).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+from collections.abc import Sequence
+from pathlib import Path
+
+import anyio
+import click
+from rich.console import Console
+
+from runner.analysis.runs import load_run
+from runner.analysis.scores import score_summary
+from runner.cli.emulator_settings import emulator_config
+from runner.cli.launch import api_key_for, target_url
+from runner.cli.terminal import render_table
+from runner.config.environment import Environment
+from runner.config.load import load_experiment
+from runner.config.scorers import JudgeScorer, Scorer
+from runner.config.types import Experiment, Target
+from runner.errors import RunStoreError, UsageError
+from runner.http.client import MessagesClient
+from runner.results.store import RunDirectory, read_scores
+from runner.run.scoring import rescore, stale_scorers
+from runner.run.session import http_client
+
+
+@click.command("score")
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option(
+    "--experiment",
+    "experiment_file",
+    type=click.Path(path_type=Path),
+    help="The experiment whose scorers to use (default: the file the run was made from).",
+)
+@click.option(
+    "--scorer",
+    "names",
+    multiple=True,
+    metavar="NAME",
+    help="Rescore with this scorer (repeatable; default: every scorer that is new or changed).",
+)
+@click.option("--local", is_flag=True, help="Send judge requests to the built-in emulator.")
+@click.option("--base-url", help="Send judge requests to this server instead of the target.")
+@click.option(
+    "--emulator",
+    "emulator_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --local: an emulator setting (see `beta-runner emulate --help`).",
+)
+def score_command(
+    run_dir: Path,
+    experiment_file: Path | None,
+    names: Sequence[str],
+    local: bool,
+    base_url: str | None,
+    emulator_settings: Sequence[str],
+) -> None:
+    """Score RUN_DIR's answers again; only the chosen scorers' rows are replaced."""
+    directory = RunDirectory.open(run_dir)
+    env = Environment.from_os()
+    experiment = load_experiment(_experiment_path(directory, experiment_file), env_base_url=None)
+    chosen = _chosen(experiment.experiment, directory, names)
+    if not chosen:
+        click.echo("Every scorer's rows are up to date; nothing to score (--scorer NAME forces).")
+        return
+    judges = any(isinstance(s, JudgeScorer) for s in chosen)
+    with target_url(local, base_url, emulator_config(emulator_settings)) as url:
+        counts = anyio.run(
+            _score, experiment.experiment, directory, chosen, judges, url, env, local
+        )
+    written = ", ".join(f"{name} ({count} rows)" for name, count in counts.items())
+    click.echo(f"Scored {run_dir.name}: {written}.")
+    summary = score_summary(load_run(run_dir), read_scores(run_dir))
+    Console(width=200).print(render_table(summary, "scores per arm"))
+
+
+async def _score(
+    experiment: Experiment,
+    directory: RunDirectory,
+    chosen: Sequence[Scorer],
+    judges: bool,
+    url: str | None,
+    env: Environment,
+    local: bool,
+) -> dict[str, int]:
+    if not judges:
+        return await rescore(experiment, directory, chosen, None)
+    target = experiment.target if url is None else _at(experiment, url)
+    key = api_key_for(experiment, env, local=local)
+    async with http_client(experiment.run.concurrency, experiment.run.timeout_s) as http:
+        client = MessagesClient(http, target, key, timeout_s=experiment.run.timeout_s)
+        return await rescore(experiment, directory, chosen, client)
+
+
+def _at(experiment: Experiment, url: str) -> Target:
+    return dataclasses.replace(experiment.target, base_url=url.rstrip("/"))
+
+
+def _experiment_path(directory: RunDirectory, given: Path | None) -> Path:
+    if given is not None:
+        return given
+    recorded = directory.read_manifest().experiment.get("path")
+    if not isinstance(recorded, str) or not Path(recorded).is_file():
+        raise RunStoreError(
+            f"The experiment file this run was made from ({recorded or 'unrecorded'}) is not "
+            "there; give it with --experiment FILE."
+        )
+    return Path(recorded)
+
+
+def _chosen(experiment: Experiment, directory: RunDirectory, names: Sequence[str]) -> list[Scorer]:
+    by_name = {s.name: s for s in experiment.scorers}
+    if not by_name:
+        raise UsageError(f"{experiment.path} has no [[scorers]]; add one to score this run.")
+    for name in names:
+        if name not in by_name:
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            raise UsageError(
+                f"--scorer {name!r} is not a scorer of {experiment.path.name}.{hint} "
+                f"Its scorers: {', '.join(by_name)}."
+            )
+    if names:
+        return [by_name[name] for name in dict.fromkeys(names)]
+    return list(stale_scorers(experiment, directory))

@@ -1,0 +1,374 @@
+"""An experiment's `[[scorers]]`: how each answer is graded, as frozen typed objects.
+
+Every scorer has a unique `name` (it becomes the metric `score.<name>`) and a `type`:
+
+| type | reads | value / passed |
+| --- | --- | --- |
+| `exact` | the case's `expected` | 1 if the text equals it (`ignore_case`, `strip`) |
+| `includes` | `expected` (a string, or a list with `match = "all"/"any"`) | 1 if found |
+| `regex` | `pattern` (default: `expected`), `ignore_case` | 1 if it matches |
+| `json` | `schema = {...}` or `schema_file` (optional) | 1 if the text is JSON (valid) |
+| `tool_call` | `tool`, `arguments` (default: `expected`) | 1 if such a call was made |
+| `numeric` | `expected` (a number), `tolerance`, `relative_tolerance` | 1 if within |
+| `length` | `min_chars`, `max_chars`, `min_words`, `max_words` | value: words |
+| `refusal` | `expect_refusal` | value 1 if refused; passed if as expected |
+| `python` | `function = "module:callable"`, relative to the experiment file | its return |
+| `judge` | `mode = "grade"` (`rubric`, `scale`, `pass_at`) or `"pairwise"`; `model` | see judge |
+
+A scorer that reads `expected` scores only the cases that have one. Each scorer has a
+`fingerprint` (a hash of its settings, and of the module's source for `python`), stored with
+every score so a rescoring can tell which rows it replaces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Literal, cast
+
+import jsonschema
+
+from runner.config.files import decode_utf8, read_bytes
+from runner.config.tables import Table, closest
+from runner.config.types import JSONObject
+
+SCORER_TYPES = (
+    "exact", "includes", "regex", "json", "tool_call", "numeric", "length", "refusal",
+    "python", "judge",
+)  # fmt: skip
+_OPTIONS: dict[str, tuple[str, ...]] = {
+    "exact": ("ignore_case", "strip"),
+    "includes": ("ignore_case", "match"),
+    "regex": ("pattern", "ignore_case"),
+    "json": ("schema", "schema_file"),
+    "tool_call": ("tool", "arguments"),
+    "numeric": ("tolerance", "relative_tolerance"),
+    "length": ("min_chars", "max_chars", "min_words", "max_words"),
+    "refusal": ("expect_refusal",),
+    "python": ("function",),
+    "judge": ("mode", "model", "rubric", "scale", "pass_at", "max_tokens"),
+}
+NAME_RE = re.compile(r"[A-Za-z0-9_]+")
+_FUNCTION_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*):([A-Za-z_][A-Za-z0-9_]*)")
+DEFAULT_JUDGE_RUBRIC = (
+    "Grade how correct, complete and helpful the answer is for the question asked."
+)
+
+
+@dataclass(frozen=True)
+class ExactScorer:
+    """The answer text equals the case's `expected`."""
+
+    name: str
+    ignore_case: bool = False
+    strip: bool = True
+
+
+@dataclass(frozen=True)
+class IncludesScorer:
+    """The case's `expected` (or all / any of a list of them) appears in the answer text."""
+
+    name: str
+    ignore_case: bool = False
+    match: Literal["all", "any"] = "all"
+
+
+@dataclass(frozen=True)
+class RegexScorer:
+    """The answer text matches `pattern` (None: the case's `expected` is the pattern)."""
+
+    name: str
+    pattern: str | None = None
+    ignore_case: bool = False
+
+
+@dataclass(frozen=True)
+class JsonScorer:
+    """The answer text parses as JSON and, with a schema, validates against it."""
+
+    name: str
+    schema: JSONObject | None = None
+
+
+@dataclass(frozen=True)
+class ToolCallScorer:
+    """The answer calls `tool` with arguments containing `arguments` (None: from `expected`)."""
+
+    name: str
+    tool: str | None = None
+    arguments: JSONObject | None = None
+
+
+@dataclass(frozen=True)
+class NumericScorer:
+    """The first number in the answer is within a tolerance of the case's `expected`."""
+
+    name: str
+    tolerance: float = 0.0
+    relative_tolerance: float = 0.0
+
+
+@dataclass(frozen=True)
+class LengthScorer:
+    """The answer's length (value: words) is within the bounds that are set."""
+
+    name: str
+    min_chars: int | None = None
+    max_chars: int | None = None
+    min_words: int | None = None
+    max_words: int | None = None
+
+
+@dataclass(frozen=True)
+class RefusalScorer:
+    """Whether the model refused (value 1); passed when that is what `expect_refusal` says."""
+
+    name: str
+    expect_refusal: bool = False
+
+
+@dataclass(frozen=True)
+class PythonScorer:
+    """A user function `module:callable` called with a `ScoreInput`; `source_hash` is its
+    module's source, part of the fingerprint."""
+
+    name: str
+    function: str
+    call: Callable[..., object] = field(compare=False, repr=False)
+    source_hash: str = ""
+
+
+@dataclass(frozen=True)
+class JudgeScorer:
+    """A judge model: `grade` scores one answer on `rubric` from 0 to `scale` (passed at
+    `pass_at`, if set); `pairwise` says whether the arm's answer beats the baseline's."""
+
+    name: str
+    mode: Literal["grade", "pairwise"]
+    model: str
+    rubric: str = DEFAULT_JUDGE_RUBRIC
+    scale: int = 10
+    pass_at: float | None = None
+    max_tokens: int = 512
+
+
+Scorer = (
+    ExactScorer | IncludesScorer | RegexScorer | JsonScorer | ToolCallScorer | NumericScorer
+    | LengthScorer | RefusalScorer | PythonScorer | JudgeScorer
+)  # fmt: skip
+NEEDS_EXPECTED = (ExactScorer, IncludesScorer, NumericScorer)
+
+
+def fingerprint(scorer: Scorer) -> str:
+    """A short hash of everything that decides the scorer's scores."""
+    settings = {f.name: getattr(scorer, f.name) for f in fields(scorer) if f.name != "call"}
+    text = json.dumps([type(scorer).__name__, settings], sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def read_scorers(root: Table, default_model: str) -> tuple[Scorer, ...]:
+    """The `[[scorers]]` tables, names unique; `default_model` is a judge's default model."""
+    scorers: dict[str, Scorer] = {}
+    for table in root.tables("scorers", ("name", "type", *_all_options())):
+        scorer = _scorer(table, default_model)
+        if scorer.name in scorers:
+            raise table.fail(
+                "name", f"Scorer name '{scorer.name}' is used twice; give each scorer its own."
+            )
+        scorers[scorer.name] = scorer
+    return tuple(scorers.values())
+
+
+def _all_options() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(key for keys in _OPTIONS.values() for key in keys))
+
+
+def _scorer(table: Table, default_model: str) -> Scorer:
+    name = table.required_text("name", NAME_RE)
+    if "type" not in table.data:
+        raise table.fail("type", f"'type' is required; one of {', '.join(SCORER_TYPES)}.")
+    kind = table.choice("type", "", SCORER_TYPES)
+    allowed = _OPTIONS[kind]
+    for key in table.data:
+        if key not in ("name", "type", *allowed):
+            known = ", ".join(allowed) or "none"
+            raise table.fail(
+                key,
+                f"'{key}' is not an option of type '{kind}'.{closest(key, allowed)} "
+                f"Its options: {known}.",
+            )
+    return _READERS[kind](table, name, default_model)
+
+
+def _exact(table: Table, name: str, _: str) -> Scorer:
+    return ExactScorer(name, table.boolean("ignore_case", False), table.boolean("strip", True))
+
+
+def _includes(table: Table, name: str, _: str) -> Scorer:
+    match = cast(Literal["all", "any"], table.choice("match", "all", ("all", "any")))
+    return IncludesScorer(name, table.boolean("ignore_case", False), match)
+
+
+def _regex(table: Table, name: str, _: str) -> Scorer:
+    pattern = table.text("pattern", "") if "pattern" in table.data else None
+    ignore_case = table.boolean("ignore_case", False)
+    if pattern is not None:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            problem = f"'{pattern}' is not a valid regex ({exc}); fix it."
+            raise table.fail("pattern", problem) from None
+    return RegexScorer(name, pattern, ignore_case)
+
+
+def _json(table: Table, name: str, _: str) -> Scorer:
+    if "schema" in table.data and "schema_file" in table.data:
+        raise table.fail("schema_file", "Give either schema or schema_file, not both.")
+    if "schema_file" in table.data:
+        schema, key = _schema_file(table), "schema_file"
+    elif "schema" in table.data:
+        schema, key = table.json_object("schema"), "schema"
+    else:
+        return JsonScorer(name)
+    try:
+        jsonschema.validators.validator_for(schema).check_schema(schema)
+    except jsonschema.SchemaError as exc:
+        raise table.fail(key, f"The JSON schema is not valid: {exc.message}.") from None
+    return JsonScorer(name, schema)
+
+
+def _schema_file(table: Table) -> JSONObject:
+    written = table.required_text("schema_file")
+    path = table.loc.file.parent / written
+    blame = table.fail("schema_file", f"The schema file '{written}' is unusable.")
+    try:
+        value = json.loads(decode_utf8(path, read_bytes(path, blame)))
+    except json.JSONDecodeError as exc:
+        raise table.fail("schema_file", f"'{written}' is not valid JSON ({exc.msg}).") from None
+    if not isinstance(value, dict):
+        raise table.fail("schema_file", f"'{written}' must hold one JSON object (a schema).")
+    return cast(JSONObject, value)
+
+
+def _tool_call(table: Table, name: str, _: str) -> Scorer:
+    tool = table.required_text("tool") if "tool" in table.data else None
+    arguments = table.json_object("arguments") if "arguments" in table.data else None
+    return ToolCallScorer(name, tool, arguments)
+
+
+def _numeric(table: Table, name: str, _: str) -> Scorer:
+    absolute = table.number("tolerance", 0.0, strict=False)
+    relative = table.number("relative_tolerance", 0.0, strict=False)
+    return NumericScorer(name, absolute, relative)
+
+
+def _length(table: Table, name: str, _: str) -> Scorer:
+    bounds = {key: table.optional_integer(key, 0) for key in _OPTIONS["length"]}
+    if all(value is None for value in bounds.values()):
+        raise table.loc.error(
+            table.path,
+            "A length scorer needs a bound: min_chars, max_chars, min_words or max_words.",
+        )
+    return LengthScorer(name, **bounds)
+
+
+def _refusal(table: Table, name: str, _: str) -> Scorer:
+    return RefusalScorer(name, table.boolean("expect_refusal", False))
+
+
+def _python(table: Table, name: str, _: str) -> Scorer:
+    written = table.required_text("function")
+    found = _FUNCTION_RE.fullmatch(written)
+    if found is None:
+        raise table.fail(
+            "function", f'\'{written}\' is not "module:callable"; e.g. "scoring:grade".'
+        )
+    module, attribute = found[1], found[2]
+    path = table.loc.file.parent / Path(*module.split(".")).with_suffix(".py")
+    blame = table.fail("function", f"The module file '{path.name}' for '{written}' is unusable.")
+    source = read_bytes(path, blame)
+    namespace = _load_module(table, path, written)
+    call = getattr(namespace, attribute, None)
+    if not callable(call):
+        names = [n for n in dir(namespace) if not n.startswith("_")]
+        raise table.fail(
+            "function",
+            f"'{path.name}' has no callable '{attribute}'.{closest(attribute, names)}",
+        )
+    digest = hashlib.sha256(source).hexdigest()[:16]
+    return PythonScorer(name, written, call, digest)
+
+
+def _load_module(table: Table, path: Path, written: str) -> object:
+    unique = "beta_runner_scorer_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
+    spec = importlib.util.spec_from_file_location(unique, path)
+    if spec is None or spec.loader is None:
+        raise table.fail("function", f"'{path.name}' cannot be imported as a Python module.")
+    module = importlib.util.module_from_spec(spec)
+    try:
+        spec.loader.exec_module(module)
+    except Exception as exc:  # the user's module: its own error, told as a config error
+        raise table.fail(
+            "function",
+            f"Importing '{path.name}' for '{written}' failed: {type(exc).__name__}: {exc}.",
+        ) from None
+    return module
+
+
+def _judge(table: Table, name: str, default_model: str) -> Scorer:
+    if "mode" not in table.data:
+        raise table.fail("mode", '\'mode\' is required: "grade" or "pairwise".')
+    mode = cast(Literal["grade", "pairwise"], table.choice("mode", "grade", ("grade", "pairwise")))
+    scale = table.integer("scale", 10, 1, 100)
+    pass_at = table.optional_number("pass_at", 0.0) if "pass_at" in table.data else None
+    if pass_at is not None and pass_at > scale:
+        raise table.fail("pass_at", f"pass_at ({pass_at:g}) is above the scale ({scale}).")
+    return JudgeScorer(
+        name=name,
+        mode=mode,
+        model=table.text("model", default_model),
+        rubric=table.text("rubric", DEFAULT_JUDGE_RUBRIC),
+        scale=scale,
+        pass_at=pass_at,
+        max_tokens=table.integer("max_tokens", 512, 16, 8192),
+    )
+
+
+_READERS: dict[str, Callable[[Table, str, str], Scorer]] = {
+    "exact": _exact,
+    "includes": _includes,
+    "regex": _regex,
+    "json": _json,
+    "tool_call": _tool_call,
+    "numeric": _numeric,
+    "length": _length,
+    "refusal": _refusal,
+    "python": _python,
+    "judge": _judge,
+}
+
+
+def describe(scorer: Scorer) -> dict[str, object]:
+    """The scorer's settings as plain data (for the manifest), with its type and fingerprint."""
+    settings = {k: v for k, v in asdict(scorer).items() if k != "call"}
+    kind = next(k for k, reader in _TYPE_OF.items() if isinstance(scorer, reader))
+    return {"type": kind, **settings, "fingerprint": fingerprint(scorer)}
+
+
+_TYPE_OF: dict[str, type] = {
+    "exact": ExactScorer,
+    "includes": IncludesScorer,
+    "regex": RegexScorer,
+    "json": JsonScorer,
+    "tool_call": ToolCallScorer,
+    "numeric": NumericScorer,
+    "length": LengthScorer,
+    "refusal": RefusalScorer,
+    "python": PythonScorer,
+    "judge": JudgeScorer,
+}

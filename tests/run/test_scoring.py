@@ -1,0 +1,203 @@
+"""Scores through the real path: a run scores answers as they arrive and runs its judges; `score`
+adds or replaces one scorer's rows later without sending anything to the arms."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import polars as pl
+import pytest
+from e2e_support import run_cli
+
+from runner.emulator import EmulatorConfig, EmulatorServer
+from runner.emulator.planted import parse_beta_effect
+
+pytestmark = pytest.mark.slow
+
+WORSE = "planted-worse-2026-01-01"
+CONFIG = EmulatorConfig(
+    ttft_ms=1.0,
+    ms_per_output_token=0.0,
+    jitter=0.0,
+    beta_effects=(parse_beta_effect(f"{WORSE}:correct=-50"),),
+)
+CHECKS = """
+import time
+
+from runner.scoring import Score
+
+
+def short(given):
+    time.sleep(0.001)  # a blocking scorer: it must run off the event loop
+    return Score(float(len(given.text)), len(given.text) < 10, f"{given.arm}/{given.model}")
+
+
+def broken(given):
+    raise RuntimeError("scorer bug")
+"""
+SCORERS = """
+[[scorers]]
+name = "correct"
+type = "includes"
+
+[[scorers]]
+name = "short"
+type = "python"
+function = "checks:short"
+
+[[scorers]]
+name = "broken"
+type = "python"
+function = "checks:broken"
+
+[[scorers]]
+name = "preferred"
+type = "judge"
+mode = "pairwise"
+model = "claude-haiku-4-5"
+
+[[scorers]]
+name = "graded"
+type = "judge"
+mode = "grade"
+scale = 5
+pass_at = 4
+"""
+
+
+def _experiment(directory: Path, url: str, scorers: str = SCORERS) -> Path:
+    cases = "".join(
+        f'[[cases]]\nid = "sum{i}"\nprompt = "What is {i} + {i * 3}?"\nexpected = "{4 * i}"\n'
+        for i in range(1, 9)
+    )
+    text = f"""
+    name = "scored"
+    models = ["claude-sonnet-5"]
+    [target]
+    base_url = "{url}"
+    [run]
+    repeats = 2
+    concurrency = 4
+    seed = 3
+    [request]
+    max_tokens = 32
+    [[arms]]
+    name = "baseline"
+    [[arms]]
+    name = "worse"
+    betas = ["{WORSE}"]
+    """
+    (directory / "checks.py").write_text(CHECKS, encoding="utf-8")
+    path = directory / "experiment.toml"
+    path.write_text(textwrap.dedent(text) + cases + scorers, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def scored_run(tmp_path: Path, keyed: str) -> tuple[Path, Path, EmulatorServer]:
+    """A finished run of 32 requests with five scorers, and the emulator still serving."""
+    server = EmulatorServer(CONFIG)
+    server.__enter__()
+    path = _experiment(tmp_path, server.url)
+    code = run_cli(["run", path, "--results", tmp_path / "out", "--run-id", "r", "-q"])
+    assert code == 0
+    yield path, tmp_path / "out" / "scored" / "r", server
+    server.__exit__(None, None, None)
+
+
+def _messages(server: EmulatorServer) -> int:
+    return sum(1 for r in server.app.received if r.path == "/v1/messages")
+
+
+def test_a_run_scores_each_ok_answer_and_runs_its_judges(
+    scored_run: tuple[Path, Path, EmulatorServer],
+) -> None:
+    """Every ok result has a row per answer scorer; judges have their own requests table."""
+    _, run_dir, server = scored_run
+    results = pl.read_parquet(run_dir / "results.parquet")
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    judges = pl.read_parquet(run_dir / "judge_requests.parquet")
+    assert results.height == 32
+    counts = dict(scores.group_by("scorer").len().iter_rows())
+    assert counts == {"correct": 32, "short": 32, "broken": 32, "preferred": 16, "graded": 32}
+    broken = scores.filter(pl.col("scorer") == "broken")
+    assert broken["error"].unique().to_list() == ["checks:broken raised RuntimeError: scorer bug"]
+    assert broken["value"].null_count() == 32
+    short = scores.filter(pl.col("scorer") == "short")
+    assert set(short["explanation"]) == {"baseline/claude-sonnet-5", "worse/claude-sonnet-5"}
+    assert judges.height == 16 + 32
+    assert set(judges["arm"]) == {"preferred", "graded"}
+    assert set(judges.filter(pl.col("arm") == "preferred")["order"]) == {
+        "arm_first",
+        "baseline_first",
+    }
+    assert judges.filter(pl.col("arm") == "preferred")["model"].unique().to_list() == [
+        "claude-haiku-4-5"
+    ]
+    assert (judges["status"] == "ok").all()
+    assert judges["input_tokens"].min() > 0
+    assert _messages(server) == 32 + 48
+    bodies = [json.dumps(r.body) for r in server.app.received]
+    judged = [body for body in bodies if "<question>" in body]
+    assert len(judged) == 48
+    assert not any("worse" in body or WORSE in body or "baseline" in body for body in judged)
+    judge_headers = [r for r in server.app.received if "<question>" in json.dumps(r.body)]
+    assert not any(r.header_values("anthropic-beta") for r in judge_headers)
+    graded = scores.filter(pl.col("scorer") == "graded")
+    assert graded["error"].null_count() == 32
+    assert graded["value"].is_between(0, 5).all()
+
+
+def test_score_adds_a_scorer_without_sending_anything_to_the_arms(
+    scored_run: tuple[Path, Path, EmulatorServer],
+) -> None:
+    """A scorer added after the run gets rows; no Messages request is sent; others are kept."""
+    path, run_dir, server = scored_run
+    before = pl.read_parquet(run_dir / "scores.parquet")
+    sent = _messages(server)
+    added = SCORERS + '\n[[scorers]]\nname = "exact"\ntype = "exact"\n'
+    path.write_text(path.read_text().replace(SCORERS, added), encoding="utf-8")
+    assert run_cli(["score", run_dir]) == 0
+    assert _messages(server) == sent
+    after = pl.read_parquet(run_dir / "scores.parquet")
+    assert after.filter(pl.col("scorer") == "exact").height == 32
+    kept = after.filter(pl.col("scorer") != "exact").sort("request_key", "scorer")
+    assert kept.equals(before.sort("request_key", "scorer"))
+    assert not list((run_dir / "parts").glob("scores-*"))
+    assert run_cli(["score", run_dir]) == 0  # nothing new or changed: nothing rewritten
+    assert pl.read_parquet(run_dir / "scores.parquet").equals(after)
+
+
+def test_rescoring_one_scorer_replaces_only_its_rows(
+    scored_run: tuple[Path, Path, EmulatorServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A changed scorer's fingerprint marks its rows stale; `score` replaces just those."""
+    path, run_dir, server = scored_run
+    before = pl.read_parquet(run_dir / "scores.parquet")
+    changed = SCORERS.replace('type = "includes"', 'type = "includes"\nignore_case = true')
+    path.write_text(path.read_text().replace(SCORERS, changed), encoding="utf-8")
+    sent = _messages(server)
+    assert run_cli(["score", run_dir, "--experiment", path]) == 0
+    assert "correct (32 rows)" in capsys.readouterr().out
+    assert _messages(server) == sent
+    after = pl.read_parquet(run_dir / "scores.parquet")
+    old = before.filter(pl.col("scorer") == "correct")["fingerprint"].unique()
+    new = after.filter(pl.col("scorer") == "correct")["fingerprint"].unique()
+    assert old.to_list() != new.to_list()
+    others = pl.col("scorer") != "correct"
+    assert (
+        after.filter(others)
+        .sort("request_key", "scorer")
+        .equals(before.filter(others).sort("request_key", "scorer"))
+    )
+
+
+def test_score_with_an_unknown_scorer_name_is_a_usage_error(
+    scored_run: tuple[Path, Path, EmulatorServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A typo'd --scorer exits 2 naming the closest scorer."""
+    _, run_dir, _ = scored_run
+    assert run_cli(["score", run_dir, "--scorer", "corect"]) == 2
+    assert "Did you mean 'correct'?" in capsys.readouterr().err
