@@ -32,12 +32,13 @@ from collections.abc import Sequence
 import polars as pl
 
 from runner.analysis.cost import COST
-from runner.analysis.signals import arm_signals, shows_evidence
+from runner.analysis.signals import shows_any, signals_by_arm
 from runner.analysis.similarity import (
     CHARS,
     SELF_EXACT,
     SELF_SIMILARITY,
     SELF_STOP_SHIFT,
+    TEXT_HASH,
     WORDS,
     jaccard,
     with_text_features,
@@ -51,41 +52,59 @@ METRICS = (
     "self_similarity", "baseline_self_similarity", "evidence_share",
 )  # fmt: skip
 REFERENCE_METRICS = ("baseline_self_similarity",)
-OK, ERROR, EVIDENCE_ARM, EVIDENCE_BASE, PAIR = "_ok", "_error", "_ev_x", "_ev_y", "_pair"
+OK, ERROR, EVIDENCE_ARM, EVIDENCE_BASE = "_ok", "_error", "_ev_x", "_ev_y"
 HAS_SIGNALS = "_has_signals"
 BASE = "_b"
 _CARRIED = (
-    *NUMERIC, OK, ERROR, R.text, R.stop_reason, R.evidence,
+    *NUMERIC, OK, ERROR, TEXT_HASH, R.stop_reason,
     WORDS, CHARS, SELF_EXACT, SELF_SIMILARITY, SELF_STOP_SHIFT,
 )  # fmt: skip
 
 
 def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFrame:
-    """One row per (arm != baseline, pair) with the arm's and the baseline's columns (`_b`)."""
+    """One row per (arm != baseline, pair) with the arm's and the baseline's columns (`_b`).
+
+    Evidence is matched per row by expressions before pairing (the arms with catalogued
+    signals are few), so the pairs carry flags, not lists, and nothing is collected here.
+    """
+    signals = signals_by_arm(frame)
     needed = [*PAIR_KEYS, *by, R.arm, R.status, *NUMERIC, R.text, R.stop_reason, R.evidence]
     rows = with_text_features(frame.select(list(dict.fromkeys(needed)))).with_columns(
         (pl.col(R.status) == STATUS_OK).alias(OK),
         (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
+        _own_evidence(signals).alias(EVIDENCE_ARM),
     )
-    keep = list(dict.fromkeys([*PAIR_KEYS, *by, R.arm, *_CARRIED]))
-    base = rows.filter(pl.col(R.arm) == baseline).select(
-        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in _CARRIED)
-    )
+    keep = list(dict.fromkeys([*PAIR_KEYS, *by, R.arm, *_CARRIED, EVIDENCE_ARM]))
     arms = rows.filter(pl.col(R.arm) != baseline).select(keep)
-    pairs = arms.join(base, on=list(PAIR_KEYS), how="inner", maintain_order="left")
-    # Collected once: the evidence joins below read the pairs three times.
-    pairs = pairs.with_row_index(PAIR).collect().lazy()
-    return _with_evidence(pairs, arm_signals(frame))
-
-
-def _with_evidence(pairs: pl.LazyFrame, signals: pl.LazyFrame) -> pl.LazyFrame:
-    for evidence, flag in ((R.evidence, EVIDENCE_ARM), (R.evidence + BASE, EVIDENCE_BASE)):
-        found = shows_evidence(pairs, PAIR, evidence, signals).with_columns(pl.lit(1.0).alias(flag))
-        pairs = pairs.join(found, on=PAIR, how="left").with_columns(pl.col(flag).fill_null(0.0))
-    armed = signals.select(R.arm).unique().with_columns(pl.lit(True).alias(HAS_SIGNALS))
-    return pairs.join(armed, on=R.arm, how="left").with_columns(
-        pl.col(HAS_SIGNALS).fill_null(False)
+    per_arm = [_shows(signals[arm]).alias(f"{EVIDENCE_BASE}{i}") for i, arm in enumerate(signals)]
+    base = rows.filter(pl.col(R.arm) == baseline).select(
+        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in _CARRIED), *per_arm
     )
+    pairs = arms.join(base, on=list(PAIR_KEYS), how="inner", maintain_order="left")
+    return pairs.with_columns(
+        _base_evidence(signals).alias(EVIDENCE_BASE),
+        pl.col(R.arm).is_in(list(signals)).alias(HAS_SIGNALS),
+    ).drop(f"{EVIDENCE_BASE}{i}" for i in range(len(signals)))
+
+
+def _shows(signals: Sequence[str]) -> pl.Expr:
+    return shows_any(pl.col(R.evidence), signals).cast(pl.Float64)
+
+
+def _own_evidence(signals: dict[str, list[str]]) -> pl.Expr:
+    """1.0 where the row's evidence shows a signal of its own arm's betas, else 0.0."""
+    flag = pl.lit(0.0)
+    for arm, wanted in signals.items():
+        flag = pl.when(pl.col(R.arm) == arm).then(_shows(wanted)).otherwise(flag)
+    return flag
+
+
+def _base_evidence(signals: dict[str, list[str]]) -> pl.Expr:
+    """On a pair: 1.0 where the baseline's answer shows a signal of the paired arm's betas."""
+    flag = pl.lit(0.0)
+    for index, arm in enumerate(signals):
+        flag = pl.when(pl.col(R.arm) == arm).then(pl.col(f"{EVIDENCE_BASE}{index}")).otherwise(flag)
+    return flag
 
 
 def metric_sides(metric: str) -> tuple[pl.Expr, pl.Expr]:
@@ -101,7 +120,7 @@ def metric_sides(metric: str) -> tuple[pl.Expr, pl.Expr]:
 
 
 def _output_sides(both_ok: pl.Expr) -> dict[str, tuple[pl.Expr, pl.Expr]]:
-    same_text = pl.col(R.text).fill_null("") == pl.col(R.text + BASE).fill_null("")
+    same_text = pl.col(TEXT_HASH) == pl.col(TEXT_HASH + BASE)
     shifted = pl.col(R.stop_reason).ne_missing(pl.col(R.stop_reason + BASE))
     base_self = pl.col(SELF_SIMILARITY + BASE)
     with_signals = both_ok & pl.col(HAS_SIGNALS)

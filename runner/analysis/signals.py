@@ -9,7 +9,7 @@ betas, or extends it (`usage.cache_creation` matches `usage.cache_creation.ephem
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import polars as pl
 
@@ -36,23 +36,23 @@ def arm_signals(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
-def shows_evidence(
-    frame: pl.LazyFrame, key: str, evidence: str, signals: pl.LazyFrame
-) -> pl.LazyFrame:
-    """The `key` values of rows whose `evidence` list matches a signal of the row's `arm`."""
-    found = pl.col(evidence)
-    wanted = pl.col(SIGNAL)
-    matches = (
-        (found == wanted)
-        | found.str.starts_with(wanted + ".")
-        | found.str.starts_with(wanted + "=")
-    )
-    return (
-        frame.select(key, R.arm, evidence)
-        .explode(evidence)
-        .drop_nulls(evidence)
-        .join(signals, on=R.arm, how="inner")
-        .filter(matches)
-        .select(key)
-        .unique()
-    )
+def signals_by_arm(frame: pl.LazyFrame) -> dict[str, list[str]]:
+    """The catalogued signals of each arm's betas, for arms that have any (a small table)."""
+    grouped: dict[str, list[str]] = {}
+    for arm, signal in arm_signals(frame).sort(R.arm, SIGNAL).collect().iter_rows():
+        grouped.setdefault(arm, []).append(signal)
+    return grouped
+
+
+def shows_any(evidence: pl.Expr, signals: Sequence[str]) -> pl.Expr:
+    """True where the `evidence` list holds one of `signals` or an extension of one."""
+    element = pl.element()
+    hit = pl.lit(False)
+    for wanted in signals:
+        hit = (
+            hit
+            | (element == wanted)
+            | element.str.starts_with(wanted + ".")
+            | element.str.starts_with(wanted + "=")
+        )
+    return evidence.list.eval(hit).list.any().fill_null(False)

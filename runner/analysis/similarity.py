@@ -22,6 +22,7 @@ CHARS = "_chars"
 SELF_EXACT = "_self_exact"
 SELF_SIMILARITY = "_self_similarity"
 SELF_STOP_SHIFT = "_self_stop_shift"
+TEXT_HASH = "_text_hash"
 _CELL = (R.run_id, R.case_id, R.model, R.arm)
 _CELL_ID = "_cell"
 _NEXT = "_next_"
@@ -42,7 +43,9 @@ def jaccard(left: pl.Expr, right: pl.Expr) -> pl.Expr:
 
 
 def with_text_features(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Add word sets, length in characters and comparisons with the next repeat.
+    """Add word sets, length in characters, a 64-bit hash of the text (`TEXT_HASH`: equal texts
+    compare by it, so the text itself need not be carried further) and comparisons with the
+    next repeat.
 
     The rows come back sorted by cell and repeat (a sort and a shift are much cheaper than
     window functions over a million rows).
@@ -51,14 +54,15 @@ def with_text_features(frame: pl.LazyFrame) -> pl.LazyFrame:
     frame = frame.with_columns(
         pl.when(ok).then(words(pl.col(R.text).fill_null(""))).alias(WORDS),
         pl.when(ok).then(pl.col(R.text).fill_null("").str.len_chars()).alias(CHARS),
+        pl.col(R.text).fill_null("").hash().alias(TEXT_HASH),
         pl.struct(_CELL).hash().alias(_CELL_ID),
     ).sort(_CELL_ID, R.repeat)
-    carried = (R.text, R.stop_reason, R.status, WORDS)
+    carried = (TEXT_HASH, R.stop_reason, R.status, WORDS)
     frame = frame.with_columns(_neighbour(pl.col(name)).alias(_NEXT + name) for name in carried)
     following = {name: pl.col(_NEXT + name) for name in carried}
     both_ok = ok & (following[R.status] == STATUS_OK)
     return frame.with_columns(
-        _when(both_ok, pl.col(R.text).fill_null("") == following[R.text].fill_null(""), SELF_EXACT),
+        _when(both_ok, pl.col(TEXT_HASH) == following[TEXT_HASH], SELF_EXACT),
         pl.when(both_ok).then(jaccard(pl.col(WORDS), following[WORDS])).alias(SELF_SIMILARITY),
         _when(both_ok, pl.col(R.stop_reason).ne_missing(following[R.stop_reason]), SELF_STOP_SHIFT),
     ).drop(_CELL_ID, *(_NEXT + name for name in carried))
