@@ -12,7 +12,7 @@ from pathlib import Path
 import polars as pl
 
 from runner.catalog.prices import PriceTable
-from runner.config.prices import experiment_prices
+from runner.config.prices import recorded_prices
 from runner.errors import RunStoreError
 from runner.results.manifest import MANIFEST, Manifest, read_manifest
 from runner.results.schema import RESULTS_SCHEMA, R
@@ -65,13 +65,12 @@ def experiment_runs(results_dir: Path, experiment: str) -> list[Path]:
     return sorted(p for p in folder.glob("*") if _is_run(p)) if folder.is_dir() else []
 
 
-def run_prices(path: str | Path, base: PriceTable | None = None) -> PriceTable:
-    """The prices a run was planned with: `base` (default: the shipped table) overridden by
-    its experiment's `[prices]` as recorded in its manifest (each shard's, for a split run)."""
-    recorded: dict[str, object] = {}
+def run_prices(path: str | Path) -> PriceTable:
+    """The prices a run was priced with, as its manifest recorded them (the first shard's,
+    for a split run: every shard runs the same experiment)."""
     for directory in _manifest_dirs(Path(path)):
-        recorded.update(read_manifest(directory).prices())
-    return experiment_prices(recorded, base)
+        return recorded_prices(directory / MANIFEST, read_manifest(directory).prices())
+    raise RunStoreError(f"{path} has no {MANIFEST}; it is not a run directory.")
 
 
 def scan_runs(paths: RunPaths, experiment: str | None = None) -> pl.LazyFrame:

@@ -1,7 +1,8 @@
 """Model prices as typed objects: USD per million tokens per model, a batch discount, a date.
 
 The shipped table (`runner/catalog/data/prices.toml`) is parsed by `runner.config.prices`, which
-also reads a user's price file and an experiment's `[prices]` overrides into the same types.
+also reads a user's price file, an experiment's `[prices]` overrides and the table a run's
+manifest recorded into the same types. An `Experiment` holds its resolved `PriceTable`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,6 @@ import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
-from types import MappingProxyType
 
 from runner.catalog.models import find_model
 
@@ -31,7 +31,12 @@ class ModelPrice:
 
 @dataclass(frozen=True)
 class PriceTable:
-    """Prices by model id, the batch discount, and when the prices were read."""
+    """Prices by model id, the batch discount, and when the prices were read.
+
+    `models` is a plain dict so that the table serialises with `dataclasses.asdict`; treat it
+    as read-only (`overridden` returns a new table). A run's manifest records it in the form of
+    `runner.config.prices.price_document`.
+    """
 
     models: Mapping[str, ModelPrice]
     batch_discount: float = 0.5
@@ -47,4 +52,4 @@ class PriceTable:
 
     def overridden(self, overrides: Mapping[str, ModelPrice]) -> PriceTable:
         """This table with `overrides` replacing (or adding) models."""
-        return dataclasses.replace(self, models=MappingProxyType({**self.models, **overrides}))
+        return dataclasses.replace(self, models={**self.models, **overrides})

@@ -14,13 +14,14 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from runner.catalog.models import model_warning
+from runner.catalog.prices import PriceTable
 from runner.config.arms import effect_warnings, read_arms
 from runner.config.base_url import base_url_problem, normalised
 from runner.config.body import merged, read_request, version_warnings, with_default_max_tokens
 from runner.config.cases import read_cases
 from runner.config.conversation import read_tool_results, script_warnings
 from runner.config.files import decode_utf8, read_bytes
-from runner.config.prices import default_prices, model_prices
+from runner.config.prices import with_overrides
 from runner.config.scorers import read_scorers
 from runner.config.tables import Location, Table
 from runner.config.types import (
@@ -28,7 +29,6 @@ from runner.config.types import (
     DEFAULT_API_KEY_ENV,
     DEFAULT_BASE_URL,
     Experiment,
-    JSONObject,
     RateLimits,
     RetryPolicy,
     RunSettings,
@@ -94,15 +94,12 @@ def load_experiment(
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
 
 
-def _prices(root: Table) -> dict[str, JSONObject]:
-    """`[prices."model-id"]` overrides of the shipped price table, checked, kept as written."""
-    table = root.data.get("prices")
-    if table is None:
-        return {}
+def _prices(root: Table) -> PriceTable:
+    """The shipped price table with the file's `[prices."model-id"]` overrides applied."""
+    table = root.data.get("prices", {})
     if not isinstance(table, dict):
         raise root.wrong("prices", 'a table of [prices."model-id"] tables')
-    model_prices(root.loc, "prices", table, default_prices())
-    return {model: dict(entry) for model, entry in table.items()}
+    return with_overrides(root.loc, "prices", table)
 
 
 def _version_warnings(experiment: Experiment) -> list[str]:

@@ -1,7 +1,10 @@
-"""Reading price tables: the shipped one, a user's `--prices FILE`, an experiment's `[prices]`.
+"""Reading price tables: the shipped one, a `--prices FILE`, an experiment's `[prices]`, a run's.
 
 A price table given in part fills the cache prices from the input price with the usual ratios;
-fields left out of an override come from the base table's price for that model.
+fields left out of an override come from the base table's price for that model. Every table is
+parsed once, where it is read, into `PriceTable`/`ModelPrice` objects; errors name the file
+and the key path. A run records the table it was priced with in its manifest
+(`price_document`), and `recorded_prices` reads it back.
 """
 
 from __future__ import annotations
@@ -11,12 +14,12 @@ from collections.abc import Mapping
 from datetime import date
 from functools import cache
 from pathlib import Path
-from types import MappingProxyType
 
 from runner.catalog.package_data import data_toml
 from runner.catalog.prices import PRICE_FIELDS, ModelPrice, PriceTable
 from runner.config.files import decode_utf8, read_bytes
-from runner.config.tables import Location, Table
+from runner.config.tables import Location, Table, key_path
+from runner.config.types import JSONObject
 from runner.errors import ConfigError
 
 _MODEL_KEYS = (*PRICE_FIELDS, "estimate")
@@ -29,17 +32,26 @@ _CACHE_RATIOS = {"cache_write_5m": 1.25, "cache_write_1h": 2.0, "cache_read": 0.
 def default_prices() -> PriceTable:
     """The shipped price table, read once."""
     table = data_toml("prices.toml")
-    return _price_table(Location(Path("runner/catalog/data/prices.toml")), table, None)
+    return _price_table(Location(Path("runner/catalog/data/prices.toml")), "", table, None)
 
 
-def load_prices(path: Path, base: PriceTable | None = None) -> PriceTable:
+def load_prices(path: str | Path, base: PriceTable | None = None) -> PriceTable:
     """`base` (default: the shipped table) overridden by the price file at `path`."""
+    path = Path(path)
     base = base or default_prices()
     try:
         data = tomllib.loads(decode_utf8(path, read_bytes(path)))
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(path, "", f"The price file is not valid TOML: {exc}.") from None
-    return _price_table(Location(path), data, base)
+    return _price_table(Location(path), "", data, base)
+
+
+def with_overrides(
+    loc: Location, path: str, table: Mapping[str, object], base: PriceTable | None = None
+) -> PriceTable:
+    """`base` (default: the shipped table) with `{model-id: {input = ..., ...}}` at `path`."""
+    base = base or default_prices()
+    return base.overridden(model_prices(loc, path, table, base)) if table else base
 
 
 def model_prices(
@@ -50,17 +62,46 @@ def model_prices(
     return {model: _model_price(root, model, base) for model in table}
 
 
-def _price_table(loc: Location, data: dict[str, object], base: PriceTable | None) -> PriceTable:
-    root = Table.read(loc, "", data, _FILE_KEYS)
+def recorded_prices(manifest: Path, document: object) -> PriceTable:
+    """The prices a run's manifest recorded under `experiment.prices`: a whole table (what
+    `price_document` writes) or, in manifests written before tables were recorded, the
+    experiment's overrides of the shipped table (none: the shipped table)."""
+    loc, path = Location(manifest), "experiment.prices"
+    if not isinstance(document, dict):
+        return default_prices()
+    if isinstance(document.get("models"), dict) and "batch_discount" in document:
+        read_on = document.get("read_on")
+        data = {**document, "read_on": date.fromisoformat(read_on) if read_on else None}
+        return _price_table(loc, path, {k: v for k, v in data.items() if v is not None}, None)
+    return with_overrides(loc, path, document)
+
+
+def price_document(table: PriceTable) -> JSONObject:
+    """`table` as JSON-able data, the form a run's manifest records and `recorded_prices` reads."""
+    models: JSONObject = {
+        model: {**{f: getattr(price, f) for f in PRICE_FIELDS}, "estimate": price.estimate}
+        for model, price in table.models.items()
+    }
+    return {
+        "read_on": table.read_on.isoformat() if table.read_on else None,
+        "batch_discount": table.batch_discount,
+        "models": models,
+    }
+
+
+def _price_table(
+    loc: Location, path: str, data: dict[str, object], base: PriceTable | None
+) -> PriceTable:
+    root = Table.read(loc, path, data, _FILE_KEYS)
     models = root.data.get("models", {})
     if not isinstance(models, dict):
         raise root.wrong("models", 'a table of [models."model-id"] tables')
-    parsed = model_prices(loc, "models", models, base)
+    parsed = model_prices(loc, key_path(path, "models"), models, base)
     discount = root.number("batch_discount", base.batch_discount if base else 0.5)
     read_on = root.data.get("read_on", base.read_on if base else None)
     if read_on is not None and not isinstance(read_on, date):
         raise root.wrong("read_on", "a date such as 2026-11-15")
-    table = PriceTable(MappingProxyType(parsed), discount, read_on)
+    table = PriceTable(parsed, discount, read_on)
     return base.overridden(parsed) if base is not None else table
 
 
@@ -78,14 +119,3 @@ def _model_price(root: Table, model: str, base: PriceTable | None) -> ModelPrice
             values[name] = getattr(known, name, None) or float(values["input"] or 0.0) * ratio
     estimate = entry.boolean("estimate", False)
     return ModelPrice(**{f: float(values[f] or 0.0) for f in PRICE_FIELDS}, estimate=estimate)
-
-
-def experiment_prices(
-    overrides: Mapping[str, object], base: PriceTable | None = None
-) -> PriceTable:
-    """`base` (default: the shipped table) with an experiment's `[prices]` overrides."""
-    base = base or default_prices()
-    if not overrides:
-        return base
-    loc = Location(Path("experiment prices"))
-    return base.overridden(model_prices(loc, "prices", dict(overrides), base))

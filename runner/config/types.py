@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
 
+from runner.catalog.prices import PriceTable
+
 if TYPE_CHECKING:
     from runner.config.scorers import Scorer
 
@@ -137,7 +139,8 @@ class Case:
 
 @dataclass(frozen=True)
 class Experiment:
-    """A whole experiment file, resolved."""
+    """A whole experiment file, resolved; `prices` is the shipped table with the file's
+    `[prices]` overrides applied (what the run's costs are computed with)."""
 
     name: str
     path: Path
@@ -148,10 +151,17 @@ class Experiment:
     target: Target = field(default_factory=Target)
     run: RunSettings = field(default_factory=RunSettings)
     request: JSONObject = field(default_factory=dict)
-    prices: dict[str, JSONObject] = field(default_factory=dict)
+    prices: PriceTable = field(default_factory=lambda: _shipped_prices())
     scorers: tuple[Scorer, ...] = ()
 
     @property
     def request_count(self) -> int:
         """Cases x models x arms x repeats."""
         return len(self.cases) * len(self.models) * len(self.arms) * self.run.repeats
+
+
+def _shipped_prices() -> PriceTable:
+    # Imported here: the price reader uses the config tables, which use these types.
+    from runner.config.prices import default_prices
+
+    return default_prices()

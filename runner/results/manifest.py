@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.scorers import describe
+from runner.config.prices import price_document
 from runner.config.types import Experiment, JSONObject
 from runner.errors import RunStoreError
 from runner.results import files
@@ -113,7 +114,9 @@ class Manifest:
         )
 
     def prices(self) -> JSONObject:
-        """The experiment's `[prices]` overrides as recorded (empty when none)."""
+        """The prices the run recorded: the whole table it was priced with (older manifests:
+        the experiment's `[prices]` overrides; empty when none). Read with
+        `runner.config.prices.recorded_prices`."""
         prices = self.experiment.get("prices")
         return prices if isinstance(prices, dict) else {}
 
@@ -253,6 +256,7 @@ def experiment_document(experiment: Experiment) -> JSONObject:
     document: JSONObject = json.loads(json.dumps(plain, default=str))
     document["path"] = str(experiment.path)
     document["scorers"] = json.loads(json.dumps([describe(s) for s in experiment.scorers]))
+    document["prices"] = price_document(experiment.prices)  # the table the run is priced with
     return document
 
 

@@ -1,29 +1,77 @@
-"""An experiment's [prices] table overrides the shipped prices, and the run keeps it."""
+"""An experiment's [prices] table overrides the shipped prices; the run records the table."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
 from e2e_support import SECRET, run_cli, write_experiment
+from manifest_support import manifest_for
 
 from runner.analysis.cost import with_cost
 from runner.analysis.runs import run_prices
+from runner.catalog.prices import ModelPrice, PriceTable
 from runner.config.load import load_experiment
-from runner.config.prices import default_prices
+from runner.config.prices import default_prices, price_document
+from runner.config.types import JSONObject
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.errors import ConfigError
-from runner.results.store import read_results
+from runner.results.store import RunDirectory, read_results
 
 PRICES = '[prices."claude-opus-4-6"]\ninput = 1.0\noutput = 2.0\n'
 
 
-def test_prices_table_is_parsed_and_kept_as_written(tmp_path: Path) -> None:
-    """[prices."model"] is checked and kept on the experiment."""
+def test_prices_table_is_parsed_into_the_experiments_price_table(tmp_path: Path) -> None:
+    """[prices."model"] overrides that model in the experiment's PriceTable; others are shipped."""
     path = write_experiment(tmp_path, "http://127.0.0.1:9", extra="", arms=(("baseline", ()),))
     path.write_text(path.read_text() + PRICES)
-    experiment = load_experiment(path).experiment
-    assert experiment.prices == {"claude-opus-4-6": {"input": 1.0, "output": 2.0}}
+    prices = load_experiment(path).experiment.prices
+    shipped = default_prices()
+    opus = prices.price("claude-opus-4-6")
+    assert opus == dataclasses.replace(
+        shipped.models["claude-opus-4-6"], input=1.0, output=2.0, estimate=False
+    )
+    assert prices.price("claude-sonnet-5") == shipped.price("claude-sonnet-5")
+    assert (prices.batch_discount, prices.read_on) == (shipped.batch_discount, shipped.read_on)
+
+
+def test_an_experiment_without_prices_holds_the_shipped_table(tmp_path: Path) -> None:
+    """No [prices] table: the experiment is priced with the shipped table."""
+    path = write_experiment(tmp_path, "http://127.0.0.1:9", arms=(("baseline", ()),))
+    assert load_experiment(path).experiment.prices == default_prices()
+
+
+def _run_with_manifest_prices(tmp_path: Path, prices: JSONObject) -> Path:
+    manifest = manifest_for("r1")
+    recorded = dataclasses.replace(manifest, experiment={**manifest.experiment, "prices": prices})
+    return RunDirectory.create(tmp_path, "exp", "r1", recorded).path
+
+
+def test_a_recorded_table_is_read_back_whatever_the_shipped_table_says(tmp_path: Path) -> None:
+    """run_prices returns the table the manifest recorded, not today's shipped prices."""
+    recorded = PriceTable({"claude-sonnet-5": ModelPrice(9.0, 99.0, 1.0, 2.0, 0.5)}, 0.25)
+    run_dir = _run_with_manifest_prices(tmp_path, price_document(recorded))
+    assert run_prices(run_dir) == recorded
+
+
+def test_a_manifest_from_before_recorded_tables_keeps_its_overrides(tmp_path: Path) -> None:
+    """An old manifest's `prices` (overrides only) reads as the shipped table plus them."""
+    run_dir = _run_with_manifest_prices(
+        tmp_path, {"claude-opus-4-6": {"input": 1.0, "output": 2.0}}
+    )
+    prices = run_prices(run_dir)
+    assert prices.price("claude-opus-4-6").input == 1.0  # type: ignore[union-attr]
+    assert prices.price("claude-sonnet-5") == default_prices().price("claude-sonnet-5")
+
+
+def test_a_bad_recorded_price_names_the_manifest_and_key(tmp_path: Path) -> None:
+    """A manifest whose recorded price is not a number is a ConfigError naming where."""
+    document = {"batch_discount": 0.5, "models": {"m": {"input": "x", "output": 1.0}}}
+    run_dir = _run_with_manifest_prices(tmp_path, document)
+    with pytest.raises(ConfigError, match=r"manifest\.json.*experiment\.prices\.models\.m\.input"):
+        run_prices(run_dir)
 
 
 def test_a_bad_price_names_file_and_key(tmp_path: Path) -> None:
@@ -46,6 +94,8 @@ def test_a_run_is_priced_with_its_experiments_prices(
         out = tmp_path / "out"
         assert run_cli(["run", path, "--results", out, "--run-id", "p", "-q"]) == 0
     run_dir = out / "e2e" / "p"
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["experiment"]["prices"]["models"]["claude-opus-4-6"]["output"] == 2.0
     prices = run_prices(run_dir)
     assert prices.price("claude-opus-4-6") is not None
     assert prices.price("claude-opus-4-6").output == 2.0  # type: ignore[union-attr]

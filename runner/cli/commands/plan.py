@@ -11,7 +11,7 @@ from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.terminal import fit_table, out_console, say
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
-from runner.config.prices import experiment_prices, load_prices
+from runner.config.prices import load_prices
 from runner.config.types import Experiment
 from runner.plan.estimate import Estimate, estimate
 
@@ -37,7 +37,7 @@ def plan(ctx: click.Context, experiment: Path, prices: Path | None, log_format: 
         f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests",
     )
     say(out, f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
-    base = experiment_prices(exp.prices)
+    base = exp.prices
     for line in estimate_text(estimate(exp, load_prices(prices, base) if prices else base)):
         say(out, line)
 

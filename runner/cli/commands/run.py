@@ -35,7 +35,6 @@ from runner.cli.terminal import (
     wants_progress,
 )
 from runner.config.environment import Environment
-from runner.config.prices import experiment_prices
 from runner.config.types import Experiment
 from runner.errors import RunFailed, UsageError
 from runner.results.schema import ResultRow
@@ -183,7 +182,7 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
 
 
 def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:
-    return with_cost(read_results(run_dir), experiment_prices(experiment.prices))
+    return with_cost(read_results(run_dir), experiment.prices)
 
 
 class _Both:
