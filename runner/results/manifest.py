@@ -24,8 +24,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from runner.config.scorers import describe
 from runner.config.prices import price_document
+from runner.config.scorers import describe
 from runner.config.types import Experiment, JSONObject
 from runner.errors import RunStoreError
 from runner.results import files
