@@ -92,6 +92,7 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
     _check_flags(options)
     loaded = load_experiment(options.experiment_path, env_base_url=env.base_url)
     experiment = _with_overrides(loaded.experiment, options)
+    _check_batchable(experiment, options)
     continuing = _continuation(experiment, options)
     run_id = continuing.run_id if continuing else options.run_id or new_run_id()
     if not _RUN_ID.match(run_id):
@@ -117,6 +118,21 @@ def _check_flags(options: LaunchOptions) -> None:
     if options.shard is not None and options.run_id is None and options.resume is None:
         raise UsageError(
             "--shard needs --run-id, the same on every machine, so the shards form one run."
+        )
+
+
+def _check_batchable(experiment: Experiment, options: LaunchOptions) -> None:
+    """Batches answer every request of a round at once, later: a conversation needs each
+    answer before its next request, so conversation cases only run live."""
+    if options.via != "batches":
+        return
+    talking = [case.id for case in experiment.cases if case.conversation]
+    if talking:
+        raise UsageError(
+            f"--via batches cannot run conversation cases (tool loops or scripted turns need "
+            f"each answer before the next request), and {experiment.path} has "
+            f"{len(talking)}: {', '.join(talking[:3])}{', ...' if len(talking) > 3 else ''}. "
+            "Run it live (without --via batches), or set max_turns = 1 on those cases."
         )
 
 

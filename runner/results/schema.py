@@ -4,7 +4,9 @@
 (`attempts.parquet`); `ScoreRow` is one scorer's score of one result (`scores.parquet`);
 `JudgeRequestRow` is one request to a judge model (`judge_requests.parquet`): a result row of
 its own with what it judged, kept apart from the arms' so judges never mix into their latency
-or cost. A row dataclass is the declaration of its table: its fields, in order, are
+or cost; `TurnRow` is one turn of a conversation case (`turns.parquet`): one request to the
+model and the reply, with the attempts it took. A row dataclass is the declaration of its
+table: its fields, in order, are
 the columns, and each field's type gives the polars dtype (`str` -> String, `int` -> Int64,
 `Int32` -> Int32, `float` -> Float64, `bool` -> Boolean, `datetime` -> UTC microseconds,
 `list[X]` -> List, `X | None` -> the same, nullable). A field whose type is itself a row-part
@@ -35,7 +37,7 @@ from typing import Annotated, Any, Final, Union, get_args, get_origin, get_type_
 
 import polars as pl
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 Int32 = Annotated[int, pl.Int32()]
 """An integer column stored as 32 bits (counts and small codes)."""
@@ -75,6 +77,18 @@ class MessageColumns:
 
 
 @dataclass(slots=True)
+class ConversationColumns:
+    """A request's turns summarised: a plain request is one turn; a conversation case has one
+    per request it sent (its `input_tokens`, `output_tokens` and cache columns are the sums)."""
+
+    turns: Int32 | None = None
+    tool_calls: Int32 | None = None
+    turn_input_tokens: list[int] = dataclasses.field(default_factory=list)
+    turn_output_tokens: list[int] = dataclasses.field(default_factory=list)
+    last_turn_input_tokens: int | None = None
+
+
+@dataclass(slots=True)
 class ResultRow:
     """The final outcome of one request (ok or error)."""
 
@@ -101,6 +115,46 @@ class ResultRow:
     message: MessageColumns
     api_request_id: str | None
     batch_id: str | None = None
+    conversation: ConversationColumns = dataclasses.field(default_factory=ConversationColumns)
+
+
+@dataclass(slots=True)
+class TurnRow:
+    """One turn of a conversation: the request sent, the reply, and what followed it.
+
+    `content_json` is the reply's content as received (sent back unchanged as the assistant
+    message) and `next_json` the user message sent after it (tool results or the next scripted
+    turn; null when the conversation ended there), so a resume can rebuild the conversation.
+    `input_tokens` counts what the API billed (after any context edits); `cleared_input_tokens`
+    what its `context_management.applied_edits` say they cleared.
+    """
+
+    run_id: str
+    request_key: str
+    turn: Int32
+    case_id: str
+    model: str
+    arm: str
+    status: str
+    error_type: str | None
+    attempts: Int32
+    sent_at: datetime
+    latency_ms: float | None
+    ttft_ms: float | None
+    input_tokens: int | None
+    output_tokens: int | None
+    cache_creation_input_tokens: int | None
+    cache_read_input_tokens: int | None
+    stop_reason: str | None
+    tool_names: list[str]
+    tool_inputs: list[str]
+    tool_errors: Int32
+    context_edits: list[str]
+    cleared_input_tokens: int | None
+    content_json: str | None
+    usage_json: str | None
+    context_management_json: str | None
+    next_json: str | None
 
 
 @dataclass(slots=True)
@@ -187,6 +241,42 @@ class R:
     evidence: Final = "evidence"
     api_request_id: Final = "api_request_id"
     batch_id: Final = "batch_id"
+    turns: Final = "turns"
+    tool_calls: Final = "tool_calls"
+    turn_input_tokens: Final = "turn_input_tokens"
+    turn_output_tokens: Final = "turn_output_tokens"
+    last_turn_input_tokens: Final = "last_turn_input_tokens"
+
+
+class T:
+    """Column names of `turns.parquet` (the fields of `TurnRow`)."""
+
+    run_id: Final = "run_id"
+    request_key: Final = "request_key"
+    turn: Final = "turn"
+    case_id: Final = "case_id"
+    model: Final = "model"
+    arm: Final = "arm"
+    status: Final = "status"
+    error_type: Final = "error_type"
+    attempts: Final = "attempts"
+    sent_at: Final = "sent_at"
+    latency_ms: Final = "latency_ms"
+    ttft_ms: Final = "ttft_ms"
+    input_tokens: Final = "input_tokens"
+    output_tokens: Final = "output_tokens"
+    cache_creation_input_tokens: Final = "cache_creation_input_tokens"
+    cache_read_input_tokens: Final = "cache_read_input_tokens"
+    stop_reason: Final = "stop_reason"
+    tool_names: Final = "tool_names"
+    tool_inputs: Final = "tool_inputs"
+    tool_errors: Final = "tool_errors"
+    context_edits: Final = "context_edits"
+    cleared_input_tokens: Final = "cleared_input_tokens"
+    content_json: Final = "content_json"
+    usage_json: Final = "usage_json"
+    context_management_json: Final = "context_management_json"
+    next_json: Final = "next_json"
 
 
 class A:
@@ -341,10 +431,12 @@ RESULTS = register(ResultRow, R)
 ATTEMPTS = register(AttemptRow, A)
 SCORES = register(ScoreRow, S)
 JUDGE_REQUESTS = register(JudgeRequestRow, J)
+TURNS = register(TurnRow, T)
 RESULTS_SCHEMA = RESULTS.schema
 ATTEMPTS_SCHEMA = ATTEMPTS.schema
 SCORES_SCHEMA = SCORES.schema
 JUDGE_REQUESTS_SCHEMA = JUDGE_REQUESTS.schema
+TURNS_SCHEMA = TURNS.schema
 
 
 def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:

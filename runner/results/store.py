@@ -3,7 +3,8 @@
 Layout of `<results>/<experiment>/<run id>/`: `manifest.json`; while running, numbered
 `parts/results-NNNNNN.parquet` and `parts/attempts-NNNNNN.parquet`; at the end
 `results.parquet` and `attempts.parquet`; likewise `scores.parquet` (one row per request and
-scorer) and `judge_requests.parquet` (the judges' own requests) when the experiment scores.
+scorer) and `judge_requests.parquet` (the judges' own requests) when the experiment scores, and
+`turns.parquet` (one row per turn of a conversation case) when it has conversations.
 Every file is written to a temporary name and renamed, so a reader never sees half a file. A
 run directory is never overwritten. A run split with `--shard K/N` keeps each shard in
 `<run id>/shard-K-of-N/`, laid out like a run; reading a run reads every shard below it.
@@ -27,6 +28,7 @@ from runner.results.schema import (
     RESULTS_SCHEMA,
     SCORES_SCHEMA,
     STATUS_OK,
+    TURNS_SCHEMA,
     A,
     AttemptRow,
     J,
@@ -35,6 +37,8 @@ from runner.results.schema import (
     ResultRow,
     S,
     ScoreRow,
+    T,
+    TurnRow,
     rows_to_frame,
 )
 
@@ -42,6 +46,7 @@ RESULTS = "results.parquet"
 ATTEMPTS = "attempts.parquet"
 SCORES = "scores.parquet"
 JUDGE_REQUESTS = "judge_requests.parquet"
+TURNS = "turns.parquet"
 PARTS = "parts"
 SHARD_PREFIX = "shard-"
 _ROW = "__row"
@@ -109,12 +114,15 @@ class RunDirectory:
         attempts: Sequence[AttemptRow],
         scores: Sequence[ScoreRow] = (),
         judges: Sequence[JudgeRequestRow] = (),
+        turns: Sequence[TurnRow] = (),
     ) -> None:
-        """Write one numbered part for each non-empty batch of rows."""
+        """Write one numbered part for each non-empty batch of rows (turns before results, so
+        a request's final row never precedes the turns it summarises)."""
         number = self._next_part
         batches: tuple[tuple[str, Sequence[object], pl.Schema], ...] = (
             ("attempts", attempts, ATTEMPTS_SCHEMA),
             ("judge_requests", judges, JUDGE_REQUESTS_SCHEMA),
+            ("turns", turns, TURNS_SCHEMA),
             ("scores", scores, SCORES_SCHEMA),
             ("results", results, RESULTS_SCHEMA),
         )
@@ -151,7 +159,12 @@ class RunDirectory:
         """
         files.sink_parquet(self.path / RESULTS, read_results(self.path), _ROW_GROUP)
         files.sink_parquet(self.path / ATTEMPTS, read_attempts(self.path), _ROW_GROUP)
-        for name, read in ((SCORES, read_scores), (JUDGE_REQUESTS, read_judge_requests)):
+        tables = (
+            (SCORES, read_scores),
+            (JUDGE_REQUESTS, read_judge_requests),
+            (TURNS, read_turns),
+        )
+        for name, read in tables:
             if _files(self.path, name, name.removesuffix(".parquet")):
                 files.sink_parquet(self.path / name, read(self.path), _ROW_GROUP)
         for part in sorted((self.path / PARTS).glob("*.parquet")):
@@ -183,6 +196,11 @@ def read_judge_requests(run_dir: str | Path) -> pl.LazyFrame:
     """One row per judge request (empty when the experiment has no judge)."""
     files = _files(Path(run_dir), JUDGE_REQUESTS, "judge_requests")
     return latest_rows(files, JUDGE_REQUESTS_SCHEMA, [J.request_key])
+def read_turns(run_dir: str | Path) -> pl.LazyFrame:
+    """One row per (request, turn) of the run's conversation cases, the latest winning (a
+    turn sent again by --retry-errors replaces the failed one); empty for a run without."""
+    files = _files(Path(run_dir), TURNS, "turns")
+    return latest_rows(files, TURNS_SCHEMA, [T.request_key, T.turn])
 
 
 def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> pl.LazyFrame:
@@ -192,7 +210,7 @@ def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> p
     if not files:
         return pl.LazyFrame(schema=schema)
     scan = pl.scan_parquet(
-        files, schema=schema, low_memory=True, hive_partitioning=False
+        files, schema=schema, low_memory=True, hive_partitioning=False, missing_columns="insert"
     ).with_row_index(_ROW)
     winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
     return scan.filter(pl.col(_ROW).is_in(winners.implode())).drop(_ROW)

@@ -3,20 +3,42 @@
 A batch is flushed as soon as it holds `flush_rows` rows or `flush_interval_s` has passed since
 the last flush, and once more when the stream closes or the writer is cancelled or fails, so
 a crash of the process loses at most one batch and an error in the run loses nothing received.
+
+A conversation's turn arrives as a `DurableTurn`, whose sender waits for it to be on disk
+before it sends the next turn: the writer then flushes at once, together with every row that
+has already arrived (a group commit), so after a crash a conversation resumes from its last
+finished turn and no turn is ever sent twice.
 """
 
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Protocol
 
 import anyio
-from anyio.abc import ObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream
 
-from runner.results.schema import STATUS_OK, AttemptRow, JudgeRequestRow, ResultRow, ScoreRow
+from runner.results.schema import (
+    STATUS_OK,
+    AttemptRow,
+    JudgeRequestRow,
+    ResultRow,
+    ScoreRow,
+    TurnRow,
+)
 from runner.results.store import RunDirectory
 
-Row = ResultRow | AttemptRow | ScoreRow | JudgeRequestRow
+
+@dataclass
+class DurableTurn:
+    """A turn row whose sender waits on `written` (set once the row is on disk)."""
+
+    row: TurnRow
+    written: anyio.Event = field(default_factory=anyio.Event)
+
+
+Row = ResultRow | AttemptRow | ScoreRow | JudgeRequestRow | DurableTurn
 
 
 class ResultObserver(Protocol):
@@ -46,40 +68,62 @@ class RowWriter:
         self._attempts: list[AttemptRow] = []
         self._scores: list[ScoreRow] = []
         self._judges: list[JudgeRequestRow] = []
+        self._turns: list[DurableTurn] = []
         self.counts: Counter[str] = Counter()
 
-    async def consume(self, rows: ObjectReceiveStream[Row]) -> None:
+    async def consume(self, rows: MemoryObjectReceiveStream[Row]) -> None:
         """Write everything received until the stream closes."""
         try:
             async with rows:
                 await self._drain(rows)
         finally:  # also when cancelled or failing: what was received reaches disk
-            self.flush()
+            self._release(self.flush())
 
-    async def _drain(self, rows: ObjectReceiveStream[Row]) -> None:
+    async def _drain(self, rows: MemoryObjectReceiveStream[Row]) -> None:
         deadline = anyio.current_time() + self._interval
         while True:
             with anyio.move_on_at(deadline):
                 try:
                     self._take(await rows.receive())
+                    self._take_ready(rows)
                 except anyio.EndOfStream:
                     return
-                if self._buffered() < self._flush_rows:
+                if not self._turns and self._buffered() < self._flush_rows:
                     continue
-            await anyio.to_thread.run_sync(self.flush)
+            self._release(await anyio.to_thread.run_sync(self.flush))
             deadline = anyio.current_time() + self._interval
 
-    def flush(self) -> None:
-        """Append the buffered rows as one part (nothing when empty)."""
-        results, attempts = self._results, self._attempts
-        scores, judges = self._scores, self._judges
-        self._results, self._attempts, self._scores, self._judges = [], [], [], []
-        self._run_dir.append(results, attempts, scores, judges)
+    def _take_ready(self, rows: MemoryObjectReceiveStream[Row]) -> None:
+        """Everything already waiting in the stream, so one flush commits it all."""
+        while self._buffered() < self._flush_rows:
+            try:
+                self._take(rows.receive_nowait())
+            except anyio.WouldBlock:
+                return
 
     def _buffered(self) -> int:
-        return len(self._results) + len(self._attempts) + len(self._scores) + len(self._judges)
+        parts = (self._results, self._attempts, self._scores, self._judges, self._turns)
+        return sum(len(part) for part in parts)
+
+    def flush(self) -> list[DurableTurn]:
+        """Append the buffered rows as one part (nothing when empty); the turns written."""
+        results, attempts = self._results, self._attempts
+        scores, judges, turns = self._scores, self._judges, self._turns
+        self._results, self._attempts, self._scores, self._judges = [], [], [], []
+        self._turns = []
+        self._run_dir.append(results, attempts, scores, judges, [turn.row for turn in turns])
+        return turns
+
+    @staticmethod
+    def _release(turns: list[DurableTurn]) -> None:
+        for turn in turns:
+            turn.written.set()
 
     def _take(self, row: Row) -> None:
+        if isinstance(row, DurableTurn):
+            self._turns.append(row)
+            self.counts["turns"] += 1
+            return
         if isinstance(row, ScoreRow):
             self._scores.append(row)
             self.counts["scores"] += 1

@@ -49,6 +49,15 @@ class _Progress:
     backoff_ms: float = 0.0
     pending_backoff_ms: float = 0.0
     last: AttemptOutcome | None = None
+    numbered_after: int = 0
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What one attempt sequence ended with: the last attempt's outcome and the totals."""
+
+    outcome: AttemptOutcome
+    totals: Totals
 
 
 async def perform(
@@ -59,8 +68,23 @@ async def perform(
     cost: Cost,
 ) -> ResultRow:
     """Send with retries until success or the policy gives up; return the one result row."""
+    sent = await send_with_retries(ctx, scheduler, planned, prepared, cost)
+    return result_row(ctx.run_id, planned, sent.outcome, sent.totals)
+
+
+async def send_with_retries(
+    ctx: RequestContext,
+    scheduler: Scheduler,
+    planned: PlannedRequest,
+    prepared: PreparedRequest,
+    cost: Cost,
+    *,
+    numbered_after: int = 0,
+) -> Sent:
+    """One attempt sequence: send until success or the policy gives up. Attempt rows are
+    numbered after `numbered_after` (the attempts of a conversation's earlier turns)."""
     started_at = utc_now()
-    state = _Progress()
+    state = _Progress(numbered_after=numbered_after)
 
     async def timed_sleep(seconds: float) -> None:
         before = ctx.clock.now()
@@ -78,8 +102,7 @@ async def perform(
     with contextlib.suppress(RequestFailed):  # the failure is in state.last: a result row
         await build_retrying(ctx.retry, timed_sleep)(one_attempt)
     assert state.last is not None  # at least one attempt always runs
-    totals = Totals(state.attempts, state.queue_ms, state.backoff_ms, started_at)
-    return result_row(ctx.run_id, planned, state.last, totals)
+    return Sent(state.last, Totals(state.attempts, state.queue_ms, state.backoff_ms, started_at))
 
 
 async def _attempt(
@@ -100,9 +123,8 @@ async def _attempt(
     state.attempts += 1
     state.queue_ms += ticket.queue_ms
     state.last = outcome
-    row = attempt_row(
-        ctx.run_id, planned, state.attempts, outcome, state.pending_backoff_ms, ticket
-    )
+    number = state.numbered_after + state.attempts
+    row = attempt_row(ctx.run_id, planned, number, outcome, state.pending_backoff_ms, ticket)
     state.pending_backoff_ms = 0.0
     await ctx.sink.attempt(row)
     return outcome

@@ -2,8 +2,9 @@
 
 `--resume` sends the requests that have no final row; `--retry-errors` those whose final row
 is an error (the new row wins when the run is read; earlier attempts stay in the attempts
-table). Both refuse, naming what changed, when the experiment no longer matches the run's
-manifest, and both check everything before anything is written.
+table). Either way a conversation case continues after its last finished turn (`turns`): its
+finished turns are not sent again. Both refuse, naming what changed, when the experiment no
+longer matches the run's manifest, and both check everything before anything is written.
 """
 
 from __future__ import annotations
@@ -18,8 +19,15 @@ from runner.config.types import Experiment
 from runner.errors import RunStoreError, UsageError
 from runner.plan.matrix import PlannedRequest, plan_requests
 from runner.results.manifest import Manifest, changed_sections
-from runner.results.schema import STATUS_ERROR, A, R
-from runner.results.store import MANIFEST, RunDirectory, list_runs, read_attempts, read_results
+from runner.results.schema import STATUS_ERROR, STATUS_OK, A, R, T, TurnRow
+from runner.results.store import (
+    MANIFEST,
+    RunDirectory,
+    list_runs,
+    read_attempts,
+    read_results,
+    read_turns,
+)
 
 RESUME = "resume"
 RETRY_ERRORS = "retry-errors"
@@ -36,6 +44,7 @@ class Continuation:
     manifest: Manifest = field(repr=False)
     todo: tuple[PlannedRequest, ...]
     prior_attempts: Mapping[str, int] = field(repr=False)
+    turns: Mapping[str, tuple[TurnRow, ...]] = field(default_factory=dict, repr=False)
 
 
 def locate(target: str, results_dir: Path, experiment: Experiment, flag: str) -> Path:
@@ -73,7 +82,28 @@ def continuation(experiment: Experiment, mode: str, path: Path) -> Continuation:
         done = set(finals[R.request_key])
         todo = [p for p in plan_requests(experiment) if p.key not in done]
     run_id = manifest.run_id
-    return Continuation(mode, path, run_id, manifest, tuple(todo), _attempts_made(path))
+    turns = finished_turns(path, {p.key for p in todo if p.case.conversation})
+    return Continuation(mode, path, run_id, manifest, tuple(todo), _attempts_made(path), turns)
+
+
+def finished_turns(path: Path, keys: set[str]) -> dict[str, tuple[TurnRow, ...]]:
+    """Per request key in `keys`: its finished turns from turn 1 on, up to the first gap or
+    failed turn (what a conversation continues from)."""
+    if not keys:
+        return {}
+    frame = (
+        read_turns(path)
+        .filter(pl.col(T.request_key).is_in(sorted(keys)))
+        .sort(T.request_key, T.turn)
+        .collect()
+    )
+    found: dict[str, list[TurnRow]] = {}
+    for values in frame.iter_rows(named=True):
+        row = TurnRow(**values)
+        kept = found.setdefault(row.request_key, [])
+        if row.status == STATUS_OK and row.turn == len(kept) + 1:
+            kept.append(row)
+    return {key: tuple(rows) for key, rows in found.items() if rows}
 
 
 def _manifest(path: Path) -> Manifest:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from runner.clock import utc_now
 from runner.http.client import AttemptOutcome
@@ -14,6 +15,7 @@ from runner.results.schema import (
     STATUS_ERROR,
     STATUS_OK,
     AttemptRow,
+    ConversationColumns,
     MessageColumns,
     RateLimitColumns,
     ResultRow,
@@ -103,6 +105,22 @@ def result_row(
         message=facts or MessageColumns.empty(),
         api_request_id=_request_id(outcome),
         batch_id=batch_id,
+        conversation=_one_turn(outcome.message) if facts else ConversationColumns(),
+    )
+
+
+def _one_turn(message: dict[str, Any] | None) -> ConversationColumns:
+    """A plain request as a conversation of one turn."""
+    message = message or {}
+    usage = message.get("usage") or {}
+    calls = sum(1 for b in message.get("content") or [] if b.get("type") == "tool_use")
+    inputs, outputs = usage.get("input_tokens"), usage.get("output_tokens")
+    return ConversationColumns(
+        turns=1,
+        tool_calls=calls,
+        turn_input_tokens=[inputs] if isinstance(inputs, int) else [],
+        turn_output_tokens=[outputs] if isinstance(outputs, int) else [],
+        last_turn_input_tokens=inputs if isinstance(inputs, int) else None,
     )
 
 

@@ -34,9 +34,10 @@ from runner.http.client import MessagesClient
 from runner.http.transport import NoCookies, ShardedTransport
 from runner.plan.matrix import PlannedRequest, plan_requests, prepare
 from runner.results.manifest import Counts, Manifest, RunStatus, new_manifest
-from runner.results.schema import AttemptRow
+from runner.results.schema import AttemptRow, TurnRow
 from runner.results.store import RunDirectory, table_counts
-from runner.results.writer import ResultObserver, Row, RowWriter
+from runner.results.writer import DurableTurn, ResultObserver, Row, RowWriter
+from runner.run.conversation import converse
 from runner.run.execute import RequestContext, perform
 from runner.run.resume import Continuation
 from runner.run.scoring import (
@@ -144,7 +145,9 @@ async def execute_run(
     run_dir.write_manifest(manifest)
     stop = _Stop()
     writer = RowWriter(run_dir, services.observer)
-    prior = continuing.prior_attempts if continuing else {}
+    prior = _Prior(
+        continuing.prior_attempts if continuing else {}, continuing.turns if continuing else {}
+    )
     schedulers = _schedulers(experiment, services)
     async with anyio.create_task_group() as guard:
         guard.start_soon(_watch_signals, stop)
@@ -182,7 +185,7 @@ async def _record(
     todo: list[PlannedRequest],
     writer: RowWriter,
     stop: _Stop,
-    prior: Mapping[str, int],
+    prior: _Prior,
     schedulers: dict[str, Scheduler],
     sender: Sender | None,
 ) -> None:
@@ -196,7 +199,7 @@ async def _record(
                 )
                 return
             with stop.work:
-                await sender(todo, send, prior)
+                await sender(todo, send, prior.attempts)
 
 
 async def _score_after(
@@ -254,7 +257,7 @@ async def _send_all(
     todo: list[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
     work: anyio.CancelScope,
-    prior: Mapping[str, int],
+    prior: _Prior,
     schedulers: dict[str, Scheduler],
 ) -> None:
     client = _client(experiment, services)
@@ -264,7 +267,7 @@ async def _send_all(
         experiment.run.retry,
         services.clock,
         services.sleep,
-        _AttemptForwarder(rows, prior),
+        _AttemptForwarder(rows, prior.attempts),
     )
     queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
         max_buffer_size=experiment.run.concurrency
@@ -301,13 +304,22 @@ async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[Planne
 
 
 @dataclass(frozen=True)
+class _Prior:
+    """What earlier sessions of the run did: attempts per request key, and each unfinished
+    conversation's finished turns."""
+
+    attempts: Mapping[str, int]
+    turns: Mapping[str, Sequence[TurnRow]]
+
+
+@dataclass(frozen=True)
 class _Lane:
     """What every worker shares."""
 
     experiment: Experiment
     context: RequestContext
     schedulers: dict[str, Scheduler]
-    prior: Mapping[str, int]
+    prior: _Prior
     scoring: LiveScoring
 
 
@@ -318,10 +330,16 @@ async def _work(
 ) -> None:
     async with queue, rows:
         async for planned in queue:
-            prepared, cost = prepare(lane.experiment, planned)
             scheduler = lane.schedulers[planned.model]
-            result = await perform(lane.context, scheduler, planned, prepared, cost)
-            result.attempts += lane.prior.get(planned.key, 0)  # attempts of earlier sessions
+            if planned.case.conversation:
+                earlier = lane.prior.turns.get(planned.key, ())
+                sink = _TurnForwarder(rows)
+                args = (lane.context, scheduler, lane.experiment, planned, sink, earlier)
+                result = await converse(*args)
+            else:
+                prepared, cost = prepare(lane.experiment, planned)
+                result = await perform(lane.context, scheduler, planned, prepared, cost)
+            result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
             with anyio.CancelScope(shield=True):  # a finished request is never lost
                 await rows.send(result)
             for score in await lane.scoring.rows(planned.case, result):
@@ -384,6 +402,20 @@ class _AttemptForwarder:
         row.attempt += self._prior.get(row.request_key, 0)
         with anyio.CancelScope(shield=True):
             await self._rows.send(row)
+
+
+class _TurnForwarder:
+    """Sends a conversation's turn rows to the writer and waits until each is on disk."""
+
+    def __init__(self, rows: MemoryObjectSendStream[Row]) -> None:
+        self._rows = rows
+
+    async def turn(self, row: TurnRow) -> None:
+        """Forward one turn row; return once the writer has flushed it."""
+        durable = DurableTurn(row)
+        with anyio.CancelScope(shield=True):  # a finished turn is never lost
+            await self._rows.send(durable)
+        await durable.written.wait()
 
 
 def _counts(writer: RowWriter) -> Counts:

@@ -8,7 +8,13 @@ from typing import Any
 
 import polars as pl
 
-from runner.results.schema import RESULTS_SCHEMA, MessageColumns, R, ResultRow
+from runner.results.schema import (
+    RESULTS_SCHEMA,
+    ConversationColumns,
+    MessageColumns,
+    R,
+    ResultRow,
+)
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
@@ -64,7 +70,11 @@ def error(**values: Any) -> dict[str, Any]:
 
 
 def result_row(values: dict[str, Any]) -> ResultRow:
-    """The `ResultRow` of a flat row (as `row` returns), its message columns regrouped."""
+    """The `ResultRow` of a flat row (as `row` returns), its message and conversation columns
+    regrouped."""
     parts = {f.name for f in dataclasses.fields(MessageColumns)}
+    turns = {f.name for f in dataclasses.fields(ConversationColumns)}
     message = MessageColumns(**{k: v for k, v in values.items() if k in parts})
-    return ResultRow(message=message, **{k: v for k, v in values.items() if k not in parts})
+    conversation = ConversationColumns(**{k: v for k, v in values.items() if k in turns})
+    rest = {k: v for k, v in values.items() if k not in parts | turns}
+    return ResultRow(message=message, conversation=conversation, **rest)

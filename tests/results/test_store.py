@@ -22,20 +22,23 @@ from runner.results.schema import (
     MessageColumns,
     RateLimitColumns,
     ResultRow,
+    TurnRow,
 )
 from runner.results.store import (
     ATTEMPTS,
     MANIFEST,
     PARTS,
     RESULTS,
+    TURNS,
     RunDirectory,
     list_runs,
     previous_complete,
     read_attempts,
     read_results,
+    read_turns,
     table_counts,
 )
-from runner.results.writer import Row, RowWriter
+from runner.results.writer import DurableTurn, Row, RowWriter
 
 T0 = datetime(2026, 5, 1, 12, 0, 0, tzinfo=UTC)
 
@@ -219,8 +222,11 @@ def test_rows_round_trip(run: RunDirectory) -> None:
 
     read = read_results(run.path).collect().to_dicts()
 
-    written = {**dataclasses.asdict(row), **dataclasses.asdict(row.message)}
-    del written["message"]
+    parts = {"message": row.message, "conversation": row.conversation}
+    written = dataclasses.asdict(row)
+    for name, part in parts.items():
+        del written[name]
+        written.update(dataclasses.asdict(part))
     assert read == [written]
     assert read[0]["started_at"].tzinfo is not None
 
@@ -366,3 +372,54 @@ def test_list_runs_orders_by_start_and_previous_complete_skips_others(tmp_path: 
     assert previous.path.name == "r3"
     assert previous_complete(tmp_path, "exp", tmp_path / "exp" / "r3") is None
     assert list_runs(tmp_path, "nothing") == []
+
+
+def _turn(key: str, turn: int) -> TurnRow:
+    return TurnRow(
+        run_id="run-1",
+        request_key=key,
+        turn=turn,
+        case_id="case-0",
+        model="model-a",
+        arm="control",
+        status=STATUS_OK,
+        error_type=None,
+        attempts=1,
+        sent_at=T0,
+        latency_ms=10.0,
+        ttft_ms=5.0,
+        input_tokens=100,
+        output_tokens=20,
+        cache_creation_input_tokens=0,
+        cache_read_input_tokens=0,
+        stop_reason="tool_use",
+        tool_names=["lookup"],
+        tool_inputs=['{"q":"x"}'],
+        tool_errors=0,
+        context_edits=[],
+        cleared_input_tokens=None,
+        content_json="[]",
+        usage_json="{}",
+        context_management_json=None,
+        next_json=None,
+    )
+
+
+@pytest.mark.anyio
+async def test_a_durable_turn_is_on_disk_when_its_sender_resumes(run: RunDirectory) -> None:
+    """A turn's sender wakes only after a flush holding it (and the rows before it)."""
+    writer = RowWriter(run, flush_rows=100, flush_interval_s=3600.0)
+    send, receive = anyio.create_memory_object_stream[Row](10)
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.consume, receive)
+        async with send:
+            await send.send(_attempt("a"))
+            durable = DurableTurn(_turn("a", 1))
+            await send.send(durable)
+            with anyio.fail_after(5):
+                await durable.written.wait()
+            assert read_turns(run.path).collect()["turn"].to_list() == [1]
+            assert read_attempts(run.path).collect().height == 1
+    run.compact()
+    assert pl.read_parquet(run.path / TURNS).height == 1
+    assert writer.counts["turns"] == 1

@@ -218,3 +218,18 @@ def test_shard_needs_a_run_id(tmp_path: Path, capfd: pytest.CaptureFixture[str])
     assert run_cli(["run", experiment, "--shard", "1/2", "-q"]) == 2
     assert "--run-id" in capfd.readouterr().err
     assert run_cli(["run", experiment, "--shard", "3/2", "--run-id", "x", "-q"]) == 2
+
+
+def test_batches_refuse_conversation_cases(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """--via batches exits 2 naming the conversation cases: they need each answer first."""
+    experiment = write_experiment(tmp_path, "http://127.0.0.1:9")
+    text = experiment.read_text() + '[[cases]]\nid = "chat"\nturns = ["Hi.", "More?"]\n'
+    experiment.write_text(text, encoding="utf-8")
+    assert run_cli(["run", experiment, "--via", "batches", "-q"]) == 2
+    err = capfd.readouterr().err
+    assert "--via batches cannot run conversation cases" in err
+    assert "chat" in err
+    assert "Traceback" not in err
+    assert not (tmp_path / "results").exists()

@@ -1,0 +1,184 @@
+"""Conversation cases: tool loops with scripted results, scripted turns, turn rows, resume."""
+
+from __future__ import annotations
+
+import itertools
+import json
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from runner.analysis.cost import with_cost
+from runner.config.prices import default_prices
+from runner.errors import RunFailed
+from runner.results.schema import TURNS_SCHEMA
+from runner.results.store import TURNS, read_results, read_turns
+from tests.run.conversation_support import (
+    ORDER_CASE,
+    agent_experiment,
+    new_run_dir,
+    new_transport,
+    run_in_process,
+)
+
+
+def _conversations(sent: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Requests grouped by conversation (arm and first message), in the order sent."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for body in sent:
+        key = json.dumps([body.get("context_management"), body["messages"][0]])
+        grouped.setdefault(key, []).append(body)
+    return grouped
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["sse", "json"])
+def test_follow_up_requests_carry_the_scripted_tool_results(tmp_path: Path, stream: bool) -> None:
+    """Each follow-up hands back the reply unchanged and one result per call, as scripted."""
+    experiment = agent_experiment(tmp_path, stream=stream, cases=ORDER_CASE)
+    transport = new_transport()
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    assert run_in_process(experiment, run_dir, transport).exit_code == 0
+    turns = read_turns(run_dir.path).sort("arm", "turn").collect()
+    for conversation in _conversations(transport.sent()).values():
+        assert len(conversation) >= 3
+        for before, after in itertools.pairwise(conversation):
+            assert after["messages"][: len(before["messages"])] == before["messages"]
+            assistant, results = after["messages"][-2:]
+            calls = [b for b in assistant["content"] if b["type"] == "tool_use"]
+            assert [r["tool_use_id"] for r in results["content"]] == [c["id"] for c in calls]
+            for call, result in zip(calls, results["content"], strict=True):
+                _check_result(call["name"], call["input"], result)
+    lookups = [r for r in transport.sent() if _results_of(r, "Order A-17 shipped")]
+    assert lookups, "the first scripted lookup_order result was sent"
+    assert turns["turn"].to_list()[:2] == [1, 2]
+
+
+def _results_of(body: dict[str, Any], text: str) -> bool:
+    last = body["messages"][-1]["content"]
+    return isinstance(last, list) and any(text in str(b.get("content")) for b in last)
+
+
+def _check_result(name: str, arguments: dict[str, Any], result: dict[str, Any]) -> None:
+    if name == "refund_policy":
+        assert result["content"] == f"Refunds within 30 days for {arguments['category']}."
+        assert "is_error" not in result
+    elif name == "escalate":
+        assert result["is_error"] is True
+        assert "No result is scripted for the tool 'escalate'" in result["content"]
+    else:
+        assert name == "lookup_order"
+        assert result["content"].startswith("Order A-17")
+
+
+def test_turn_rows_and_the_one_result_row_summarise_the_conversation(tmp_path: Path) -> None:
+    """turns.parquet has a row per turn; results.parquet one row per request with the sums."""
+    experiment = agent_experiment(tmp_path, cases=ORDER_CASE)
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, new_transport())
+    assert pl.read_parquet_schema(run_dir.path / TURNS) == dict(TURNS_SCHEMA)
+    turns = pl.read_parquet(run_dir.path / TURNS).sort("arm", "turn")
+    results = read_results(run_dir.path).sort("arm").collect()
+    assert results.height == 2
+    for result in results.iter_rows(named=True):
+        mine = turns.filter(pl.col("request_key") == result["request_key"])
+        assert result["turns"] == mine.height
+        assert result["input_tokens"] == mine["input_tokens"].sum()
+        assert result["output_tokens"] == mine["output_tokens"].sum()
+        assert result["turn_input_tokens"] == mine["input_tokens"].to_list()
+        assert result["tool_calls"] == mine["tool_names"].list.len().sum()
+        assert result["last_turn_input_tokens"] == mine["input_tokens"][-1]
+        assert result["latency_ms"] == pytest.approx(mine["latency_ms"].sum())
+        assert result["stop_reason"] == mine["stop_reason"][-1] == "end_turn"
+        assert mine["stop_reason"][:-1].to_list() == ["tool_use"] * (mine.height - 1)
+        assert result["attempts"] == mine["attempts"].sum()
+    first_inputs = turns.filter(pl.col("turn") == 1)["tool_inputs"].to_list()
+    assert all(json.loads(i) for inputs in first_inputs for i in inputs)
+    managed = turns.filter(pl.col("arm") == "context-management")
+    assert "clear_tool_uses_20250919" in managed["context_edits"].explode().to_list()
+    assert managed["cleared_input_tokens"].max() > 0
+
+
+def test_cost_counts_every_turn(tmp_path: Path) -> None:
+    """The result row's cost is the sum of what each turn's tokens cost."""
+    experiment = agent_experiment(tmp_path, cases=ORDER_CASE)
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, new_transport())
+    prices = default_prices()
+    per_request = with_cost(read_results(run_dir.path), prices).collect()["cost_usd"].sum()
+    turns = read_turns(run_dir.path).with_columns(
+        usage_json=pl.col("usage_json"), batch_id=pl.lit(None, pl.String)
+    )
+    per_turn = with_cost(turns, prices).collect()["cost_usd"].sum()
+    assert per_request == pytest.approx(per_turn)
+    assert per_request > 0
+
+
+def test_scripted_turns_follow_each_answer(tmp_path: Path) -> None:
+    """turns = [...] sends each user message after the answer to the one before."""
+    cases = '[[cases]]\nid = "chat"\nturns = ["Hi there.", "Tell me more.", "Thanks!"]\n'
+    experiment = agent_experiment(tmp_path, cases=cases)
+    experiment = experiment.__class__(**{**experiment.__dict__, "request": {"max_tokens": 200}})
+    transport = new_transport()
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, transport)
+    baseline = [b for b in transport.sent() if "context_management" not in b]
+    assert [len(b["messages"]) for b in baseline] == [1, 3, 5]
+    users = [m["content"] for m in baseline[-1]["messages"] if m["role"] == "user"]
+    assert users == ["Hi there.", "Tell me more.", "Thanks!"]
+    assert baseline[1]["messages"][1]["role"] == "assistant"
+
+
+def test_max_turns_ends_a_loop_that_keeps_calling_tools(tmp_path: Path) -> None:
+    """Forced tool use never ends by itself: max_turns stops it, stop_reason tool_use."""
+    cases = (
+        '[[cases]]\nid = "forced"\nprompt = "Check the order."\nmax_turns = 3\n'
+        'tool_results = { lookup_order = "Shipped.", refund_policy = "30 days.", '
+        'escalate = { function = "support:broken" } }\n'
+    )
+    experiment = agent_experiment(tmp_path, cases=cases)
+    request = {**experiment.request, "tool_choice": {"type": "any"}}
+    experiment = experiment.__class__(**{**experiment.__dict__, "request": request})
+    transport = new_transport()
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, transport)
+    results = read_results(run_dir.path).collect()
+    assert results["turns"].to_list() == [3, 3]
+    assert results["stop_reason"].to_list() == ["tool_use", "tool_use"]
+    assert len(transport.bodies) == 6
+    sent = [b["messages"][-1]["content"] for b in transport.sent()[2:]]
+    escalations = [r for content in sent for r in content if "support:broken" in r["content"]]
+    for result in escalations:
+        assert result["is_error"] is True
+        assert "ValueError: the ticket system is down" in result["content"]
+
+
+def test_a_crashed_conversation_resumes_after_its_last_turn_byte_for_byte(
+    tmp_path: Path,
+) -> None:
+    """After a crash mid-conversation, --resume sends no finished turn again, and the next
+    request is byte for byte what the uninterrupted run sent."""
+    experiment = agent_experiment(tmp_path, cases=ORDER_CASE)
+    whole = new_transport()
+    reference = new_run_dir(tmp_path, experiment, "whole")
+    run_in_process(experiment, reference, whole)
+    total = len(whole.bodies)
+    assert total >= 6
+
+    crashing = new_transport(fail_at=4)
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    with pytest.raises(RunFailed, match="the machine went down"):
+        run_in_process(experiment, run_dir, crashing)
+    finished = read_turns(run_dir.path).filter(pl.col("status") == "ok").collect()
+    assert finished.height == len(crashing.bodies) == 3
+
+    resumed = new_transport()
+    assert run_in_process(experiment, run_dir, resumed, resume=True).exit_code == 0
+    assert len(crashing.bodies) + len(resumed.bodies) == total
+    assert sorted(crashing.bodies + resumed.bodies) == sorted(whole.bodies)
+    assert not set(crashing.bodies) & set(resumed.bodies)
+    mine = read_results(run_dir.path).sort("arm").collect().drop("run_id", "started_at")
+    theirs = read_results(reference.path).sort("arm").collect().drop("run_id", "started_at")
+    same = ["turns", "tool_calls", "input_tokens", "output_tokens", "text", "stop_reason"]
+    assert mine.select(same).equals(theirs.select(same))
