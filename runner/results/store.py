@@ -196,6 +196,8 @@ def read_judge_requests(run_dir: str | Path) -> pl.LazyFrame:
     """One row per judge request (empty when the experiment has no judge)."""
     files = _files(Path(run_dir), JUDGE_REQUESTS, "judge_requests")
     return latest_rows(files, JUDGE_REQUESTS_SCHEMA, [J.request_key])
+
+
 def read_turns(run_dir: str | Path) -> pl.LazyFrame:
     """One row per (request, turn) of the run's conversation cases, the latest winning (a
     turn sent again by --retry-errors replaces the failed one); empty for a run without."""
