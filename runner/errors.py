@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -91,6 +93,20 @@ class RequestFailed(BetaRunnerError):
     def __init__(self, message: str, info: ErrorInfo | None = None) -> None:
         super().__init__(message)
         self.info = info or ErrorInfo(message=message)
+
+    def scrubbed(self, scrub: Callable[[str], str]) -> RequestFailed:
+        """A copy of this failure with its message and the server's passed through `scrub`
+        (the API key removed before anything stores or prints them)."""
+        clone = type(self).__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        clone.args = (scrub(str(self)),)
+        request_id = self.info.request_id
+        clone.info = dataclasses.replace(
+            self.info,
+            message=scrub(self.info.message),
+            request_id=scrub(request_id) if request_id is not None else None,
+        )
+        return clone
 
 
 class APIStatusError(RequestFailed):

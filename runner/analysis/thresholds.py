@@ -38,8 +38,8 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 _EXPRESSION = re.compile(
-    r"^(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?(?P<metric>[a-z0-9_]+)"
-    r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)(?P<pct>%)?$"
+    r"(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?(?P<metric>[a-z0-9_]+)"
+    r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(?P<pct>%)?"
 )
 _OBSERVED, _REFERENCE = "__observed", "__reference"
 
@@ -93,7 +93,7 @@ def parse_thresholds(texts: Iterable[str]) -> tuple[Threshold, ...]:
 
 def parse_threshold(text: str) -> Threshold:
     """One expression, e.g. `error_rate>0.05`, `delta.p50_latency_ms>+20%`, `arm=x:ok<10`."""
-    found = _EXPRESSION.match(text.replace(" ", ""))
+    found = _EXPRESSION.fullmatch(text.replace(" ", ""))
     if found is None:
         raise UsageError(
             f"--fail-on {text!r} is not [arm=NAME:][delta.|regress.]METRIC OP VALUE[%] "

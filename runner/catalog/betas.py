@@ -16,7 +16,8 @@ from types import MappingProxyType
 
 from runner.catalog.package_data import data_toml
 
-BETA_NAME_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*-(\d{4})-(\d{2})-(\d{2})$")
+# Matched in full and ASCII only: `\d` takes other scripts' digits and `$` a final newline.
+BETA_NAME_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*-([0-9]{4})-([0-9]{2})-([0-9]{2})")
 STATUSES = ("beta", "ga-noop", "not-messages", "unknown")
 
 
@@ -44,7 +45,7 @@ class BetaInfo:
 
 def check_beta_name(name: str) -> str | None:
     """Return a sentence saying what is wrong with a beta name's form, or None if well formed."""
-    match = BETA_NAME_RE.match(name)
+    match = BETA_NAME_RE.fullmatch(name)
     if match is None:
         return (
             f"'{name}' is not a beta name: expected lower-case words joined by '-' and ending in "

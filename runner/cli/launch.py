@@ -21,6 +21,7 @@ import anyio
 from runner.config.base_url import base_url_problem, normalised
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
+from runner.config.names import name_problem
 from runner.config.types import Experiment
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.errors import UsageError
@@ -40,7 +41,8 @@ from runner.run.session import (
 )
 
 LOCAL_KEY = "local-emulator-key"
-_RUN_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
+_KEY = re.compile(r"[\x21-\x7e]+")
+_SHARD = re.compile(r"([0-9]{1,6})/([0-9]{1,6})")
 
 
 @dataclass(frozen=True)
@@ -94,11 +96,11 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
     experiment = _with_overrides(loaded.experiment, options)
     _check_batchable(experiment, options)
     continuing = _continuation(experiment, options)
+    if options.run_id is not None:
+        problem = name_problem(options.run_id, "--run-id")
+        if problem is not None:
+            raise UsageError(problem)
     run_id = continuing.run_id if continuing else options.run_id or new_run_id()
-    if not _RUN_ID.match(run_id):
-        raise UsageError(
-            f"--run-id {run_id!r} must be letters, digits, '.', '_' or '-' (at most 128)."
-        )
     api_key = api_key_for(experiment, env, local=options.local)
     shard = options.shard or _recorded_shard(continuing)
     return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing, shard)
@@ -214,9 +216,9 @@ def check_base_url_flag(local: bool, base_url: str | None) -> None:
 
 def parse_shard(text: str) -> Shard:
     """`K/N` with 1 <= K <= N; UsageError otherwise."""
-    index, slash, count = text.partition("/")
-    if slash and index.isdigit() and count.isdigit() and 1 <= int(index) <= int(count):
-        return Shard(int(index), int(count))
+    found = _SHARD.fullmatch(text)
+    if found and 1 <= int(found[1]) <= int(found[2]):
+        return Shard(int(found[1]), int(found[2]))
     raise UsageError(f"--shard {text!r} must be K/N with 1 <= K <= N, e.g. 1/4.")
 
 
@@ -249,7 +251,14 @@ def api_key_for(experiment: Experiment, env: Environment, *, local: bool) -> str
     UsageError naming the variable when it is not set."""
     if local:
         return LOCAL_KEY
-    key = env.api_key(experiment.target.api_key_env)
+    variable = experiment.target.api_key_env
+    key = env.api_key(variable)
+    if key is not None and not _KEY.fullmatch(key):
+        raise UsageError(
+            f"The environment variable {variable} holds a key with whitespace, a control "
+            "character or a non-ASCII character (often a trailing newline or space from a file "
+            f"or a copy); nothing was sent. Set {variable} to the key alone."
+        )
     if key is None:
         raise UsageError(
             f"The environment variable {experiment.target.api_key_env} (named by "

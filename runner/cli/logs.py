@@ -2,8 +2,9 @@
 
 With `--log-format json` every event is a line `{"ts", "level", "event", ...}`: warnings, the
 start and end of a run, each request that ended in error, each threshold crossed. Every string
-is scrubbed of the secrets the log is given (the API key), so a key echoed back in an error
-message never reaches a log.
+is scrubbed of the secrets the log is given (the API key, any 8 characters of it, anything
+shaped like a key: `runner.redact`), so a key echoed back in an error message never reaches a
+log.
 """
 
 from __future__ import annotations
@@ -17,12 +18,12 @@ from rich.text import Text
 
 from runner.clock import utc_now
 from runner.config.types import JSONValue
+from runner.redact import Redactor
 from runner.results.schema import STATUS_OK, ResultRow
 
 TEXT = "text"
 JSON = "json"
 FORMATS = (TEXT, JSON)
-REDACTED = "[redacted]"
 
 
 class EventLog:
@@ -32,7 +33,7 @@ class EventLog:
         self._json = log_format == JSON
         self._stream = stream
         self._console = Console(file=stream, highlight=False)
-        self._secrets = tuple(s for s in secrets if s)
+        self._redactor = Redactor(secrets)
 
     @property
     def is_json(self) -> bool:
@@ -82,6 +83,4 @@ class EventLog:
         self.event("request_error", fields, level="error")
 
     def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, REDACTED)
-        return text
+        return self._redactor.scrub(text)

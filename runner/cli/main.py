@@ -28,8 +28,10 @@ from runner.errors import (
     ThresholdsCrossed,
     UsageError,
 )
+from runner.redact import Redactor
 
 EXIT_USAGE = 2
+_SHAPES = Redactor()  # no key known here: whatever looks like an Anthropic key
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -92,6 +94,7 @@ def _fail(
     exc: BaseException | None = None,
     one: bool = True,
 ) -> int:
+    message = _SHAPES.scrub(message)
     if requested_log_format(words) == "json":
         click.echo(error_json(message, code, exc), err=True)
     else:

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 
 from runner.catalog.betas import catalog, check_beta_name, without_date
 from runner.config.body import merged, read_request
+from runner.config.names import ARM_NAME_RE, header_value_problem, name_problem
 from runner.config.tables import Table, closest
 from runner.config.types import Arm, JSONObject
 
@@ -20,7 +21,6 @@ MATRIX_KEYS = ("betas", "mode", "baseline", "requests")
 MATRIX_MODES = ("each", "subsets")
 MAX_ARMS = 64
 BASELINE = "baseline"
-ARM_NAME_RE = re.compile(r"[A-Za-z0-9._+-]+")
 HEADER_NAME_RE = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")
 RESERVED_HEADERS = {
     "anthropic-beta": "list the betas in the arm's betas array instead",
@@ -28,6 +28,15 @@ RESERVED_HEADERS = {
     "x-api-key": "the key comes from the environment variable named by target.api_key_env",
     "authorization": "the key comes from the environment variable named by target.api_key_env",
 }
+# Headers the HTTP client writes from the request itself; a second value breaks the request.
+_CLIENT_OWNED = (
+    "accept", "accept-encoding", "connection", "content-encoding", "content-length",
+    "content-type", "expect", "host", "keep-alive", "proxy-connection", "te", "trailer",
+    "transfer-encoding", "upgrade",
+)  # fmt: skip
+RESERVED_HEADERS.update(
+    dict.fromkeys(_CLIENT_OWNED, "beta-runner's HTTP client sets it from the request itself")
+)
 
 
 def read_arms(root: Table, warnings: list[str]) -> tuple[Arm, ...]:
@@ -99,11 +108,19 @@ def _listed_arms(tables: list[Table], warnings: list[str]) -> tuple[Arm, ...]:
 
 def _listed_arm(table: Table, warnings: list[str]) -> Arm:
     return Arm(
-        name=table.required_text("name", ARM_NAME_RE),
+        name=_arm_name(table),
         betas=read_betas(table, "betas", warnings),
         request=read_request(table, "request", warnings),
         headers=_headers(table),
     )
+
+
+def _arm_name(table: Table) -> str:
+    name = table.required_text("name")
+    problem = name_problem(name, "The arm name", ARM_NAME_RE)
+    if problem is not None:
+        raise table.fail("name", problem)
+    return name
 
 
 def _check_distinct(table: Table, arm: Arm, other: Arm, index: int) -> None:
@@ -128,8 +145,11 @@ def _headers(table: Table) -> dict[str, str]:
             raise where.fail(name, f"The header '{name}' is set by beta-runner; {reason}.")
         if not HEADER_NAME_RE.fullmatch(name):
             raise where.fail(name, f"'{name}' is not a valid HTTP header name.")
-        if not isinstance(value, str) or "\r" in value or "\n" in value:
+        if not isinstance(value, str):
             raise where.fail(name, f"Header '{name}' must be a one-line string value.")
+        problem = header_value_problem(name, value)
+        if problem is not None:
+            raise where.fail(name, problem)
         headers[name] = value
     return headers
 

@@ -21,7 +21,7 @@ from runner.config.conversation import (
     read_tools,
     read_turns,
 )
-from runner.config.files import decode_utf8, read_bytes
+from runner.config.files import json_lines
 from runner.config.tables import Location, Table, as_json, key_path, shown
 from runner.config.types import Case, JSONObject, JSONValue, ToolScript
 from runner.errors import ConfigError
@@ -59,17 +59,21 @@ def _case_tables(root: Table) -> Iterator[tuple[Table, str]]:
     if "cases_file" in root.data:
         written = root.required_text("cases_file")
         path = root.loc.file.parent / written
+        empty = True
         for line, obj in _jsonl_objects(root, path):
+            empty = False
             table = Table.read(Location(path, line), "", obj, CASE_KEYS)
             yield table, f"{written}:{line}"
+        if empty:
+            raise ConfigError(
+                path, "", "The cases file has no cases (no non-blank line); one JSON object a line."
+            )
 
 
 def _jsonl_objects(root: Table, path: Path) -> Iterator[tuple[int, dict[str, object]]]:
     blame = root.fail("cases_file", f"The cases file '{root.data['cases_file']}' is unusable.")
-    text = decode_utf8(path, read_bytes(path, blame))
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip():
-            yield number, _json_object(path, number, line)
+    for number, line in json_lines(path, blame):
+        yield number, _json_object(path, number, line)
 
 
 def _json_object(path: Path, number: int, line: str) -> dict[str, object]:

@@ -8,7 +8,6 @@ a beta whose needed fields are missing) come back as warning sentences instead.
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -20,7 +19,8 @@ from runner.config.base_url import base_url_problem, normalised
 from runner.config.body import merged, read_request, version_warnings, with_default_max_tokens
 from runner.config.cases import read_cases
 from runner.config.conversation import read_tool_results, script_warnings
-from runner.config.files import decode_utf8, read_bytes
+from runner.config.files import read_toml
+from runner.config.names import name_problem
 from runner.config.prices import with_overrides
 from runner.config.scorers import read_scorers
 from runner.config.tables import Location, Table
@@ -34,7 +34,7 @@ from runner.config.types import (
     RunSettings,
     Target,
 )
-from runner.errors import ConfigError, UsageError
+from runner.errors import UsageError
 
 TOP_KEYS = (
     "name", "description", "models", "cases_file", "cases",
@@ -47,9 +47,7 @@ RUN_KEYS = (
 )  # fmt: skip
 RETRY_KEYS = ("max_attempts", "deadline_s", "initial_backoff_s", "max_backoff_s")
 RATE_LIMIT_KEYS = ("rpm", "itpm", "otpm", "output_counting")
-NAME_RE = re.compile(r"[A-Za-z0-9._-]+")
 ENV_NAME_RE = re.compile(r"[A-Z_][A-Z0-9_]*")
-_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 @dataclass(frozen=True)
@@ -76,7 +74,7 @@ def load_experiment(
     arms = read_arms(root, warnings)
     models = _models(root, today or datetime.now(UTC).date(), warnings)
     experiment = Experiment(
-        name=root.required_text("name", NAME_RE),
+        name=_name(root),
         path=path,
         models=models,
         arms=arms,
@@ -92,6 +90,14 @@ def load_experiment(
     warnings += _version_warnings(experiment)
     warnings += script_warnings(experiment.cases, request, arms)
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
+
+
+def _name(root: Table) -> str:
+    name = root.required_text("name")
+    problem = name_problem(name, "The name")
+    if problem is not None:
+        raise root.fail("name", f"{problem} It becomes the run's directory under results/.")
+    return name
 
 
 def _prices(root: Table) -> PriceTable:
@@ -114,15 +120,7 @@ def _version_warnings(experiment: Experiment) -> list[str]:
 
 
 def _read_toml(path: Path) -> dict[str, object]:
-    text = decode_utf8(path, read_bytes(path))
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        message = str(exc)
-        position = _TOML_POSITION.search(message)
-        where = f"line {position[1]}, column {position[2]}" if position else ""
-        reason = _TOML_POSITION.sub("", message).strip()
-        raise ConfigError(path, where, f"The file is not valid TOML: {reason}.") from None
+    return read_toml(path, "file")
 
 
 def _models(root: Table, today: date, warnings: list[str]) -> tuple[str, ...]:

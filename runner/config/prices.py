@@ -9,7 +9,6 @@ and the key path. A run records the table it was priced with in its manifest
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -17,10 +16,9 @@ from pathlib import Path
 
 from runner.catalog.package_data import data_toml
 from runner.catalog.prices import PRICE_FIELDS, ModelPrice, PriceTable
-from runner.config.files import decode_utf8, read_bytes
+from runner.config.files import read_toml
 from runner.config.tables import Location, Table, key_path
 from runner.config.types import JSONObject
-from runner.errors import ConfigError
 
 _MODEL_KEYS = (*PRICE_FIELDS, "estimate")
 _FILE_KEYS = ("read_on", "batch_discount", "models")
@@ -39,10 +37,7 @@ def load_prices(path: str | Path, base: PriceTable | None = None) -> PriceTable:
     """`base` (default: the shipped table) overridden by the price file at `path`."""
     path = Path(path)
     base = base or default_prices()
-    try:
-        data = tomllib.loads(decode_utf8(path, read_bytes(path)))
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(path, "", f"The price file is not valid TOML: {exc}.") from None
+    data = read_toml(path, "price file")
     return _price_table(Location(path), "", data, base)
 
 

@@ -20,14 +20,14 @@ from typing import TypeGuard, cast
 from runner.config.types import JSONObject, JSONValue
 from runner.errors import ConfigError
 
-_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 
 
 def key_path(parent: str, key: str | int) -> str:
     """`parent` extended by a table key (quoted when not bare) or an array index."""
     if isinstance(key, int):
         return f"{parent}[{key}]"
-    part = key if _BARE_KEY.match(key) else json.dumps(key)
+    part = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
     return f"{parent}.{part}" if parent else part
 
 

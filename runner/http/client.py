@@ -30,6 +30,7 @@ from runner.errors import (
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.http.sse import aiter_events
 from runner.http.stream import MessageAccumulator
+from runner.redact import Redactor
 
 MESSAGES_PATH = "/v1/messages"
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
@@ -86,6 +87,7 @@ class MessagesClient:
         }
         if api_key:
             self._headers["x-api-key"] = api_key
+        self._redactor = Redactor((api_key,))
 
     async def send(self, prepared: PreparedRequest) -> AttemptOutcome:
         """Send once; failures come back as data in `outcome.error`."""
@@ -117,6 +119,18 @@ class MessagesClient:
                 "base URL points at a Messages API."
             )
         outcome.latency_ms = self._since(started)
+        return self._scrubbed(outcome)
+
+    def _scrubbed(self, outcome: AttemptOutcome) -> AttemptOutcome:
+        """No part of the key (or any key-shaped text) leaves the client in an outcome."""
+        outcome.request_id = self._redactor.scrub_optional(outcome.request_id)
+        if outcome.error is not None:
+            outcome.error = outcome.error.scrubbed(self._redactor.scrub)
+        if outcome.message is not None:
+            text = json.dumps(outcome.message)
+            cleaned = self._redactor.scrub(text)
+            if cleaned != text:
+                outcome.message = json.loads(cleaned)
         return outcome
 
     async def json_lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
@@ -130,10 +144,11 @@ class MessagesClient:
             async with self._http.stream("GET", absolute, headers=headers) as response:
                 if response.status_code >= 300:
                     limits = read_snapshot(response.headers, utc_now())
-                    raise _status_failure(response, await response.aread(), limits)
+                    failure = _status_failure(response, await response.aread(), limits)
+                    raise failure.scrubbed(self._redactor.scrub)
                 async for line in response.aiter_lines():
                     if line.strip():
-                        yield json.loads(line)
+                        yield json.loads(self._redactor.scrub(line))
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"Reading {absolute} failed: {type(exc).__name__}.") from exc
 

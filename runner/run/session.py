@@ -18,7 +18,7 @@ import secrets
 import signal
 import sys
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -33,6 +33,7 @@ from runner.errors import RunFailed
 from runner.http.client import MessagesClient
 from runner.http.transport import NoCookies, ShardedTransport
 from runner.plan.matrix import PlannedRequest, plan_requests, prepare
+from runner.redact import Redactor
 from runner.results.manifest import Counts, Manifest, RunStatus, new_manifest
 from runner.results.schema import AttemptRow, TurnRow
 from runner.results.store import RunDirectory, table_counts
@@ -162,10 +163,13 @@ async def execute_run(
             failure = exc
         telemetry = {m: s.telemetry() for m, s in schedulers.items()}
         manifest = dataclasses.replace(manifest, scheduler=telemetry)
-        manifest = await _close(run_dir, manifest, writer, stop, failure)
+        scrub = Redactor((services.api_key,)).scrub
+        manifest = await _close(run_dir, manifest, writer, stop, failure, scrub)
         guard.cancel_scope.cancel()  # the watcher never ends by itself
     if failure is not None:
-        raise RunFailed(run_dir.path, _first_leaf(failure)) from failure
+        error = RunFailed(run_dir.path, _first_leaf(failure))
+        error.args = (scrub(str(error)),)  # the message is what main prints
+        raise error from failure
     exit_code = stop.exit_code()
     return RunOutcome(run_dir.path, run_id, manifest.status, manifest.counts, exit_code)
 
@@ -234,13 +238,14 @@ async def _close(
     writer: RowWriter,
     stop: _Stop,
     failure: Exception | None,
+    scrub: Callable[[str], str],
 ) -> Manifest:
     """Compact (not after a failure: the parts are kept for a resume) and write the manifest."""
     session = _counts(writer)
     if failure is not None:
         closed = manifest.finished(RunStatus.FAILED, utc_now(), manifest.counts, session)
         leaf = _first_leaf(failure)
-        closed = dataclasses.replace(closed, failure=f"{type(leaf).__name__}: {leaf}")
+        closed = dataclasses.replace(closed, failure=scrub(f"{type(leaf).__name__}: {leaf}"))
     else:
         await anyio.to_thread.run_sync(run_dir.compact)
         counts = Counts(planned=manifest.counts.planned, **table_counts(run_dir.path))

@@ -1,0 +1,74 @@
+"""Scrubbing secrets out of text before it is stored, logged or printed.
+
+A `Redactor` knows the run's API key. `scrub(text)` replaces with `[redacted]`:
+
+- the key itself, and any run of 8 or more consecutive characters of it (a gateway that
+  echoes part of the key, or a message that quotes it escaped or cut short);
+- anything shaped like an Anthropic key (`sk-ant-` and what follows), whoever's it is.
+
+Runs are found through the key's 8-character windows (one regex pass), then each match is
+extended while it is still a piece of the key, and overlapping pieces merge, so the longest
+echoed piece is replaced as a whole. A Redactor with no key still applies the shape rule.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+REDACTED = "[redacted]"
+MIN_PIECE = 8
+_KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]*")
+
+
+class Redactor:
+    """Removes the given secrets (and anything key-shaped) from text."""
+
+    def __init__(self, secrets: Iterable[str | None] = ()) -> None:
+        self._secrets = tuple(s for s in secrets if s)
+        windows = {
+            secret[i : i + MIN_PIECE]
+            for secret in self._secrets
+            for i in range(max(1, len(secret) - MIN_PIECE + 1))
+        }
+        ordered = sorted(windows, key=len, reverse=True)
+        self._windows = (
+            re.compile("(?=(" + "|".join(map(re.escape, ordered)) + "))") if ordered else None
+        )
+
+    def scrub(self, text: str) -> str:
+        """`text` with every secret piece and key-shaped string replaced by [redacted]."""
+        spans = self._pieces(text) + [m.span() for m in _KEY_SHAPE.finditer(text)]
+        if not spans:
+            return text
+        out, last = [], 0
+        for start, end in _merged(spans):
+            out += [text[last:start], REDACTED]
+            last = end
+        out.append(text[last:])
+        return "".join(out)
+
+    def scrub_optional(self, text: str | None) -> str | None:
+        """`scrub`, passing None through."""
+        return None if text is None else self.scrub(text)
+
+    def _pieces(self, text: str) -> list[tuple[int, int]]:
+        if self._windows is None:
+            return []
+        spans = []
+        for match in self._windows.finditer(text):
+            start, end = match.start(), match.start() + len(match.group(1))
+            while end < len(text) and any(text[start : end + 1] in s for s in self._secrets):
+                end += 1
+            spans.append((start, end))
+        return spans
+
+
+def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], end))
+        else:
+            merged.append((start, end))
+    return merged
