@@ -21,9 +21,9 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from benchmarks.support import ARMS, emulator_process, experiment
+from benchmarks.support import ARMS, emulator_process, experiment, new_run
 from runner.results.schema import STATUS_OK, A, R, ResultRow
-from runner.results.store import RunDirectory, read_attempts, read_results
+from runner.results.store import read_attempts, read_results
 from runner.run.session import RunServices, execute_run, http_client
 
 FAULTS = ("p_overloaded=0.2", "p_server_error=0.05", "p_drop_stream=0.05")
@@ -54,7 +54,7 @@ async def soak(url: str, requests: int, concurrency: int, max_attempts: int, tmp
         max_attempts=max_attempts,
         arms=arms,
     )
-    run_dir = RunDirectory.create(tmp, exp.name, "soak")
+    run_dir = new_run(tmp, exp, "soak")
     counter = RowCounter()
     wall = time.perf_counter()
     async with http_client(concurrency, 60.0) as http:

@@ -20,9 +20,9 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from benchmarks.support import MODEL, emulator_process, experiment
+from benchmarks.support import MODEL, emulator_process, experiment, new_run
 from runner.results.schema import R
-from runner.results.store import RunDirectory, read_results
+from runner.results.store import read_results
 from runner.run.session import RunServices, execute_run, http_client
 
 
@@ -30,7 +30,7 @@ async def beta_runner(url: str, requests: int, concurrency: int, stream: bool) -
     """Latencies beta-runner recorded for ok requests."""
     exp = experiment(url, cases=requests // 30, repeats=10, concurrency=concurrency, stream=stream)
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = RunDirectory.create(Path(tmp), exp.name, "latency")
+        run_dir = new_run(Path(tmp), exp, "latency")
         async with http_client(concurrency, 60.0) as http:
             await execute_run(exp, run_dir, "latency", RunServices.real(http, "bench-key"))
         ok = read_results(run_dir.path).filter(pl.col(R.status) == "ok").collect()

@@ -2,11 +2,12 @@
 
     python -m benchmarks.overhead [--requests 3000] [--concurrency 64]
 
-Three clients send the same streaming requests, one after another, each to a fresh emulator in
+The clients send the same streaming requests, one after another, each to a fresh emulator in
 its own process: beta-runner (the whole path: scheduler, retries, records, Parquet parts), a
-bare httpx loop on one shared pool (`httpx.AsyncClient` with default pooling at the same
-connection count), the same loop on beta-runner's sharded transport, and the official SDK.
-Printed: requests per second, CPU milliseconds per request, and each as a ratio to the SDK.
+bare httpx loop on httpx's own pool (httpcore, at the same connection count), the same loop on
+beta-runner's transport (aiohttp under httpx), and the official SDK twice: on its default
+client and on its aiohttp client (`DefaultAioHttpClient`). Printed: requests per second, CPU
+milliseconds per request, and each as a ratio to the SDK's default client.
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from pathlib import Path
 import anyio
 import httpx
 
-from benchmarks.support import MODEL, emulator_process, experiment
-from runner.results.store import RunDirectory
+from benchmarks.support import MODEL, emulator_process, experiment, new_run
 from runner.run.session import RunServices, execute_run, http_client
 
 ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
@@ -43,7 +43,7 @@ async def beta_runner(url: str, requests: int, concurrency: int) -> None:
     """The whole beta-runner path, results written to a temporary run directory."""
     exp = experiment(url, cases=requests // 30, repeats=10, concurrency=concurrency)
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = RunDirectory.create(Path(tmp), exp.name, "overhead")
+        run_dir = new_run(Path(tmp), exp, "overhead")
         async with http_client(concurrency, 60.0) as http:
             await execute_run(exp, run_dir, "overhead", RunServices.real(http, "bench-key"))
 
@@ -72,18 +72,30 @@ async def bare_httpx_one_pool(url: str, requests: int, concurrency: int) -> None
         await _bare(http, url, requests, concurrency)
 
 
-async def bare_httpx_sharded(url: str, requests: int, concurrency: int) -> None:
-    """The same loop on beta-runner's sharded transport."""
+async def bare_httpx_run_transport(url: str, requests: int, concurrency: int) -> None:
+    """The same loop on beta-runner's transport (aiohttp under httpx)."""
     async with http_client(concurrency, 60.0) as http:
         await _bare(http, url, requests, concurrency)
 
 
 async def official_sdk(url: str, requests: int, concurrency: int) -> None:
     """The official SDK's async client streaming each request, no retries needed."""
+    await _sdk(url, requests, concurrency, aiohttp=False)
+
+
+async def official_sdk_aiohttp(url: str, requests: int, concurrency: int) -> None:
+    """The same, on the SDK's aiohttp client."""
+    await _sdk(url, requests, concurrency, aiohttp=True)
+
+
+async def _sdk(url: str, requests: int, concurrency: int, *, aiohttp: bool) -> None:
     import anthropic
 
     limiter = anyio.CapacityLimiter(concurrency)
-    async with anthropic.AsyncAnthropic(base_url=url, api_key="bench-key") as client:
+    http = anthropic.DefaultAioHttpClient() if aiohttp else None
+    async with anthropic.AsyncAnthropic(
+        base_url=url, api_key="bench-key", http_client=http
+    ) as client:
 
         async def one() -> None:
             async with limiter:
@@ -100,8 +112,9 @@ Client = Callable[[str, int, int], Awaitable[None]]
 CLIENTS: tuple[tuple[str, Client], ...] = (
     ("beta-runner", beta_runner),
     ("httpx, one pool", bare_httpx_one_pool),
-    ("httpx, sharded", bare_httpx_sharded),
+    ("httpx, run transport", bare_httpx_run_transport),
     ("official SDK", official_sdk),
+    ("SDK, aiohttp client", official_sdk_aiohttp),
 )
 
 
@@ -123,9 +136,9 @@ def main() -> None:
         f"{args.requests} streaming requests at concurrency {args.concurrency}, "
         "zero-latency emulator"
     )
-    print(f"{'client':<18}{'req/s':>8}{'x SDK':>8}{'CPU ms/req':>12}{'x SDK':>8}")
+    print(f"{'client':<22}{'req/s':>8}{'x SDK':>8}{'CPU ms/req':>12}{'x SDK':>8}")
     for name, (rps, cpu) in figures.items():
-        print(f"{name:<18}{rps:>8.0f}{rps / sdk_rps:>8.2f}{cpu:>12.2f}{cpu / sdk_cpu:>8.2f}")
+        print(f"{name:<22}{rps:>8.0f}{rps / sdk_rps:>8.2f}{cpu:>12.2f}{cpu / sdk_cpu:>8.2f}")
 
 
 if __name__ == "__main__":

@@ -19,9 +19,9 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from benchmarks.support import ARMS, MODEL, emulator_process, experiment
+from benchmarks.support import ARMS, MODEL, emulator_process, experiment, new_run
 from runner.results.schema import A, R
-from runner.results.store import RunDirectory, read_attempts, read_results
+from runner.results.store import read_attempts, read_results
 from runner.run.session import RunServices, execute_run, http_client
 
 LATENCY = ("ttft_ms=50", "ms_per_output_token=1", "jitter=0.1")
@@ -44,7 +44,7 @@ async def beta_runner(url: str, requests: int, concurrency: int, stream: bool) -
         url, cases=requests // (3 * 10), repeats=10, concurrency=concurrency, stream=stream
     )
     with tempfile.TemporaryDirectory() as tmp:
-        run_dir = RunDirectory.create(Path(tmp), exp.name, "bench")
+        run_dir = new_run(Path(tmp), exp, "bench")
         wall, cpu = time.perf_counter(), time.process_time()
         async with http_client(concurrency, 60.0) as http:
             await execute_run(exp, run_dir, "bench", RunServices.real(http, "bench-key"))

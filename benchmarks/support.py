@@ -25,6 +25,9 @@ from runner.config.types import (
     RunSettings,
     Target,
 )
+from runner.plan.matrix import plan_requests
+from runner.results.store import RunDirectory
+from runner.run.session import create_run_directory
 
 MODEL = "claude-sonnet-5"
 ARMS = (
@@ -102,3 +105,8 @@ def experiment(
         ),
         request={"max_tokens": max_tokens},
     )
+
+
+def new_run(results_dir: Path, exp: Experiment, run_id: str) -> RunDirectory:
+    """A fresh run directory for `exp`, its manifest planning the whole matrix."""
+    return create_run_directory(results_dir, exp, run_id, len(plan_requests(exp)))

@@ -1,78 +1,132 @@
-"""An httpx transport that spreads requests over several small connection pools.
+"""The run's transport: aiohttp's connection pool under the run's one `httpx.AsyncClient`.
 
-httpcore's pool re-examines every connection (and, for idle ones, every other connection) each
-time a request enters or leaves it, so its cost per request grows with the square of the pool
-size: at 64 connections that was most of beta-runner's CPU time. Several pools of a few
-connections each keep that cost flat. The run still has one `httpx.AsyncClient`; only its
-transport is sharded. Each request goes to the pool with the fewest requests in flight, so
-while fewer requests are in flight than the total capacity none waits for a connection.
+The client stays httpx (the seam every test double uses); only the transport below it is
+httpx-aiohttp's `AiohttpTransport`, the one the official SDK ships as its fast option. Its HTTP/1.1
+parser and pool are C code: a streamed request costs about half the CPU of httpcore's pure-Python
+path, whose pool also re-examines every connection on each request (cost growing with the pool's
+size). Proxied URLs (HTTPS_PROXY and friends) still go through httpx's own transport.
+
+Contract, as before the change:
+
+- at most `connections` connections (the run's concurrency), kept alive between requests;
+- httpx's timeouts per request: `connect` bounds opening a connection, `read` each wait for
+  bytes, `pool` the wait for a free connection; the per-attempt bound is the caller's;
+- no cookies kept, by the aiohttp session either (`NoCookies` is the httpx side);
+- bodies are read in chunks as they arrive (never the whole body first);
+- every aiohttp failure surfaces as the httpx exception httpx's own transport raises for the
+  same event (`_HTTPX_ERROR`), since classification downstream is by httpx type: a refused
+  connection, a DNS or TLS failure -> `ConnectError`; a connection closed before the answer ->
+  `RemoteProtocolError`; reset or cut while reading -> `ReadError`; timeouts -> `ConnectTimeout`
+  / `ReadTimeout`. httpx-aiohttp's own table maps a plain connection error to `ConnectTimeout`,
+  which would record a reset as a timeout; this module corrects that.
 """
 
 from __future__ import annotations
 
 import http.cookiejar
-import math
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import aiohttp
 import httpx
+from aiohttp.abc import AbstractResolver
+from httpx_aiohttp import AiohttpTransport
 
-SHARD_CONNECTIONS = 8
+KEEPALIVE_S = 5.0  # httpx's default keep-alive expiry
+
+# Most specific first is not needed: the lookup walks the raised type's MRO.
+_HTTPX_ERROR: dict[type[BaseException], type[httpx.TransportError]] = {
+    aiohttp.ConnectionTimeoutError: httpx.ConnectTimeout,
+    aiohttp.SocketTimeoutError: httpx.ReadTimeout,
+    aiohttp.ServerTimeoutError: httpx.ReadTimeout,
+    aiohttp.ClientProxyConnectionError: httpx.ProxyError,
+    aiohttp.ClientHttpProxyError: httpx.ProxyError,
+    aiohttp.ClientConnectorError: httpx.ConnectError,  # refused, DNS, TLS handshake
+    aiohttp.ServerDisconnectedError: httpx.RemoteProtocolError,
+    aiohttp.ClientPayloadError: httpx.ReadError,
+    aiohttp.ClientConnectionResetError: httpx.WriteError,
+    aiohttp.ClientOSError: httpx.ReadError,
+    aiohttp.ClientConnectionError: httpx.ReadError,
+    aiohttp.ClientResponseError: httpx.RemoteProtocolError,  # a malformed answer
+    aiohttp.InvalidURL: httpx.UnsupportedProtocol,
+    aiohttp.NonHttpUrlClientError: httpx.UnsupportedProtocol,
+    aiohttp.ClientError: httpx.TransportError,
+}
 
 
-class ShardedTransport(httpx.AsyncBaseTransport):
-    """`connections` connections in pools of at most `SHARD_CONNECTIONS`."""
+class PooledTransport(httpx.AsyncBaseTransport):
+    """`connections` pooled aiohttp connections behind httpx's transport interface.
 
-    def __init__(self, connections: int, *, shard_connections: int = SHARD_CONNECTIONS) -> None:
-        shards = max(1, math.ceil(connections / shard_connections))
-        size = math.ceil(connections / shards)
-        limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
-        tls = httpx.create_ssl_context()  # loading CA certificates once, not once per pool
-        self._shards = [httpx.AsyncHTTPTransport(limits=limits, verify=tls) for _ in range(shards)]
-        self._in_flight = [0] * shards
+    `resolver` replaces aiohttp's DNS resolver (tests use it to fail a lookup offline).
+    """
+
+    def __init__(self, connections: int, *, resolver: AbstractResolver | None = None) -> None:
+        self._connections = max(1, connections)
+        self._resolver = resolver
+        self._inner = AiohttpTransport(client=self._session)
+
+    def _session(self) -> aiohttp.ClientSession:
+        """Built at the first request, inside the running event loop, as aiohttp requires."""
+        connector = aiohttp.TCPConnector(
+            limit=self._connections,
+            limit_per_host=0,
+            keepalive_timeout=KEEPALIVE_S,
+            ssl=self._inner.ssl_context,
+            resolver=self._resolver,
+        )
+        return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send on the least busy pool; it counts as busy until the body is closed."""
-        index = min(range(len(self._shards)), key=self._in_flight.__getitem__)
-        self._in_flight[index] += 1
-        try:
-            response = await self._shards[index].handle_async_request(request)
-        except BaseException:
-            self._in_flight[index] -= 1
-            raise
-        response.stream = _Released(response.stream, self, index)
+        """Send through the pool; the body streams from the connection until closed."""
+        with _as_httpx_errors():
+            response = await self._inner.handle_async_request(request)
+        response.stream = _Body(response.stream)
         return response
 
     async def aclose(self) -> None:
-        """Close every pool."""
-        for shard in self._shards:
-            await shard.aclose()
-
-    def _release(self, index: int) -> None:
-        self._in_flight[index] -= 1
+        """Close the session and its connections."""
+        with _as_httpx_errors():
+            await self._inner.aclose()
 
 
-class _Released(httpx.AsyncByteStream):
-    """A response body that gives its pool's slot back once, when closed."""
+class _Body(httpx.AsyncByteStream):
+    """A response body whose failures are the same httpx exceptions as the request's."""
 
-    def __init__(self, stream: object, owner: ShardedTransport, index: int) -> None:
+    def __init__(self, stream: httpx.AsyncByteStream | httpx.SyncByteStream) -> None:
         assert isinstance(stream, httpx.AsyncByteStream)
         self._stream = stream
-        self._owner = owner
-        self._index = index
-        self._open = True
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        async for chunk in self._stream:
-            yield chunk
+        with _as_httpx_errors():
+            async for chunk in self._stream:
+                yield chunk
 
     async def aclose(self) -> None:
-        try:
+        with _as_httpx_errors():
             await self._stream.aclose()
-        finally:
-            if self._open:
-                self._open = False
-                self._owner._release(self._index)
+
+
+@contextmanager
+def _as_httpx_errors() -> Iterator[None]:
+    """Re-raise an aiohttp failure (raw, or as httpx-aiohttp translated it) as `_HTTPX_ERROR`
+    says, keeping the aiohttp exception as the cause."""
+    try:
+        yield
+    except (httpx.TransportError, aiohttp.ClientError) as exc:
+        original = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
+        if not isinstance(original, aiohttp.ClientError):
+            raise
+        raise httpx_error(original) from original
+
+
+def httpx_error(exc: aiohttp.ClientError) -> httpx.TransportError:
+    """The httpx exception for an aiohttp failure, with aiohttp's message."""
+    for kind in type(exc).__mro__:
+        mapped = _HTTPX_ERROR.get(kind)
+        if mapped is not None:
+            return mapped(str(exc) or type(exc).__name__)
+    return httpx.TransportError(str(exc))  # pragma: no cover -- ClientError is in the table
 
 
 class NoCookies(http.cookiejar.CookieJar):

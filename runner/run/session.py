@@ -31,7 +31,7 @@ from runner.clock import Clock, MonotonicClock, Sleep, real_sleep, utc_now
 from runner.config.types import Experiment
 from runner.errors import RunFailed
 from runner.http.client import MessagesClient
-from runner.http.transport import NoCookies, ShardedTransport
+from runner.http.transport import NoCookies, PooledTransport
 from runner.plan.matrix import PlannedRequest, plan_requests, prepare
 from runner.redact import Redactor
 from runner.results.manifest import Counts, Manifest, RunStatus, new_manifest
@@ -100,11 +100,11 @@ def new_run_id() -> str:
 
 
 def http_client(concurrency: int, timeout_s: float) -> httpx.AsyncClient:
-    """The run's one HTTP client: as many connections as the concurrency, in small pools,
-    keeping no cookies (requests stay independent of each other)."""
+    """The run's one HTTP client: as many pooled connections as the concurrency, keeping no
+    cookies (requests stay independent of each other)."""
     timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
     return httpx.AsyncClient(
-        transport=ShardedTransport(concurrency), timeout=timeout, cookies=NoCookies()
+        transport=PooledTransport(concurrency), timeout=timeout, cookies=NoCookies()
     )
 
 

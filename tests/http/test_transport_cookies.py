@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import anyio
 import httpx
 import pytest
+from anyio.abc import SocketStream
+from raw_server import raw_server, read_request
 
 from runner.http.transport import NoCookies
 from runner.run.session import http_client
@@ -26,7 +29,25 @@ async def test_a_cookie_set_by_the_server_is_not_sent_back() -> None:
 
 
 @pytest.mark.anyio
-async def test_the_run_client_keeps_no_cookies() -> None:
-    """The client a run uses is built with the jar that keeps nothing."""
-    async with http_client(4, 5.0) as client:
-        assert isinstance(client.cookies.jar, NoCookies)
+async def test_no_cookie_reaches_the_server_again() -> None:
+    """A Set-Cookie answer: the next request over the real transport carries no Cookie."""
+    seen: list[bytes] = []
+
+    async def set_cookie(stream: SocketStream) -> None:
+        try:
+            while True:
+                request = await read_request(stream)
+                seen.append(request)
+                await stream.send(
+                    b"HTTP/1.1 200 OK\r\nset-cookie: route=a; Path=/\r\ncontent-length: 2\r\n\r\n{}"
+                )
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            pass
+
+    async with raw_server(set_cookie) as url, http_client(1, 5.0) as http:
+        named = url.replace("127.0.0.1", "localhost")  # aiohttp's own jar skips bare IPs
+        await http.get(named + "/v1/messages")
+        await http.get(named + "/v1/messages")
+    assert len(seen) == 2
+    assert all(b"cookie:" not in request.lower() for request in seen)
+    assert isinstance(http.cookies.jar, NoCookies)
