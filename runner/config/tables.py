@@ -27,7 +27,7 @@ def key_path(parent: str, key: str | int) -> str:
     """`parent` extended by a table key (quoted when not bare) or an array index."""
     if isinstance(key, int):
         return f"{parent}[{key}]"
-    part = key if _BARE_KEY.fullmatch(key) else json.dumps(key)
+    part = key if _BARE_KEY.fullmatch(key) else json.dumps(key, ensure_ascii=False)
     return f"{parent}.{part}" if parent else part
 
 
@@ -101,6 +101,8 @@ class Table:
 
     def wrong(self, key: str, expected: str) -> ConfigError:
         """A ConfigError saying `key` holds the wrong kind of value."""
+        if key not in self.data:
+            return self.fail(key, f"'{key}' is required here; it must be {expected}.")
         return self.fail(key, f"'{key}' is {shown(self.data[key])}, but it must be {expected}.")
 
     def text(self, key: str, default: str, pattern: re.Pattern[str] | None = None) -> str:

@@ -1,10 +1,18 @@
-"""The bad-input corpus: malformed experiment and cases files, each with the error it must raise.
+"""The bad-input corpus: malformed input, each entry with the error it must produce.
 
-Every `*.toml` here must make `load_experiment` raise a ConfigError. Its first lines say what:
+Every `*.toml` here is one case. Unless it names command-line words or variables, it must make
+`load_experiment` raise a ConfigError. Its first lines say what:
 
     # expect: arms[1].name           the ConfigError's `where` (key path, or `line N`)
     # file: cases/bad_json.jsonl     the file the error names, if not the TOML itself
+    # message: is listed twice       words the message must contain
     # why: two arms with one name    what is wrong, in words
+    # argv: ["--run-id", ".."]       command-line words after `run EXPERIMENT` (a CLI case)
+    # env: {"ANTHROPIC_API_KEY": ""} variables to set for it (a CLI case)
+
+A CLI case (with `argv` or `env`) holds a valid experiment: the command line or environment is
+what is wrong, `expect` is words of the message, and `file: -` says no file is named. Every
+case, CLI or not, must make `beta-runner run` exit 2 with one line and no traceback.
 
 A directory named `*.toml` stands for "a directory given as the experiment path"; its
 expectation lives in an `EXPECT` file inside it. Other test suites (the CLI's) reuse the corpus
@@ -13,7 +21,8 @@ through `bad_inputs()`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 CORPUS_DIR = Path(__file__).parent
@@ -25,8 +34,16 @@ class BadInput:
 
     path: Path
     where: str
-    file: Path
+    file: Path | None
     why: str
+    message: str = ""
+    argv: tuple[str, ...] = ()
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cli_only(self) -> bool:
+        """Whether the command line or the environment, not the file, is what is wrong."""
+        return bool(self.argv or self.env)
 
     @property
     def id(self) -> str:
@@ -46,15 +63,18 @@ def _entry(path: Path) -> BadInput:
     return BadInput(
         path=path,
         where=header["expect"],
-        file=path.parent / named if named else path,
+        file=None if named == "-" else path.parent / named if named else path,
         why=header.get("why", ""),
+        message=header.get("message", ""),
+        argv=tuple(json.loads(header.get("argv", "[]"))),
+        env=dict(json.loads(header.get("env", "{}"))),
     )
 
 
 def _header(data: bytes) -> dict[str, str]:
     fields: dict[str, str] = {}
     for raw in data.splitlines():
-        line = raw.decode("ascii", errors="replace")
+        line = raw.decode("utf-8", errors="replace")
         if not line.startswith("# ") or ":" not in line:
             break
         key, _, value = line[2:].partition(":")

@@ -27,13 +27,19 @@ def test_bad_experiment_exits_2_naming_file_and_key_with_no_run_dir(
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """Every malformed input exits 2 with one message naming file and key; nothing is written."""
+    """Every malformed input exits 2 with one line naming file and key; nothing is written."""
     monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
-    code = run_cli(["run", bad.path, "--results", tmp_path / "out", "-q"])
+    for name, value in bad.env.items():
+        monkeypatch.setenv(name, value)
+    code = run_cli(["run", bad.path, "--results", tmp_path / "out", "-q", *bad.argv])
     err = capfd.readouterr().err
     assert code == 2
-    assert str(bad.file) in err
+    assert err.startswith("error: ")
+    assert err.count("\n") == 1
+    if bad.file is not None:
+        assert str(bad.file) in err
     assert bad.where in err
+    assert bad.message in err
     assert "Traceback" not in err
     assert not (tmp_path / "out").exists()
 
