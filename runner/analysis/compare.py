@@ -8,8 +8,12 @@ columns of `COMPARE_COLUMNS`:
 - `delta`: the mean paired difference (arm - baseline) over the `n` pairs where both are;
 - `ci_low`, `ci_high`: its seeded bootstrap 95% interval; `p_value`: a seeded sign-flip
   permutation test of "no difference" (`runner.analysis.bootstrap`);
-- `significant`: the interval excludes 0 and p < 0.05 (in tiny samples, where a percentile
-  interval is too narrow, the permutation test keeps a single pair from counting);
+- `q_value`, `significant`, `mde`: Benjamini-Hochberg q-values across the whole table; the
+  interval excludes 0 (for text-change metrics, on the side that means a change) and q < 0.05;
+  the minimum detectable effect at the row's n (`runner.analysis.multiple`);
+- with `scores` (a run's `scores.parquet`), `score.<name>` rows follow each group's metrics
+  (`runner.analysis.score_pairs`): mean scores and paired deltas, exact McNemar tests for
+  pass/fail, win rates for pairwise judges;
 - `baseline_self_similarity` is a reference row (the baseline's repeat-to-repeat similarity):
   its delta, interval and p-value are null and it is never significant.
 """
@@ -23,7 +27,10 @@ import polars as pl
 from runner.analysis.baseline import default_baseline
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
 from runner.analysis.cost import COST, with_cost
+from runner.analysis.multiple import ALPHA as ALPHA
+from runner.analysis.multiple import adjusted
 from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
+from runner.analysis.score_pairs import score_comparison
 from runner.config.prices import default_prices
 from runner.errors import UsageError
 from runner.results.schema import R
@@ -31,9 +38,11 @@ from runner.results.schema import R
 METRIC = "metric"
 COMPARE_COLUMNS = (
     R.model, R.arm, METRIC, "baseline", "value", "delta", "ci_low", "ci_high", "p_value",
-    "significant", "n",
+    "q_value", "significant", "n", "mde",
 )  # fmt: skip
-ALPHA = 0.05
+_TESTED_COLUMNS = (
+    R.model, R.arm, METRIC, "baseline", "value", "delta", "ci_low", "ci_high", "p_value", "n",
+)  # fmt: skip
 _SIDES = ("_x", "_y", "_d")
 
 
@@ -45,6 +54,7 @@ def compare(
     seed: int = 0,
     n_boot: int = 2000,
     metrics: Sequence[str] = METRICS,
+    scores: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (`by` group, arm != `baseline`, metric); see the module docstring.
 
@@ -60,7 +70,18 @@ def compare(
     columns = [(m, f"{m}_d_s", f"{m}_d_c") for m in metrics]
     stats = block_statistics(blocks, keys, columns, seed=seed, n_boot=n_boot)
     table = points.join(stats, on=[*keys, METRIC], how="left", nulls_equal=True)
-    return _finish(table, keys, metrics)
+    table = _finish(table, keys, metrics)
+    if scores is not None:
+        scored = score_comparison(frame, scores, baseline, by=by, seed=seed, n_boot=n_boot)
+        table = _with_scores(table, scored, keys)
+    return adjusted(table).select(*keys, *COMPARE_COLUMNS[2:])
+
+
+def _with_scores(table: pl.DataFrame, scored: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
+    """The score rows after each group's metric rows."""
+    both = pl.concat([table.with_columns(pl.lit(0).alias("_part")), scored.with_columns(
+        pl.lit(1).alias("_part"))], how="diagonal_relaxed")  # fmt: skip
+    return both.with_row_index("_at").sort([*keys, "_part", "_at"]).drop("_part", "_at")
 
 
 def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -133,15 +154,12 @@ def _mean(side: str) -> pl.Expr:
 
 def _finish(table: pl.DataFrame, keys: list[str], metrics: Sequence[str]) -> pl.DataFrame:
     reference = pl.col(METRIC).is_in(REFERENCE_METRICS)
-    excludes_zero = (pl.col("ci_low") > 0) | (pl.col("ci_high") < 0)
-    significant = excludes_zero & (pl.col("p_value") < ALPHA) & ~reference
     order = pl.col(METRIC).replace_strict(list(metrics), list(range(len(metrics))))
     tested = ("delta", "ci_low", "ci_high", "p_value")
     return (
         table.with_columns(
             *(pl.when(~reference).then(pl.col(c)).cast(pl.Float64).alias(c) for c in tested),
-            significant.fill_null(False).alias("significant"),
         )
         .sort([*keys, order])
-        .select(*keys, *COMPARE_COLUMNS[2:])
+        .select(*keys, *_TESTED_COLUMNS[2:])
     )

@@ -11,11 +11,10 @@ from __future__ import annotations
 import polars as pl
 
 from runner.analysis.compare import compare
+from runner.analysis.multiple import CHANGE_DIRECTION
 from runner.results.schema import R
 
 _METRIC, _DELTA, _SIGNIFICANT = "metric", "delta", "significant"
-# Output metrics whose change shows only in one direction: more similar than noise is no change.
-_CHANGE_DIRECTION = {"exact_match": -1.0, "similarity": -1.0, "stop_reason_shift": 1.0}
 _NOT_EFFECTS = ("self_similarity", "baseline_self_similarity")
 NO_EFFECT_NOTE = "no detectable effect: the beta may have been dropped or be a no-op"
 REPORT_COLUMNS = (
@@ -41,7 +40,8 @@ def evidence_report(
 
 
 def _report(comparison: pl.LazyFrame) -> pl.LazyFrame:
-    direction = pl.col(_METRIC).replace_strict(_CHANGE_DIRECTION, default=0.0)
+    # Output metrics change in one direction only: more alike than noise is no change.
+    direction = pl.col(_METRIC).replace_strict(CHANGE_DIRECTION, default=0, return_dtype=pl.Int8)
     changed = pl.col(_SIGNIFICANT) & ((direction == 0) | (pl.col(_DELTA) * direction > 0))
     evidence = pl.col(_METRIC) == "evidence_share"
     seen = evidence & (pl.col("value") > 0) & (pl.col("baseline") == 0)

@@ -12,6 +12,10 @@ paired difference is x - y:
   equals the baseline's own next repeat; both ok.
 - similarity: x = word-set Jaccard of the arm's and the baseline's texts; y = of the baseline
   and its own next repeat; both ok.
+- outputs_changed: x = 1 if the arm's answer is further from the baseline's (word-set Jaccard)
+  than the baseline's next repeat is, y = 1 if the baseline's repeat is the further one; both
+  ok and the baseline repeated. An arm identical to the baseline has x = 0: no change. With
+  sampling noise alone, x and y are equally likely: a change is x above y.
 - length_delta: the texts' lengths in characters; both ok.
 - stop_reason_shift: x = 1 if the two stop reasons differ; y = 1 if the baseline's differs from
   its own next repeat's; both ok.
@@ -48,7 +52,8 @@ from runner.results.schema import STATUS_OK, R
 PAIR_KEYS = (R.run_id, R.case_id, R.model, R.repeat)
 NUMERIC = (R.latency_ms, R.ttft_ms, R.output_tokens, R.input_tokens, COST)
 METRICS = (
-    *NUMERIC, "error_rate", "exact_match", "similarity", "length_delta", "stop_reason_shift",
+    *NUMERIC, "error_rate", "outputs_changed", "exact_match", "similarity", "length_delta",
+    "stop_reason_shift",
     "self_similarity", "baseline_self_similarity", "evidence_share",
 )  # fmt: skip
 REFERENCE_METRICS = ("baseline_self_similarity",)
@@ -123,6 +128,7 @@ def _output_sides(both_ok: pl.Expr) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     same_text = pl.col(TEXT_HASH) == pl.col(TEXT_HASH + BASE)
     shifted = pl.col(R.stop_reason).ne_missing(pl.col(R.stop_reason + BASE))
     base_self = pl.col(SELF_SIMILARITY + BASE)
+    jaccard_arm = jaccard(pl.col(WORDS), pl.col(WORDS + BASE))
     with_signals = both_ok & pl.col(HAS_SIGNALS)
     return {
         "error_rate": (pl.col(ERROR), pl.col(ERROR + BASE)),
@@ -130,6 +136,10 @@ def _output_sides(both_ok: pl.Expr) -> dict[str, tuple[pl.Expr, pl.Expr]]:
         "similarity": (
             _on(both_ok, jaccard(pl.col(WORDS), pl.col(WORDS + BASE))),
             _on(both_ok, base_self),
+        ),
+        "outputs_changed": (
+            _on(both_ok & base_self.is_not_null(), jaccard_arm < base_self),
+            _on(both_ok & base_self.is_not_null(), base_self < jaccard_arm),
         ),
         "length_delta": (_on(both_ok, pl.col(CHARS)), _on(both_ok, pl.col(CHARS + BASE))),
         "stop_reason_shift": (_on(both_ok, shifted), _on(both_ok, pl.col(SELF_STOP_SHIFT + BASE))),

@@ -22,6 +22,7 @@ from runner.results.store import (
     is_sharded,
     latest_rows,
     read_results,
+    read_scores,
 )
 
 RunPaths = str | Path | Iterable[str | Path]
@@ -63,6 +64,15 @@ def experiment_runs(results_dir: Path, experiment: str) -> list[Path]:
     start with their UTC start time, so this is oldest first for generated ids)."""
     folder = results_dir / experiment
     return sorted(p for p in folder.glob("*") if _is_run(p)) if folder.is_dir() else []
+
+
+def load_scores(path: str | Path) -> pl.LazyFrame | None:
+    """A local run's scores (`scores.parquet` and parts, all shards), or None when it has none
+    or `path` is a URL."""
+    if isinstance(path, str) and "://" in path:
+        return None
+    scores = read_scores(Path(path))
+    return scores if scores.select(pl.len()).collect().item() else None
 
 
 def run_prices(path: str | Path) -> PriceTable:

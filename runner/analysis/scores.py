@@ -15,6 +15,7 @@ from runner.results.schema import SCORES_SCHEMA, R, S
 
 SCORE_PREFIX = "score."
 PASSED_PREFIX = "passed."
+PASS_RATE = ".pass_rate"
 SUMMARY_COLUMNS = (R.model, R.arm, S.scorer, "n", "errors", "mean", "pass_rate")
 
 
@@ -58,6 +59,27 @@ def score_summary(
         .select(SUMMARY_COLUMNS)
         .collect()
     )
+
+
+def with_score_columns(
+    summary: pl.DataFrame,
+    results: pl.LazyFrame | pl.DataFrame,
+    scores: pl.LazyFrame | pl.DataFrame | None,
+) -> pl.DataFrame:
+    """A per-(model, arm) summary with `score.NAME` (mean) and `score.NAME.pass_rate` columns
+    per scorer of `scores` (null for an arm it did not score)."""
+    if scores is None:
+        return summary
+    table = score_summary(results, scores)
+    for name in table[S.scorer].unique().sort():
+        mine = table.filter(pl.col(S.scorer) == name).select(
+            R.model,
+            R.arm,
+            pl.col("mean").alias(SCORE_PREFIX + name),
+            pl.col("pass_rate").alias(SCORE_PREFIX + name + PASS_RATE),
+        )
+        summary = summary.join(mine, on=[R.model, R.arm], how="left")
+    return summary
 
 
 def empty_scores() -> pl.LazyFrame:

@@ -3,7 +3,9 @@
     EXPR   := [arm=NAME:][delta.|regress.]METRIC OP VALUE[%]      OP := > | >= | < | <=
 
 METRIC is a numeric column of `runner.analysis.summarize` (error_rate, p95_latency_ms,
-p50_ttft_ms, mean_output_tokens, ...), compared per (model, arm):
+p50_ttft_ms, mean_output_tokens, ...) or a scorer's `score.NAME` (its mean score: the pass rate
+of a pass/fail scorer, the win rate of a pairwise judge) or `score.NAME.pass_rate`, compared per
+(model, arm):
 
 - plain: the arm's own value (`error_rate>5%` is `error_rate>0.05`);
 - `delta.`: the arm against the baseline arm of the same model: VALUE% is a relative change
@@ -15,6 +17,7 @@ A missing value (no successful request, no baseline, no previous run) crosses no
 
 from __future__ import annotations
 
+import difflib
 import math
 import operator
 import re
@@ -26,6 +29,7 @@ from typing import Literal, cast
 import polars as pl
 
 from runner.analysis import summarize
+from runner.analysis.scores import PASS_RATE, SCORE_PREFIX
 from runner.errors import UsageError
 from runner.results.schema import RESULTS_SCHEMA, R
 
@@ -38,7 +42,8 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 _EXPRESSION = re.compile(
-    r"(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?(?P<metric>[a-z0-9_]+)"
+    r"(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?"
+    r"(?P<metric>score\.[A-Za-z0-9_]+(?:\.pass_rate)?|[a-z0-9_]+)"
     r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(?P<pct>%)?"
 )
 _OBSERVED, _REFERENCE = "__observed", "__reference"
@@ -100,7 +105,7 @@ def parse_threshold(text: str) -> Threshold:
             "(OP one of > >= < <=), e.g. 'error_rate>0.05' or 'delta.p50_latency_ms>+20%'."
         )
     metric = found["metric"]
-    if metric not in metric_names():
+    if metric not in metric_names() and not metric.startswith(SCORE_PREFIX):
         raise UsageError(
             f"--fail-on {text!r}: unknown metric {metric!r}; known: {', '.join(metric_names())}."
         )
@@ -111,6 +116,21 @@ def parse_threshold(text: str) -> Threshold:
     if percent and not relative:
         limit /= 100.0
     return Threshold(text, kind, metric, found["op"], limit, relative, found["arm"])
+
+
+def check_score_metrics(thresholds: Sequence[Threshold], scorers: Sequence[str]) -> None:
+    """UsageError for a `score.NAME` threshold whose scorer is not among `scorers`."""
+    known = [f"{SCORE_PREFIX}{name}" for name in scorers]
+    for t in thresholds:
+        base = t.metric.removesuffix(PASS_RATE)
+        if t.metric.startswith(SCORE_PREFIX) and base not in known:
+            close = difflib.get_close_matches(base, known, n=1)
+            hint = f" Did you mean '{close[0]}'?" if close else ""
+            listed = ", ".join(known) or "none (add [[scorers]] to the experiment)"
+            raise UsageError(
+                f"--fail-on {t.text!r}: no scorer named {base.removeprefix(SCORE_PREFIX)!r}."
+                f"{hint} Score metrics here: {listed}."
+            )
 
 
 @cache
@@ -147,6 +167,8 @@ def _compared(
     previous_run: str,
 ) -> tuple[pl.DataFrame, str]:
     """(model, arm, observed, reference) rows for one threshold, and what the reference is."""
+    if t.metric not in current.columns:  # a scorer with no score in this run
+        return current.select(R.model, R.arm).clear(), ""
     mine = current.select(R.model, R.arm, pl.col(t.metric).cast(pl.Float64).alias(_OBSERVED))
     if t.arm is not None:
         mine = mine.filter(pl.col(R.arm) == t.arm)
@@ -161,6 +183,8 @@ def _compared(
         joined = mine.filter(pl.col(R.arm) != baseline_arm).join(base, on=R.model, how="inner")
         return joined, f"baseline arm {baseline_arm!r}"
     if previous is None:
+        return mine.clear(), ""
+    if t.metric not in previous.columns:
         return mine.clear(), ""
     before = previous.select(R.model, R.arm, pl.col(t.metric).cast(pl.Float64).alias(_REFERENCE))
     return mine.join(before, on=[R.model, R.arm], how="inner"), previous_run

@@ -14,8 +14,9 @@ import polars as pl
 
 from runner.analysis import default_baseline, summarize
 from runner.analysis.cost import with_cost
-from runner.analysis.runs import run_prices
-from runner.analysis.thresholds import Threshold, Violation, evaluate
+from runner.analysis.runs import load_scores, run_prices
+from runner.analysis.scores import scorer_names, with_score_columns
+from runner.analysis.thresholds import Threshold, Violation, check_score_metrics, evaluate
 from runner.cli.logs import EventLog
 from runner.errors import ThresholdsCrossed
 from runner.results.store import SHARD_PREFIX, previous_complete, read_results
@@ -45,10 +46,13 @@ def _violations(
     previous = previous_complete(run.parent.parent, experiment, run)
     before: pl.DataFrame | None = None
     if previous is not None:
-        before = summarize(with_cost(read_results(previous.path), run_prices(previous.path)))
+        earlier = with_cost(read_results(previous.path), run_prices(previous.path))
+        before = with_score_columns(summarize(earlier), earlier, load_scores(previous.path))
     elif any(t.kind == "regress" for t in thresholds):
         log.warning(f"No earlier complete run of {experiment!r}: regress.* is not checked.")
     label = f"run {previous.path.name}" if previous is not None else ""
     baseline = default_baseline(results)
-    current = summarize(results)
+    scores = load_scores(run_dir)
+    check_score_metrics(thresholds, scorer_names(scores) if scores is not None else [])
+    current = with_score_columns(summarize(results), results, scores)
     return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)

@@ -15,10 +15,11 @@ from runner.analysis import COMPARE_COLUMNS, METRICS
 
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
-    """A compacted run with a baseline and one arm, 6 cases each."""
+    """A compacted run with a baseline and one arm, 12 cases each (enough pairs for a +50 ms
+    shift to survive the correction across the table's rows)."""
     run = make_run(tmp_path / "results", "r1")
-    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(6)]
-    rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(6)]
+    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(12)]
+    rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(12)]
     run.append([result_row(r) for r in rows], [])
     run.compact()
     return run.path
@@ -31,7 +32,7 @@ def test_json_is_a_list_of_objects_with_the_documented_keys(
     assert run_cli(["compare", run_dir, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
     assert len(rows) == len(METRICS)
-    assert list(rows[0]) == list(COMPARE_COLUMNS[:-1])
+    assert list(rows[0]) == [c for c in COMPARE_COLUMNS if c != "n"]
     latency = next(r for r in rows if r["metric"] == "latency_ms")
     assert (latency["delta"], latency["significant"]) == (50.0, True)
 

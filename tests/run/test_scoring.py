@@ -201,3 +201,51 @@ def test_score_with_an_unknown_scorer_name_is_a_usage_error(
     _, run_dir, _ = scored_run
     assert run_cli(["score", run_dir, "--scorer", "corect"]) == 2
     assert "Did you mean 'correct'?" in capsys.readouterr().err
+
+
+def test_gates_on_scores_fail_the_run_or_name_a_typo(
+    scored_run: tuple[Path, Path, EmulatorServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """score.NAME, delta.score.NAME and arm=...: gates exit 1 when crossed; a typo exits 2."""
+    _, run_dir, _ = scored_run
+    capsys.readouterr()
+    assert run_cli(["compare", run_dir, "--format", "csv", "--fail-on", "score.correct<0"]) == 0
+    gate = "arm=worse:score.correct<0.95"
+    assert run_cli(["compare", run_dir, "--format", "csv", "--fail-on", gate]) == 1
+    err = capsys.readouterr().err
+    assert "model claude-sonnet-5, arm worse: score.correct =" in err
+    assert (
+        run_cli(["compare", run_dir, "--format", "csv", "--fail-on", "delta.score.correct<-0.05"])
+        == 1
+    )
+    assert "vs" in capsys.readouterr().err
+    assert run_cli(["compare", run_dir, "--format", "csv", "--fail-on", "score.corect<0.9"]) == 2
+    assert "Did you mean 'score.correct'?" in capsys.readouterr().err
+
+
+def test_a_typo_in_a_score_gate_stops_the_run_before_anything_is_sent(
+    tmp_path: Path, keyed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`run --fail-on 'score.corect<0.9'` exits 2 naming the scorer; the emulator saw nothing."""
+    with EmulatorServer(CONFIG) as server:
+        path = _experiment(tmp_path, server.url)
+        args = ["run", path, "--results", tmp_path / "out", "-q", "--fail-on", "score.corect<0.9"]
+        assert run_cli(args) == 2
+        assert _messages(server) == 0
+    assert "no scorer named 'corect'" in capsys.readouterr().err
+
+
+def test_regress_on_a_score_compares_with_the_previous_run(
+    scored_run: tuple[Path, Path, EmulatorServer],
+) -> None:
+    """A second run's score.correct is read against the first's: a relative change is always
+    >= -100% (crossed, exit 1) and never < -100% (exit 0, checked by compare on the same run)."""
+    path, run_dir, _ = scored_run
+    out = run_dir.parent.parent
+    args = ["run", path, "--results", out, "--run-id", "r2", "-q"]
+    assert run_cli([*args, "--fail-on", "regress.score.correct>=-100%"]) == 1
+    second = out / "scored" / "r2"
+    assert (
+        run_cli(["compare", second, "--format", "csv", "--fail-on", "regress.score.correct<-100%"])
+        == 0
+    )

@@ -18,7 +18,7 @@ from runner.analysis import (
     load_run,
 )
 from runner.analysis.cost import with_cost
-from runner.analysis.runs import run_prices
+from runner.analysis.runs import load_scores, run_prices
 from runner.analysis.thresholds import parse_thresholds
 from runner.catalog.prices import PriceTable
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
@@ -27,7 +27,7 @@ from runner.cli.terminal import cell, fit_table, fits, out_console, render_table
 from runner.config.prices import load_prices
 
 FORMATS = ("table", "markdown", "csv", "json")
-JSON_COLUMNS = COMPARE_COLUMNS[:-1]  # the documented JSON keys: every column but n
+JSON_COLUMNS = tuple(c for c in COMPARE_COLUMNS if c != "n")  # the documented JSON keys
 
 
 @click.command("compare")
@@ -53,7 +53,7 @@ def compare_command(
     thresholds = parse_thresholds(fail_on)
     results = with_cost(load_run(run_dir), _prices(prices, run_prices(run_dir)))
     chosen = baseline or default_baseline(results)
-    table = compare(results, chosen, seed=seed)
+    table = compare(results, chosen, seed=seed, scores=load_scores(run_dir))
     if form == "table":
         _print_tables(table, results, run_dir, chosen)
     else:

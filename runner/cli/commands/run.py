@@ -15,7 +15,7 @@ from rich.console import Console
 
 from runner.analysis import summarize
 from runner.analysis.cost import with_cost
-from runner.analysis.thresholds import parse_thresholds
+from runner.analysis.thresholds import check_score_metrics, parse_thresholds
 from runner.cli.commands.options import (
     command_log,
     fail_on_option,
@@ -127,6 +127,7 @@ def run(
         shard=parse_shard(shard) if shard else None,
     )
     prepared = prepare_run(options, Environment.from_os())
+    check_score_metrics(thresholds, [s.name for s in prepared.experiment.scorers])
     log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
