@@ -16,6 +16,9 @@ columns of `COMPARE_COLUMNS`:
   pass/fail, win rates for pairwise judges;
 - `baseline_self_similarity` is a reference row (the baseline's repeat-to-repeat similarity):
   its delta, interval and p-value are null and it is never significant.
+
+By default the metrics are `METRICS`, and also the conversation metrics
+(`runner.analysis.conversation`) when the results hold a request of more than one turn.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ import polars as pl
 
 from runner.analysis.baseline import default_baseline
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
+from runner.analysis.conversation import CONVERSATION_METRICS, has_conversations
 from runner.analysis.cost import COST, with_cost
 from runner.analysis.multiple import ALPHA as ALPHA
 from runner.analysis.multiple import adjusted
@@ -53,7 +57,7 @@ def compare(
     by: Sequence[str] = (R.model,),
     seed: int = 0,
     n_boot: int = 2000,
-    metrics: Sequence[str] = METRICS,
+    metrics: Sequence[str] | None = None,
     scores: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (`by` group, arm != `baseline`, metric); see the module docstring.
@@ -64,6 +68,7 @@ def compare(
     frame = _priced(results.lazy())
     baseline = baseline or default_baseline(frame)
     _check_baseline(frame, baseline)
+    metrics = metrics if metrics is not None else _default_metrics(frame)
     keys = [*by, R.arm]
     blocks = _block_sums(paired(frame, baseline, by), keys, metrics, seed).collect()
     points = _points(_long(blocks, keys, metrics), keys)
@@ -82,6 +87,10 @@ def _with_scores(table: pl.DataFrame, scored: pl.DataFrame, keys: list[str]) -> 
     both = pl.concat([table.with_columns(pl.lit(0).alias("_part")), scored.with_columns(
         pl.lit(1).alias("_part"))], how="diagonal_relaxed")  # fmt: skip
     return both.with_row_index("_at").sort([*keys, "_part", "_at"]).drop("_part", "_at")
+
+
+def _default_metrics(frame: pl.LazyFrame) -> tuple[str, ...]:
+    return (*METRICS, *CONVERSATION_METRICS) if has_conversations(frame) else METRICS
 
 
 def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:

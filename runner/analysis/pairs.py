@@ -24,6 +24,8 @@ paired difference is x - y:
 - evidence_share: x = 1 if the arm's answer shows a catalogued signal of the arm's betas; y = 1
   if the baseline's answer shows one of those same signals; both ok, and only for arms whose
   betas have catalogued signals.
+- the conversation metrics of `runner.analysis.conversation` (turns, tool_calls, total_tokens,
+  last_turn_input_tokens, cache_read_share, total_latency_ms): like the numeric ones.
 
 So `exact_match`, `similarity` and `stop_reason_shift` are set against the baseline's own
 repeat-to-repeat noise: a beta that changes nothing scores like another baseline sample.
@@ -35,6 +37,7 @@ from collections.abc import Sequence
 
 import polars as pl
 
+from runner.analysis.conversation import CONVERSATION_METRICS, SOURCE_COLUMNS, conversation_values
 from runner.analysis.cost import COST
 from runner.analysis.signals import shows_any, signals_by_arm
 from runner.analysis.similarity import (
@@ -62,8 +65,9 @@ HAS_SIGNALS = "_has_signals"
 BASE = "_b"
 _CARRIED = (
     *NUMERIC, OK, ERROR, TEXT_HASH, R.stop_reason,
-    WORDS, CHARS, SELF_EXACT, SELF_SIMILARITY, SELF_STOP_SHIFT,
+    WORDS, CHARS, SELF_EXACT, SELF_SIMILARITY, SELF_STOP_SHIFT, *CONVERSATION_METRICS,
 )  # fmt: skip
+_PAIRED_NUMBERS = (*NUMERIC, *CONVERSATION_METRICS)
 
 
 def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFrame:
@@ -74,7 +78,9 @@ def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFram
     """
     signals = signals_by_arm(frame)
     needed = [*PAIR_KEYS, *by, R.arm, R.status, *NUMERIC, R.text, R.stop_reason, R.evidence]
+    needed += SOURCE_COLUMNS
     rows = with_text_features(frame.select(list(dict.fromkeys(needed)))).with_columns(
+        *conversation_values(),
         (pl.col(R.status) == STATUS_OK).alias(OK),
         (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
         _own_evidence(signals).alias(EVIDENCE_ARM),
@@ -115,12 +121,13 @@ def _base_evidence(signals: dict[str, list[str]]) -> pl.Expr:
 def metric_sides(metric: str) -> tuple[pl.Expr, pl.Expr]:
     """The (x, y) expressions of `metric` over a paired frame, as Float64, null if undefined."""
     both_ok = pl.col(OK) & pl.col(OK + BASE)
-    if metric in NUMERIC:
+    if metric in _PAIRED_NUMBERS:
         defined = both_ok & pl.col(metric).is_not_null() & pl.col(metric + BASE).is_not_null()
         return _on(defined, pl.col(metric)), _on(defined, pl.col(metric + BASE))
     sides = _output_sides(both_ok)
     if metric not in sides:
-        raise ValueError(f"Unknown metric {metric!r}; known metrics: {', '.join(METRICS)}.")
+        known = ", ".join((*METRICS, *CONVERSATION_METRICS))
+        raise ValueError(f"Unknown metric {metric!r}; known metrics: {known}.")
     return sides[metric]
 
 

@@ -96,7 +96,8 @@ def render_schema(
     schema: object, rng: random.Random, depth: int = 0, words: Sequence[str] = ()
 ) -> object:
     """A value valid for a JSON schema: the first enum value, every property, a number within
-    its bounds, and for strings a word of `words` (the user's text) or of the word list."""
+    its bounds, and for strings a word of `words` (the user's text; for a field named like an
+    id or a number, a word with a digit) or of the word list."""
     if not isinstance(schema, dict) or depth > 6:
         return _word(rng, words)
     if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -105,13 +106,21 @@ def render_schema(
     if kind == "object":
         props = schema.get("properties", {})
         items = props.items() if isinstance(props, dict) else []
-        return {k: render_schema(v, rng, depth + 1, words) for k, v in items}
+        return {k: render_schema(v, rng, depth + 1, _fitting(k, words)) for k, v in items}
     if kind == "array":
         return [render_schema(schema.get("items"), rng, depth + 1, words)]
     if kind in ("integer", "number"):
         return _number(schema, rng, kind == "integer")
     simple: dict[object, object] = {"boolean": rng.random() < 0.5, "null": None}
     return simple.get(kind, _word(rng, words))
+
+
+def _fitting(name: str, words: Sequence[str]) -> Sequence[str]:
+    """For an id or number field, the words with a digit in them (when there are any)."""
+    if not any(part in name.lower() for part in ("id", "number", "code")):
+        return words
+    numbered = [w for w in words if any(c.isdigit() for c in w)]
+    return numbered or words
 
 
 def _word(rng: random.Random, words: Sequence[str]) -> str:

@@ -95,8 +95,9 @@ def test_bad_input_corpus_is_large_and_explained() -> None:
         ("quickstart.toml", []),
         ("interleaved_thinking.toml", []),
         ("token_efficient_tools.toml", ["claude-3-7-sonnet-20250219' reached its end of life"]),
+        ("agent_tools.toml", []),
     ],
-    ids=["quickstart", "interleaved_thinking", "token_efficient_tools"],
+    ids=["quickstart", "interleaved_thinking", "token_efficient_tools", "agent_tools"],
 )
 def test_shipped_experiment_loads(file_name: str, expected_warnings: list[str]) -> None:
     """Each shipped experiment loads, with only the warnings its comments announce."""

@@ -14,6 +14,7 @@ import polars as pl
 from rich.console import Console
 
 from runner.analysis import summarize
+from runner.analysis.conversation import conversation_summary
 from runner.analysis.cost import with_cost
 from runner.analysis.thresholds import check_score_metrics, parse_thresholds
 from runner.cli.commands.options import (
@@ -38,7 +39,7 @@ from runner.config.environment import Environment
 from runner.config.types import Experiment
 from runner.errors import RunFailed, UsageError
 from runner.results.schema import ResultRow
-from runner.results.store import read_results
+from runner.results.store import read_results, read_turns
 from runner.results.writer import ResultObserver
 from runner.run.session import RunOutcome
 
@@ -175,11 +176,34 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     console = out_console()
     title = f"{experiment.name}: per-arm summary"
     console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
+    _print_conversations(console, experiment, outcome.run_dir)
     say(
         console,
         f"Run {outcome.status}: {outcome.counts.requests} requests, "
         f"{outcome.counts.errors} errors, written to {outcome.run_dir}",
     )
+
+
+CONVERSATION_HEADERS = {
+    "conversations": "n", "mean_turns": "turns", "mean_tool_calls": "tool calls",
+    "input_tokens_by_turn": "input tokens, turn 1, 2, ...",
+    "output_tokens_by_turn": "output tokens, turn 1, 2, ...",
+}  # fmt: skip
+
+
+def _print_conversations(console: Console, experiment: Experiment, run_dir: Path) -> None:
+    """Per arm: turns, tool calls and mean tokens per turn, when the run has conversations."""
+    turns = read_turns(run_dir)
+    if turns.select(pl.len()).collect().item() == 0:
+        return
+    table = conversation_summary(turns).with_columns(
+        pl.col("input_tokens_by_turn", "output_tokens_by_turn")
+        .list.eval(pl.element().cast(pl.String))
+        .list.join(" · ")
+    )
+    title = f"{experiment.name}: conversations per arm (means over conversations)"
+    droppable = ("output_tokens_by_turn",)
+    console.print(fit_table(console, table, title, CONVERSATION_HEADERS, droppable))
 
 
 def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:

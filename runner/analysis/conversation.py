@@ -1,0 +1,95 @@
+"""Conversation metrics: what a beta changes over a tool loop or a scripted conversation.
+
+Per result row (a plain request is a conversation of one turn):
+
+- turns: requests the conversation took; tool_calls: tool_use blocks over all its replies;
+- total_tokens: input + output + cache creation + cache read tokens, summed over the turns;
+- last_turn_input_tokens: the input tokens (as billed, after any context edits) of the last
+  turn, where a growing context shows most;
+- cache_read_share: cache-read tokens over all input-side tokens, summed over the turns;
+- total_latency_ms: the turns' latencies added up (the model's time, not the tools').
+
+`compare` tests them with the same paired statistics as every metric, on pairs where both
+requests are ok, and adds them when the results hold a conversation (`has_conversations`).
+Turn-level views (`per_turn`) read `turns.parquet`.
+"""
+
+from __future__ import annotations
+
+import polars as pl
+
+from runner.results.schema import R, T
+
+CONVERSATION_METRICS = (
+    "turns", "tool_calls", "total_tokens", "last_turn_input_tokens", "cache_read_share",
+    "total_latency_ms",
+)  # fmt: skip
+SOURCE_COLUMNS = (
+    R.turns, R.tool_calls, R.input_tokens, R.output_tokens, R.cache_creation_input_tokens,
+    R.cache_read_input_tokens, R.last_turn_input_tokens, R.latency_ms,
+)  # fmt: skip
+
+
+def conversation_values() -> list[pl.Expr]:
+    """One Float64 column per conversation metric, from a result row's columns."""
+    created = pl.col(R.cache_creation_input_tokens).fill_null(0)
+    read = pl.col(R.cache_read_input_tokens).fill_null(0)
+    inputs = pl.col(R.input_tokens)
+    input_side = inputs + created + read
+    return [
+        pl.col(R.turns).cast(pl.Float64).alias("turns"),
+        pl.col(R.tool_calls).cast(pl.Float64).alias("tool_calls"),
+        (input_side + pl.col(R.output_tokens)).cast(pl.Float64).alias("total_tokens"),
+        pl.col(R.last_turn_input_tokens).cast(pl.Float64).alias("last_turn_input_tokens"),
+        pl.when(input_side > 0).then(read / input_side).cast(pl.Float64).alias("cache_read_share"),
+        pl.col(R.latency_ms).cast(pl.Float64).alias("total_latency_ms"),
+    ]
+
+
+def has_conversations(results: pl.LazyFrame) -> bool:
+    """Whether any request of `results` took more than one turn."""
+    found = results.select((pl.col(R.turns).fill_null(1) > 1).any()).collect().item()
+    return bool(found)
+
+
+def per_turn(turns: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """Per (model, arm, turn): conversations that reached the turn, mean input and output
+    tokens, mean cache-read tokens, mean tool calls, and how many turns had context edits."""
+    frame = turns.lazy().filter(pl.col(T.status) == "ok")
+    return (
+        frame.group_by(T.model, T.arm, T.turn)
+        .agg(
+            pl.len().alias("conversations"),
+            pl.col(T.input_tokens).mean().alias("mean_input_tokens"),
+            pl.col(T.output_tokens).mean().alias("mean_output_tokens"),
+            pl.col(T.cache_read_input_tokens).mean().alias("mean_cache_read_tokens"),
+            pl.col(T.tool_names).list.len().mean().alias("mean_tool_calls"),
+            (pl.col(T.context_edits).list.len() > 0).sum().alias("edited"),
+        )
+        .sort(T.model, T.arm, T.turn)
+        .collect()
+    )
+
+
+def conversation_summary(turns: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """Per (model, arm): conversations, mean turns and tool calls, and the mean input tokens
+    of each turn in order (`input_tokens_by_turn`, one number per turn reached)."""
+    by_turn = per_turn(turns)
+    conversations = (
+        turns.lazy()
+        .filter(pl.col(T.status) == "ok")
+        .group_by(T.model, T.arm, T.request_key)
+        .agg(pl.len().alias("n_turns"), pl.col(T.tool_names).list.len().sum().alias("n_calls"))
+        .group_by(T.model, T.arm)
+        .agg(
+            pl.len().alias("conversations"),
+            pl.col("n_turns").mean().alias("mean_turns"),
+            pl.col("n_calls").mean().alias("mean_tool_calls"),
+        )
+        .collect()
+    )
+    growth = by_turn.group_by(T.model, T.arm, maintain_order=True).agg(
+        pl.col("mean_input_tokens").round(0).cast(pl.Int64).alias("input_tokens_by_turn"),
+        pl.col("mean_output_tokens").round(0).cast(pl.Int64).alias("output_tokens_by_turn"),
+    )
+    return conversations.join(growth, on=[T.model, T.arm], how="left").sort(T.model, T.arm)

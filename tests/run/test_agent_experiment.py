@@ -1,0 +1,46 @@
+"""The shipped agent experiment end to end: per-arm conversations, and what compare finds."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from e2e_support import run_cli
+
+pytestmark = pytest.mark.slow
+
+EXPERIMENT = Path(__file__).resolve().parents[2] / "experiments" / "agent_tools.toml"
+FAST = ("ttft_ms=0", "ms_per_output_token=0", "ms_per_1k_input_tokens=0", "jitter=0")
+
+
+def test_agent_tools_shows_conversations_and_context_management_cuts_late_turns(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """run --local prints turns, tool calls and tokens per turn for each arm; compare finds
+    fewer last-turn input tokens under context management than in the baseline."""
+    monkeypatch.setenv("COLUMNS", "200")
+    settings = [word for setting in FAST for word in ("--emulator", setting)]
+    out = tmp_path / "out"
+    code = run_cli(["run", EXPERIMENT, "--local", "--results", out, "-q", *settings])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "conversations per arm" in printed
+    for header in ("turns", "tool calls", "input tokens, turn 1, 2, ..."):
+        assert header in printed
+    for arm in ("baseline", "interleaved-thinking", "context-management"):
+        assert printed.count(arm) >= 4  # two models, in both tables
+    (run_dir,) = (out / "agent-tools").iterdir()
+    assert (run_dir / "turns.parquet").is_file()
+
+    assert run_cli(["compare", run_dir, "--format", "json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    late = [r for r in rows if r["metric"] == "last_turn_input_tokens"]
+    managed = [r for r in late if r["arm"] == "context-management"]
+    assert len(managed) == 2
+    for row in managed:
+        assert row["delta"] < 0
+        assert row["significant"] is True
+    metrics = {r["metric"] for r in rows}
+    assert {"turns", "tool_calls", "total_tokens", "cache_read_share"} <= metrics
+    assert "total_latency_ms" in metrics
