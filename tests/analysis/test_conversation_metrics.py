@@ -32,8 +32,14 @@ def _conversation(arm: str, case: str, turns: list[int], cache_read: int = 0) ->
 def test_compare_tests_conversation_metrics_when_a_request_took_several_turns() -> None:
     """Each conversation metric gets a row: means, the paired delta and its statistics."""
     frame = results(
-        *(_conversation("baseline", f"c{i}", [300, 700, 1100 + i], cache_read=0) for i in range(6)),
-        *(_conversation("managed", f"c{i}", [300, 700, 800 + i], cache_read=900) for i in range(6)),
+        *(
+            _conversation("baseline", f"c{i}", [300, 700, 1100 + i], cache_read=0)
+            for i in range(12)
+        ),
+        *(
+            _conversation("managed", f"c{i}", [300, 700, 800 + i], cache_read=900)
+            for i in range(12)
+        ),
     )
     table = compare(frame, "baseline", n_boot=200)
     assert table["metric"].to_list() == [*METRICS, *CONVERSATION_METRICS]
@@ -41,8 +47,8 @@ def test_compare_tests_conversation_metrics_when_a_request_took_several_turns() 
     assert values["last_turn_input_tokens"]["delta"] == -300.0
     assert values["turns"]["delta"] == 0.0
     assert values["tool_calls"]["value"] == 2.0
-    assert values["total_tokens"]["baseline"] == 300 + 700 + 1102.5 + 30
-    share = 900 / (300 + 700 + 802.5 + 900)
+    assert values["total_tokens"]["baseline"] == 300 + 700 + 1105.5 + 30
+    share = 900 / (300 + 700 + 805.5 + 900)
     assert abs(values["cache_read_share"]["value"] - share) < 1e-3
     assert values["cache_read_share"]["baseline"] == 0.0
     assert values["total_latency_ms"]["value"] == 300.0
