@@ -17,6 +17,7 @@ import polars as pl
 from runner.analysis.outputs import TEXT_PREFIX
 from runner.report.diff import changed_share, render_spans, word_diff
 from runner.report.numbers import format_share
+from runner.report.scores import CellScore, score_badges
 from runner.results.schema import R
 
 ErrorKey = tuple[str, str, int, str]  # (case_id, model, repeat, arm)
@@ -32,6 +33,8 @@ class BrowserInput:
     baseline: str
     errors: Mapping[ErrorKey, str] = field(default_factory=dict)
     prompts: Mapping[str, str] = field(default_factory=dict)
+    scores: Mapping[ErrorKey, list[CellScore]] = field(default_factory=dict)
+    disagree: frozenset[str] | set[str] = frozenset()
 
 
 def case_browser(data: BrowserInput) -> str:
@@ -41,16 +44,27 @@ def case_browser(data: BrowserInput) -> str:
     if not cases:
         return '<p class="empty">No outputs to show.</p>'
     options = "".join(
-        f'<option value="{i}">{escape(case)}</option>' for i, case in enumerate(cases)
+        f'<option value="{i}"{_disagree(case, data)}>{escape(case)}</option>'
+        for i, case in enumerate(cases)
     )
     sections = "".join(
         _case_section(i, case, ordered.filter(pl.col(R.case_id) == case), data)
         for i, case in enumerate(cases)
     )
+    only = (
+        ' <label><input type="checkbox" id="disagree-only"> only cases where arms disagree on a '
+        f"score ({len(data.disagree)})</label>"
+        if data.scores
+        else ""
+    )
     return (
         '<div class="browser"><label for="case-select">Case </label>'
-        f'<select id="case-select">{options}</select>{sections}</div>'
+        f'<select id="case-select">{options}</select>{only}{sections}</div>'
     )
+
+
+def _disagree(case: str, data: BrowserInput) -> str:
+    return ' data-disagree="1"' if case in data.disagree else ""
 
 
 def _case_section(index: int, case_id: str, rows: pl.DataFrame, data: BrowserInput) -> str:
@@ -63,7 +77,8 @@ def _case_section(index: int, case_id: str, rows: pl.DataFrame, data: BrowserInp
     )
     body = "".join(_output_row(row, data) for row in rows.iter_rows(named=True))
     return (
-        f'<section class="case" id="case-{index}" data-case="{escape(case_id)}"{hidden}>'
+        f'<section class="case" id="case-{index}" data-case="{escape(case_id)}"'
+        f"{_disagree(case_id, data)}{hidden}>"
         f"<h3>{escape(case_id)}</h3>{prompt_html}"
         f'<table class="outputs"><thead><tr><th>model</th><th>repeat</th>{header}</tr></thead>'
         f"<tbody>{body}</tbody></table></section>"
@@ -77,18 +92,19 @@ def _output_row(row: dict[str, Any], data: BrowserInput) -> str:
 
 def _arm_cell(row: dict[str, Any], arm: str, data: BrowserInput) -> str:
     text: str | None = row.get(TEXT_PREFIX + arm)
+    key = (row[R.case_id], row[R.model], row[R.repeat], arm)
+    badges = score_badges(data.scores.get(key, []))
     if text is None:
-        key = (row[R.case_id], row[R.model], row[R.repeat], arm)
         label = data.errors.get(key, "no text")
         return f'<td class="output failed"><span class="error">{escape(label)}</span></td>'
     base: str | None = row.get(TEXT_PREFIX + data.baseline)
     if arm == data.baseline or base is None:
-        return f'<td class="output"><div class="text">{escape(text)}</div></td>'
+        return f'<td class="output"><div class="text">{escape(text)}</div>{badges}</td>'
     spans = word_diff(base, text)
     share = changed_share(spans)
     badge = "identical" if share == 0 else f"{format_share(share)} changed"
     css = "same" if share == 0 else "changed"
     return (
         f'<td class="output"><span class="badge {css}">{badge}</span>'
-        f'<div class="text">{render_spans(spans)}</div></td>'
+        f'<div class="text">{render_spans(spans)}</div>{badges}</td>'
     )

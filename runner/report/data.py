@@ -18,12 +18,13 @@ from runner.analysis import (
     summarize,
 )
 from runner.analysis.cost import with_cost
-from runner.analysis.runs import run_prices
+from runner.analysis.runs import load_scores, run_prices
+from runner.analysis.scores import empty_scores, score_summary
 from runner.errors import UsageError
 from runner.report.browser import ErrorKey
 from runner.results.manifest import Manifest
 from runner.results.schema import STATUS_OK, R
-from runner.results.store import RunDirectory
+from runner.results.store import RunDirectory, read_judge_requests
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ class ReportData:
     outputs: pl.DataFrame
     error_rates: pl.DataFrame
     errors: dict[ErrorKey, str]
+    scores: pl.DataFrame
+    score_summary: pl.DataFrame
+    judges: pl.DataFrame
 
 
 def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
@@ -53,6 +57,9 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
             f"The baseline arm {chosen!r} is not in the run {run_dir}; "
             f"its arms are {', '.join(arms) or '(none)'}. Pass --baseline ARM."
         )
+    scores = load_scores(run_dir)
+    table = (scores if scores is not None else empty_scores()).collect()
+    judges = read_judge_requests(run_dir)
     return ReportData(
         manifest=manifest,
         results=results,
@@ -60,10 +67,13 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
         arms=arms,
         baseline=chosen,
         prompts=case_prompts(manifest),
-        comparison=compare(results, baseline=chosen),
+        comparison=compare(results, baseline=chosen, scores=scores),
         outputs=side_by_side(results, baseline=chosen),
         error_rates=error_rates(results),
         errors=error_labels(results),
+        scores=table,
+        score_summary=score_summary(results, table),
+        judges=with_cost(judges, run_prices(run_dir)).collect(),
     )
 
 

@@ -14,6 +14,13 @@ from string import Template
 from runner.report.browser import BrowserInput, case_browser
 from runner.report.charts import distribution_charts, error_chart, token_charts
 from runner.report.data import ReportData, gather
+from runner.report.scores import (
+    ScoresInput,
+    cell_scores,
+    disagreeing_cases,
+    keyed_scores,
+    scores_section,
+)
 from runner.report.sections import comparison_table, error_table, run_facts, summary_table
 
 REPORT_FILE = "report.html"
@@ -47,7 +54,12 @@ def write_report(run_dir: Path, output: Path | None = None, baseline: str | None
 
 
 def _body(data: ReportData) -> str:
-    browser = BrowserInput(data.outputs, data.arms, data.baseline, data.errors, data.prompts)
+    keyed = keyed_scores(data.results, data.scores)
+    browser = BrowserInput(
+        data.outputs, data.arms, data.baseline, data.errors, data.prompts,
+        cell_scores(keyed), disagreeing_cases(keyed),
+    )  # fmt: skip
+    scored = ScoresInput(data.score_summary, data.comparison, data.judges)
     sections = [
         ("run", "Run", run_facts(data.manifest)),
         ("summary", "Per-arm summary", summary_table(data.summary)),
@@ -63,6 +75,7 @@ def _body(data: ReportData) -> str:
             _charts(error_chart(data.summary, data.arms)) + error_table(data.error_rates),
         ),
         ("comparison", f"Comparison with {data.baseline}", comparison_table(data.comparison)),
+        ("scores", "Scores", scores_section(scored)),
         ("outputs", "Outputs side by side", case_browser(browser)),
     ]
     return "\n".join(

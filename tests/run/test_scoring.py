@@ -249,3 +249,28 @@ def test_regress_on_a_score_compares_with_the_previous_run(
         run_cli(["compare", second, "--format", "csv", "--fail-on", "regress.score.correct<-100%"])
         == 0
     )
+
+
+def test_the_report_shows_scores_disagreements_and_judge_explanations(
+    scored_run: tuple[Path, Path, EmulatorServer],
+) -> None:
+    """A scores section (per arm, deltas, judge requests), badges under each answer with the
+    judge's explanation, and a filter to the cases the arms disagree on."""
+    _, run_dir, _ = scored_run
+    assert run_cli(["report", run_dir]) == 0
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert '<section id="scores"><h2>Scores</h2>' in page
+    assert 'id="scores-table"' in page
+    assert 'id="score-deltas"' in page
+    assert "Judge requests (not part of any arm's figures)" in page
+    assert 'id="disagree-only"' in page
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    explanation = scores.filter(pl.col("scorer") == "preferred")["explanation"][0]
+    assert explanation in page
+    assert "<b>correct</b>: pass (1)" in page or "<b>correct</b>: fail (0)" in page
+    flagged = page.count('data-disagree="1"')
+    assert flagged >= 2  # each disagreeing case marks its option and its section
+    results = pl.read_parquet(run_dir / "results.parquet")
+    correct = scores.filter(pl.col("scorer") == "correct").join(results, on="request_key")
+    per_case = correct.group_by("case_id", "repeat").agg(pl.col("passed").n_unique() > 1)
+    assert per_case["passed"].any()
