@@ -27,6 +27,7 @@ from runner.errors import (
     StreamCut,
     failure_for,
 )
+from runner.http.lag import LoopLag
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.http.sse import aiter_events
 from runner.http.stream import MessageAccumulator
@@ -61,6 +62,7 @@ class AttemptOutcome:
     ttfb_ms: float | None = None
     ttft_ms: float | None = None
     latency_ms: float | None = None
+    client_lag_ms: float | None = None
 
 
 class MessagesClient:
@@ -74,8 +76,10 @@ class MessagesClient:
         *,
         timeout_s: float,
         clock: Clock | None = None,
+        lag: LoopLag | None = None,
     ) -> None:
         self._http = http
+        self._lag = lag
         self._base = target.base_url.rstrip("/")
         self._timeout_s = timeout_s
         self._clock = clock or MonotonicClock()
@@ -98,10 +102,21 @@ class MessagesClient:
             headers={**self._headers, **prepared.headers},
         )
         outcome = AttemptOutcome(sent_at=utc_now())
+        lag = self._lag
+        mark = lag.open() if lag is not None else 0
+        try:
+            await self._timed(request, prepared.stream, outcome)
+        finally:  # also when cancelled: an open mark would keep its lags forever
+            if lag is not None:
+                outcome.client_lag_ms = lag.close(mark)
+        return self._scrubbed(outcome)
+
+    async def _timed(self, request: httpx.Request, stream: bool, outcome: AttemptOutcome) -> None:
+        """Exchange once within the per-attempt timeout; the failure, if any, as data."""
         started = self._clock.now()
         try:
             with anyio.fail_after(self._timeout_s):
-                await self._exchange(request, prepared.stream, outcome, started)
+                await self._exchange(request, stream, outcome, started)
         except TimeoutError:
             outcome.error = RequestTimeout(
                 f"No complete answer within {self._timeout_s:g} s; raise [run] timeout_s "
@@ -119,7 +134,6 @@ class MessagesClient:
                 "base URL points at a Messages API."
             )
         outcome.latency_ms = self._since(started)
-        return self._scrubbed(outcome)
 
     def _scrubbed(self, outcome: AttemptOutcome) -> AttemptOutcome:
         """No part of the key (or any key-shaped text) leaves the client in an outcome."""

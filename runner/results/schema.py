@@ -37,7 +37,7 @@ from typing import Annotated, Any, Final, Union, get_args, get_origin, get_type_
 
 import polars as pl
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 Int32 = Annotated[int, pl.Int32()]
 """An integer column stored as 32 bits (counts and small codes)."""
@@ -116,6 +116,7 @@ class ResultRow:
     api_request_id: str | None
     batch_id: str | None = None
     conversation: ConversationColumns = dataclasses.field(default_factory=ConversationColumns)
+    client_lag_ms: float | None = None  # the final attempt's (see AttemptRow)
 
 
 @dataclass(slots=True)
@@ -203,6 +204,9 @@ class AttemptRow:
     sched_in_flight: Int32 | None
     sched_rpm: float | None
     sched_paused_ms: float | None
+    # The event loop's largest lag while the attempt was in flight (runner.http.lag): how much
+    # of its latency the client itself may have added. None: not measured (batches).
+    client_lag_ms: float | None = None
 
 
 class R:
@@ -246,6 +250,7 @@ class R:
     turn_input_tokens: Final = "turn_input_tokens"
     turn_output_tokens: Final = "turn_output_tokens"
     last_turn_input_tokens: Final = "last_turn_input_tokens"
+    client_lag_ms: Final = "client_lag_ms"
 
 
 class T:
@@ -317,6 +322,7 @@ class A:
     sched_in_flight: Final = "sched_in_flight"
     sched_rpm: Final = "sched_rpm"
     sched_paused_ms: Final = "sched_paused_ms"
+    client_lag_ms: Final = "client_lag_ms"
 
 
 @dataclass(slots=True)

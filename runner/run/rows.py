@@ -68,6 +68,7 @@ def attempt_row(
         sched_in_flight=ticket.in_flight if ticket else None,
         sched_rpm=ticket.rpm if ticket else None,
         sched_paused_ms=ticket.paused_ms if ticket else None,
+        client_lag_ms=outcome.client_lag_ms,
     )
 
 
@@ -106,6 +107,7 @@ def result_row(
         api_request_id=_request_id(outcome),
         batch_id=batch_id,
         conversation=_one_turn(outcome.message) if facts else ConversationColumns(),
+        client_lag_ms=outcome.client_lag_ms,
     )
 
 

@@ -1,6 +1,7 @@
 """Orchestration of one run: matrix -> workers under the schedulers -> one writer -> manifest.
 
-A guard task group holds a signal watcher for the whole run; inside it one task group holds the
+A guard task group holds a signal watcher and the loop-lag ticker (`client_lag_ms`) for the
+whole run; inside it one task group holds the
 writer, and a cancellable scope holds a feeder and the workers. A first SIGINT/SIGTERM cancels
 that scope only (in-flight attempts are cancelled), so the writer still flushes what finished,
 the run is compacted and the manifest says "interrupted"; a second signal exits at once. An
@@ -31,6 +32,7 @@ from runner.clock import Clock, MonotonicClock, Sleep, real_sleep, utc_now
 from runner.config.types import Experiment
 from runner.errors import RunFailed
 from runner.http.client import MessagesClient
+from runner.http.lag import LoopLag
 from runner.http.transport import NoCookies, PooledTransport
 from runner.plan.matrix import PlannedRequest, plan_requests, prepare
 from runner.redact import Redactor
@@ -117,6 +119,7 @@ class RunServices:
     clock: Clock
     sleep: Sleep
     observer: ResultObserver | None = None
+    lag: LoopLag | None = None  # the run's loop-lag ticker; execute_run makes one when None
 
     @classmethod
     def real(
@@ -150,8 +153,11 @@ async def execute_run(
         continuing.prior_attempts if continuing else {}, continuing.turns if continuing else {}
     )
     schedulers = _schedulers(experiment, services)
+    lag = services.lag or LoopLag()
+    services = dataclasses.replace(services, lag=lag)
     async with anyio.create_task_group() as guard:
         guard.start_soon(_watch_signals, stop)
+        guard.start_soon(lag.run)
         try:
             await _record(
                 experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
@@ -165,7 +171,7 @@ async def execute_run(
         manifest = dataclasses.replace(manifest, scheduler=telemetry)
         scrub = Redactor((services.api_key,)).scrub
         manifest = await _close(run_dir, manifest, writer, stop, failure, scrub)
-        guard.cancel_scope.cancel()  # the watcher never ends by itself
+        guard.cancel_scope.cancel()  # the watcher and the ticker never end by themselves
     if failure is not None:
         error = RunFailed(run_dir.path, _first_leaf(failure))
         error.args = (scrub(str(error)),)  # the message is what main prints
@@ -229,6 +235,7 @@ def _client(experiment: Experiment, services: RunServices) -> MessagesClient:
         services.api_key,
         timeout_s=experiment.run.timeout_s,
         clock=services.clock,
+        lag=services.lag,
     )
 
 
