@@ -21,8 +21,10 @@ SUMMARY_COLUMNS = (
     "requests", "ok", "errors", "p50_latency_ms", "p95_latency_ms", "p50_ttft_ms",
     "mean_output_tokens", "errors_by_type", "error_rate",
     "ok_rate", "p90_latency_ms", "p99_latency_ms", "p90_ttft_ms", "p99_ttft_ms",
-    "output_tokens_per_s", "cost_usd", "mean_cost_usd",
+    "output_tokens_per_s", "cost_usd", "mean_cost_usd", "p95_client_lag_ms",
 )  # fmt: skip
+# Above this p95 client lag (ms), latency differences of a few ms may be the client's own.
+CLIENT_LAG_NOTE_MS = 5.0
 
 
 def summarize(
@@ -30,8 +32,9 @@ def summarize(
 ) -> pl.DataFrame:
     """One row per group: requests, ok, errors, error_rate, errors_by_type, latency and TTFT
     percentiles, mean output tokens, then ok_rate, p90/p99 latency and TTFT, output tokens per
-    second (median over streamed ok rows), total and mean cost in USD."""
-    frame = _priced(results.lazy())
+    second (median over streamed ok rows), total and mean cost in USD, and the p95 of
+    `client_lag_ms` over ok rows (null where the rows do not record it)."""
+    frame = _with_lag(_priced(results.lazy()))
     ok = pl.col(R.status) == STATUS_OK
     figures = frame.group_by(list(by)).agg(
         pl.len().alias("requests"),
@@ -68,11 +71,40 @@ def _added_figures(ok: pl.Expr) -> list[pl.Expr]:
         rate.filter(streamed).median().alias("output_tokens_per_s"),
         pl.col(COST).filter(ok).sum().alias("cost_usd"),
         pl.col(COST).filter(ok).mean().alias("mean_cost_usd"),
+        _quantile(R.client_lag_ms, 0.95, ok).alias("p95_client_lag_ms"),
     ]
 
 
 def _quantile(column: str, q: float, ok: pl.Expr) -> pl.Expr:
     return pl.col(column).filter(ok).quantile(q, "linear")
+
+
+def client_lag_note(summary: pl.DataFrame) -> str | None:
+    """A warning when the client's own event-loop lag (p95 per group of `summarize`) exceeds
+    `CLIENT_LAG_NOTE_MS`, naming the worst group; None when it does not, or was not measured."""
+    if "p95_client_lag_ms" not in summary.columns:
+        return None
+    measured = summary.filter(pl.col("p95_client_lag_ms").is_not_null())
+    if not measured.height:
+        return None
+    worst = measured.row(int(measured["p95_client_lag_ms"].arg_max() or 0), named=True)
+    lag = float(worst["p95_client_lag_ms"])
+    if lag <= CLIENT_LAG_NOTE_MS:
+        return None
+    group = ", ".join(str(worst[k]) for k in summary.columns[: summary.columns.index("requests")])
+    return (
+        f"Client lag: this machine's event loop ran up to {lag:.0f} ms late (p95, {group}) "
+        "while requests were in flight, so latency and TTFT differences of that order may be "
+        "the client's, not the API's; lower the concurrency or use a less busy machine to "
+        "measure them."
+    )
+
+
+def _with_lag(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Results written before `client_lag_ms` existed, or built by hand, read as unmeasured."""
+    if R.client_lag_ms in frame.collect_schema().names():
+        return frame
+    return frame.with_columns(pl.lit(None, pl.Float64).alias(R.client_lag_ms))
 
 
 def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -21,7 +21,13 @@ from runner.report.scores import (
     keyed_scores,
     scores_section,
 )
-from runner.report.sections import comparison_table, error_table, run_facts, summary_table
+from runner.report.sections import (
+    comparison_table,
+    error_table,
+    lag_note,
+    run_facts,
+    summary_table,
+)
 
 REPORT_FILE = "report.html"
 
@@ -62,7 +68,7 @@ def _body(data: ReportData) -> str:
     scored = ScoresInput(data.score_summary, data.comparison, data.judges)
     sections = [
         ("run", "Run", run_facts(data.manifest)),
-        ("summary", "Per-arm summary", summary_table(data.summary)),
+        ("summary", "Per-arm summary", summary_table(data.summary) + lag_note(data.summary)),
         (
             "distributions",
             "Latency and time to first token",

@@ -8,6 +8,7 @@ from typing import Any
 
 import polars as pl
 
+from runner.analysis.summary import client_lag_note
 from runner.report.numbers import MISSING, format_number, format_share
 from runner.report.tables import html_table
 from runner.results.manifest import Manifest
@@ -43,6 +44,12 @@ def run_facts(manifest: Manifest) -> str:
 def summary_table(summary: pl.DataFrame) -> str:
     """The per-(model, arm) summary from `summarize`, as a table."""
     return html_table(summary, table_id="summary-table")
+
+
+def lag_note(summary: pl.DataFrame) -> str:
+    """The client-lag warning under the summary (`client_lag_note`), or nothing."""
+    note = client_lag_note(summary)
+    return f'<p class="warning" id="client-lag">{escape(note)}</p>' if note else ""
 
 
 def error_table(rates: pl.DataFrame) -> str:

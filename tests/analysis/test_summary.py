@@ -8,7 +8,7 @@ from frames import error, results, row
 from polars.testing import assert_frame_equal
 
 from runner.analysis import summarize
-from runner.analysis.summary import SUMMARY_COLUMNS
+from runner.analysis.summary import SUMMARY_COLUMNS, client_lag_note
 from runner.results.schema import R
 
 
@@ -73,3 +73,36 @@ def test_groups_are_sorted_and_custom_groupings_work() -> None:
     assert summarize(frame)[R.arm].to_list() == ["a", "b"]
     by_case = summarize(frame, by=(R.case_id,))
     assert by_case.select(R.case_id, "requests").rows() == [("c1", 2), ("c2", 1)]
+
+
+def test_client_lag_p95_per_arm_over_ok_rows() -> None:
+    """p95_client_lag_ms per arm from ok rows; a table without the column reads as null."""
+    frame = results(
+        *(row(client_lag_ms=float(i), repeat=i) for i in range(1, 21)),
+        error(client_lag_ms=900.0, repeat=21),
+        row(arm="beta", client_lag_ms=2.0),
+    )
+    table = summarize(frame)
+    lags = dict(zip(table[R.arm], table["p95_client_lag_ms"], strict=True))
+    assert lags["beta"] == pytest.approx(2.0)
+    assert lags["baseline"] == pytest.approx(19.05)
+    unmeasured = summarize(results(row()).drop(R.client_lag_ms))
+    assert unmeasured["p95_client_lag_ms"].to_list() == [None]
+
+
+@pytest.mark.parametrize(
+    ("lags", "warned"),
+    [
+        pytest.param([1.0, 4.0], False, id="under-5ms"),
+        pytest.param([1.0, 12.0], True, id="one-arm-over"),
+        pytest.param([None, None], False, id="not-measured"),
+    ],
+)
+def test_client_lag_note_warns_only_above_a_few_ms(lags: list[float | None], warned: bool) -> None:
+    """Above 5 ms p95 the note names the figure and the group; otherwise there is none."""
+    frame = results(row(client_lag_ms=lags[0]), row(arm="beta", client_lag_ms=lags[1]))
+    note = client_lag_note(summarize(frame))
+    assert (note is not None) is warned
+    if note is not None:
+        assert "12 ms" in note
+        assert "beta" in note

@@ -9,7 +9,7 @@ import polars as pl
 from manifest_support import manifest_for
 
 from runner.analysis import error_rates
-from runner.report.sections import comparison_table, error_table, run_facts
+from runner.report.sections import comparison_table, error_table, lag_note, run_facts
 from runner.results.manifest import Counts
 from runner.results.schema import R
 
@@ -71,3 +71,14 @@ def test_comparison_marks_significant_rows_and_joins_the_interval() -> None:
     assert "<td>\N{EM DASH}</td>" in html
     assert html.index("<th>delta</th>") < html.index("<th>95% CI</th>") < html.index("<th>n</th>")
     assert "No arm" in comparison_table(comparison.clear())
+
+
+def test_the_summary_warns_when_client_lag_could_explain_latency_differences() -> None:
+    """A p95 client lag above a few ms puts a warning under the summary; a low one does not."""
+    summary = pl.DataFrame(
+        {R.model: ["m", "m"], R.arm: ["baseline", "beta"], "requests": [10, 10]}
+    ).with_columns(pl.Series("p95_client_lag_ms", [2.0, 40.0]))
+    html = lag_note(summary)
+    assert 'id="client-lag"' in html
+    assert "40 ms" in html
+    assert lag_note(summary.with_columns(pl.lit(1.0).alias("p95_client_lag_ms"))) == ""

@@ -194,6 +194,22 @@ def test_written_tables_match_the_schema_and_manifest_says_complete(
     assert not list((run_dir / "parts").glob("*.parquet"))
 
 
+def test_every_attempt_records_the_client_lag_it_saw(
+    tmp_path: Path, emulator: EmulatorServer, keyed: str
+) -> None:
+    """client_lag_ms is measured for every attempt and the result carries its final attempt's:
+    never negative, and on this idle loop far below the latency it qualifies."""
+    experiment = write_experiment(tmp_path, emulator.url)
+    code, run_dir = _run(tmp_path, experiment)
+    assert code == 0
+    attempts, results = attempts_of(run_dir), results_of(run_dir)
+    for table in (attempts, results):
+        lags = table["client_lag_ms"]
+        assert lags.null_count() == 0
+        assert lags.min() >= 0.0  # type: ignore[operator]
+    assert (results["client_lag_ms"] < results["latency_ms"] + 1000.0).all()
+
+
 def test_api_key_appears_in_no_written_file_or_output(
     tmp_path: Path, emulator: EmulatorServer, keyed: str, capfd: pytest.CaptureFixture[str]
 ) -> None:

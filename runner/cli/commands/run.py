@@ -16,6 +16,7 @@ from rich.console import Console
 from runner.analysis import summarize
 from runner.analysis.conversation import conversation_summary
 from runner.analysis.cost import with_cost
+from runner.analysis.summary import client_lag_note
 from runner.analysis.thresholds import check_score_metrics, parse_thresholds
 from runner.cli.commands.options import (
     command_log,
@@ -172,10 +173,14 @@ SUMMARY_DROPPABLE = ("ok", "mean_output_tokens", "p95_latency_ms", "errors_by_ty
 
 
 def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
-    table = summarize(_priced(experiment, outcome.run_dir)).select(SUMMARY_COLUMNS)
+    summary = summarize(_priced(experiment, outcome.run_dir))
     console = out_console()
     title = f"{experiment.name}: per-arm summary"
+    table = summary.select(SUMMARY_COLUMNS)
     console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
+    note = client_lag_note(summary)
+    if note is not None:
+        say(console, note)
     _print_conversations(console, experiment, outcome.run_dir)
     say(
         console,
