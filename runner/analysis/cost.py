@@ -34,7 +34,8 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
     """`results` with a `cost_usd` column from each row's usage (null without usage or price).
 
     Cache writes are split into 5-minute and 1-hour writes from `usage_json`'s
-    `cache_creation` when present (all 5-minute otherwise); batch rows get the discount.
+    `cache_creation` when present (all 5-minute otherwise); batch rows get the discount, and
+    rows answered in fast mode (`usage.speed = "fast"`) cost `fast_multiplier` times as much.
     """
     frame = results.lazy()
     if COST in frame.collect_schema().names():
@@ -55,6 +56,8 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
     }
     cost = pl.sum_horizontal(tokens[f] * pl.col(f"_price_{f}") for f in PRICE_FIELDS)
     discount = pl.when(pl.col(R.batch_id).is_not_null()).then(prices.batch_discount).otherwise(1.0)
+    speed = pl.col(R.usage_json).str.json_path_match("$.speed")
+    discount = discount * pl.when(speed == "fast").then(prices.fast_multiplier).otherwise(1.0)
     has_price = pl.col("_price_input").is_not_null() & pl.col(R.input_tokens).is_not_null()
     priced = pl.when(has_price).then(cost * discount)
     return (

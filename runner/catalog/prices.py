@@ -41,6 +41,9 @@ class PriceTable:
     models: Mapping[str, ModelPrice]
     batch_discount: float = 0.5
     read_on: date | None = None
+    # Fast mode (`speed = "fast"`, answered with `usage.speed = "fast"`) costs this many times
+    # the model's standard prices.
+    fast_multiplier: float = 6.0
 
     def price(self, model: str) -> ModelPrice | None:
         """The price of `model`, of the catalogued model it is an alias of, or None."""

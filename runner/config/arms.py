@@ -259,9 +259,18 @@ def _model_warnings(arms: Sequence[Arm], models: Sequence[str]) -> list[str]:
     warnings = []
     for beta in betas:
         info = catalog().get(beta)
-        if info is not None and not any(info.applies_to_model(model) for model in models):
+        if info is None:
+            continue
+        outside = [model for model in models if not info.applies_to_model(model)]
+        if outside and len(outside) == len(models):
             warnings.append(
                 f"'{beta}' only changes anything on {', '.join(info.applies_to)}* models and "
                 "none of this experiment's models is one; its arms should match the baseline."
+            )
+        elif outside:
+            warnings.append(
+                f"'{beta}' is not available on {', '.join(outside)} (the beta catalog lists it "
+                f"for {', '.join(info.applies_to)}* models only); there its arms should match "
+                "the baseline, or the API may reject the header (`beta-runner check` asks it)."
             )
     return warnings

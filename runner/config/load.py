@@ -36,6 +36,7 @@ from runner.config.types import (
 )
 from runner.errors import UsageError
 
+MAX_REQUESTS = 10_000_000
 TOP_KEYS = (
     "name", "description", "models", "cases_file", "cases",
     "target", "run", "request", "arms", "arm_matrix", "prices", "tool_results", "scorers",
@@ -86,6 +87,13 @@ def load_experiment(
         prices=_prices(root),
         scorers=read_scorers(root, models[0]),
     )
+    if experiment.request_count > MAX_REQUESTS:
+        raise root.loc.error(
+            "run.repeats",
+            f"The experiment makes {experiment.request_count:,} requests ({len(experiment.cases)}"
+            f" cases x {len(models)} models x {len(arms)} arms x {run.repeats} repeats), more "
+            f"than the {MAX_REQUESTS:,} one run holds; lower the repeats or split the cases.",
+        )
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)
     warnings += script_warnings(experiment.cases, request, arms)

@@ -9,6 +9,7 @@ and the key path. A run records the table it was priced with in its manifest
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from datetime import date
 from functools import cache
@@ -21,7 +22,7 @@ from runner.config.tables import Location, Table, key_path
 from runner.config.types import JSONObject
 
 _MODEL_KEYS = (*PRICE_FIELDS, "estimate")
-_FILE_KEYS = ("read_on", "batch_discount", "models")
+_FILE_KEYS = ("read_on", "batch_discount", "fast_multiplier", "models")
 # The ratios to the input price that Anthropic's cache pricing uses.
 _CACHE_RATIOS = {"cache_write_5m": 1.25, "cache_write_1h": 2.0, "cache_read": 0.1}
 
@@ -80,6 +81,7 @@ def price_document(table: PriceTable) -> JSONObject:
     return {
         "read_on": table.read_on.isoformat() if table.read_on else None,
         "batch_discount": table.batch_discount,
+        "fast_multiplier": table.fast_multiplier,
         "models": models,
     }
 
@@ -93,11 +95,14 @@ def _price_table(
         raise root.wrong("models", 'a table of [models."model-id"] tables')
     parsed = model_prices(loc, key_path(path, "models"), models, base)
     discount = root.number("batch_discount", base.batch_discount if base else 0.5)
+    fast = root.number("fast_multiplier", base.fast_multiplier if base else 1.0)
     read_on = root.data.get("read_on", base.read_on if base else None)
     if read_on is not None and not isinstance(read_on, date):
         raise root.wrong("read_on", "a date such as 2026-11-15")
-    table = PriceTable(parsed, discount, read_on)
-    return base.overridden(parsed) if base is not None else table
+    table = PriceTable(parsed, discount, read_on, fast)
+    if base is None:
+        return table
+    return dataclasses.replace(base.overridden(parsed), fast_multiplier=fast)
 
 
 def _model_price(root: Table, model: str, base: PriceTable | None) -> ModelPrice:

@@ -2,20 +2,24 @@
 
 Cost: every request's estimated input tokens (about four characters a token) at the model's
 input price, plus output at the output price, either at `max_tokens` (an upper bound) or at a
-typical answer of `min(max_tokens, TYPICAL_OUTPUT_TOKENS)`. Duration: the request bucket starts
-full, so N requests under R requests per minute need about max(0, N - R) / (R / 60) seconds of
-pacing; the run takes at least that, and at least ceil(N / concurrency) typical latencies.
+typical answer of `min(max_tokens, TYPICAL_OUTPUT_TOKENS)`, times the price table's
+`fast_multiplier` for an arm that asks for `speed = "fast"`. Each (case, model, arm) cell is
+priced once and multiplied by the repeats, so a huge matrix is not materialised. Duration: the
+request bucket starts full, so N requests under R requests per minute need about
+max(0, N - R) / (R / 60) seconds of pacing; the run takes at least that, and at least
+ceil(N / concurrency) typical latencies.
 Without `[run.rate_limits] rpm`, the published Start-tier figure is assumed.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from runner.catalog.prices import PriceTable
 from runner.config.types import Experiment
-from runner.plan.matrix import estimate_input_tokens, plan_requests, request_body
+from runner.plan.matrix import PlannedRequest, estimate_input_tokens, request_body, request_key
 
 TYPICAL_OUTPUT_TOKENS = 400
 START_TIER_RPM = 1000  # the 2026 Start tier for every current model class
@@ -38,7 +42,8 @@ def estimate(experiment: Experiment, prices: PriceTable) -> Estimate:
     """Cost and duration of `experiment` (see the module docstring)."""
     typical = upper = 0.0
     unpriced: set[str] = set()
-    for planned in plan_requests(experiment):
+    repeats = experiment.run.repeats
+    for planned in _first_repeat(experiment):  # every repeat of a cell costs the same
         price = prices.price(planned.model)
         if price is None:
             unpriced.add(planned.model)
@@ -46,11 +51,19 @@ def estimate(experiment: Experiment, prices: PriceTable) -> Estimate:
         body = request_body(experiment, planned)
         max_tokens = body.get("max_tokens")
         ceiling = max_tokens if isinstance(max_tokens, int) else TYPICAL_OUTPUT_TOKENS
+        scale = repeats * (prices.fast_multiplier if body.get("speed") == "fast" else 1.0)
         input_usd = estimate_input_tokens(body) * price.input / 1e6
-        typical += input_usd + min(ceiling, TYPICAL_OUTPUT_TOKENS) * price.output / 1e6
-        upper += input_usd + ceiling * price.output / 1e6
+        typical += scale * (input_usd + min(ceiling, TYPICAL_OUTPUT_TOKENS) * price.output / 1e6)
+        upper += scale * (input_usd + ceiling * price.output / 1e6)
     rpm = experiment.run.rate_limits.rpm or START_TIER_RPM
     return Estimate(typical, upper, duration_s(experiment, rpm), rpm, tuple(sorted(unpriced)))
+
+
+def _first_repeat(experiment: Experiment) -> Iterator[PlannedRequest]:
+    for case in experiment.cases:
+        for model in experiment.models:
+            for arm in experiment.arms:
+                yield PlannedRequest(request_key(case.id, model, arm.name, 0), case, model, arm, 0)
 
 
 def duration_s(experiment: Experiment, rpm: int) -> float:

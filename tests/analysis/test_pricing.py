@@ -15,6 +15,7 @@ from runner.catalog.models import model_catalog
 from runner.catalog.prices import ModelPrice
 from runner.config.prices import default_prices, load_prices
 from runner.errors import ConfigError
+from runner.results.schema import R
 
 REFERENCE_MODELS = [
     "claude-opus-5-5",
@@ -130,3 +131,24 @@ def test_a_bad_price_file_names_the_key(tmp_path: Path, text: str, where: str) -
     with pytest.raises(ConfigError) as raised:
         load_prices(path)
     assert raised.value.where == where
+
+
+def test_fast_mode_answers_cost_the_fast_multiplier() -> None:
+    """A row answered with usage.speed = "fast" costs fast_multiplier x the standard price."""
+    prices = default_prices()
+    assert prices.fast_multiplier == 6.0
+    usage = ['{"speed": "fast"}', '{"speed": "standard"}']
+    frame = pl.DataFrame(
+        {
+            R.model: ["claude-opus-4-6"] * 2,
+            R.input_tokens: [1000] * 2,
+            R.output_tokens: [100] * 2,
+            R.cache_creation_input_tokens: [0] * 2,
+            R.cache_read_input_tokens: [0] * 2,
+            R.usage_json: usage,
+            R.batch_id: [None, None],
+        },
+        schema_overrides={R.batch_id: pl.String},
+    )
+    fast, standard = with_cost(frame, prices).collect()["cost_usd"].to_list()
+    assert fast == pytest.approx(6.0 * standard)

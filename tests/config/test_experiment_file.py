@@ -94,7 +94,13 @@ def test_bad_input_corpus_is_large_and_explained() -> None:
     [
         ("quickstart.toml", []),
         ("interleaved_thinking.toml", []),
-        ("token_efficient_tools.toml", ["claude-3-7-sonnet-20250219' reached its end of life"]),
+        (
+            "token_efficient_tools.toml",
+            [
+                "claude-3-7-sonnet-20250219' reached its end of life",
+                "is not available on claude-sonnet-5, claude-haiku-4-5",
+            ],
+        ),
         ("agent_tools.toml", []),
     ],
     ids=["quickstart", "interleaved_thinking", "token_efficient_tools", "agent_tools"],

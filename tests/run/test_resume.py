@@ -93,6 +93,9 @@ def test_signal_stops_the_run_keeps_finished_rows_and_resume_completes_it(
     assert child.returncode == code, err.decode()
     assert b"Traceback" not in err
     assert b"Run interrupted" in out
+    hint = b" ".join(err.split())  # stderr wraps at 80 columns
+    assert b"Resume it with: beta-runner run " + str(experiment).encode() in hint
+    assert b"--resume " + str(run_dir).encode() in hint
     manifest = manifest_of(run_dir)
     assert manifest["status"] == "interrupted"
     done = keys_on_disk(run_dir)
@@ -103,6 +106,24 @@ def test_signal_stops_the_run_keeps_finished_rows_and_resume_completes_it(
     assert not done & set(arrivals(slow_server, before))
     _check_whole(run_dir)
     assert manifest_of(run_dir)["status"] == "complete"
+
+
+def test_resume_of_a_complete_run_says_nothing_is_left_to_send(
+    tmp_path: Path, slow_server: EmulatorServer, keyed: str, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """--resume on a complete run sends nothing and says so; --retry-errors likewise."""
+    experiment = slow_experiment(tmp_path, slow_server.url, 2)
+    results = tmp_path / "out"
+    assert run_cli(["run", experiment, "--run-id", "done", "--results", results, "-q"]) == 0
+    before = len(slow_server.app.received)
+    capfd.readouterr()
+    for flag in ("--resume", "--retry-errors"):
+        assert run_cli(["run", experiment, flag, "latest", "--results", results, "-q"]) == 0
+    err = " ".join(capfd.readouterr().err.split())
+    assert err.count("Nothing left to send:") == 2
+    assert "has no request left" in err
+    assert "has no request whose final row is an error" in err
+    assert len(slow_server.app.received) == before
 
 
 def test_second_sigint_exits_at_once_without_a_traceback(

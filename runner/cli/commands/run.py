@@ -42,6 +42,7 @@ from runner.errors import RunFailed, UsageError
 from runner.results.schema import ResultRow
 from runner.results.store import read_results, read_turns
 from runner.results.writer import ResultObserver
+from runner.run.resume import RESUME, Continuation
 from runner.run.session import RunOutcome
 
 
@@ -69,9 +70,7 @@ from runner.run.session import RunOutcome
 @click.option(
     "--batch-size",
     type=click.IntRange(1, 100_000),
-    default=10_000,
-    show_default=True,
-    help="With --via batches: at most this many requests per batch.",
+    help="With --via batches: at most this many requests per batch (default 10000).",
 )
 @click.option(
     "--shard",
@@ -102,7 +101,7 @@ def run(
     concurrency: int | None,
     emulator_settings: Sequence[str],
     via: str,
-    batch_size: int,
+    batch_size: int | None,
     shard: str | None,
     resume: str | None,
     retry_errors: str | None,
@@ -114,6 +113,11 @@ def run(
     thresholds = parse_thresholds(fail_on)
     if emulator_settings and not local:
         raise UsageError("--emulator settings only apply with --local.")
+    if batch_size is not None and via != "batches":
+        raise UsageError(
+            f"--batch-size {batch_size} only applies with --via batches; add --via batches, "
+            "or drop --batch-size."
+        )
     options = LaunchOptions(
         experiment,
         results_dir,
@@ -125,20 +129,44 @@ def run(
         resume,
         retry_errors,
         via=via,
-        batch_size=batch_size,
-        shard=parse_shard(shard) if shard else None,
+        batch_size=batch_size or DEFAULT_BATCH_SIZE,
+        shard=parse_shard(shard) if shard is not None else None,
     )
     prepared = prepare_run(options, Environment.from_os())
     check_score_metrics(thresholds, [s.name for s in prepared.experiment.scorers])
     log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
+    if prepared.continuing is not None and prepared.sending == 0:
+        _nothing_left(prepared.experiment, prepared.continuing, log)
+        return
     outcome = _launch(prepared, options, log, quiet or log.is_json)
     _print_summary(prepared.experiment, outcome)
+    if outcome.exit_code in INTERRUPTED:
+        log.info(
+            f"The run was interrupted; what finished is saved in {outcome.run_dir}. Resume it "
+            f"with: beta-runner run {options.experiment_path} --resume {outcome.run_dir}",
+            "resume_hint",
+        )
     if outcome.exit_code == 0 and thresholds:
         priced = _priced(prepared.experiment, outcome.run_dir)
         check_thresholds(thresholds, outcome.run_dir, priced, log)
     sys.exit(outcome.exit_code)
+
+
+DEFAULT_BATCH_SIZE = 10_000
+INTERRUPTED = (130, 143)  # SIGINT, SIGTERM
+
+
+def _nothing_left(experiment: Experiment, continuing: Continuation, log: EventLog) -> None:
+    """A continuation with no request to send: say so, and show the run as it stands."""
+    run_dir = continuing.run_dir
+    which = "left" if continuing.mode == RESUME else "whose final row is an error"
+    log.info(f"Nothing left to send: {run_dir} has no request {which}.", "nothing_to_send")
+    table = summarize(_priced(experiment, run_dir)).select(SUMMARY_COLUMNS)
+    console = out_console()
+    title = f"{experiment.name}: per-arm summary"
+    console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
 
 
 def _launch(
