@@ -32,7 +32,7 @@ from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
 from runner.analysis.conversation import CONVERSATION_METRICS, has_conversations
 from runner.analysis.cost import COST, with_cost
 from runner.analysis.multiple import ALPHA as ALPHA
-from runner.analysis.multiple import adjusted
+from runner.analysis.multiple import BINARY_METRICS, MDE_FLOOR, adjusted
 from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
 from runner.analysis.score_pairs import score_comparison
 from runner.config.prices import default_prices
@@ -79,6 +79,10 @@ def compare(
     if scores is not None:
         scored = score_comparison(frame, scores, baseline, by=by, seed=seed, n_boot=n_boot)
         table = _with_scores(table, scored, keys)
+    binary = pl.col(METRIC).is_in(BINARY_METRICS) | pl.col(MDE_FLOOR).is_not_null()
+    if MDE_FLOOR not in table.columns:
+        table = table.with_columns(pl.lit(None, pl.Float64).alias(MDE_FLOOR))
+    table = table.with_columns(pl.when(binary).then(1.0).alias(MDE_FLOOR))
     return adjusted(table).select(*keys, *COMPARE_COLUMNS[2:])
 
 

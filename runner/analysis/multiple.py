@@ -14,7 +14,11 @@ several rows under 0.05 by chance in every run. `adjusted` adds, across the whol
 - `mde`: the minimum detectable effect at the row's n: the smallest true delta that a two-sided
   test at ALPHA would find with 80% power, (z_0.975 + z_0.8) x SE, with the standard error read
   off the bootstrap interval (its width / (2 x 1.96)). "No difference found, but anything below
-  `mde` could have been missed."
+  `mde` could have been missed." Below `MIN_PAIRS` pairs no sign-flip or McNemar test can reach
+  p < 0.05 at all (its smallest p is 2 / 2^n): `mde` is null there. For a metric that is 0 or 1
+  per pair (a pass/fail score, an error, identical text), a test needs at least `MIN_PAIRS`
+  discordant pairs, so `mde` is at least MIN_PAIRS / n (above 1: nothing detectable at this n);
+  such rows carry that floor in `MDE_FLOOR`, which `adjusted` consumes.
 """
 
 from __future__ import annotations
@@ -23,6 +27,10 @@ import numpy as np
 import polars as pl
 
 ALPHA = 0.05
+MIN_PAIRS = 6
+MDE_FLOOR = "_mde_floor"
+BINARY_METRICS = ("error_rate", "outputs_changed", "exact_match", "stop_reason_shift",
+                  "evidence_share")  # fmt: skip
 _Z_ALPHA, _Z_POWER = 1.959964, 0.841621
 # Output-change metrics and the sign of a delta that means "the text changed".
 CHANGE_DIRECTION = {
@@ -61,7 +69,17 @@ def adjusted(table: pl.DataFrame, metric: str = "metric") -> pl.DataFrame:
         .otherwise((low > 0) | (high < 0))
     )
     se = (high - low) / (2 * _Z_ALPHA)
-    return table.with_columns(
-        q_values(table["p_value"]).alias("q_value"),
-        ((_Z_ALPHA + _Z_POWER) * se).alias("mde"),
-    ).with_columns((excludes & (pl.col("q_value") < ALPHA)).fill_null(False).alias("significant"))
+    if MDE_FLOOR not in table.columns:
+        table = table.with_columns(pl.lit(None, pl.Float64).alias(MDE_FLOOR))
+    floor = pl.when(pl.col(MDE_FLOOR).is_not_null()).then(MIN_PAIRS / pl.col("n"))
+    mde = pl.max_horizontal((_Z_ALPHA + _Z_POWER) * se, floor)
+    return (
+        table.with_columns(
+            q_values(table["p_value"]).alias("q_value"),
+            pl.when(pl.col("n") >= MIN_PAIRS).then(mde).alias("mde"),
+        )
+        .with_columns(
+            (excludes & (pl.col("q_value") < ALPHA)).fill_null(False).alias("significant")
+        )
+        .drop(MDE_FLOOR)
+    )

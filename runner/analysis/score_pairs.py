@@ -23,6 +23,7 @@ import numpy as np
 import polars as pl
 
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
+from runner.analysis.multiple import MDE_FLOOR
 from runner.analysis.pairs import PAIR_KEYS
 from runner.analysis.scores import scorer_names
 from runner.results.schema import R, S
@@ -159,8 +160,11 @@ def _statistics(sides: pl.DataFrame, keys: list[str], seed: int, n_boot: int) ->
         for up, down, use, p in table.select("_up", "_down", _EXACT, "p_value").iter_rows()
     ]
     table = table.with_columns(pl.Series("p_value", exact, dtype=pl.Float64))
+    floor = pl.when(pl.col(_EXACT)).then(1.0).alias(MDE_FLOOR)  # pass/fail: a floor applies
     return (
-        table.rename({_M: "metric"}).select(*keys, "metric", *_ROW_COLUMNS).sort([*keys, "metric"])
+        table.rename({_M: "metric"})
+        .select(*keys, "metric", *_ROW_COLUMNS, floor)
+        .sort([*keys, "metric"])
     )
 
 
@@ -169,6 +173,7 @@ def _empty(sides: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
     schema["metric"] = pl.String()
     schema.update({c: pl.Float64() for c in _ROW_COLUMNS[:-1]})
     schema["n"] = pl.Int64()
+    schema[MDE_FLOOR] = pl.Float64()
     return pl.DataFrame(schema=schema)
 
 

@@ -102,8 +102,17 @@ def test_bad_input_corpus_is_large_and_explained() -> None:
             ],
         ),
         ("agent_tools.toml", []),
+        ("structured_outputs.toml", []),
+        ("judged_fast_mode.toml", []),
     ],
-    ids=["quickstart", "interleaved_thinking", "token_efficient_tools", "agent_tools"],
+    ids=[
+        "quickstart",
+        "interleaved_thinking",
+        "token_efficient_tools",
+        "agent_tools",
+        "structured_outputs",
+        "judged_fast_mode",
+    ],
 )
 def test_shipped_experiment_loads(file_name: str, expected_warnings: list[str]) -> None:
     """Each shipped experiment loads, with only the warnings its comments announce."""
@@ -121,6 +130,9 @@ def test_quickstart_shape() -> None:
     assert experiment.arms[0].betas == ()
     assert any(len(arm.betas) == 2 for arm in experiment.arms)
     assert (experiment.run.repeats, experiment.run.concurrency) == (2, 8)
+    assert experiment.request_count == 72  # the README says 72
+    assert [s.name for s in experiment.scorers] == ["correct"]
+    assert [c.id for c in experiment.cases if c.expected is not None] == ["arithmetic"]
 
 
 def test_interleaved_thinking_matrix_arms() -> None:

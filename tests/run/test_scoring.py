@@ -274,3 +274,23 @@ def test_the_report_shows_scores_disagreements_and_judge_explanations(
     correct = scores.filter(pl.col("scorer") == "correct").join(results, on="request_key")
     per_case = correct.group_by("case_id", "repeat").agg(pl.col("passed").n_unique() > 1)
     assert per_case["passed"].any()
+
+
+EXPERIMENTS = Path(__file__).resolve().parents[2] / "experiments"
+
+
+def test_the_structured_outputs_experiment_shows_valid_json_only_with_the_beta(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against the emulator: the baseline's prose never validates, the structured arm always does;
+    compare flags score.valid for both models with an exact McNemar p."""
+    args = ["run", EXPERIMENTS / "structured_outputs.toml", "--local", "--run-id", "so", "-q"]
+    assert run_cli([*args, "--results", tmp_path / "out"]) == 0
+    run_dir = tmp_path / "out" / "structured-outputs" / "so"
+    capsys.readouterr()
+    assert run_cli(["compare", run_dir, "--format", "json"]) == 0
+    rows = [r for r in json.loads(capsys.readouterr().out) if r["metric"] == "score.valid"]
+    assert len(rows) == 2
+    for row in rows:
+        assert (row["baseline"], row["value"], row["significant"]) == (0.0, 1.0, True)
+        assert row["p_value"] == pytest.approx(2 / 2**12)

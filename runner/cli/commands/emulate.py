@@ -39,7 +39,7 @@ EPILOG = (
     "effects",
     multiple=True,
     metavar="NAME:KEY=VALUE,...",
-    help="Plant an effect, e.g. my-beta-2026-01-01:latency_ms=30,output_tokens=+20%.",
+    help="Plant an effect, e.g. my-beta-2026-01-01:latency_ms=30,output_tokens=+20%,correct=-20.",
 )
 @click.option("--set", "settings", multiple=True, metavar="KEY=VALUE", help="Any setting.")
 @click.option(
