@@ -25,6 +25,7 @@ from pathlib import Path
 import polars as pl
 
 from runner.analysis import compare, summarize
+from runner.config.prices import default_prices
 from runner.results.schema import RESULTS_SCHEMA, R
 
 MODELS = ("claude-sonnet-5", "claude-haiku-4-5")
@@ -120,8 +121,9 @@ def _timed(label: str, work: Callable[[], pl.DataFrame]) -> pl.DataFrame:
 def measure(path: Path, n_boot: int) -> None:
     """In this (fresh) process: scan `path`, time summarize and compare, print peak RSS."""
     results = pl.scan_parquet(path)
-    _timed("summarize", lambda: summarize(results))
-    table = _timed("compare", lambda: compare(results, n_boot=n_boot))
+    prices = default_prices()  # priced as a run is, so cost is part of the work measured
+    _timed("summarize", lambda: summarize(results, prices=prices))
+    table = _timed("compare", lambda: compare(results, n_boot=n_boot, prices=prices))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
     print(f"peak RSS   {peak_mib:7.0f} MiB (this process: scan, summarize, compare)")
     slow = table.filter((pl.col(R.arm) == "slow") & (pl.col("metric") == R.latency_ms))

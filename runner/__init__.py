@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from runner.analysis import (
     COMPARE_COLUMNS,
+    UnknownBaseline,
     compare,
+    default_baseline,
     error_rates,
     evidence_report,
     load_run,
@@ -58,8 +60,10 @@ __all__ = [
     "ScoreInput",
     "Target",
     "ThresholdsCrossed",
+    "UnknownBaseline",
     "UsageError",
     "compare",
+    "default_baseline",
     "default_prices",
     "error_rates",
     "evidence_report",

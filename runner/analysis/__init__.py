@@ -1,8 +1,13 @@
-"""Pure analysis over results tables: polars frames in, polars frames out; nothing printed."""
+"""Pure analysis over results tables: polars frames in, polars frames out; nothing printed.
+
+A library, not a command: bad arguments raise ValueErrors that say what is wrong in plain words
+and carry the data (`UnknownBaseline.arm`/`.arms`); the CLI words them for its flags. Costs are
+computed only with prices given (`prices=`) or recorded by the run (`load_run`).
+"""
 
 from __future__ import annotations
 
-from runner.analysis.baseline import default_baseline
+from runner.analysis.baseline import UnknownBaseline, check_baseline, default_baseline
 from runner.analysis.compare import COMPARE_COLUMNS, compare
 from runner.analysis.error_rates import error_rates
 from runner.analysis.evidence import evidence_report
@@ -14,6 +19,8 @@ from runner.analysis.summary import summarize
 __all__ = [
     "COMPARE_COLUMNS",
     "METRICS",
+    "UnknownBaseline",
+    "check_baseline",
     "compare",
     "default_baseline",
     "error_rates",

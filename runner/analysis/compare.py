@@ -27,16 +27,15 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from runner.analysis.baseline import default_baseline
+from runner.analysis.baseline import check_baseline, default_baseline
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
 from runner.analysis.conversation import CONVERSATION_METRICS, has_conversations
-from runner.analysis.cost import COST, with_cost
+from runner.analysis.cost import priced
 from runner.analysis.multiple import ALPHA as ALPHA
 from runner.analysis.multiple import BINARY_METRICS, MDE_FLOOR, adjusted
 from runner.analysis.pairs import METRICS, PAIR_KEYS, REFERENCE_METRICS, metric_sides, paired
 from runner.analysis.score_pairs import score_comparison
-from runner.config.prices import default_prices
-from runner.errors import UsageError
+from runner.catalog.prices import PriceTable
 from runner.results.schema import R
 
 METRIC = "metric"
@@ -59,15 +58,19 @@ def compare(
     n_boot: int = 2000,
     metrics: Sequence[str] | None = None,
     scores: pl.LazyFrame | pl.DataFrame | None = None,
+    prices: PriceTable | None = None,
 ) -> pl.DataFrame:
     """One row per (`by` group, arm != `baseline`, metric); see the module docstring.
 
-    `baseline` defaults to `default_baseline(results)`. Raises UsageError when it is not an
-    arm of `results`.
+    `baseline` defaults to `default_baseline(results)`; UnknownBaseline (a ValueError) when it
+    is not an arm of `results`, ValueError for an unknown metric. `cost_usd` is computed with
+    `prices` when given, else the table's own `cost_usd` column is used (`load_run` prices a
+    run with the prices it recorded); without either, the cost metric has no pairs.
     """
-    frame = _priced(results.lazy())
+    frame = priced(results.lazy(), prices)
     baseline = baseline or default_baseline(frame)
-    _check_baseline(frame, baseline)
+    arms = frame.select(pl.col(R.arm).unique()).collect()[R.arm].drop_nulls()
+    check_baseline(baseline, arms.to_list())
     metrics = metrics if metrics is not None else _default_metrics(frame)
     keys = [*by, R.arm]
     blocks = _block_sums(paired(frame, baseline, by), keys, metrics, seed).collect()
@@ -95,21 +98,6 @@ def _with_scores(table: pl.DataFrame, scored: pl.DataFrame, keys: list[str]) -> 
 
 def _default_metrics(frame: pl.LazyFrame) -> tuple[str, ...]:
     return (*METRICS, *CONVERSATION_METRICS) if has_conversations(frame) else METRICS
-
-
-def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:
-    if COST in frame.collect_schema().names():
-        return frame
-    return with_cost(frame, default_prices())
-
-
-def _check_baseline(frame: pl.LazyFrame, baseline: str) -> None:
-    arms = sorted(frame.select(pl.col(R.arm).unique()).collect()[R.arm].drop_nulls())
-    if baseline not in arms:
-        raise UsageError(
-            f"The baseline arm {baseline!r} is not in these results; their arms are "
-            f"{', '.join(arms) or '(none)'}. Choose one of them as the baseline (--baseline ARM)."
-        )
 
 
 def _block_sums(

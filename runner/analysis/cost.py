@@ -1,6 +1,8 @@
 """The `cost_usd` column: what each request cost, from its recorded usage and a price table.
 
-Rows of a model the table does not know get a null cost.
+Rows of a model the table does not know get a null cost. Analysis never prices with a table it
+was not given: `priced` uses the prices passed, else the frame's own `cost_usd` (what
+`load_run` computed with the run's recorded prices), else leaves the cost null.
 """
 
 from __future__ import annotations
@@ -28,6 +30,16 @@ def price_frame(prices: PriceTable) -> pl.LazyFrame:
 
 def _per_token(price: ModelPrice) -> dict[str, float]:
     return {f"_price_{f}": getattr(price, f) * _PER_TOKEN for f in PRICE_FIELDS}
+
+
+def priced(results: pl.LazyFrame, prices: PriceTable | None) -> pl.LazyFrame:
+    """`results` with a `cost_usd` column: from `prices` when given, else the frame's own,
+    else null (no prices known)."""
+    if prices is not None:
+        return with_cost(results, prices)
+    if COST in results.collect_schema().names():
+        return results
+    return results.with_columns(pl.lit(None, pl.Float64).alias(COST))
 
 
 def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.LazyFrame:

@@ -1,7 +1,8 @@
 """Finding and loading runs for analysis: one run directory, or many by list, glob or results dir.
 
 Both return the results table as a `LazyFrame` through `runner.results.store.read_results`
-(compacted files and parts, latest row of a request winning); rows keep their own `run_id` column.
+(compacted files and parts, latest row of a request winning), with `cost_usd` priced by the
+prices each run recorded unless `prices=` is given; rows keep their own `run_id` column.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from pathlib import Path
 
 import polars as pl
 
+from runner.analysis.cost import with_cost
 from runner.catalog.prices import PriceTable
 from runner.config.prices import recorded_prices
 from runner.errors import RunStoreError
@@ -28,22 +30,25 @@ from runner.results.store import (
 RunPaths = str | Path | Iterable[str | Path]
 
 
-def load_run(path: str | Path) -> pl.LazyFrame:
-    """One run's results, from all of its shards.
+def load_run(path: str | Path, *, prices: PriceTable | None = None) -> pl.LazyFrame:
+    """One run's results, from all of its shards, with a `cost_usd` column.
 
     `path` is a run directory, or the URL of one that polars can scan (`s3://`, `gs://`,
     `az://`, `https://`, `file://`): there, the compacted `results.parquet` files of the run
-    and of each shard are read. RunStoreError when a local `path` is not a run directory.
+    and of each shard are read. Costs use `prices` when given, else the prices the run
+    recorded in its manifest (a URL's manifest is not read: there, costs need `prices`).
+    RunStoreError when a local `path` is not a run directory or its manifest is damaged.
     """
     if isinstance(path, str) and "://" in path:
         pattern = f"{path.rstrip('/')}/**/{RESULTS}"
-        return latest_rows(pattern, RESULTS_SCHEMA, [R.request_key])
+        remote = latest_rows(pattern, RESULTS_SCHEMA, [R.request_key])
+        return with_cost(remote, prices) if prices is not None else remote
     local = Path(path)
     if not _is_run(local):
         RunDirectory.open(local)  # raises, naming what is missing
     for directory in _manifest_dirs(local):
         read_manifest(directory)  # raises `<file>: <what is wrong>` for a damaged run
-    return read_results(local)
+    return with_cost(read_results(local), prices or run_prices(local))
 
 
 def _manifest_dirs(run: Path) -> list[Path]:
@@ -83,12 +88,15 @@ def run_prices(path: str | Path) -> PriceTable:
     raise RunStoreError(f"{path} has no {MANIFEST}; it is not a run directory.")
 
 
-def scan_runs(paths: RunPaths, experiment: str | None = None) -> pl.LazyFrame:
+def scan_runs(
+    paths: RunPaths, experiment: str | None = None, *, prices: PriceTable | None = None
+) -> pl.LazyFrame:
     """The results of many runs stacked: run directories, a glob of them, or a results dir.
 
     A results directory (`results/`) stands for every run under it, or under
     `results/<experiment>/` when `experiment` is given; `experiment` also filters run
-    directories named directly. RunStoreError when no run is found.
+    directories named directly. Each run is priced as `load_run` prices it (`prices`, else
+    its own recorded prices). RunStoreError when no run is found.
     """
     runs = sorted({run for item in _items(paths) for run in _runs_in(Path(item), experiment)})
     if not runs:
@@ -96,8 +104,8 @@ def scan_runs(paths: RunPaths, experiment: str | None = None) -> pl.LazyFrame:
             f"No run directories (with a {MANIFEST}) were found in {_shown(paths)}; "
             "give run directories, a glob of them, or a results directory."
         )
-    frames = [read_results(run) for run in runs]
-    return pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=RESULTS_SCHEMA)
+    frames = [with_cost(read_results(run), prices or run_prices(run)) for run in runs]
+    return pl.concat(frames, how="vertical")
 
 
 def _items(paths: RunPaths) -> list[str | Path]:

@@ -1,8 +1,8 @@
 """Per-group summaries of a results table: counts, error types, latency, TTFT, tokens and cost.
 
 Latency, TTFT, tokens, throughput and cost are taken over successful requests only: an error is
-never counted as model output. Cost uses the row's `cost_usd` when the table has one, else the
-shipped price table (`runner.config.prices`).
+never counted as model output. Cost is computed with `prices=` when given, else taken from the
+table's `cost_usd` column (`load_run` prices a run with the prices it recorded), else null.
 """
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from collections.abc import Sequence
 
 import polars as pl
 
-from runner.analysis.cost import COST, with_cost
-from runner.config.prices import default_prices
+from runner.analysis.cost import COST, priced
+from runner.catalog.prices import PriceTable
 from runner.results.schema import STATUS_OK, R
 
 DEFAULT_GROUPS = (R.model, R.arm)
@@ -28,13 +28,16 @@ CLIENT_LAG_NOTE_MS = 5.0
 
 
 def summarize(
-    results: pl.LazyFrame | pl.DataFrame, by: Sequence[str] = DEFAULT_GROUPS
+    results: pl.LazyFrame | pl.DataFrame,
+    by: Sequence[str] = DEFAULT_GROUPS,
+    *,
+    prices: PriceTable | None = None,
 ) -> pl.DataFrame:
     """One row per group: requests, ok, errors, error_rate, errors_by_type, latency and TTFT
     percentiles, mean output tokens, then ok_rate, p90/p99 latency and TTFT, output tokens per
     second (median over streamed ok rows), total and mean cost in USD, and the p95 of
     `client_lag_ms` over ok rows (null where the rows do not record it)."""
-    frame = _with_lag(_priced(results.lazy()))
+    frame = _with_lag(priced(results.lazy(), prices))
     ok = pl.col(R.status) == STATUS_OK
     figures = frame.group_by(list(by)).agg(
         pl.len().alias("requests"),
@@ -69,10 +72,15 @@ def _added_figures(ok: pl.Expr) -> list[pl.Expr]:
         _quantile(R.ttft_ms, 0.9, ok).alias("p90_ttft_ms"),
         _quantile(R.ttft_ms, 0.99, ok).alias("p99_ttft_ms"),
         rate.filter(streamed).median().alias("output_tokens_per_s"),
-        pl.col(COST).filter(ok).sum().alias("cost_usd"),
+        _known_sum(pl.col(COST).filter(ok)).alias("cost_usd"),
         pl.col(COST).filter(ok).mean().alias("mean_cost_usd"),
         _quantile(R.client_lag_ms, 0.95, ok).alias("p95_client_lag_ms"),
     ]
+
+
+def _known_sum(values: pl.Expr) -> pl.Expr:
+    """The sum, or null when no value is known (an unknown cost is not a cost of 0)."""
+    return pl.when(values.count() > 0).then(values.sum())
 
 
 def _quantile(column: str, q: float, ok: pl.Expr) -> pl.Expr:
@@ -105,12 +113,6 @@ def _with_lag(frame: pl.LazyFrame) -> pl.LazyFrame:
     if R.client_lag_ms in frame.collect_schema().names():
         return frame
     return frame.with_columns(pl.lit(None, pl.Float64).alias(R.client_lag_ms))
-
-
-def _priced(frame: pl.LazyFrame) -> pl.LazyFrame:
-    if COST in frame.collect_schema().names():
-        return frame
-    return with_cost(frame, default_prices())
 
 
 def _errors_by_type(frame: pl.LazyFrame, by: Sequence[str]) -> pl.LazyFrame:

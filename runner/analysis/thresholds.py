@@ -1,4 +1,6 @@
-"""`--fail-on` thresholds: parsed once into frozen objects, evaluated purely over summary frames.
+"""Thresholds (the CLI's `--fail-on`): parsed once into frozen objects, evaluated purely over
+summary frames. A bad expression raises `BadThreshold` (a ValueError quoting it); messages
+never name a command-line flag, the CLI adds that.
 
     EXPR   := [arm=NAME:][delta.|regress.]METRIC OP VALUE[%]      OP := > | >= | < | <=
 
@@ -30,7 +32,6 @@ import polars as pl
 
 from runner.analysis import summarize
 from runner.analysis.scores import PASS_RATE, SCORE_PREFIX
-from runner.errors import UsageError
 from runner.results.schema import RESULTS_SCHEMA, R
 
 Kind = Literal["value", "delta", "regress"]
@@ -49,9 +50,17 @@ _EXPRESSION = re.compile(
 _OBSERVED, _REFERENCE = "__observed", "__reference"
 
 
+class BadThreshold(ValueError):
+    """An expression that is not a threshold; `text` is the expression as given."""
+
+    def __init__(self, text: str, problem: str) -> None:
+        self.text = text
+        super().__init__(f"{text!r}{problem}")
+
+
 @dataclass(frozen=True)
 class Threshold:
-    """One parsed `--fail-on` expression."""
+    """One parsed threshold expression."""
 
     text: str
     kind: Kind
@@ -83,16 +92,16 @@ class Violation:
         where = f"model {self.model}, arm {self.arm}: {t.metric} = {_number(self.observed)}"
         limit = f"{_signed(t) if t.kind != 'value' else _number(t.limit)}{'%' * t.relative}"
         if t.kind == "value" or self.reference is None:
-            return f"--fail-on {t.text!r}: {where} (threshold {t.op} {limit})"
+            return f"{t.text!r}: {where} (threshold {t.op} {limit})"
         change = _change(t, self.observed, self.reference)
         return (
-            f"--fail-on {t.text!r}: {where} vs {_number(self.reference)} in {self.against} "
+            f"{t.text!r}: {where} vs {_number(self.reference)} in {self.against} "
             f"({change}, threshold {t.op} {limit})"
         )
 
 
 def parse_thresholds(texts: Iterable[str]) -> tuple[Threshold, ...]:
-    """Every expression parsed; UsageError names the first bad one and the grammar."""
+    """Every expression parsed; BadThreshold names the first bad one and the grammar."""
     return tuple(parse_threshold(text) for text in texts)
 
 
@@ -100,14 +109,15 @@ def parse_threshold(text: str) -> Threshold:
     """One expression, e.g. `error_rate>0.05`, `delta.p50_latency_ms>+20%`, `arm=x:ok<10`."""
     found = _EXPRESSION.fullmatch(text.replace(" ", ""))
     if found is None:
-        raise UsageError(
-            f"--fail-on {text!r} is not [arm=NAME:][delta.|regress.]METRIC OP VALUE[%] "
-            "(OP one of > >= < <=), e.g. 'error_rate>0.05' or 'delta.p50_latency_ms>+20%'."
+        raise BadThreshold(
+            text,
+            " is not [arm=NAME:][delta.|regress.]METRIC OP VALUE[%] "
+            "(OP one of > >= < <=), e.g. 'error_rate>0.05' or 'delta.p50_latency_ms>+20%'.",
         )
     metric = found["metric"]
     if metric not in metric_names() and not metric.startswith(SCORE_PREFIX):
-        raise UsageError(
-            f"--fail-on {text!r}: unknown metric {metric!r}; known: {', '.join(metric_names())}."
+        raise BadThreshold(
+            text, f": unknown metric {metric!r}; known: {', '.join(metric_names())}."
         )
     kind = cast(Kind, found["kind"] or "value")
     percent = found["pct"] is not None
@@ -119,7 +129,7 @@ def parse_threshold(text: str) -> Threshold:
 
 
 def check_score_metrics(thresholds: Sequence[Threshold], scorers: Sequence[str]) -> None:
-    """UsageError for a `score.NAME` threshold whose scorer is not among `scorers`."""
+    """BadThreshold for a `score.NAME` threshold whose scorer is not among `scorers`."""
     known = [f"{SCORE_PREFIX}{name}" for name in scorers]
     for t in thresholds:
         base = t.metric.removesuffix(PASS_RATE)
@@ -127,9 +137,10 @@ def check_score_metrics(thresholds: Sequence[Threshold], scorers: Sequence[str])
             close = difflib.get_close_matches(base, known, n=1)
             hint = f" Did you mean '{close[0]}'?" if close else ""
             listed = ", ".join(known) or "none (add [[scorers]] to the experiment)"
-            raise UsageError(
-                f"--fail-on {t.text!r}: no scorer named {base.removeprefix(SCORE_PREFIX)!r}."
-                f"{hint} Score metrics here: {listed}."
+            raise BadThreshold(
+                t.text,
+                f": no scorer named {base.removeprefix(SCORE_PREFIX)!r}.{hint} "
+                f"Score metrics here: {listed}.",
             )
 
 

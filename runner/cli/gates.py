@@ -18,6 +18,7 @@ from runner.analysis.runs import load_scores, run_prices
 from runner.analysis.scores import scorer_names, with_score_columns
 from runner.analysis.thresholds import Threshold, Violation, check_score_metrics, evaluate
 from runner.cli.logs import EventLog
+from runner.cli.translate import flag_errors
 from runner.errors import ThresholdsCrossed
 from runner.results.store import SHARD_PREFIX, previous_complete, read_results
 
@@ -53,6 +54,7 @@ def _violations(
     label = f"run {previous.path.name}" if previous is not None else ""
     baseline = default_baseline(results)
     scores = load_scores(run_dir)
-    check_score_metrics(thresholds, scorer_names(scores) if scores is not None else [])
+    with flag_errors():
+        check_score_metrics(thresholds, scorer_names(scores) if scores is not None else [])
     current = with_score_columns(summarize(results), results, scores)
     return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)

@@ -60,13 +60,14 @@ class LoadedExperiment:
 
 
 def load_experiment(
-    path: Path, *, env_base_url: str | None = None, today: date | None = None
+    path: str | Path, *, env_base_url: str | None = None, today: date | None = None
 ) -> LoadedExperiment:
     """Parse the experiment at `path`; `env_base_url` is ANTHROPIC_BASE_URL, if set.
 
     Raises ConfigError for anything malformed. `today` (default: the UTC date) decides
     whether a deprecated model is already retired.
     """
+    path = Path(path)
     root = Table.read(Location(path), "", _read_toml(path), TOP_KEYS)
     warnings: list[str] = []
     target = _target(root, env_base_url)

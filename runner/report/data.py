@@ -10,6 +10,7 @@ from typing import Any
 import polars as pl
 
 from runner.analysis import (
+    check_baseline,
     compare,
     default_baseline,
     error_rates,
@@ -17,10 +18,8 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
-from runner.analysis.cost import with_cost
-from runner.analysis.runs import load_scores, run_prices
+from runner.analysis.runs import load_scores
 from runner.analysis.scores import empty_scores, score_summary
-from runner.errors import UsageError
 from runner.report.browser import ErrorKey
 from runner.results.manifest import Manifest
 from runner.results.schema import STATUS_OK, R
@@ -47,16 +46,13 @@ class ReportData:
 
 
 def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
-    """Read `run_dir` and compute the tables; UsageError if `baseline` is not one of its arms."""
+    """Read `run_dir` and compute the tables; UnknownBaseline if `baseline` is not one of its
+    arms."""
     manifest = RunDirectory.open(run_dir).read_manifest()
-    results = with_cost(load_run(run_dir), run_prices(run_dir)).collect()
+    results = load_run(run_dir).collect()
     arms = arm_order(manifest, results)
     chosen = baseline or default_baseline(results)
-    if chosen not in arms:
-        raise UsageError(
-            f"The baseline arm {chosen!r} is not in the run {run_dir}; "
-            f"its arms are {', '.join(arms) or '(none)'}. Pass --baseline ARM."
-        )
+    check_baseline(chosen, arms)
     scores = load_scores(run_dir)
     table = (scores if scores is not None else empty_scores()).collect()
     judges = read_judge_requests(run_dir)

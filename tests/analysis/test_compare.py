@@ -9,9 +9,10 @@ import pytest
 from frames import error, results, row
 from polars.testing import assert_frame_equal
 
-from runner.analysis import COMPARE_COLUMNS, METRICS, compare
+from runner.analysis import COMPARE_COLUMNS, METRICS, UnknownBaseline, compare
 from runner.analysis.bootstrap import MAX_BLOCKS
-from runner.errors import UsageError
+from runner.analysis.cost import COST
+from runner.catalog.prices import ModelPrice, PriceTable
 from runner.results.schema import R
 
 
@@ -138,10 +139,28 @@ def test_more_pairs_than_blocks_still_give_a_calibrated_interval() -> None:
     assert found["n"] == n
 
 
-def test_an_unknown_baseline_is_a_usage_error_naming_the_arms() -> None:
-    """Asking for a baseline the results do not have says which arms exist."""
-    with pytest.raises(UsageError, match=r"'control' is not in these results.*baseline, beta"):
+def test_an_unknown_baseline_is_a_value_error_naming_the_arms() -> None:
+    """Asking for a baseline the results do not have says which arms exist, in plain words."""
+    with pytest.raises(UnknownBaseline) as raised:
         compare(_latency_runs(0.0, 2), baseline="control")
+    assert isinstance(raised.value, ValueError)
+    assert (raised.value.arm, raised.value.arms) == ("control", ("baseline", "beta"))
+    message = str(raised.value)
+    assert (
+        message
+        == "The baseline arm 'control' is not in these results; their arms are baseline, beta."
+    )
+
+
+def test_costs_use_the_prices_given_else_the_tables_own_else_none() -> None:
+    """compare never falls back to the shipped prices: no prices and no cost_usd, no cost pairs."""
+    runs = _latency_runs(0.0, 4)
+    unpriced = _metric(compare(runs, metrics=[COST]), COST)
+    assert unpriced["n"] == 0
+    table = PriceTable({"claude-sonnet-5": ModelPrice(1.0, 2.0, 0.0, 0.0, 0.0)})
+    priced = _metric(compare(runs, metrics=[COST], prices=table), COST)
+    assert priced["n"] == 4
+    assert priced["baseline"] == pytest.approx((10 * 1.0 + 8 * 2.0) / 1e6)
 
 
 def test_a_chosen_baseline_and_metric_subset() -> None:

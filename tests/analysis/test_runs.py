@@ -22,11 +22,11 @@ def _make_run(results_dir: Path, experiment: str, run_id: str, rows: int) -> Pat
 
 
 def test_load_run_reads_parts_of_an_unfinished_run(tmp_path: Path) -> None:
-    """A run still in parts loads lazily with the results schema."""
+    """A run still in parts loads lazily: the results schema plus its cost_usd column."""
     path = _make_run(tmp_path, "exp", "r1", 3)
     frame = load_run(path)
     assert isinstance(frame, pl.LazyFrame)
-    assert frame.collect_schema() == RESULTS_SCHEMA
+    assert frame.collect_schema() == pl.Schema({**RESULTS_SCHEMA, "cost_usd": pl.Float64()})
     assert frame.collect().height == 3
 
 

@@ -9,6 +9,7 @@ from polars.testing import assert_frame_equal
 
 from runner.analysis import summarize
 from runner.analysis.summary import SUMMARY_COLUMNS, client_lag_note
+from runner.config.prices import default_prices
 from runner.results.schema import R
 
 
@@ -56,15 +57,18 @@ def test_throughput_is_output_tokens_over_generation_time_of_streamed_rows() -> 
 
 
 def test_cost_totals_and_means_per_group() -> None:
-    """cost_usd is the group's total over ok rows and mean_cost_usd its mean."""
+    """cost_usd is the group's total over ok rows and mean_cost_usd its mean, at the prices
+    given; with no prices and no cost_usd column the cost is unknown, never the shipped table's."""
     frame = results(
         row(model="claude-sonnet-4-5", input_tokens=1000, output_tokens=0),
         row(model="claude-sonnet-4-5", input_tokens=3000, output_tokens=0, repeat=1),
         error(model="claude-sonnet-4-5", repeat=2),
     )
-    table = summarize(frame)
+    table = summarize(frame, prices=default_prices())
     assert table["cost_usd"].to_list() == [pytest.approx(0.012)]
     assert table["mean_cost_usd"].to_list() == [pytest.approx(0.006)]
+    unpriced = summarize(frame)
+    assert unpriced.select("cost_usd", "mean_cost_usd").row(0) == (None, None)
 
 
 def test_groups_are_sorted_and_custom_groupings_work() -> None:

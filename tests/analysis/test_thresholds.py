@@ -5,8 +5,7 @@ from __future__ import annotations
 import polars as pl
 import pytest
 
-from runner.analysis.thresholds import Threshold, evaluate, parse_threshold
-from runner.errors import UsageError
+from runner.analysis.thresholds import BadThreshold, Threshold, evaluate, parse_threshold
 
 
 @pytest.mark.parametrize(
@@ -69,10 +68,13 @@ def test_expressions_parse_into_frozen_thresholds(text: str, expected: Threshold
         pytest.param("", id="empty"),
     ],
 )
-def test_bad_expression_is_a_usage_error_naming_it(text: str) -> None:
-    """A malformed expression raises UsageError quoting it."""
-    with pytest.raises(UsageError, match="--fail-on"):
+def test_bad_expression_is_a_value_error_quoting_it(text: str) -> None:
+    """A malformed expression raises BadThreshold (a ValueError) quoting it, no flag named."""
+    with pytest.raises(BadThreshold) as raised:
         parse_threshold(text)
+    assert isinstance(raised.value, ValueError)
+    assert str(raised.value).startswith(repr(text))
+    assert "--fail-on" not in str(raised.value)
 
 
 def _summary(latency: tuple[float, float], errors: tuple[float, float]) -> pl.DataFrame:

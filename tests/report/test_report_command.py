@@ -67,8 +67,8 @@ def test_unknown_baseline_is_a_usage_error(
     """A --baseline that is not an arm exits 2, names the arms and writes nothing."""
     assert main(["report", str(run_dir), "--baseline", "nope"]) == 2
     err = capsys.readouterr().err
-    assert "'nope' is not in the run" in err
-    assert "plain, fast" in err
+    assert "The baseline arm 'nope' is not in these results; their arms are fast, plain." in err
+    assert "--baseline ARM" in err
     assert not (run_dir / "report.html").exists()
 
 

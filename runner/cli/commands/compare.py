@@ -17,13 +17,11 @@ from runner.analysis import (
     evidence_report,
     load_run,
 )
-from runner.analysis.cost import with_cost
 from runner.analysis.runs import load_scores, run_prices
-from runner.analysis.thresholds import parse_thresholds
-from runner.catalog.prices import PriceTable
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
 from runner.cli.gates import check_thresholds
 from runner.cli.terminal import cell, fit_table, fits, out_console, render_table
+from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
 
 FORMATS = ("table", "markdown", "csv", "json")
@@ -50,10 +48,12 @@ def compare_command(
     log_format: str | None,
 ) -> None:
     """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
-    thresholds = parse_thresholds(fail_on)
-    results = with_cost(load_run(run_dir), _prices(prices, run_prices(run_dir)))
+    thresholds = parse_fail_on(fail_on)
+    priced_with = load_prices(prices, run_prices(run_dir)) if prices is not None else None
+    results = load_run(run_dir, prices=priced_with)
     chosen = baseline or default_baseline(results)
-    table = compare(results, chosen, seed=seed, scores=load_scores(run_dir))
+    with flag_errors():
+        table = compare(results, chosen, seed=seed, scores=load_scores(run_dir))
     if form == "table":
         _print_tables(table, results, run_dir, chosen)
     else:
@@ -97,10 +97,6 @@ EVIDENCE_HEADERS = {
     "evidence_share": "evidence", "baseline_evidence_share": "in base",
     "no_detectable_effect": "no effect?",
 }  # fmt: skip
-
-
-def _prices(path: Path | None, base: PriceTable) -> PriceTable:
-    return load_prices(path, base) if path is not None else base
 
 
 def render(table: pl.DataFrame, form: str) -> str:

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from runner.cli.commands.options import log_format_option
+from runner.cli.translate import flag_errors
 from runner.errors import UsageError
 from runner.report import write_report
 
@@ -30,5 +31,6 @@ def report(
     """Write RUN_DIR's report: one HTML file that opens offline and fetches nothing."""
     if output is not None and output.is_dir():
         raise UsageError(f"-o {output}: this is a directory; give a file name such as report.html.")
-    path = write_report(run_dir, output, baseline)
+    with flag_errors():
+        path = write_report(run_dir, output, baseline)
     click.echo(f"Report written to {path}")

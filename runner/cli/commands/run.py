@@ -17,7 +17,7 @@ from runner.analysis import summarize
 from runner.analysis.conversation import conversation_summary
 from runner.analysis.cost import with_cost
 from runner.analysis.summary import client_lag_note
-from runner.analysis.thresholds import check_score_metrics, parse_thresholds
+from runner.analysis.thresholds import check_score_metrics
 from runner.cli.commands.options import (
     command_log,
     fail_on_option,
@@ -36,6 +36,7 @@ from runner.cli.terminal import (
     say,
     wants_progress,
 )
+from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.environment import Environment
 from runner.config.types import Experiment
 from runner.errors import RunFailed, UsageError
@@ -110,7 +111,7 @@ def run(
     quiet: bool,
 ) -> None:
     """Run EXPERIMENT and print the per-arm summary."""
-    thresholds = parse_thresholds(fail_on)
+    thresholds = parse_fail_on(fail_on)
     if emulator_settings and not local:
         raise UsageError("--emulator settings only apply with --local.")
     if batch_size is not None and via != "batches":
@@ -133,7 +134,8 @@ def run(
         shard=parse_shard(shard) if shard is not None else None,
     )
     prepared = prepare_run(options, Environment.from_os())
-    check_score_metrics(thresholds, [s.name for s in prepared.experiment.scorers])
+    with flag_errors():
+        check_score_metrics(thresholds, [s.name for s in prepared.experiment.scorers])
     log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
