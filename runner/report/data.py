@@ -18,7 +18,8 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
-from runner.analysis.runs import load_scores
+from runner.analysis.cost import with_cost
+from runner.analysis.runs import load_scores, run_prices
 from runner.analysis.scores import empty_scores, score_summary
 from runner.report.browser import ErrorKey
 from runner.results.manifest import Manifest
