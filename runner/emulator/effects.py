@@ -31,7 +31,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from runner.emulator import catalog as cat
 from runner.emulator.errors import invalid_request
@@ -146,18 +146,48 @@ def check_limits(request: MessageRequest, features: Features, input_tokens: int)
         raise invalid_request("`max_tokens` must be greater than `thinking.budget_tokens`")
 
 
-def apply_edits(
-    request: MessageRequest, features: Features, input_tokens: int
-) -> tuple[list[Obj], int]:
-    """The context edits that fire, as `applied_edits`, and the input tokens they clear."""
+@dataclass(frozen=True)
+class Edits:
+    """The context edits that fired: as `applied_edits`, the input tokens they cleared, and the
+    prompt as the model then sees it (cleared tool results hold a placeholder, cleared thinking
+    blocks are gone), which is also what the prompt cache matches: a clear changes the prefix
+    after the first cleared block, as the API's does."""
+
+    applied: list[Obj]
+    cleared_tokens: int
+    request: MessageRequest
+
+
+CLEARED = "[cleared by context management]"
+
+
+def apply_edits(request: MessageRequest, features: Features, input_tokens: int) -> Edits:
+    """The context edits that fire for `request` (nothing changes below an edit's trigger)."""
     applied: list[Obj] = []
+    gone: list[Obj] = []
     for edit in features.context_edits:
         if input_tokens < _setting(edit, "trigger", 100_000):
             continue
-        result = _clear(request, edit)
+        result, cleared = _clear(request, edit)
         if result is not None:
             applied.append(result)
-    return applied, sum(int(str(e["cleared_input_tokens"])) for e in applied)
+            gone += cleared
+    tokens = sum(int(str(e["cleared_input_tokens"])) for e in applied)
+    return Edits(applied, tokens, _without(request, gone) if gone else request)
+
+
+def _without(request: MessageRequest, cleared: list[Obj]) -> MessageRequest:
+    ids = {id(block) for block in cleared}
+    turns = []
+    for turn in request.turns:
+        blocks = []
+        for block in turn.blocks:
+            if id(block) not in ids:
+                blocks.append(block)
+            elif block.get("type") == "tool_result":
+                blocks.append({**block, "content": CLEARED})
+        turns.append(replace(turn, blocks=tuple(blocks)))
+    return replace(request, turns=tuple(turns))
 
 
 def _setting(edit: Obj, name: str, default: int) -> int:
@@ -166,7 +196,7 @@ def _setting(edit: Obj, name: str, default: int) -> int:
     return inner if isinstance(inner, int) and not isinstance(inner, bool) else default
 
 
-def _clear(request: MessageRequest, edit: Obj) -> Obj | None:
+def _clear(request: MessageRequest, edit: Obj) -> tuple[Obj | None, list[Obj]]:
     kind = edit.get("type")
     if kind == "clear_tool_uses_20250919":
         blocks = [b for t in request.turns for b in t.blocks if b.get("type") == "tool_result"]
@@ -178,8 +208,8 @@ def _clear(request: MessageRequest, edit: Obj) -> Obj | None:
         cleared = [b for t in old for b in t.blocks if b.get("type") == "thinking"]
         count_name = "cleared_thinking_turns"
     else:
-        return None
+        return None, []
     if not cleared:
-        return None
+        return None, []
     tokens = sum(block_tokens(b) for b in cleared)
-    return {"type": kind, count_name: len(cleared), "cleared_input_tokens": tokens}
+    return {"type": kind, count_name: len(cleared), "cleared_input_tokens": tokens}, cleared

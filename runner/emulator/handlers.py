@@ -149,7 +149,8 @@ class LiveGate:
         """Plan the cache, charge the rate limits (429 when short), then store the cache plan."""
         state, call, request = self.state, self.call, prepared.request
         scope = f"{call.key}\0{request.model.id}"
-        plan = state.cache.plan(scope, segments(request), prepared.features.long_cache_ttl)
+        seen = segments(prepared.edited)  # what context edits left: the prefix the cache sees
+        plan = state.cache.plan(scope, seen, prepared.features.long_cache_ttl)
         charge = prepared.input_tokens - plan.read
         self.reserved = state.limiter.admit(call.key, call.rate_class, charge, request.max_tokens)
         state.cache.commit(plan)

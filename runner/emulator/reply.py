@@ -52,6 +52,7 @@ class Prepared:
     input_tokens: int
     original_tokens: int
     applied_edits: list[Obj]
+    edited: MessageRequest
 
 
 @dataclass(frozen=True)
@@ -117,8 +118,11 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     check_betas(request, asked.betas)
     features = resolve(request, asked.betas, config.beta_effects, config.p_correct)
     original = input_tokens(request)
-    applied, cleared = apply_edits(request, features, original)
-    return Prepared(request, asked.betas, features, original - cleared, original, applied)
+    edits = apply_edits(request, features, original)
+    cleared = edits.cleared_tokens
+    return Prepared(
+        request, asked.betas, features, original - cleared, original, edits.applied, edits.request
+    )
 
 
 @dataclass(frozen=True)

@@ -256,3 +256,27 @@ def test_the_sdk_drives_a_tool_loop_with_context_management(
     assert message.context_management is not None
     assert message.context_management.applied_edits[0].type == "clear_tool_uses_20250919"
     assert not isinstance(message.content[-1], ToolUseBlock)
+
+
+def test_clearing_tool_results_changes_the_cached_prefix(http: httpx.Client) -> None:
+    """Once context management clears a result, the prompt after it no longer matches the
+    cache: that turn reads less from cache than the same turn without the edit."""
+    edits = {
+        "edits": [
+            {
+                "type": "clear_tool_uses_20250919",
+                "trigger": {"type": "input_tokens", "value": 1000},
+                "keep": {"type": "tool_uses", "value": 1},
+            }
+        ]
+    }
+    cached = {"cache_control": {"type": "ephemeral"}}
+    plain = _loop(http, cached)
+    managed = _loop(http, {**cached, "context_management": edits}, CONTEXT_MANAGEMENT)
+    first = next(i for i, r in enumerate(managed) if r.get("context_management", {}).get(
+        "applied_edits"))  # fmt: skip
+    assert (
+        managed[first]["usage"]["cache_read_input_tokens"]
+        < (plain[first]["usage"]["cache_read_input_tokens"])
+    )
+    assert plain[first]["usage"]["cache_read_input_tokens"] > 0

@@ -14,7 +14,7 @@ from runner.analysis.cost import with_cost
 from runner.config.prices import default_prices
 from runner.errors import RunFailed
 from runner.results.schema import TURNS_SCHEMA
-from runner.results.store import TURNS, read_results, read_turns
+from runner.results.store import TURNS, read_results, read_scores, read_turns
 from tests.run.conversation_support import (
     ORDER_CASE,
     agent_experiment,
@@ -182,3 +182,22 @@ def test_a_crashed_conversation_resumes_after_its_last_turn_byte_for_byte(
     theirs = read_results(reference.path).sort("arm").collect().drop("run_id", "started_at")
     same = ["turns", "tool_calls", "input_tokens", "output_tokens", "text", "stop_reason"]
     assert mine.select(same).equals(theirs.select(same))
+
+
+def test_scorers_grade_the_final_answer_and_see_every_tool_call(tmp_path: Path) -> None:
+    """A tool_call scorer finds a call made in an early turn; text scorers read the answer."""
+    scorers = (
+        '[[scorers]]\nname = "looked_up"\ntype = "tool_call"\ntool = "lookup_order"\n'
+        '[[scorers]]\nname = "escalated"\ntype = "tool_call"\ntool = "escalate"\n'
+        '[[scorers]]\nname = "answered"\ntype = "length"\nmin_words = 3\n'
+    )
+    experiment = agent_experiment(tmp_path, cases=ORDER_CASE + scorers)
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, new_transport())
+    scores = read_scores(run_dir.path).collect()
+    assert scores.height == 6
+    assert scores["error"].is_null().all()
+    assert scores["passed"].all()
+    final = read_results(run_dir.path).collect()
+    assert all("tool_use" in types for types in final["content_types"])
+    assert (final["stop_reason"] == "end_turn").all()
