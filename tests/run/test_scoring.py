@@ -294,3 +294,67 @@ def test_the_structured_outputs_experiment_shows_valid_json_only_with_the_beta(
     for row in rows:
         assert (row["baseline"], row["value"], row["significant"]) == (0.0, 1.0, True)
         assert row["p_value"] == pytest.approx(2 / 2**12)
+
+
+def test_rescoring_a_judge_sends_only_judge_requests(
+    scored_run: tuple[Path, Path, EmulatorServer], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`score --scorer preferred` re-sends the 16 pairwise judge requests and nothing else; its
+    rows and its judge requests are replaced, not added to."""
+    _, run_dir, server = scored_run
+    sent = len(server.app.received)
+    assert run_cli(["score", run_dir, "--scorer", "preferred"]) == 0
+    new = server.app.received[sent:]
+    assert len(new) == 16
+    assert all("<answer_a>" in json.dumps(r.body) for r in new)
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    assert scores.filter(pl.col("scorer") == "preferred").height == 16
+    judges = pl.read_parquet(run_dir / "judge_requests.parquet")
+    assert judges.filter(pl.col("arm") == "preferred").height == 16
+    assert judges.height == 48
+    assert "preferred (16 rows)" in capsys.readouterr().out
+
+
+def test_tool_call_scorers_see_every_turn_of_a_conversation_case(
+    tmp_path: Path, keyed: str
+) -> None:
+    """A conversation case's result holds every reply's blocks: a tool_call scorer finds the
+    tool called on the first turn, and an includes scorer reads the final answer."""
+    with EmulatorServer(CONFIG) as server:
+        text = f"""
+        name = "agent"
+        models = ["claude-sonnet-5"]
+        [target]
+        base_url = "{server.url}"
+        [request]
+        max_tokens = 256
+        [[request.tools]]
+        name = "lookup_order"
+        description = "Look up an order by id."
+        input_schema = {{ type = "object", properties = {{ order_id = {{ type = "string" }} }}, required = ["order_id"] }}
+        [tool_results]
+        lookup_order = "Order A-1 was delivered on Monday."
+        [[arms]]
+        name = "baseline"
+        [[cases]]
+        id = "order"
+        prompt = "Please use lookup_order to find order A-1."
+        max_turns = 3
+        [[scorers]]
+        name = "looked_up"
+        type = "tool_call"
+        tool = "lookup_order"
+        [[scorers]]
+        name = "other_tool"
+        type = "tool_call"
+        tool = "issue_refund"
+        """  # noqa: E501
+        path = tmp_path / "agent.toml"
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+        args = ["run", path, "--results", tmp_path / "out", "--run-id", "a", "-q"]
+        assert run_cli(args) == 0
+    scores = pl.read_parquet(tmp_path / "out" / "agent" / "a" / "scores.parquet")
+    by_name = {r["scorer"]: r for r in scores.to_dicts()}
+    assert by_name["looked_up"]["passed"] is True
+    assert by_name["other_tool"]["passed"] is False
+    assert by_name["other_tool"]["explanation"].startswith("expected a call to issue_refund")

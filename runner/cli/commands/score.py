@@ -13,13 +13,13 @@ from pathlib import Path
 
 import anyio
 import click
-from rich.console import Console
 
 from runner.analysis.runs import load_run
 from runner.analysis.scores import score_summary
+from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.launch import api_key_for, target_url
-from runner.cli.terminal import render_table
+from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.scorers import JudgeScorer, Scorer
@@ -55,18 +55,31 @@ from runner.run.session import http_client
     metavar="KEY=VALUE",
     help="With --local: an emulator setting (see `beta-runner emulate --help`).",
 )
+@log_format_option
+@click.pass_context
 def score_command(
+    ctx: click.Context,
     run_dir: Path,
     experiment_file: Path | None,
     names: Sequence[str],
     local: bool,
     base_url: str | None,
     emulator_settings: Sequence[str],
+    log_format: str | None,
 ) -> None:
-    """Score RUN_DIR's answers again; only the chosen scorers' rows are replaced."""
+    """Score RUN_DIR's answers again; only the chosen scorers' rows are replaced.
+
+    Nothing is sent to the arms; judges among the chosen scorers send their requests to the
+    experiment's target (or --base-url, or the emulator with --local)."""
+    if emulator_settings and not local:
+        raise UsageError("--emulator settings only apply with --local.")
     directory = RunDirectory.open(run_dir)
     env = Environment.from_os()
-    experiment = load_experiment(_experiment_path(directory, experiment_file), env_base_url=None)
+    loaded = load_experiment(_experiment_path(directory, experiment_file), env_base_url=None)
+    log = command_log(ctx, log_format)
+    for warning in loaded.warnings:
+        log.warning(warning)
+    experiment = loaded
     chosen = _chosen(experiment.experiment, directory, names)
     if not chosen:
         click.echo("Every scorer's rows are up to date; nothing to score (--scorer NAME forces).")
@@ -79,7 +92,8 @@ def score_command(
     written = ", ".join(f"{name} ({count} rows)" for name, count in counts.items())
     click.echo(f"Scored {run_dir.name}: {written}.")
     summary = score_summary(load_run(run_dir), read_scores(run_dir))
-    Console(width=200).print(render_table(summary, "scores per arm"))
+    console = out_console()
+    console.print(fit_table(console, summary, "scores per arm"))
 
 
 async def _score(
