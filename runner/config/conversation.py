@@ -11,15 +11,12 @@ overrides tool by tool. A case that sets any of these fields is a conversation: 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType
 from typing import cast
 
-from runner.config.tables import Table, as_json, closest, key_path, shown
+from runner.config.callables import resolve_callable
+from runner.config.tables import Table, as_json, key_path, shown
 from runner.config.types import Arm, Case, JSONObject, ToolFunction, ToolScript
 
 CONVERSATION_KEYS = ("tools", "tool_results", "turns", "max_turns")
@@ -111,56 +108,8 @@ def _script(table: Table, name: str, base: Path) -> ToolScript:
 
 
 def _resolve(table: Table, spec: str, base: Path) -> ToolFunction:
-    module_name, colon, attribute = spec.partition(":")
-    if not colon or not module_name or not attribute:
-        raise table.fail(
-            "function", f'\'{spec}\' is not of the form "module:callable" (e.g. "tools:lookup").'
-        )
-    module = _module(table, module_name, base)
-    found = getattr(module, attribute, None)
-    if not callable(found):
-        names = [n for n in vars(module) if not n.startswith("_") and callable(vars(module)[n])]
-        raise table.fail(
-            "function",
-            f"The module '{module_name}' has no callable '{attribute}'.{closest(attribute, names)}",
-        )
-    function: ToolFunction = found
+    function: ToolFunction = resolve_callable(table, "function", spec, base).call
     return function
-
-
-def _module(table: Table, name: str, base: Path) -> ModuleType:
-    path = base.joinpath(*name.split(".")).with_suffix(".py")
-    try:
-        if path.is_file():
-            return _from_file(name, path)
-        return importlib.import_module(name)
-    except ModuleNotFoundError:
-        raise table.fail(
-            "function",
-            f"There is no module '{name}': no {path.name} next to the experiment file "
-            "and none on the import path.",
-        ) from None
-    except Exception as exc:  # the user's module failed to import: a config error, not a crash
-        raise table.fail(
-            "function", f"Importing '{name}' raised {type(exc).__name__}: {exc}; fix the module."
-        ) from None
-
-
-def _from_file(name: str, path: Path) -> ModuleType:
-    unique = f"beta_runner_tools_{abs(hash(str(path.resolve())))}_{name.replace('.', '_')}"
-    if unique in sys.modules:
-        return sys.modules[unique]
-    spec = importlib.util.spec_from_file_location(unique, path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[unique] = module
-    try:
-        spec.loader.exec_module(module)
-    except BaseException:
-        del sys.modules[unique]
-        raise
-    return module
 
 
 def script_warnings(cases: Sequence[Case], request: JSONObject, arms: Sequence[Arm]) -> list[str]:

@@ -23,16 +23,15 @@ every score so a rescoring can tell which rows it replaces.
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import json
 import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 from typing import Literal, cast
 
 import jsonschema
 
+from runner.config.callables import resolve_callable
 from runner.config.files import decode_utf8, read_bytes
 from runner.config.tables import Table, closest
 from runner.config.types import JSONObject
@@ -54,7 +53,6 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "judge": ("mode", "model", "rubric", "scale", "pass_at", "max_tokens"),
 }
 NAME_RE = re.compile(r"[A-Za-z0-9_]+")
-_FUNCTION_RE = re.compile(r"([A-Za-z_][A-Za-z0-9_.]*):([A-Za-z_][A-Za-z0-9_]*)")
 DEFAULT_JUDGE_RUBRIC = (
     "Grade how correct, complete and helpful the answer is for the question asked."
 )
@@ -283,41 +281,8 @@ def _refusal(table: Table, name: str, _: str) -> Scorer:
 
 def _python(table: Table, name: str, _: str) -> Scorer:
     written = table.required_text("function")
-    found = _FUNCTION_RE.fullmatch(written)
-    if found is None:
-        raise table.fail(
-            "function", f'\'{written}\' is not "module:callable"; e.g. "scoring:grade".'
-        )
-    module, attribute = found[1], found[2]
-    path = table.loc.file.parent / Path(*module.split(".")).with_suffix(".py")
-    blame = table.fail("function", f"The module file '{path.name}' for '{written}' is unusable.")
-    source = read_bytes(path, blame)
-    namespace = _load_module(table, path, written)
-    call = getattr(namespace, attribute, None)
-    if not callable(call):
-        names = [n for n in dir(namespace) if not n.startswith("_")]
-        raise table.fail(
-            "function",
-            f"'{path.name}' has no callable '{attribute}'.{closest(attribute, names)}",
-        )
-    digest = hashlib.sha256(source).hexdigest()[:16]
-    return PythonScorer(name, written, call, digest)
-
-
-def _load_module(table: Table, path: Path, written: str) -> object:
-    unique = "beta_runner_scorer_" + hashlib.sha256(str(path).encode()).hexdigest()[:12]
-    spec = importlib.util.spec_from_file_location(unique, path)
-    if spec is None or spec.loader is None:
-        raise table.fail("function", f"'{path.name}' cannot be imported as a Python module.")
-    module = importlib.util.module_from_spec(spec)
-    try:
-        spec.loader.exec_module(module)
-    except Exception as exc:  # the user's module: its own error, told as a config error
-        raise table.fail(
-            "function",
-            f"Importing '{path.name}' for '{written}' failed: {type(exc).__name__}: {exc}.",
-        ) from None
-    return module
+    found = resolve_callable(table, "function", written, table.loc.file.parent)
+    return PythonScorer(name, written, found.call, found.source_hash())
 
 
 def _judge(table: Table, name: str, default_model: str) -> Scorer:
