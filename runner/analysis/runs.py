@@ -7,6 +7,7 @@ prices each run recorded unless `prices=` is given; rows keep their own `run_id`
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from runner.analysis.cost import with_cost
 from runner.catalog.prices import PriceTable
 from runner.config.prices import recorded_prices
 from runner.errors import RunStoreError
-from runner.results.manifest import MANIFEST, Manifest, read_manifest
+from runner.results.manifest import MANIFEST, Counts, Manifest, RunStatus, read_manifest
 from runner.results.schema import RESULTS_SCHEMA, R
 from runner.results.store import (
     RESULTS,
@@ -62,6 +63,30 @@ def run_manifests(path: str | Path) -> list[Manifest]:
     if not _is_run(local):
         RunDirectory.open(local)  # raises, naming what is missing
     return [read_manifest(directory) for directory in _manifest_dirs(local)]
+
+
+def run_manifest(path: str | Path) -> Manifest:
+    """A run's manifest; for a run split into shards, one manifest for the whole run: the
+    first shard's experiment, the earliest start and latest finish, counts summed, and a status
+    that is complete only when every shard's is (else the first shard's that is not)."""
+    manifests = run_manifests(path)
+    if len(manifests) == 1:
+        return manifests[0]
+    first = manifests[0]
+    unfinished = [m.status for m in manifests if m.status != RunStatus.COMPLETE]
+    finished = [m.finished_at for m in manifests]
+    sums = {
+        f.name: sum(getattr(m.counts, f.name) for m in manifests)
+        for f in dataclasses.fields(Counts)
+    }
+    return dataclasses.replace(
+        first,
+        status=unfinished[0] if unfinished else RunStatus.COMPLETE,
+        started_at=min(m.started_at for m in manifests),
+        finished_at=None if None in finished else max(f for f in finished if f is not None),
+        counts=Counts(**sums),
+        shard=None,
+    )
 
 
 def experiment_runs(results_dir: Path, experiment: str) -> list[Path]:

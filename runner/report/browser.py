@@ -80,8 +80,8 @@ def _case_section(index: int, case_id: str, rows: pl.DataFrame, data: BrowserInp
         f'<section class="case" id="case-{index}" data-case="{escape(case_id)}"'
         f"{_disagree(case_id, data)}{hidden}>"
         f"<h3>{escape(case_id)}</h3>{prompt_html}"
-        f'<table class="outputs"><thead><tr><th>model</th><th>repeat</th>{header}</tr></thead>'
-        f"<tbody>{body}</tbody></table></section>"
+        f'<div class="scroll"><table class="outputs"><thead><tr><th>model</th><th>repeat</th>'
+        f"{header}</tr></thead><tbody>{body}</tbody></table></div></section>"
     )
 
 

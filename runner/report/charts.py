@@ -55,7 +55,10 @@ def _bars(summary: pl.DataFrame, column: str, arms: Sequence[str]) -> list[Bar]:
     for model, arm in _keys(summary, arms):
         row = summary.filter((pl.col(R.model) == model) & (pl.col(R.arm) == arm))
         value = row[column][0] if row.height else None
-        bars.append(Bar(f"{model} · {arm}", float(value or 0.0), _tone(arm, arms)))
+        failed = column != "error_rate" and row.height and row["ok"][0] == 0
+        shown = None if value is None or failed else float(value)
+        missing = "failed: no successful request" if failed else "not measured"
+        bars.append(Bar(f"{model} · {arm}", shown, _tone(arm, arms), missing))
     return bars
 
 

@@ -14,17 +14,18 @@ from runner.analysis import (
     compare,
     default_baseline,
     error_rates,
+    evidence_report,
     load_run,
     side_by_side,
     summarize,
 )
 from runner.analysis.cost import with_cost
-from runner.analysis.runs import load_scores, run_prices
+from runner.analysis.runs import load_scores, run_manifest, run_prices
 from runner.analysis.scores import empty_scores, score_summary
 from runner.report.browser import ErrorKey
 from runner.results.manifest import Manifest
 from runner.results.schema import STATUS_OK, R
-from runner.results.store import RunDirectory, read_judge_requests
+from runner.results.store import read_judge_requests
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,8 @@ class ReportData:
     outputs: pl.DataFrame
     error_rates: pl.DataFrame
     errors: dict[ErrorKey, str]
+    error_messages: pl.DataFrame
+    evidence: pl.DataFrame
     scores: pl.DataFrame
     score_summary: pl.DataFrame
     judges: pl.DataFrame
@@ -49,7 +52,7 @@ class ReportData:
 def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     """Read `run_dir` and compute the tables; UnknownBaseline if `baseline` is not one of its
     arms."""
-    manifest = RunDirectory.open(run_dir).read_manifest()
+    manifest = run_manifest(run_dir)
     results = load_run(run_dir).collect()
     arms = arm_order(manifest, results)
     chosen = baseline or default_baseline(results)
@@ -57,6 +60,7 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     scores = load_scores(run_dir)
     table = (scores if scores is not None else empty_scores()).collect()
     judges = read_judge_requests(run_dir)
+    comparison = compare(results, baseline=chosen, scores=scores)
     return ReportData(
         manifest=manifest,
         results=results,
@@ -64,10 +68,12 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
         arms=arms,
         baseline=chosen,
         prompts=case_prompts(manifest),
-        comparison=compare(results, baseline=chosen, scores=scores),
+        comparison=comparison,
         outputs=side_by_side(results, baseline=chosen),
         error_rates=error_rates(results),
         errors=error_labels(results),
+        error_messages=error_messages(results),
+        evidence=evidence_report(results, chosen, comparison=comparison),
         scores=table,
         score_summary=score_summary(results, table),
         judges=with_cost(judges, run_prices(run_dir)).collect(),
@@ -100,6 +106,17 @@ def error_labels(results: pl.DataFrame) -> dict[ErrorKey, str]:
         label = f"error: {row[R.error_type] or 'unknown'}{status}"
         labels[(row[R.case_id], row[R.model], row[R.repeat], row[R.arm])] = label
     return labels
+
+
+def error_messages(results: pl.DataFrame) -> pl.DataFrame:
+    """Per (model, arm, error type): the server's message of the first such failure (stored
+    already scrubbed of the key), so a reader sees why without opening the Parquet."""
+    failed = results.filter(pl.col(R.status) != STATUS_OK)
+    return (
+        failed.with_columns(pl.col(R.error_type).fill_null("error"))
+        .group_by(R.model, R.arm, R.error_type, maintain_order=True)
+        .agg(pl.col(R.error_message).drop_nulls().first().alias("message"))
+    )
 
 
 def _content_text(content: Any) -> str:

@@ -23,6 +23,7 @@ from runner.report.scores import (
 )
 from runner.report.sections import (
     comparison_table,
+    effect_section,
     error_table,
     lag_note,
     run_facts,
@@ -78,8 +79,10 @@ def _body(data: ReportData) -> str:
         (
             "errors",
             "Errors",
-            _charts(error_chart(data.summary, data.arms)) + error_table(data.error_rates),
+            _charts(error_chart(data.summary, data.arms))
+            + error_table(data.error_rates, data.error_messages),
         ),
+        ("effect", "Did the beta take effect?", effect_section(data.evidence, data.summary)),
         ("comparison", f"Comparison with {data.baseline}", comparison_table(data.comparison)),
         ("scores", "Scores", scores_section(scored)),
         ("outputs", "Outputs side by side", case_browser(browser)),

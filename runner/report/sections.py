@@ -42,8 +42,21 @@ def run_facts(manifest: Manifest) -> str:
 
 
 def summary_table(summary: pl.DataFrame) -> str:
-    """The per-(model, arm) summary from `summarize`, as a table."""
-    return html_table(summary, table_id="summary-table")
+    """The per-(model, arm) summary from `summarize`, as a table; an arm whose requests all
+    failed reads "failed" where it has no figure, never 0."""
+    return html_table(
+        summary,
+        table_id="summary-table",
+        row_class=lambda row: "failed" if _all_failed(row) else "",
+        empty=lambda row: FAILED if _all_failed(row) else MISSING,
+    )
+
+
+FAILED = "failed"
+
+
+def _all_failed(row: dict[str, Any]) -> bool:
+    return bool(row.get("requests")) and row.get("ok") == 0
 
 
 def lag_note(summary: pl.DataFrame) -> str:
@@ -52,10 +65,15 @@ def lag_note(summary: pl.DataFrame) -> str:
     return f'<p class="warning" id="client-lag">{escape(note)}</p>' if note else ""
 
 
-def error_table(rates: pl.DataFrame) -> str:
-    """`error_rates` rows (per model, arm and error type, with Wilson CIs); a line if none."""
+def error_table(rates: pl.DataFrame, messages: pl.DataFrame | None = None) -> str:
+    """`error_rates` rows (per model, arm and error type, with Wilson CIs) and, per error type,
+    what the server said (`messages`: model, arm, error_type, message); a line if none."""
     if not rates.height or not rates["errors"].sum():
         return '<p class="empty">No request failed.</p>'
+    if messages is not None and messages.height:
+        keys = ["model", "arm", "error_type"]
+        said = messages.select(*keys, pl.col("message").alias("server message"))
+        rates = rates.join(said, on=keys, how="left", maintain_order="left")
     shown = rates.with_columns(
         pl.struct("ci_low", "ci_high")
         .map_elements(_share_interval, return_dtype=pl.String)
@@ -75,11 +93,61 @@ def comparison_table(comparison: pl.DataFrame) -> str:
     ).drop("ci_low", "ci_high")
     order = [c for c in shown.columns if c not in ("95% CI", "p_value", "significant", "n")]
     shown = shown.select(*order, "95% CI", "p_value", "significant", "n")
+    shown = shown.with_columns(
+        pl.struct("metric", "delta", "significant")
+        .map_elements(_verdict, return_dtype=pl.String)
+        .alias("significant")
+    )
     return html_table(
         shown,
         table_id="comparison-table",
-        formats={"significant": lambda v: "★ yes" if v else "no"},
-        row_class=lambda row: "significant" if row["significant"] else "",
+        row_class=lambda row: "significant" if row["significant"].startswith("★") else "",
+    )
+
+
+# Output metrics: a change means less alike than the baseline's repeats are to each other.
+OUTPUT_CHANGE = {"exact_match": -1.0, "similarity": -1.0}
+OUTPUT_QUESTION = "outputs differ from the baseline more than repeats differ"
+REFERENCE_ROWS = ("self_similarity", "baseline_self_similarity")
+
+
+def _verdict(row: dict[str, Any]) -> str:
+    """The `significant` cell in words; for output metrics, the question it answers."""
+    metric, delta, significant = row["metric"], row["delta"], bool(row["significant"])
+    if metric in OUTPUT_CHANGE:
+        changed = significant and delta is not None and delta * OUTPUT_CHANGE[metric] > 0
+        return f"{'★ ' if changed else ''}{OUTPUT_QUESTION}: {'yes' if changed else 'no'}"
+    if metric in REFERENCE_ROWS:
+        return "reference (repeat-to-repeat)"
+    return "★ yes" if significant else "no"
+
+
+def effect_section(evidence: pl.DataFrame, summary: pl.DataFrame) -> str:
+    """Did the beta take effect? Per (model, arm): the verdict in words, the evidence signal's
+    share in the arm and in the baseline, and what changed (`evidence_report`). An arm whose
+    requests all failed says so: nothing was measured there."""
+    if not evidence.height:
+        return '<p class="empty">No arm to compare with the baseline.</p>'
+    oks = summary.select("model", "arm", pl.col("ok").alias("_ok"))
+    evidence = evidence.join(oks, on=["model", "arm"], how="left", maintain_order="left")
+    verdict = (
+        pl.when(pl.col("_ok") == 0)
+        .then(pl.lit("failed: no request succeeded, so nothing was measured (see Errors)"))
+        .when(pl.col("no_detectable_effect"))
+        .then(pl.lit("no detectable effect: the beta may have been dropped or be a no-op"))
+        .otherwise(pl.lit("yes: ") + pl.col("changed"))
+        .alias("did the beta take effect?")
+    )
+    shown = evidence.select(
+        "model", "arm", verdict,
+        pl.col("evidence_share").alias("evidence in arm"),
+        pl.col("baseline_evidence_share").alias("evidence in baseline"),
+    )  # fmt: skip
+    return html_table(
+        shown,
+        table_id="effect-table",
+        formats={"evidence in arm": format_share, "evidence in baseline": format_share},
+        row_class=lambda row: "" if row["did the beta take effect?"].startswith("yes") else "warn",
     )
 
 

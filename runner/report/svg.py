@@ -36,8 +36,9 @@ class Bar:
     """One bar of a bar chart: a label, its value and a palette index for its colour."""
 
     label: str
-    value: float
+    value: float | None
     tone: int = 0
+    missing: str = "no successful request"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,8 @@ def box_plot(groups: Sequence[Group], *, title: str, unit: str) -> str:
 
 def bar_chart(bars: Sequence[Bar], *, title: str, unit: str) -> str:
     """Horizontal bars from zero, one row per bar, each labelled with its value."""
-    ticks = nice_ticks(min(0.0, *(b.value for b in bars)), max(0.0, *(b.value for b in bars)))
+    values = [b.value for b in bars if b.value is not None]
+    ticks = nice_ticks(min([0.0, *values]), max([0.0, *values]))
     axis = Axis(ticks[0], ticks[-1], _label_width(bars), _label_width(bars) + PLOT_WIDTH)
     rows = [_bar_row(axis, bar, TOP + i * ROW) for i, bar in enumerate(bars)]
     return _frame(axis, ticks, len(bars), title, unit, "".join(rows))
@@ -124,6 +126,11 @@ def _dots(axis: Axis, values: Sequence[float], y: float, colour: str) -> str:
 
 
 def _bar_row(axis: Axis, bar: Bar, y: float) -> str:
+    if bar.value is None:  # nothing measured: never drawn as a zero
+        note = _text(axis.left + 4, y + 4, bar.missing, "start", "#b00020")
+        return f'<g class="missing"><title>{escape(bar.label)}: {escape(bar.missing)}</title>' + (
+            f"{_label(axis, bar.label, y)}{note}</g>"
+        )
     start, end = sorted((axis.x(0.0), axis.x(bar.value)))
     colour = PALETTE[bar.tone % len(PALETTE)]
     value = format_number(bar.value)

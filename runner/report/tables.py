@@ -1,4 +1,8 @@
-"""Polars frames as HTML tables: escaped cells, numbers formatted and right-aligned."""
+"""Polars frames as HTML tables: escaped cells, numbers formatted and right-aligned.
+
+Every table sits in its own horizontally scrolling box (`div.scroll`), so a wide table scrolls
+inside the page instead of overflowing it.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from runner.report.numbers import format_number
 
 Formatter = Callable[[Any], str]
 RowClass = Callable[[dict[str, Any]], str]
+RowText = Callable[[dict[str, Any]], str]
 
 
 def html_table(
@@ -20,19 +25,22 @@ def html_table(
     table_id: str = "",
     formats: Mapping[str, Formatter] | None = None,
     row_class: RowClass | None = None,
+    empty: RowText | None = None,
 ) -> str:
     """`frame` as a <table>: a header row of column names, one <tr> per row, every cell escaped.
 
     `formats` maps a column to a function from value to text; `row_class` gives each row a
-    CSS class (an empty string for none)."""
+    CSS class (an empty string for none); `empty` gives the text of a missing (null) cell from
+    its row (default: a dash)."""
     header = "".join(f"<th>{escape(name)}</th>" for name in frame.columns)
     rows = [
-        _row(row, frame.columns, formats or {}, row_class) for row in frame.iter_rows(named=True)
+        _row(row, frame.columns, formats or {}, row_class, empty)
+        for row in frame.iter_rows(named=True)
     ]
     ident = f' id="{escape(table_id)}"' if table_id else ""
     return (
-        f'<table{ident} class="data"><thead><tr>{header}</tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table>"
+        f'<div class="scroll"><table{ident} class="data"><thead><tr>{header}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody></table></div>"
     )
 
 
@@ -50,11 +58,15 @@ def _row(
     columns: Sequence[str],
     formats: Mapping[str, Formatter],
     row_class: RowClass | None,
+    empty: RowText | None,
 ) -> str:
     cells = []
     for name in columns:
         value = row[name]
-        text = formats[name](value) if name in formats else cell_text(value)
+        if value is None and empty is not None:
+            text = empty(row)
+        else:
+            text = formats[name](value) if name in formats else cell_text(value)
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         cells.append(
             f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"

@@ -170,3 +170,40 @@ def test_user_text_is_shown_escaped(loaded: Loaded) -> None:
     prompt = page.locator("section.case:not([hidden]) pre.prompt").inner_text()
     assert "<script>alert(1)</script>" in prompt
     assert loaded.console_errors == []
+
+
+def test_an_arm_whose_requests_all_failed_reads_as_failed_never_zero(loaded: Loaded) -> None:
+    """The bogus arm (every request rejected) is marked failed in the summary, its bars say
+    so instead of drawing 0, and the effect section says nothing was measured."""
+    page = loaded.page
+    failed = page.locator("#summary-table tr.failed")
+    assert failed.count() == 1
+    assert "bogus" in failed.inner_text()
+    assert "failed" in failed.inner_text()
+    tokens = page.inner_text("#tokens")
+    assert "bogus: failed: no successful request" in " ".join(tokens.split()) or (
+        "failed: no successful request" in tokens
+    )
+    effect = page.inner_text("#effect-table")
+    assert "nothing was measured" in effect
+
+
+def test_the_servers_error_message_is_shown_per_error_type(loaded: Loaded) -> None:
+    """The error table carries what the server said for each error type."""
+    assert "Unsupported beta header" in loaded.page.inner_text("#error-table")
+
+
+def test_output_rows_say_what_they_mean(loaded: Loaded) -> None:
+    """exact_match and similarity rows ask the question they answer, with yes or no."""
+    table = loaded.page.inner_text("#comparison-table")
+    assert "outputs differ from the baseline more than repeats differ: " in table
+
+
+def test_wide_tables_scroll_inside_their_own_box(loaded: Loaded) -> None:
+    """At a narrow window the page itself does not scroll sideways: each table's box does."""
+    page = loaded.page
+    page.set_viewport_size({"width": 700, "height": 900})
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    box = page.locator("div.scroll:has(#summary-table)")
+    assert box.evaluate("e => e.scrollWidth > e.clientWidth")

@@ -126,3 +126,26 @@ def test_case_prompts_show_system_and_messages() -> None:
         "user: Hi",
         'user: [{"type": "text", "text": "block"}]',
     ]
+
+
+def test_report_and_history_read_a_sharded_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A run split into two shards reports and lists as one run, like `compare` reads it."""
+    experiment = tmp_path / "tiny.toml"
+    experiment.write_text(EXPERIMENT.replace("repeats = 1", "repeats = 4"), encoding="utf-8")
+    results = tmp_path / "results"
+    for shard in ("1/2", "2/2"):
+        args = ["run", experiment, "--local", "--shard", shard, "--run-id", "split"]
+        assert main([str(a) for a in [*args, "--results", results, "-q"]]) == 0
+    run_dir = results / "tiny" / "split"
+    assert main(["report", str(run_dir)]) == 0
+    page = (run_dir / "report.html").read_text(encoding="utf-8")
+    assert "split" in page
+    assert "<dd>8</dd>" in page  # the requests of both shards
+    capsys.readouterr()
+    assert main(["history", "tiny", "--results", str(results), "--format", "csv"]) == 0
+    rows = pl.read_csv(capsys.readouterr().out.encode())
+    assert rows["run_id"].to_list() == ["split"]
+    assert rows["status"].to_list() == ["complete"]
+    assert rows["fast.requests"].to_list() == [4]

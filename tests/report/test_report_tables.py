@@ -39,7 +39,7 @@ def test_table_escapes_cells_and_headers_and_marks_numbers() -> None:
     """Every header and cell is escaped; numeric cells are right-aligned."""
     frame = pl.DataFrame({"<col>": ["<script>x</script>"], "n": [3], "tags": [["a", "b"]]})
     html = html_table(frame, table_id="t")
-    assert html.startswith('<table id="t" class="data">')
+    assert html.startswith('<div class="scroll"><table id="t" class="data">')
     assert "<th>&lt;col&gt;</th>" in html
     assert "<td>&lt;script&gt;x&lt;/script&gt;</td>" in html
     assert '<td class="num">3</td>' in html

@@ -12,7 +12,7 @@ import polars as pl
 from runner.analysis import summarize
 from runner.analysis.cost import with_cost
 from runner.analysis.history import DEFAULT_METRICS, RunSummary, history, history_rows
-from runner.analysis.runs import experiment_runs, run_manifests, run_prices
+from runner.analysis.runs import experiment_runs, run_manifest, run_prices
 from runner.analysis.thresholds import metric_names
 from runner.cli.commands.options import command_log, log_format_option, results_option
 from runner.cli.terminal import fit_table, fits, out_console, render_table
@@ -83,12 +83,11 @@ def _experiment_name(experiment: str) -> str:
 
 
 def _summary(run: Path) -> RunSummary:
-    manifests = run_manifests(run)
-    statuses = sorted({str(m.status) for m in manifests})
+    manifest = run_manifest(run)
     return RunSummary(
-        run_id=manifests[0].run_id,
-        started_at=min(m.started_at for m in manifests).isoformat(),
-        status="complete" if statuses == ["complete"] else ",".join(statuses),
+        run_id=manifest.run_id,
+        started_at=manifest.started_at.isoformat(),
+        status=str(manifest.status),
         summary=summarize(with_cost(read_results(run), run_prices(run))),
     )
 
