@@ -29,7 +29,13 @@ ARGS = [
 ]
 PROBE = "report-probe-2026-01-01"
 ARMS = {"baseline": [], "planted": [PROBE], "bogus": ["no-such-feature-2030-01-01"]}
-PROMPTS = {"greet": "Say hello.", "xss": "Echo <script>alert(1)</script> & stop.", "sum": "1+1?"}
+PROMPTS = {
+    "greet": "Say hello.",
+    "xss": "Echo <script>alert(1)</script> & stop.",
+    "sum": "1+1?",
+    "math": "What is 6 + 7?",
+}
+EXPECTED = {"math": "13"}  # the emulator knows this answer; the planted arm gets it right less
 
 pytestmark = [
     pytest.mark.slow,
@@ -66,6 +72,9 @@ def _experiment(directory: Path, base_url: str) -> Path:
         lines.append(f'[[arms]]\nname = "{name}"\nbetas = {betas!r}'.replace("'", '"'))
     for case_id, prompt in PROMPTS.items():
         lines.append(f'[[cases]]\nid = "{case_id}"\nprompt = "{prompt}"')
+        if case_id in EXPECTED:
+            lines.append(f'expected = "{EXPECTED[case_id]}"')
+    lines.append('[[scorers]]\nname = "correct"\ntype = "includes"')
     path = directory / "experiment.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -75,7 +84,8 @@ def _experiment(directory: Path, base_url: str) -> Path:
 def report_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A report written by the CLI for a run against a fast emulator with a planted effect."""
     directory = tmp_path_factory.mktemp("report")
-    effect = parse_beta_effect(f"{PROBE}:latency_ms=40,output_tokens=+30%,text=planted marker")
+    planted = "latency_ms=40,output_tokens=+30%,text=planted marker,correct=-80"
+    effect = parse_beta_effect(f"{PROBE}:{planted}")
     config = EmulatorConfig(
         ttft_ms=5.0, ms_per_output_token=0.05, jitter=0.0, beta_effects=(effect,)
     )
@@ -207,3 +217,22 @@ def test_wide_tables_scroll_inside_their_own_box(loaded: Loaded) -> None:
     assert overflow <= 0
     box = page.locator("div.scroll:has(#summary-table)")
     assert box.evaluate("e => e.scrollWidth > e.clientWidth")
+
+
+def test_the_browser_filters_to_cases_where_arms_disagree_and_shows_scores(loaded: Loaded) -> None:
+    """The checkbox leaves only the cases whose scores differ between arms; each answer of a
+    scored case carries its score under the text."""
+    page = loaded.page
+    page.select_option("#case-select", label="math")
+    badges = page.locator("section.case:not([hidden]) .scores").all_inner_texts()
+    assert badges
+    assert all(text.startswith("correct: ") for text in badges)
+    page.check("#disagree-only")
+    enabled = page.locator("#case-select option:not([disabled])").all_inner_texts()
+    assert enabled == ["math"]
+    assert page.locator("section.case:not([hidden])").get_attribute("data-case") == "math"
+    page.uncheck("#disagree-only")
+    assert sorted(page.locator("#case-select option:not([disabled])").all_inner_texts()) == sorted(
+        PROMPTS
+    )
+    assert loaded.console_errors == []
