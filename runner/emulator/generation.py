@@ -10,7 +10,6 @@ more or answers in text, so a client's tool loop runs several turns and then end
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 import math
@@ -20,7 +19,7 @@ from dataclasses import dataclass, replace
 
 from runner.emulator.answers import answer, is_judge_prompt, judge_reply, known_answer
 from runner.emulator.effects import Features
-from runner.emulator.request import MessageRequest, Obj
+from runner.emulator.request import MessageRequest, Obj, thinking_signature
 
 _WORD_TEXT = """
 the a model answer result value table signal test measure change feature request header latency
@@ -146,7 +145,7 @@ def _thinking(request: MessageRequest, features: Features, rng: random.Random) -
     if request.thinking == "enabled":
         count = min(count, request.thinking_budget)
     text = prose(rng, count)
-    signature = base64.b64encode(hashlib.sha256(text.encode()).digest() * 2).decode()
+    signature = thinking_signature(text)
     shown = "" if request.thinking_omitted else text
     return [Part("thinking", shown, count, signature=signature, hidden=request.thinking_omitted)]
 

@@ -7,6 +7,8 @@ limits live in `effects`.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from dataclasses import dataclass
 
 from runner.emulator.catalog import ModelInfo, find_model
@@ -171,7 +173,7 @@ def _turn(index: int, raw: object, version: str) -> Turn:
         raise invalid_request(f"{where}.role: Input should be 'user', 'assistant' or 'system'")
     blocks = _content(raw.get("content"), f"{where}.content")
     for j, block in enumerate(blocks):
-        _check_block_for_version(block, str(role), f"{where}.content.{j}", version)
+        _check_block(block, str(role), f"{where}.content.{j}", version)
     return Turn(str(role), blocks)
 
 
@@ -188,7 +190,18 @@ def _content(raw: object, where: str) -> tuple[Obj, ...]:
     return tuple(raw)
 
 
-def _check_block_for_version(block: Obj, role: str, where: str, version: str) -> None:
+def thinking_signature(text: str) -> str:
+    """The signature the emulator gives a thinking block with this text (and checks on it)."""
+    return base64.b64encode(hashlib.sha256(text.encode()).digest() * 2).decode()
+
+
+def _check_block(block: Obj, role: str, where: str, version: str) -> None:
+    """A thinking block handed back must be unchanged (its signature is its text's); the
+    2026-10-21 version refuses some blocks in some roles."""
+    text = block.get("thinking")
+    shown = block.get("type") == "thinking" and isinstance(text, str) and text
+    if shown and block.get("signature") != thinking_signature(str(text)):
+        raise invalid_request(f"{where}: Invalid `signature` in `thinking` block")
     if version != VERSION_2026:
         return
     if role == "assistant" and block.get("type") == "document":

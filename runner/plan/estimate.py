@@ -9,6 +9,11 @@ request bucket starts full, so N requests under R requests per minute need about
 max(0, N - R) / (R / 60) seconds of pacing; the run takes at least that, and at least
 ceil(N / concurrency) typical latencies.
 Without `[run.rate_limits] rpm`, the published Start-tier figure is assumed.
+
+A conversation case of T = `max_turns` requests sends its prompt again each turn with the
+replies so far: its upper bound is T requests whose k-th input also holds k - 1 replies of
+`max_tokens` (tool results not counted: their size is not known before the run); its typical
+cost is that of two requests per scripted user turn (a tool call, then the answer), at most T.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ import math
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from runner.catalog.prices import PriceTable
+from runner.catalog.prices import ModelPrice, PriceTable
 from runner.config.types import Experiment
 from runner.plan.matrix import PlannedRequest, estimate_input_tokens, request_body, request_key
 
@@ -52,11 +57,25 @@ def estimate(experiment: Experiment, prices: PriceTable) -> Estimate:
         max_tokens = body.get("max_tokens")
         ceiling = max_tokens if isinstance(max_tokens, int) else TYPICAL_OUTPUT_TOKENS
         scale = repeats * (prices.fast_multiplier if body.get("speed") == "fast" else 1.0)
-        input_usd = estimate_input_tokens(body) * price.input / 1e6
-        typical += scale * (input_usd + min(ceiling, TYPICAL_OUTPUT_TOKENS) * price.output / 1e6)
-        upper += scale * (input_usd + ceiling * price.output / 1e6)
+        prompt = estimate_input_tokens(body)
+        typical_out = min(ceiling, TYPICAL_OUTPUT_TOKENS)
+        typical += scale * _conversation_usd(planned, prompt, typical_out, price, typical=True)
+        upper += scale * _conversation_usd(planned, prompt, ceiling, price, typical=False)
     rpm = experiment.run.rate_limits.rpm or START_TIER_RPM
     return Estimate(typical, upper, duration_s(experiment, rpm), rpm, tuple(sorted(unpriced)))
+
+
+def _conversation_usd(
+    planned: PlannedRequest, prompt: int, output: int, price: ModelPrice, *, typical: bool
+) -> float:
+    """One request's cost, or a conversation's: `turns` requests, each also reading the
+    replies before it (see the module docstring)."""
+    case = planned.case
+    turns = min(case.max_turns, 2 * (1 + len(case.follow_ups))) if typical else case.max_turns
+    if not case.conversation:
+        turns = 1
+    inputs = turns * prompt + output * turns * (turns - 1) // 2
+    return (inputs * price.input + turns * output * price.output) / 1e6
 
 
 def _first_repeat(experiment: Experiment) -> Iterator[PlannedRequest]:

@@ -280,3 +280,29 @@ def test_clearing_tool_results_changes_the_cached_prefix(http: httpx.Client) -> 
         < (plain[first]["usage"]["cache_read_input_tokens"])
     )
     assert plain[first]["usage"]["cache_read_input_tokens"] > 0
+
+
+def test_thinking_blocks_must_come_back_unchanged(http: httpx.Client) -> None:
+    """With interleaved thinking the loop thinks after each result; a thinking block handed
+    back with its text changed is a 400, as a tampered signature is for the API."""
+    thinking = {"thinking": {"type": "enabled", "budget_tokens": 1024}, "max_tokens": 3000}
+    replies = _loop(http, thinking, "interleaved-thinking-2025-05-14")
+    assert len(replies) >= 2
+    assert all(r["content"][0]["type"] == "thinking" for r in replies)
+    first = replies[0]
+    tampered = [{**first["content"][0], "thinking": "Something else."}, *first["content"][1:]]
+    calls = [b for b in first["content"] if b["type"] == "tool_use"]
+    messages = [
+        {"role": "user", "content": QUESTION},
+        {"role": "assistant", "content": tampered},
+        {
+            "role": "user",
+            "content": [
+                {"type": "tool_result", "tool_use_id": c["id"], "content": "x"} for c in calls
+            ],
+        },
+    ]
+    body = {"model": MODEL, "max_tokens": 3000, "tools": TOOLS, "messages": messages, **thinking}
+    response = _post(http, body, "interleaved-thinking-2025-05-14")
+    assert response.status_code == 400
+    assert "Invalid `signature` in `thinking` block" in response.json()["error"]["message"]

@@ -54,3 +54,19 @@ def test_plan_prints_the_estimate(tmp_path: Path, capsys: pytest.CaptureFixture[
     out = capsys.readouterr().out
     assert "estimated cost: about $" in out
     assert "estimated duration: about" in out
+
+
+def test_a_conversation_is_priced_as_its_turns(tmp_path: Path) -> None:
+    """max_turns requests at most, each reading the replies before it; typically two per turn."""
+    path = _experiment(tmp_path, "repeats = 1")
+    plain = estimate(load_experiment(path).experiment, default_prices())
+    text = path.read_text().replace(
+        'prompt = "Say hello."', 'turns = ["Say hello."]\nmax_turns = 4'
+    )
+    path.write_text(text, encoding="utf-8")
+    talking = estimate(load_experiment(path).experiment, default_prices())
+    output_max = 20 * 4 * 64 * 15.0 / 1e6
+    growth = 20 * (64 * 4 * 3 // 2) * 3.0 / 1e6
+    assert talking.cost_max_usd == pytest.approx(4 * plain.cost_max_usd + growth)
+    assert talking.cost_max_usd > output_max
+    assert talking.cost_typical_usd > plain.cost_typical_usd * 1.9

@@ -1,0 +1,110 @@
+"""kill -9 in the middle of conversations, then --resume: no finished turn is sent again."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import time
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from e2e_support import run_cli
+from resume_support import start_child
+
+from runner.emulator import EmulatorConfig, EmulatorServer
+from runner.results.store import read_results, read_turns
+
+pytestmark = pytest.mark.slow
+
+CASES = 24
+SLOW = EmulatorConfig(ttft_ms=10.0, fixed_latency_ms=40.0, jitter=0.0)
+TOOL = (
+    '{ name = "lookup_order", description = "An order by id.", input_schema = { type = "object",'
+    ' properties = { order_id = { type = "string" } }, required = ["order_id"] } }'
+)
+
+
+@pytest.fixture
+def slow_server() -> Iterator[EmulatorServer]:
+    """An emulator answering each request in 40 ms."""
+    with EmulatorServer(SLOW) as server:
+        yield server
+
+
+def _experiment(directory: Path, url: str) -> Path:
+    lines = [
+        'name = "talk"',
+        'models = ["claude-sonnet-5-5"]',
+        f'[target]\nbase_url = "{url}"',
+        "[run]\nconcurrency = 4",
+        f"[request]\nmax_tokens = 200\ntools = [{TOOL}]",
+        '[[arms]]\nname = "baseline"',
+    ]
+    for n in range(CASES):
+        lines += [
+            f'[[cases]]\nid = "c{n}"\nmax_turns = 5',
+            f'turns = ["Case c{n}: look up my order A-{n}.", "And look up the order again?"]',
+            'tool_results = { lookup_order = ["Shipped.", "Delivered.", "Returned."] }',
+        ]
+    path = directory / "talk.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def _turn_of(body: object) -> tuple[str, int]:
+    """(case id, turn number) of a received request: the case from its first message, the turn
+    from how many replies it hands back."""
+    assert isinstance(body, dict)
+    messages = body["messages"]
+    case = messages[0]["content"].split(":")[0].removeprefix("Case ")
+    return case, 1 + sum(m["role"] == "assistant" for m in messages)
+
+
+def _wait_for_turns(child: object, run_dir: Path) -> None:
+    deadline = time.monotonic() + 20.0
+    while time.monotonic() < deadline:
+        if list((run_dir / "parts").glob("turns-*.parquet")):
+            return
+        time.sleep(0.01)  # noqa: TID251 -- polling another process's files
+    raise AssertionError("no turns part was written in time")
+
+
+def test_kill_9_mid_conversation_then_resume_resends_no_finished_turn(
+    tmp_path: Path, slow_server: EmulatorServer, keyed: str
+) -> None:
+    """Every turn on disk at the kill is never received again; each conversation ends whole."""
+    experiment = _experiment(tmp_path, slow_server.url)
+    run_dir = tmp_path / "out" / "talk" / "k"
+    child = start_child(experiment, tmp_path / "out", "k")
+    _wait_for_turns(child, run_dir)
+    time.sleep(random.uniform(0.0, 0.4))  # noqa: TID251 -- a random moment in the child's run
+    child.kill()
+    child.communicate(timeout=10)
+    assert child.returncode == -signal.SIGKILL
+    durable = {
+        (row["case_id"], row["turn"])
+        for row in read_turns(run_dir).filter(pl.col("status") == "ok").collect().to_dicts()
+    }
+    assert durable
+    before = len(slow_server.app.received)
+
+    assert run_cli(["run", experiment, "--resume", run_dir, "-q"]) == 0
+
+    resent = Counter(_turn_of(r.body) for r in slow_server.app.received[before:])
+    assert resent, "the resume had turns left to send"
+    assert not durable & set(resent), "a turn that was on disk was sent again"
+    assert max(resent.values()) == 1
+    turns = pl.read_parquet(run_dir / "turns.parquet")
+    assert turns.select("request_key", "turn").is_unique().all()
+    results = read_results(run_dir).collect()
+    assert results.height == CASES
+    counted = turns.group_by("request_key").len()
+    joined = results.join(counted, on="request_key")
+    assert (joined["turns"] == joined["len"]).all()
+    assert (results["status"] == "ok").all()
+    follow_ups = [json.loads(n) for n in turns["next_json"].drop_nulls()]
+    assert sum(isinstance(m["content"], str) for m in follow_ups) == CASES
