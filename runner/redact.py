@@ -6,9 +6,11 @@ A `Redactor` knows the run's API key. `scrub(text)` replaces with `[redacted]`:
   echoes part of the key, or a message that quotes it escaped or cut short);
 - anything shaped like an Anthropic key (`sk-ant-` and what follows), whoever's it is.
 
-Runs are found through the key's 8-character windows (one regex pass), then each match is
-extended while it is still a piece of the key, and overlapping pieces merge, so the longest
-echoed piece is replaced as a whole. A Redactor with no key still applies the shape rule.
+Candidates are the runs of 8 or more characters drawn from the key's own alphabet (one regex
+pass in C; ordinary text has few), and within them every 8-character window that is a piece of
+the key starts a match, extended while it is still a piece of the key; overlapping pieces merge,
+so the longest echoed piece is replaced as a whole. A Redactor with no key still applies the
+shape rule.
 """
 
 from __future__ import annotations
@@ -26,14 +28,14 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str | None] = ()) -> None:
         self._secrets = tuple(s for s in secrets if s)
-        windows = {
+        self._windows = frozenset(
             secret[i : i + MIN_PIECE]
             for secret in self._secrets
-            for i in range(max(1, len(secret) - MIN_PIECE + 1))
-        }
-        ordered = sorted(windows, key=len, reverse=True)
-        self._windows = (
-            re.compile("(?=(" + "|".join(map(re.escape, ordered)) + "))") if ordered else None
+            for i in range(len(secret) - MIN_PIECE + 1)
+        )
+        alphabet = "".join(sorted({c for secret in self._secrets for c in secret}))
+        self._runs = (
+            re.compile(f"[{re.escape(alphabet)}]{{{MIN_PIECE},}}") if self._windows else None
         )
 
     def scrub(self, text: str) -> str:
@@ -53,15 +55,20 @@ class Redactor:
         return None if text is None else self.scrub(text)
 
     def _pieces(self, text: str) -> list[tuple[int, int]]:
-        if self._windows is None:
+        if self._runs is None:
             return []
         spans = []
-        for match in self._windows.finditer(text):
-            start, end = match.start(), match.start() + len(match.group(1))
-            while end < len(text) and any(text[start : end + 1] in s for s in self._secrets):
-                end += 1
-            spans.append((start, end))
+        for run in self._runs.finditer(text):
+            for start in range(run.start(), run.end() - MIN_PIECE + 1):
+                if text[start : start + MIN_PIECE] in self._windows:
+                    spans.append((start, self._extend(text, start, run.end())))
         return spans
+
+    def _extend(self, text: str, start: int, limit: int) -> int:
+        end = start + MIN_PIECE
+        while end < limit and any(text[start : end + 1] in s for s in self._secrets):
+            end += 1
+        return end
 
 
 def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:

@@ -1,0 +1,33 @@
+"""Scrubbing: the key, any 8 characters of it, and anything key-shaped become [redacted]."""
+
+from __future__ import annotations
+
+import pytest
+
+from runner.redact import REDACTED, Redactor
+
+KEY = "sk-ant-api03-Zq8vW2mN5pR7tY1uI4oP6aS9dF3gH0jK"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        pytest.param(f"invalid x-api-key {KEY}", f"invalid x-api-key {REDACTED}", id="whole"),
+        pytest.param(f"b'{KEY}\\n'", f"b'{REDACTED}\\n'", id="escaped"),
+        pytest.param(f"starts {KEY[:12]}.", f"starts {REDACTED}.", id="prefix"),
+        pytest.param(f"ends {KEY[-9:]}", f"ends {REDACTED}", id="suffix"),
+        pytest.param(f"middle <{KEY[14:22]}>", f"middle <{REDACTED}>", id="eight-characters"),
+        pytest.param(f"too short {KEY[14:21]}", f"too short {KEY[14:21]}", id="seven-kept"),
+        pytest.param("someone's sk-ant-admin01-xyz_9", f"someone's {REDACTED}", id="shape"),
+        pytest.param(f"{KEY}{KEY}", REDACTED, id="repeated-merges"),
+        pytest.param("Unsupported beta header: x", "Unsupported beta header: x", id="untouched"),
+    ],
+)
+def test_scrub(text: str, expected: str) -> None:
+    """Each form of an echoed key is replaced; ordinary text is not."""
+    assert Redactor([KEY]).scrub(text) == expected
+
+
+def test_without_a_key_only_the_shape_rule_applies() -> None:
+    """A Redactor with no secrets still removes key-shaped strings."""
+    assert Redactor([None, ""]).scrub("k=sk-ant-abc, v=12345678") == f"k={REDACTED}, v=12345678"
