@@ -6,18 +6,27 @@
     ├── RunStoreError                  a run directory cannot be used           -> exit 2
     ├── RunFailed                      an unexpected error stopped a run        -> exit 1
     ├── ThresholdsCrossed              a --fail-on threshold was crossed        -> exit 1
+    ├── TargetUnusable                 the target is wrong; the run stopped     -> exit 1
+    ├── ArmsFailed                     an arm has no successful request         -> exit 1
     └── RequestFailed                  one attempt of one request failed (data, never fatal)
         ├── APIStatusError             a non-2xx answer (status, type, request id, retry-after)
         │   ├── InvalidBeta            400 "Unsupported beta header"
         │   ├── RateLimited            429
         │   ├── Overloaded             529
         │   └── ServerError            other 5xx
-        ├── StreamErrorEvent           an `event: error` after a 200
+        │   └── StreamErrorEvent       an `event: error` after a 200, classed by its type
         ├── StreamCut                  the connection closed before `message_stop`
         ├── RequestTimeout             no answer within the timeout
-        └── ConnectionFailed           the connection could not be made or broke
+        ├── ConnectionFailed           the connection could not be made or broke
+        ├── NotMessagesAPI             a 2xx answer that is not a Messages API response
+        ├── GaveUp                     retries ended: the server asked to wait too long
+        └── BatchNotProcessed          a batch request that expired or was canceled
 
-`RequestFailed.kind` is the error taxonomy used in the results table (`error_type`).
+Every failure carries one `Classification` (made here and nowhere else): `kind`, the error
+taxonomy of the results table (`error_type`); `retryable`; `load` (a 429 throttles, a 529
+or a mid-stream overloaded_error overloads), read by the scheduler; and `target`, the cause
+when the failure shows that the target is wrong (refused connection, unknown host, TLS,
+401/403/404, answers that are not the Messages API), which stops a run early.
 """
 
 from __future__ import annotations
@@ -25,6 +34,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 
@@ -61,6 +71,32 @@ class ThresholdsCrossed(BetaRunnerError):
         super().__init__(f"{len(violations)} --fail-on threshold(s) crossed:\n{lines}")
 
 
+class TargetUnusable(BetaRunnerError):
+    """The first attempts of a run all failed because the target itself is wrong (refused,
+    unknown host, TLS, 401/403, 404, not a Messages API): the run stopped early."""
+
+    def __init__(self, cause: str, base_url: str, hint: str, failures: int) -> None:
+        self.cause = cause
+        self.base_url = base_url
+        self.failures = failures
+        advice = f" ({hint})" if hint else ""
+        super().__init__(
+            f"every request failed: {cause} at {base_url}{advice}; stopped after {failures} "
+            "failed attempts."
+        )
+
+
+class ArmsFailed(BetaRunnerError):
+    """Some arm has no successful request at all; `lines` holds one line per such arm."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+        shown = "; ".join(lines)
+        super().__init__(
+            f"{shown}. Its results measure only failures; pass --allow-errors to accept that."
+        )
+
+
 class ConfigError(BetaRunnerError):
     """An experiment or cases file is malformed; names the file and the key path or line."""
 
@@ -84,11 +120,32 @@ class ErrorInfo:
     error_code: str | None = None
 
 
-class RequestFailed(BetaRunnerError):
-    """One attempt failed; `kind` names the failure in the error taxonomy."""
+class Load(StrEnum):
+    """What a failure says about the server's load, for the scheduler."""
 
-    kind = "error"
-    retryable = False
+    NORMAL = "normal"
+    THROTTLED = "throttled"  # a rate limit (429): pause and cut concurrency
+    OVERLOADED = "overloaded"  # overloaded (529, or an overloaded_error event mid-stream)
+
+
+@dataclass(frozen=True)
+class Classification:
+    """How a failure is recorded (`kind`, the results' `error_type`), whether it is retried,
+    what it says about load, and `target`: the cause, when it says the target itself is wrong
+    (nothing sent there can succeed) rather than something about this one request."""
+
+    kind: str
+    retryable: bool = False
+    load: Load = Load.NORMAL
+    target: str | None = None
+    hint: str = ""
+
+
+class RequestFailed(BetaRunnerError):
+    """One attempt failed; `classification` says how (the one place failures are classified:
+    the retry policy, the scheduler and the rows all read it)."""
+
+    classification = Classification("error")
 
     def __init__(self, message: str, info: ErrorInfo | None = None) -> None:
         super().__init__(message)
@@ -108,86 +165,128 @@ class RequestFailed(BetaRunnerError):
         )
         return clone
 
+    @property
+    def kind(self) -> str:
+        """The failure's name in the error taxonomy (the results' `error_type`)."""
+        return self.classification.kind
+
+    @property
+    def retryable(self) -> bool:
+        """Whether another attempt may succeed."""
+        return self.classification.retryable
+
 
 class APIStatusError(RequestFailed):
-    """The API answered with a non-2xx status; subclasses refine `kind` and `retryable`."""
+    """The API answered with a non-2xx status (`info.status`); classified by status."""
 
-    def __init__(self, info: ErrorInfo) -> None:
+    def __init__(self, info: ErrorInfo, status: int | None = None) -> None:
+        super().__init__(self._describe(info), info)
+        self.status = status or info.status or 400
+        self.classification = classify_status(self.status, info)
+
+    def _describe(self, info: ErrorInfo) -> str:
         answered = f"answered {info.status}" if info.status else "reported"
-        super().__init__(f"The API {answered} {info.api_error_type}: {info.message}", info)
-        self.kind = self._kind(info)
-        self.retryable = self._retryable(info)
-
-    def _kind(self, info: ErrorInfo) -> str:
-        return _KIND_BY_STATUS.get(info.status or 0, "invalid_request")
-
-    def _retryable(self, info: ErrorInfo) -> bool:
-        return False
+        return f"The API {answered} {info.api_error_type}: {info.message}"
 
 
 class InvalidBeta(APIStatusError):
-    """The API rejected a name in the `anthropic-beta` header."""
-
-    def _kind(self, info: ErrorInfo) -> str:
-        return "invalid_beta"
+    """The API rejected a name in the `anthropic-beta` header (400)."""
 
 
 class RateLimited(APIStatusError):
     """429: a rate limit or an acceleration limit (retried), or a spend cap (not retried)."""
 
-    def _kind(self, info: ErrorInfo) -> str:
-        return "spend_limit" if info.error_code in _SPEND_LIMIT_CODES else "rate_limited"
-
-    def _retryable(self, info: ErrorInfo) -> bool:
-        return info.error_code not in _SPEND_LIMIT_CODES
-
 
 class Overloaded(APIStatusError):
     """529: the API is overloaded."""
-
-    def _kind(self, info: ErrorInfo) -> str:
-        return "overloaded"
-
-    def _retryable(self, info: ErrorInfo) -> bool:
-        return True
 
 
 class ServerError(APIStatusError):
     """A 5xx other than 529 (504 counts as a timeout)."""
 
-    def _kind(self, info: ErrorInfo) -> str:
-        return "timeout" if info.status == 504 else "server_error"
 
-    def _retryable(self, info: ErrorInfo) -> bool:
-        return True
+class StreamErrorEvent(APIStatusError):
+    """The stream sent `event: error` after a 200: classified like the status its error type
+    stands for (an overloaded_error counts as a 529 everywhere); an unknown type is a
+    `stream_error`, not retried."""
 
+    def __init__(self, info: ErrorInfo) -> None:
+        super().__init__(info, _STATUS_BY_TYPE.get(info.api_error_type or "", 0) or None)
+        if (info.api_error_type or "") not in _STATUS_BY_TYPE:
+            self.classification = Classification("stream_error")
 
-class StreamErrorEvent(RequestFailed):
-    """The stream sent `event: error` after a 200; retried like the status it names."""
-
-    kind = "stream_error"
-    retryable = True
+    def _describe(self, info: ErrorInfo) -> str:
+        return f"The stream sent an error event after a 200: {info.api_error_type}: {info.message}"
 
 
 class StreamCut(RequestFailed):
     """The stream ended before `message_stop`."""
 
-    kind = "stream_cut"
-    retryable = True
+    classification = Classification("stream_cut", retryable=True)
 
 
 class RequestTimeout(RequestFailed):
     """No complete answer within the configured timeout."""
 
-    kind = "timeout"
-    retryable = True
+    classification = Classification("timeout", retryable=True)
 
 
 class ConnectionFailed(RequestFailed):
-    """The connection could not be opened or broke before an answer."""
+    """The connection could not be opened or broke before an answer; `cause` names why when
+    the target cannot be reached at all (refused, no such host, TLS), which no retry mends."""
 
-    kind = "connection"
-    retryable = True
+    def __init__(self, message: str, cause: str | None = None, hint: str = "") -> None:
+        super().__init__(message)
+        self.classification = Classification("connection", True, target=cause, hint=hint)
+
+
+class NotMessagesAPI(RequestFailed):
+    """A 2xx answer that is not a Messages API response (an HTML page, say)."""
+
+    classification = Classification(
+        "not_messages_api",
+        target="the answers are not Messages API responses",
+        hint="the base URL should be the API server's root, e.g. https://api.anthropic.com",
+    )
+
+
+class GaveUp(RequestFailed):
+    """The retries ended early because the server asked to wait past what the policy allows;
+    recorded like the failure that asked (`last`)."""
+
+    def __init__(self, reason: str, last: RequestFailed) -> None:
+        super().__init__(f"gave up: {reason} (last answer: {last})", last.info)
+        self.last = last
+        self.classification = dataclasses.replace(last.classification, retryable=False)
+
+
+class BatchNotProcessed(RequestFailed):
+    """A Message Batches request that ended `expired` (retryable) or `canceled` (not)."""
+
+    def __init__(self, result_type: str) -> None:
+        super().__init__(
+            f"The batch ended with this request {result_type}: it was not processed."
+            + (" It is resubmitted while attempts remain." if result_type == "expired" else "")
+        )
+        self.classification = Classification(result_type, retryable=result_type == "expired")
+
+
+def classify_status(status: int, info: ErrorInfo) -> Classification:
+    """The classification of an API error with HTTP status `status` (or the status its
+    error type stands for)."""
+    if status == 429:
+        if info.error_code in _SPEND_LIMIT_CODES:
+            return Classification("spend_limit")
+        return Classification("rate_limited", retryable=True, load=Load.THROTTLED)
+    if status == 529:
+        return Classification("overloaded", retryable=True, load=Load.OVERLOADED)
+    if status >= 500:
+        return Classification("timeout" if status == 504 else "server_error", retryable=True)
+    if status == 400 and _names_beta_header(info.message):
+        return Classification("invalid_beta")
+    kind = _KIND_BY_STATUS.get(status, "invalid_request")
+    target, hint = _TARGET_BY_STATUS.get(status, (None, ""))
+    return Classification(kind, target=target, hint=hint)
 
 
 _KIND_BY_STATUS = {
@@ -196,9 +295,21 @@ _KIND_BY_STATUS = {
     402: "billing",
     403: "permission",
     404: "not_found",
+    405: "not_found",
     409: "conflict",
     413: "request_too_large",
     422: "invalid_request",
+}
+
+_NO_API_HERE = (
+    "no Messages API at this address",
+    "the base URL should be the server's root, without /v1/messages",
+)
+_TARGET_BY_STATUS = {
+    401: ("the API key was refused (401)", "check the variable named by [target] api_key_env"),
+    403: ("the API key may not use this API (403)", "check the key's workspace and permissions"),
+    404: (f"{_NO_API_HERE[0]} (404)", _NO_API_HERE[1]),
+    405: (f"{_NO_API_HERE[0]} (405)", _NO_API_HERE[1]),
 }
 
 _SPEND_LIMIT_CODES = frozenset(
@@ -215,14 +326,14 @@ def failure_for(info: ErrorInfo) -> APIStatusError:
     there is no status (an errored Message Batches result)."""
     status = info.status or _STATUS_BY_TYPE.get(info.api_error_type or "", 400)
     if status == 429:
-        return RateLimited(info)
+        return RateLimited(info, status)
     if status == 529:
-        return Overloaded(info)
+        return Overloaded(info, status)
     if status >= 500:
-        return ServerError(info)
+        return ServerError(info, status)
     if status == 400 and _names_beta_header(info.message):
-        return InvalidBeta(info)
-    return APIStatusError(info)
+        return InvalidBeta(info, status)
+    return APIStatusError(info, status)
 
 
 _STATUS_BY_TYPE = {
@@ -243,15 +354,3 @@ def _names_beta_header(message: str) -> bool:
     # The API has no structured field for a rejected beta; its 400 message is the only signal
     # (documented "Unsupported beta header: NAME", and gateways' "... `anthropic-beta` header").
     return message.startswith("Unsupported beta header") or "anthropic-beta" in message
-
-
-class BatchNotProcessed(RequestFailed):
-    """A Message Batches request that ended `expired` (retryable) or `canceled` (not)."""
-
-    def __init__(self, result_type: str) -> None:
-        super().__init__(
-            f"The batch ended with this request {result_type}: it was not processed."
-            + (" It is resubmitted while attempts remain." if result_type == "expired" else "")
-        )
-        self.kind = result_type
-        self.retryable = result_type == "expired"

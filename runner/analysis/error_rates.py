@@ -66,3 +66,23 @@ def wilson(successes: pl.Expr, trials: pl.Expr, z: float = _Z) -> list[pl.Expr]:
     low = pl.when(p == 0.0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
     high = pl.when(p == 1.0).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
     return [p.alias("rate"), low.alias("ci_low"), high.alias("ci_high")]
+
+
+def without_success(results: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """The (model, arm) groups in which no request succeeded, sorted: `requests`, the
+    commonest `error_type` with its `http_status` and one `error_message` of it."""
+    frame = results.lazy().with_columns(pl.col(R.error_type).fill_null("error"))
+    failed = frame.group_by(R.model, R.arm).agg(
+        pl.len().alias("requests"), (pl.col(R.status) == STATUS_OK).sum().alias("__ok")
+    )
+    failed = failed.filter(pl.col("__ok") == 0).drop("__ok")
+    commonest = (
+        frame.group_by(R.model, R.arm, R.error_type)
+        .agg(pl.len().alias("__n"), pl.col(R.http_status).first(), pl.col(R.error_message).first())
+        .sort("__n", R.error_type, descending=[True, False])
+        .group_by(R.model, R.arm, maintain_order=True)
+        .first()
+        .drop("__n")
+    )
+    joined = failed.join(commonest, on=[R.model, R.arm], how="left")
+    return joined.sort(R.model, R.arm).collect()

@@ -1,7 +1,17 @@
 """The `beta-runner` command group, and the one place errors become messages and exit codes.
 
-Exit codes: 0 done (request errors are data), 1 a check failed, 2 bad usage or configuration,
-130 interrupted by SIGINT, 143 by SIGTERM. Each subcommand lives in `runner.cli.commands`.
+Exit codes (the same table is in the README):
+
+    0    done: every arm has a successful request (other request errors are data), no
+         --fail-on threshold crossed; with --allow-errors also when an arm has none
+    1    a check failed: the target is wrong (TargetUnusable: refused, unknown host, TLS,
+         401/403, 404, not a Messages API; the run stopped early), an arm has no successful
+         request (ArmsFailed), a threshold was crossed (ThresholdsCrossed), `check` found a
+         header rejected or the target unreachable, or an unexpected error (RunFailed)
+    2    bad usage or configuration (UsageError, ConfigError, RunStoreError); nothing sent
+    130  interrupted by SIGINT; 143 by SIGTERM (the run is `interrupted`, resumable)
+
+Each subcommand lives in `runner.cli.commands`.
 """
 
 from __future__ import annotations

@@ -8,7 +8,9 @@ measured from the moment the request is sent and the rate-limit headers of the r
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+import socket
+import ssl
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -22,6 +24,7 @@ from runner.errors import (
     APIStatusError,
     ConnectionFailed,
     ErrorInfo,
+    NotMessagesAPI,
     RequestFailed,
     RequestTimeout,
     StreamCut,
@@ -65,6 +68,10 @@ class AttemptOutcome:
     client_lag_ms: float | None = None
 
 
+HeadersSeen = Callable[["AttemptOutcome"], None]
+"""Told the outcome of an attempt as soon as its response headers arrive."""
+
+
 class MessagesClient:
     """Sends prepared requests to one target with one API key."""
 
@@ -93,8 +100,12 @@ class MessagesClient:
             self._headers["x-api-key"] = api_key
         self._redactor = Redactor((api_key,))
 
-    async def send(self, prepared: PreparedRequest) -> AttemptOutcome:
-        """Send once; failures come back as data in `outcome.error`."""
+    async def send(
+        self, prepared: PreparedRequest, on_headers: HeadersSeen | None = None
+    ) -> AttemptOutcome:
+        """Send once; failures come back as data in `outcome.error`. `on_headers` is told the
+        outcome so far (status, request id, rate-limit headers, ttfb) as soon as the response
+        headers arrive, before the body is read."""
         request = self._http.build_request(
             prepared.method,
             self._base + prepared.path,
@@ -105,18 +116,24 @@ class MessagesClient:
         lag = self._lag
         mark = lag.open() if lag is not None else 0
         try:
-            await self._timed(request, prepared.stream, outcome)
+            await self._timed(request, prepared.stream, outcome, on_headers)
         finally:  # also when cancelled: an open mark would keep its lags forever
             if lag is not None:
                 outcome.client_lag_ms = lag.close(mark)
         return self._scrubbed(outcome)
 
-    async def _timed(self, request: httpx.Request, stream: bool, outcome: AttemptOutcome) -> None:
+    async def _timed(
+        self,
+        request: httpx.Request,
+        stream: bool,
+        outcome: AttemptOutcome,
+        on_headers: HeadersSeen | None,
+    ) -> None:
         """Exchange once within the per-attempt timeout; the failure, if any, as data."""
         started = self._clock.now()
         try:
             with anyio.fail_after(self._timeout_s):
-                await self._exchange(request, stream, outcome, started)
+                await self._exchange(request, stream, outcome, started, on_headers)
         except TimeoutError:
             outcome.error = RequestTimeout(
                 f"No complete answer within {self._timeout_s:g} s; raise [run] timeout_s "
@@ -129,7 +146,7 @@ class MessagesClient:
         except RequestFailed as exc:
             outcome.error = exc
         except ValueError as exc:  # a 200 whose JSON or SSE data does not parse: a row, not a crash
-            outcome.error = RequestFailed(
+            outcome.error = NotMessagesAPI(
                 f"The answer could not be parsed ({type(exc).__name__}: {exc}); check that the "
                 "base URL points at a Messages API."
             )
@@ -167,7 +184,12 @@ class MessagesClient:
             raise ConnectionFailed(f"Reading {absolute} failed: {type(exc).__name__}.") from exc
 
     async def _exchange(
-        self, request: httpx.Request, stream: bool, outcome: AttemptOutcome, started: float
+        self,
+        request: httpx.Request,
+        stream: bool,
+        outcome: AttemptOutcome,
+        started: float,
+        on_headers: HeadersSeen | None,
     ) -> None:
         response = await self._http.send(request, stream=True)
         try:
@@ -175,12 +197,18 @@ class MessagesClient:
             outcome.http_status = response.status_code
             outcome.request_id = response.headers.get("request-id")
             outcome.limits = read_snapshot(response.headers, outcome.sent_at)
+            if on_headers is not None:
+                on_headers(outcome)
             if response.status_code >= 300:
                 raise _status_failure(response, await response.aread(), outcome.limits)
+            _check_content_type(response)
             if stream:
                 outcome.message = await self._read_stream(response, outcome, started)
             else:
-                outcome.message = json.loads(await response.aread())
+                body = json.loads(await response.aread())
+                outcome.message = (
+                    _message(body) if request.url.path.endswith(MESSAGES_PATH) else body
+                )
         finally:
             await response.aclose()
 
@@ -192,6 +220,8 @@ class MessagesClient:
             carried_content = accumulator.feed(name, data)
             if carried_content and outcome.ttft_ms is None:
                 outcome.ttft_ms = self._since(started)
+        if not accumulator.started:
+            raise NotMessagesAPI("The answer is not a Messages API stream (no message_start).")
         if not accumulator.complete:
             raise StreamCut("The stream ended before message_stop; the answer is incomplete.")
         return accumulator.result()
@@ -204,7 +234,38 @@ def _transport_failure(exc: httpx.TransportError, outcome: AttemptOutcome) -> Re
     detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     if outcome.http_status is not None:
         return StreamCut(f"The connection broke while the answer was streaming ({detail}).")
-    return ConnectionFailed(f"Could not get an answer from the server ({detail}).")
+    cause, hint = _unreachable(exc) if isinstance(exc, httpx.ConnectError) else (None, "")
+    return ConnectionFailed(f"Could not get an answer from the server ({detail}).", cause, hint)
+
+
+def _unreachable(exc: BaseException) -> tuple[str | None, str]:
+    """Why a connection could not be opened, when the target itself is unreachable: by the
+    type of the underlying OS error (refused, no such host, TLS)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused", "is the server running?"
+        if isinstance(seen, socket.gaierror):
+            return "the host name does not resolve", "check the host in the base URL"
+        if isinstance(seen, ssl.SSLError):
+            return "the TLS handshake failed", "check http:// versus https:// and certificates"
+        seen = seen.__cause__ or seen.__context__
+    return None, ""
+
+
+def _check_content_type(response: httpx.Response) -> None:
+    content_type = response.headers.get("content-type", "")
+    if content_type.startswith("text/html"):
+        raise NotMessagesAPI(
+            f"The server answered {response.status_code} with an HTML page, not a Messages API "
+            "response; check the base URL."
+        )
+
+
+def _message(body: object) -> dict[str, Any]:
+    if not isinstance(body, dict) or not isinstance(body.get("content"), list):
+        raise NotMessagesAPI("The answer is JSON but not a Messages API message (no content).")
+    return body
 
 
 def _status_failure(

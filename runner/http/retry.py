@@ -2,7 +2,10 @@
 
 Retried: 429 (not a spend cap), 529, other 5xx, timeouts, connection errors, cut streams and
 retryable stream error events; never other 4xx. The wait honours the server's retry hint and
-otherwise backs off exponentially with full jitter. The sleep is injected so tests record it.
+otherwise backs off exponentially with full jitter. A hint longer than `max_backoff_s`, or one
+that would end past `deadline_s`, is not waited for: `checked_hint` turns that failure into a
+`GaveUp` (not retried) whose message says what the server asked. The sleep is injected so
+tests record it.
 """
 
 from __future__ import annotations
@@ -19,12 +22,36 @@ from tenacity.stop import stop_base
 
 from runner.clock import Sleep
 from runner.config.types import RetryPolicy
-from runner.errors import RequestFailed
+from runner.errors import GaveUp, RequestFailed
 
 
 def is_retryable(exc: BaseException) -> bool:
     """True for failures worth another attempt."""
     return isinstance(exc, RequestFailed) and exc.retryable
+
+
+def hint_past_limits(
+    policy: RetryPolicy, retry_after_s: float | None, elapsed_s: float
+) -> str | None:
+    """Why waiting `retry_after_s` (the server's hint) is more than the policy allows, after
+    `elapsed_s` spent on the request; None when it is within `deadline_s` and `max_backoff_s`."""
+    if retry_after_s is None:
+        return None
+    asked = f"the server asked to wait {retry_after_s:g} s"
+    if policy.deadline_s is not None and elapsed_s + retry_after_s > policy.deadline_s:
+        return f"{asked}, past the {policy.deadline_s:g} s deadline"
+    if retry_after_s > policy.max_backoff_s:
+        return f"{asked}, more than max_backoff_s ({policy.max_backoff_s:g} s)"
+    return None
+
+
+def checked_hint(policy: RetryPolicy, failure: RequestFailed, elapsed_s: float) -> RequestFailed:
+    """`failure`, or a GaveUp (not retried) when it is retryable but its retry hint asks for a
+    wait the policy does not allow: the retries end at once, saying so."""
+    reason = hint_past_limits(policy, failure.info.retry_after_s, elapsed_s)
+    if reason is None or not failure.retryable:
+        return failure
+    return GaveUp(reason, failure)
 
 
 class _RetryAfterOrBackoff:

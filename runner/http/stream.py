@@ -11,10 +11,6 @@ from typing import Any
 
 from runner.errors import ErrorInfo, StreamErrorEvent
 
-_RETRYABLE_STREAM_ERRORS = frozenset(
-    {"overloaded_error", "api_error", "rate_limit_error", "timeout_error"}
-)
-
 
 class MessageAccumulator:
     """Builds the message dict from events; `complete` turns true at `message_stop`."""
@@ -31,6 +27,11 @@ class MessageAccumulator:
         if handler is None:
             return False
         return handler(self, json.loads(data) if data else {})
+
+    @property
+    def started(self) -> bool:
+        """True once a message_start event arrived."""
+        return bool(self.message)
 
     def result(self) -> dict[str, Any]:
         """The message as a non-streaming response would have returned it."""
@@ -88,12 +89,7 @@ class MessageAccumulator:
             message=str(error.get("message", "")),
             request_id=payload.get("request_id"),
         )
-        failure = StreamErrorEvent(
-            f"The stream sent an error event after a 200: {info.api_error_type}: {info.message}",
-            info,
-        )
-        failure.retryable = info.api_error_type in _RETRYABLE_STREAM_ERRORS
-        raise failure
+        raise StreamErrorEvent(info)
 
 
 _DELTA_ENVELOPE = frozenset({"type", "delta", "usage"})

@@ -8,18 +8,33 @@ happens, the request ends as exactly one `ResultRow`: failures are data, never e
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from runner.clock import Clock, Sleep, utc_now
 from runner.config.types import RetryPolicy
-from runner.errors import RequestFailed
+from runner.errors import Load, RequestFailed
 from runner.http.client import AttemptOutcome, MessagesClient, PreparedRequest
-from runner.http.retry import build_retrying
+from runner.http.retry import build_retrying, checked_hint
 from runner.plan.matrix import PlannedRequest
 from runner.results.schema import AttemptRow, ResultRow
 from runner.run.rows import Totals, attempt_row, result_row
 from runner.schedule.scheduler import Cost, Scheduler
+
+
+class AttemptWatch(Protocol):
+    """Sees every finished attempt (the run's `TargetWatch`)."""
+
+    def attempt(self, outcome: AttemptOutcome) -> None:
+        """Account for one attempt."""
+        ...
+
+
+class Unwatched:
+    """No watch on the attempts (judges, scoring passes)."""
+
+    def attempt(self, outcome: AttemptOutcome) -> None:
+        """Ignore it."""
 
 
 class AttemptSink(Protocol):
@@ -40,6 +55,7 @@ class RequestContext:
     clock: Clock
     sleep: Sleep
     sink: AttemptSink
+    watch: AttemptWatch = field(default_factory=lambda: Unwatched())
 
 
 @dataclass
@@ -93,9 +109,12 @@ async def send_with_retries(
         state.backoff_ms += slept
         state.pending_backoff_ms += slept
 
+    started = ctx.clock.now()
+
     async def one_attempt() -> AttemptOutcome:
         outcome = await _attempt(ctx, scheduler, planned, prepared, cost, state)
         if outcome.error is not None:
+            outcome.error = checked_hint(ctx.retry, outcome.error, ctx.clock.now() - started)
             raise outcome.error
         return outcome
 
@@ -114,12 +133,14 @@ async def _attempt(
     state: _Progress,
 ) -> AttemptOutcome:
     async with scheduler.slot(cost) as ticket:
-        outcome = await ctx.client.send(prepared)
-        output = _output_tokens(outcome)
-        reported_at = None if outcome.ttfb_ms is None else ticket.taken_at + outcome.ttfb_ms / 1e3
-        scheduler.settle(
-            ticket, outcome.limits, output, _status_for_scheduler(outcome), reported_at
-        )
+
+        def headers_seen(partial: AttemptOutcome) -> None:
+            scheduler.learn(ticket, partial.limits, ctx.clock.now())
+
+        outcome = await ctx.client.send(prepared, headers_seen)
+        load = outcome.error.classification.load if outcome.error else Load.NORMAL
+        scheduler.settle(ticket, outcome.limits, _output_tokens(outcome), load)
+        ctx.watch.attempt(outcome)
     state.attempts += 1
     state.queue_ms += ticket.queue_ms
     state.last = outcome
@@ -128,12 +149,6 @@ async def _attempt(
     state.pending_backoff_ms = 0.0
     await ctx.sink.attempt(row)
     return outcome
-
-
-def _status_for_scheduler(outcome: AttemptOutcome) -> int | None:
-    if outcome.error is not None and outcome.error.kind == "overloaded":
-        return 529  # an overloaded error event counts like a 529
-    return outcome.http_status
 
 
 def _output_tokens(outcome: AttemptOutcome) -> int | None:

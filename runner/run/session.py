@@ -6,9 +6,10 @@ writer, and a cancellable scope holds a feeder and the workers. A first SIGINT/S
 that scope only (in-flight attempts are cancelled), so the writer still flushes what finished,
 the run is compacted and the manifest says "interrupted"; a second signal exits at once. An
 unexpected error leaves the parts as they are, marks the manifest "failed" and becomes
-`RunFailed`. Requests wait in a bounded memory stream; the
-number of workers exceeds the concurrency so that requests sleeping in a backoff do not
-leave slots idle (the schedulers' limiters bound what is actually in flight).
+`RunFailed`. Each model has its own lane: a bounded memory stream of its requests and its
+own workers, more than the concurrency so that requests sleeping in a backoff do not leave
+slots idle (the schedulers' limiters bound what is actually in flight), and a model paced
+to a low rate occupies only its own workers.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from pathlib import Path
 from typing import Protocol
 
 import anyio
+import anyio.abc
 import httpx
 from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 
 from runner.clock import Clock, MonotonicClock, Sleep, real_sleep, utc_now
 from runner.config.types import Experiment
-from runner.errors import RunFailed
+from runner.errors import RunFailed, TargetUnusable
 from runner.http.client import MessagesClient
 from runner.http.lag import LoopLag
 from runner.http.transport import NoCookies, PooledTransport
@@ -41,7 +43,7 @@ from runner.results.schema import AttemptRow, TurnRow
 from runner.results.store import RunDirectory, table_counts
 from runner.results.writer import DurableTurn, ResultObserver, Row, RowWriter
 from runner.run.conversation import converse
-from runner.run.execute import RequestContext, perform
+from runner.run.execute import RequestContext, Unwatched, perform
 from runner.run.resume import Continuation
 from runner.run.scoring import (
     DroppedAttempts,
@@ -50,6 +52,7 @@ from runner.run.scoring import (
     judge_lane,
     score_stored,
 )
+from runner.run.target import TargetWatch
 from runner.schedule.scheduler import Scheduler
 
 _EXIT_BY_SIGNAL = {signal.SIGINT: 130, signal.SIGTERM: 143}
@@ -148,6 +151,7 @@ async def execute_run(
     manifest = _opening_manifest(run_dir, len(todo), continuing)
     run_dir.write_manifest(manifest)
     stop = _Stop()
+    stop.target = TargetWatch(experiment.target.base_url, stop.work)
     writer = RowWriter(run_dir, services.observer)
     prior = _Prior(
         continuing.prior_attempts if continuing else {}, continuing.turns if continuing else {}
@@ -176,6 +180,8 @@ async def execute_run(
         error = RunFailed(run_dir.path, _first_leaf(failure))
         error.args = (scrub(str(error)),)  # the message is what main prints
         raise error from failure
+    if stop.unusable is not None:
+        raise stop.unusable
     exit_code = stop.exit_code()
     return RunOutcome(run_dir.path, run_id, manifest.status, manifest.counts, exit_code)
 
@@ -204,9 +210,7 @@ async def _record(
         outer.start_soon(writer.consume, receive)
         async with send:
             if sender is None:
-                await _send_all(
-                    experiment, run_id, services, todo, send, stop.work, prior, schedulers
-                )
+                await _send_all(experiment, run_id, services, todo, send, stop, prior, schedulers)
                 return
             with stop.work:
                 await sender(todo, send, prior.attempts)
@@ -253,6 +257,11 @@ async def _close(
         closed = manifest.finished(RunStatus.FAILED, utc_now(), manifest.counts, session)
         leaf = _first_leaf(failure)
         closed = dataclasses.replace(closed, failure=scrub(f"{type(leaf).__name__}: {leaf}"))
+    elif stop.unusable is not None:
+        await anyio.to_thread.run_sync(run_dir.compact)
+        counts = Counts(planned=manifest.counts.planned, **table_counts(run_dir.path))
+        closed = manifest.finished(RunStatus.FAILED, utc_now(), counts, session)
+        closed = dataclasses.replace(closed, failure=scrub(str(stop.unusable)))
     else:
         await anyio.to_thread.run_sync(run_dir.compact)
         counts = Counts(planned=manifest.counts.planned, **table_counts(run_dir.path))
@@ -268,7 +277,7 @@ async def _send_all(
     services: RunServices,
     todo: list[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
-    work: anyio.CancelScope,
+    stop: _Stop,
     prior: _Prior,
     schedulers: dict[str, Scheduler],
 ) -> None:
@@ -280,18 +289,33 @@ async def _send_all(
         services.clock,
         services.sleep,
         _AttemptForwarder(rows, prior.attempts),
+        stop.target or Unwatched(),
     )
-    queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
-        max_buffer_size=experiment.run.concurrency
-    )
-    workers = min(len(todo), 2 * experiment.run.concurrency + 8)
     lane = _Lane(experiment, context, schedulers, prior, LiveScoring.of(experiment))
-    with work:
+    with stop.work:
         async with anyio.create_task_group() as group:
-            group.start_soon(_feed, todo, queue_send)
-            async with queue_receive:
-                for _ in range(workers):
-                    group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
+            for model in experiment.models:
+                mine = [p for p in todo if p.model == model]
+                if mine:
+                    _start_model_lane(group, lane, mine, rows)
+
+
+def _start_model_lane(
+    group: anyio.abc.TaskGroup,
+    lane: _Lane,
+    todo: list[PlannedRequest],
+    rows: MemoryObjectSendStream[Row],
+) -> None:
+    """One model's feeder and workers: a model sleeping on its own budget keeps its own
+    workers busy, never another model's."""
+    concurrency = lane.experiment.run.concurrency
+    queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
+        max_buffer_size=concurrency
+    )
+    group.start_soon(_feed, todo, queue_send)
+    with queue_receive:
+        for _ in range(min(len(todo), 2 * concurrency + 8)):
+            group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
 
 
 def _schedulers(experiment: Experiment, services: RunServices) -> dict[str, Scheduler]:
@@ -304,6 +328,7 @@ def _schedulers(experiment: Experiment, services: RunServices) -> dict[str, Sche
             clock=services.clock,
             sleep=services.sleep,
             shared=in_flight,
+            max_pause_s=experiment.run.retry.max_backoff_s,
         )
         for model in experiment.models
     }
@@ -365,6 +390,12 @@ class _Stop:
 
     work: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     signals: list[int] = field(default_factory=list)
+    target: TargetWatch | None = None
+
+    @property
+    def unusable(self) -> TargetUnusable | None:
+        """Why the target watch stopped the run, if it did."""
+        return self.target.verdict if self.target is not None else None
 
     def exit_code(self) -> int:
         """0, or the exit code of the first signal."""

@@ -1,16 +1,30 @@
 """One rate-limit-aware scheduler per (target, API key, model), shared by every arm.
 
-Before each attempt `slot()` waits, in FIFO order, for a concurrency slot and for budget in
-local mirrors of the server's token buckets (requests, input tokens, output tokens), which
-refill continuously. The mirrors start from configured limits, or from the first response's
-`anthropic-ratelimit-*` headers (until then one probe request goes alone), and are re-anchored
-on every response: the remaining budget it reports, less what was sent after that attempt,
-refilled since its headers arrived. A 429 pauses every send until its retry-after and
-halves the concurrency (once per window of `concurrency` attempts); a window in which at
-least half the attempts were overloaded (529) cuts it by a quarter, and a window with
-neither grows it by an eighth, up to the configured concurrency. Scattered 529s alone never
-shrink it: the API's overload is not caused by one client's concurrency. The slot is
-released when the attempt ends, so no slot is held through a backoff.
+An attempt goes through `slot()` in three steps:
+
+1. Probe: without configured limits, the first attempt goes alone; the others wait until the
+   limits are learned from its response headers (or it ends without any).
+2. Budget, holding only this model's own slot (its `CapacityLimiter`, whose size adapts, see
+   below): in FIFO order among this model's waiters, wait until the local mirrors of the
+   server's token buckets (requests, input tokens, output tokens; refilling continuously) hold
+   the attempt's cost and no 429 pause is in force, then take the cost from them. A model
+   paced to a low rpm, or paused by a 429, sleeps here without holding anything another model
+   needs.
+3. Send, holding also one run-wide `shared` slot (the run's concurrency, the HTTP pool's
+   size), taken just around the attempt and released when it ends, so no slot of either kind
+   is held through a retry's backoff and `in_flight` counts attempts on the wire only.
+
+The mirrors start from configured limits, or from the first response's
+`anthropic-ratelimit-*` headers, and are re-anchored on every response as soon as its
+headers arrive (`learn`, before the body is read): the remaining budget it reports, less what
+was sent after that attempt, refilled since its headers arrived. `settle` then refunds output
+tokens and adapts. A throttled failure (429) pauses every send of this model until its
+retry-after (at most `max_pause_s`) and halves the concurrency (once per window of
+`concurrency` attempts); a window in which at least half the attempts were overloaded (a 529,
+or an overloaded_error event mid-stream: the `Load` of the one classification in
+`runner.errors`) cuts it by a quarter, and a window with neither grows it by an eighth, up to
+the configured concurrency. Scattered overloads alone never shrink it: the API's overload is
+not caused by one client's concurrency.
 """
 
 from __future__ import annotations
@@ -24,6 +38,7 @@ import anyio
 
 from runner.clock import Clock, Sleep
 from runner.config.types import RateLimits
+from runner.errors import Load
 from runner.http.ratelimit import RateLimitSnapshot
 from runner.schedule.token_bucket import TokenBucket
 
@@ -43,9 +58,21 @@ class Cost:
     max_tokens: int
 
 
+@dataclass(frozen=True, slots=True)
+class _Charged:
+    """What taking an attempt's cost from the budgets recorded."""
+
+    seq: int
+    at: float
+    requests_mark: float
+    input_mark: float
+    output_mark: float
+
+
 @dataclass(slots=True)
 class Ticket:
-    """Issued when an attempt may go; carries what it took and the state it met."""
+    """Issued when an attempt may go; carries what it took (at `taken_at`, when its cost was
+    taken from the budgets) and the state it met when it was sent."""
 
     seq: int
     taken_at: float
@@ -59,6 +86,7 @@ class Ticket:
     concurrency: int
     in_flight: int
     rpm: float | None
+    learned: bool = False
 
 
 class Scheduler:
@@ -76,6 +104,7 @@ class Scheduler:
         clock: Clock,
         sleep: Sleep,
         shared: anyio.CapacityLimiter | None = None,
+        max_pause_s: float = 60.0,
     ) -> None:
         self._limits = limits
         self._clock = clock
@@ -93,6 +122,7 @@ class Scheduler:
         if limits.rpm is not None:
             self._learned.set()
         self._pause_until = 0.0
+        self._max_pause_s = max_pause_s
         self._seq = 0
         self._window = _Window()
         self.pauses = 0
@@ -119,36 +149,46 @@ class Scheduler:
 
     @asynccontextmanager
     async def slot(self, cost: Cost) -> AsyncIterator[Ticket]:
-        """Wait for budget and a concurrency slot; hold the slot for the attempt only."""
+        """Wait for budget holding only this model's slot, then take a run-wide slot for the
+        attempt; both are released when the attempt ends (see the module docstring)."""
         queued = self._clock.now()
         await self._wait_for_first_limits()
-        async with self._limiter, self._shared:
+        async with self._limiter:
             async with self._lock:
                 paused = await self._wait_for_budget(cost)
-                ticket = self._take(cost, queued, paused)
-            yield ticket
+                charged = self._charge(cost)
+            async with self._shared:
+                yield self._ticket(charged, cost, queued, paused)
+
+    def learn(self, ticket: Ticket, snapshot: RateLimitSnapshot | None, reported_at: float) -> None:
+        """Re-anchor the budgets on a response's rate-limit headers, as soon as they arrive
+        (`reported_at`, monotonic); lets the waiters behind a probe go."""
+        if snapshot is None or not snapshot.reported or ticket.learned:
+            return
+        ticket.learned = True
+        self._learn(ticket, snapshot, self._clock.now(), reported_at)
+        self._learned.set()
 
     def settle(
         self,
         ticket: Ticket,
         snapshot: RateLimitSnapshot | None,
         output: int | None,
-        status: int | None,
+        load: Load,
         reported_at: float | None = None,
     ) -> None:
-        """Account for a finished attempt: learn limits, refund tokens, adapt concurrency.
+        """Account for a finished attempt: learn limits (unless `learn` already did), refund
+        tokens, pause on a throttled failure and adapt concurrency.
 
         `reported_at` is when the response headers arrived (monotonic; default now): the
         server counted its remaining budget before then.
         """
         now = self._clock.now()
-        if snapshot is not None and snapshot.reported:
-            self._learn(ticket, snapshot, now, now if reported_at is None else reported_at)
+        self.learn(ticket, snapshot, now if reported_at is None else reported_at)
         self._refund_output(ticket, output, now)
-        if status in (429, 529):
-            self._back_off(status, snapshot, now)
-        else:
-            self._window.record(status)
+        self._window.record(load)
+        if load is Load.THROTTLED:
+            self._back_off(snapshot, now)
         self._adapt()
         self._learned.set()
 
@@ -179,19 +219,25 @@ class Scheduler:
     def _output_at_send(self, cost: Cost) -> int:
         return cost.max_tokens if self._limits.output_counting == "max_tokens" else 0
 
-    def _take(self, cost: Cost, queued: float, paused: float) -> Ticket:
+    def _charge(self, cost: Cost) -> _Charged:
+        """Take `cost` from the budgets: the attempt's number, the time, the budgets' marks."""
         now = self._clock.now()
         for bucket, amount in self._charges(cost):
             bucket.take(amount, now)
         self._seq += 1
+        marks = [b.taken if b else 0.0 for b in (self._requests, self._input, self._output)]
+        return _Charged(self._seq, now, marks[0], marks[1], marks[2])
+
+    def _ticket(self, charged: _Charged, cost: Cost, queued: float, paused: float) -> Ticket:
+        now = self._clock.now()
         return Ticket(
-            seq=self._seq,
-            taken_at=now,
+            seq=charged.seq,
+            taken_at=charged.at,
             cost=cost,
             output_charged=self._output_at_send(cost),
-            requests_mark=self._requests.taken if self._requests else 0.0,
-            input_mark=self._input.taken if self._input else 0.0,
-            output_mark=self._output.taken if self._output else 0.0,
+            requests_mark=charged.requests_mark,
+            input_mark=charged.input_mark,
+            output_mark=charged.output_mark,
             queue_ms=(now - queued) * 1000.0,
             paused_ms=paused * 1000.0,
             concurrency=self.concurrency,
@@ -224,15 +270,13 @@ class Scheduler:
         else:
             self._output.take(actual, now)
 
-    def _back_off(self, status: int, snapshot: RateLimitSnapshot | None, now: float) -> None:
-        self._window.record(status)
-        if status != 429:
-            return
+    def _back_off(self, snapshot: RateLimitSnapshot | None, now: float) -> None:
         if not self._window.cut:
             self._set_concurrency(self.concurrency // 2)
             self._window.cut = True
         wait = snapshot.retry_after_s if snapshot and snapshot.retry_after_s else None
-        until = max(self._pause_until, now + (wait or _DEFAULT_PAUSE_S))
+        wait = min(wait or _DEFAULT_PAUSE_S, self._max_pause_s)
+        until = max(self._pause_until, now + wait)
         self.paused_s += until - max(self._pause_until, now)
         self._pause_until = until
         self.pauses += 1
@@ -263,10 +307,10 @@ class _Window:
     throttled: int = 0
     cut: bool = False
 
-    def record(self, status: int | None) -> None:
+    def record(self, load: Load) -> None:
         self.done += 1
-        self.overloaded += status == 529
-        self.throttled += status == 429
+        self.overloaded += load is Load.OVERLOADED
+        self.throttled += load is Load.THROTTLED
 
     @property
     def clean(self) -> bool:

@@ -71,11 +71,13 @@ def test_all_accepted_locally_exits_0(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_a_server_that_does_not_answer_is_unreachable_not_rejected(
     tmp_path: Path, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """Nothing listening: every arm is unreachable and the exit code is 0."""
+    """Nothing listening: every arm is unreachable, exit 1 with one line naming the URL."""
     url = f"http://127.0.0.1:{_closed_port()}"
     experiment = write_experiment(tmp_path, url, arms=ARMS[:2])
-    assert run_cli(["check", experiment]) == 0
-    assert capsys.readouterr().out.count("unreachable") == 2
+    assert run_cli(["check", experiment]) == 1
+    out, err = capsys.readouterr()
+    assert out.count("unreachable") == 2
+    assert f"error: 2 of 2 checks got no usable answer from {url}: " in err
 
 
 @pytest.mark.parametrize(

@@ -36,13 +36,31 @@ def experiment(tmp_path: Path, server: EmulatorServer, monkeypatch: pytest.Monke
 
 def _run(tmp_path: Path, experiment: Path, run_id: str, *extra: str) -> int:
     args = ["run", experiment, "--results", tmp_path / "out", "--run-id", run_id, "-q", *extra]
-    return run_cli(args)
+    return run_cli([*args, "--allow-errors"])
+
+
+def test_an_arm_without_any_successful_request_exits_1_naming_it(
+    tmp_path: Path, experiment: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """By default an arm whose every request failed is exit 1, one line naming the arm and
+    its commonest error; the other arm's errors alone would not be."""
+    args = ["run", experiment, "--results", tmp_path / "out", "--run-id", "r1", "-q"]
+    assert run_cli(args) == 1
+    err = capfd.readouterr().err
+    assert err.splitlines()[-1].startswith(
+        "error: arm 'bogus' (model claude-opus-4-6) has no successful request: all 2 failed, "
+        "mostly invalid_beta (HTTP 400): The API answered 400 invalid_request_error: "
+        "Unsupported beta header"
+    )
+    assert "pass --allow-errors" in err
+    assert "Traceback" not in err
 
 
 def test_request_errors_alone_exit_0_and_a_crossed_threshold_exits_1(
     tmp_path: Path, experiment: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """Errors are data (exit 0); error_rate>0.5 crossed by one arm exits 1 naming it."""
+    """With --allow-errors errors are data (exit 0); error_rate>0.5 crossed by one arm exits 1
+    naming it."""
     assert _run(tmp_path, experiment, "r1") == 0
     assert _run(tmp_path, experiment, "r2", "--fail-on", "error_rate>0.5") == 1
     err = capfd.readouterr().err
@@ -97,6 +115,7 @@ def test_json_logs_are_one_object_per_line_for_start_end_and_request_errors(
 ) -> None:
     """--log-format json (on the group or on run) writes only JSON lines to stderr."""
     args = ["run", experiment, "--results", tmp_path / "out", "-q", "--fail-on", "errors>0"]
+    args.append("--allow-errors")
     flag = ["--log-format", "json"]
     code = run_cli([*flag, *args] if where == "group" else [*args, *flag])
     assert code == 1
@@ -140,8 +159,9 @@ def test_key_never_written_or_printed_across_resume_retry_history_and_json_logs(
             tmp_path / "out",
             "--run-id",
             "r1",
+            "--allow-errors",
         ],
-        ["--log-format", "json", "run", experiment, "--resume", run_dir],
+        ["--log-format", "json", "run", experiment, "--resume", run_dir, "--allow-errors"],
         ["run", experiment, "--retry-errors", "latest", "--results", tmp_path / "out"],
         ["run", experiment, "--log-format", "json", "--retry-errors", run_dir, "--fail-on", "ok<9"],
         ["history", experiment, "--results", tmp_path / "out"],
@@ -149,7 +169,7 @@ def test_key_never_written_or_printed_across_resume_retry_history_and_json_logs(
         ["history", "e2e", "--results", tmp_path / "out", "--format", "csv"],
     ]
     codes = [run_cli(step) for step in steps]
-    assert codes == [0, 0, 0, 1, 0, 0, 0]
+    assert codes == [0, 0, 1, 1, 0, 0, 0]  # retry-errors: still no ok row in arm bogus
     assert any(r.header_values("x-api-key") == [SECRET] for r in server.app.received)
     written = [p for p in tmp_path.rglob("*") if p.is_file()]
     assert len(written) >= 4

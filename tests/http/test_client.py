@@ -14,6 +14,7 @@ from runner.errors import (
     APIStatusError,
     ConnectionFailed,
     InvalidBeta,
+    NotMessagesAPI,
     Overloaded,
     RateLimited,
     RequestFailed,
@@ -438,10 +439,12 @@ async def test_read_error_mid_stream_is_a_stream_cut() -> None:
 async def test_unparseable_answer_is_a_failure_not_a_crash(
     reply: Callable[[httpx.Request], httpx.Response], stream: bool
 ) -> None:
-    """A 200 whose body does not parse comes back as a non-retryable failure, never raised."""
+    """A 200 whose body does not parse comes back as a non-retryable failure, never raised,
+    that says the target does not answer like a Messages API."""
     outcome = await _send(Recorder(reply), stream=stream)
 
-    assert type(outcome.error) is RequestFailed
+    assert type(outcome.error) is NotMessagesAPI
+    assert outcome.error.classification.target is not None
     assert outcome.error.retryable is False
     assert outcome.http_status == 200
     assert outcome.message is None

@@ -11,6 +11,7 @@ from runner.errors import (
     APIStatusError,
     ConnectionFailed,
     ErrorInfo,
+    GaveUp,
     InvalidBeta,
     Overloaded,
     RateLimited,
@@ -19,7 +20,7 @@ from runner.errors import (
     StreamCut,
     StreamErrorEvent,
 )
-from runner.http.retry import build_retrying
+from runner.http.retry import build_retrying, checked_hint
 from runner.http.stream import MessageAccumulator
 
 
@@ -202,3 +203,31 @@ async def test_each_call_starts_a_fresh_controller() -> None:
     assert await build_retrying(policy, sleep)(first) == "ok"
     assert await build_retrying(policy, sleep)(second) == "ok"
     assert (first.calls, second.calls) == (2, 2)
+
+
+@pytest.mark.parametrize(
+    ("policy", "retry_after_s", "elapsed_s", "reason"),
+    [
+        pytest.param(RetryPolicy(deadline_s=60.0), 3600.0, 0.0,
+                     "the server asked to wait 3600 s, past the 60 s deadline", id="deadline"),
+        pytest.param(RetryPolicy(deadline_s=60.0), 20.0, 50.0,
+                     "the server asked to wait 20 s, past the 60 s deadline", id="deadline-late"),
+        pytest.param(RetryPolicy(max_backoff_s=30.0), 31.0, 0.0,
+                     "the server asked to wait 31 s, more than max_backoff_s (30 s)",
+                     id="max-backoff"),
+        pytest.param(RetryPolicy(deadline_s=60.0), 5.0, 0.0, None, id="within"),
+    ],
+)  # fmt: skip
+def test_a_retry_hint_past_the_policy_gives_up_at_once(
+    policy: RetryPolicy, retry_after_s: float, elapsed_s: float, reason: str | None
+) -> None:
+    """A 429 asking to wait longer than the policy allows becomes GaveUp: not retried, its
+    message says what the server asked, its kind stays rate_limited."""
+    failure = RateLimited(_status(429, "rate_limit_error", retry_after_s=retry_after_s))
+    checked = checked_hint(policy, failure, elapsed_s)
+    if reason is None:
+        assert checked is failure
+        return
+    assert isinstance(checked, GaveUp)
+    assert str(checked).startswith(f"gave up: {reason} (last answer: The API answered 429")
+    assert (checked.kind, checked.retryable) == ("rate_limited", False)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from runner.errors import StreamErrorEvent
+from runner.errors import Load, StreamErrorEvent
 from runner.http.stream import MessageAccumulator
 
 START = {
@@ -207,18 +207,22 @@ def test_unknown_events_are_ignored() -> None:
 
 
 @pytest.mark.parametrize(
-    ("error_type", "retryable"),
+    ("error_type", "retryable", "kind", "load"),
     [
-        pytest.param("overloaded_error", True, id="overloaded"),
-        pytest.param("api_error", True, id="api-error"),
-        pytest.param("rate_limit_error", True, id="rate-limit"),
-        pytest.param("timeout_error", True, id="timeout"),
-        pytest.param("invalid_request_error", False, id="invalid-request"),
-        pytest.param("authentication_error", False, id="auth"),
+        pytest.param("overloaded_error", True, "overloaded", Load.OVERLOADED, id="overloaded"),
+        pytest.param("api_error", True, "server_error", Load.NORMAL, id="api-error"),
+        pytest.param("rate_limit_error", True, "rate_limited", Load.THROTTLED, id="rate-limit"),
+        pytest.param("timeout_error", True, "timeout", Load.NORMAL, id="timeout"),
+        pytest.param("invalid_request_error", False, "invalid_request", Load.NORMAL, id="invalid"),
+        pytest.param("authentication_error", False, "auth", Load.NORMAL, id="auth"),
+        pytest.param("brand_new_error", False, "stream_error", Load.NORMAL, id="unknown"),
     ],
 )
-def test_error_event_raises_with_retryable_by_type(error_type: str, retryable: bool) -> None:
-    """An `error` event raises StreamErrorEvent carrying the type; retryable follows the type."""
+def test_error_event_raises_classified_like_the_status_its_type_stands_for(
+    error_type: str, retryable: bool, kind: str, load: Load
+) -> None:
+    """An `error` event raises StreamErrorEvent carrying the type, classified by it (an
+    overloaded_error mid-stream is overload, as a 529 is); an unknown type is not retried."""
     accumulator = _fold([("message_start", json.dumps(START))])
     data = json.dumps(
         {"type": "error", "error": {"type": error_type, "message": "Nope"}, "request_id": "req_9"}
@@ -228,7 +232,8 @@ def test_error_event_raises_with_retryable_by_type(error_type: str, retryable: b
         accumulator.feed("error", data)
 
     assert raised.value.retryable is retryable
-    assert raised.value.kind == "stream_error"
+    assert raised.value.kind == kind
+    assert raised.value.classification.load is load
     assert raised.value.info.status == 200
     assert raised.value.info.api_error_type == error_type
     assert raised.value.info.message == "Nope"

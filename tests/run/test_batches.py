@@ -87,7 +87,7 @@ def test_rejected_beta_fails_that_arms_requests_only(
     """A batch refused for an unknown beta gives invalid_beta rows; other arms succeed."""
     arms = (("baseline", ()), ("bogus", ("no-such-beta-2030-01-01",)))
     experiment = write_experiment(tmp_path, emulator.url, arms=arms, prompts=PROMPTS)
-    results = results_of(_run(tmp_path, experiment, "--via", "batches"))
+    results = results_of(_run(tmp_path, experiment, "--via", "batches", "--allow-errors"))
     by_arm = dict(
         results.group_by("arm").agg(pl.col("error_type").drop_nulls().unique()).iter_rows()
     )

@@ -11,6 +11,7 @@ import anyio.lowlevel
 import pytest
 
 from runner.config.types import RateLimits
+from runner.errors import Load
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.schedule.scheduler import Cost, Scheduler, Ticket
 
@@ -59,12 +60,12 @@ async def _take(scheduler: Scheduler, cost: Cost = SMALL) -> Ticket:
 
 
 async def _start_times(scheduler: Scheduler, time: FakeTime, users: int) -> list[float]:
-    """Run `users` concurrent slot() users; the fake times at which each was let through."""
+    """Run `users` concurrent slot() users; the fake times at which each got its budget."""
     started: list[float] = []
 
     async def user() -> None:
-        async with scheduler.slot(SMALL):
-            started.append(time.t)
+        async with scheduler.slot(SMALL) as ticket:
+            started.append(ticket.taken_at)
 
     async with anyio.create_task_group() as group:
         for _ in range(users):
@@ -91,7 +92,7 @@ async def test_default_limits_with_no_headers_do_not_pace() -> None:
     time = FakeTime()
     scheduler = _scheduler(time)
     probe = await _take(scheduler)
-    scheduler.settle(probe, read_snapshot({}, NOW), output=5, status=200)
+    scheduler.settle(probe, read_snapshot({}, NOW), output=5, load=Load.NORMAL)
 
     started = await _start_times(scheduler, time, users=10)
 
@@ -122,7 +123,7 @@ async def test_probe_goes_alone_until_settled(snapshot: RateLimitSnapshot | None
             group.start_soon(user, n)
         await anyio.wait_all_tasks_blocked()
         assert entered == []
-        scheduler.settle(probe, snapshot, output=1, status=200)
+        scheduler.settle(probe, snapshot, output=1, load=Load.NORMAL)
     assert sorted(entered) == [0, 1, 2]
 
 
@@ -133,7 +134,7 @@ async def test_learns_rpm_from_the_first_response() -> None:
     scheduler = _scheduler(time, concurrency=64)
     probe = await _take(scheduler)
     assert probe.rpm is None
-    scheduler.settle(probe, _headers(requests_limit=60, requests_remaining=59), 1, 200)
+    scheduler.settle(probe, _headers(requests_limit=60, requests_remaining=59), 1, Load.NORMAL)
 
     started = await _start_times(scheduler, time, users=60)
 
@@ -149,7 +150,7 @@ async def test_learns_input_token_limit_from_the_first_response() -> None:
     scheduler = _scheduler(time)
     probe = await _take(scheduler, Cost(input_tokens=1000, max_tokens=1))
     reported = _headers(input_tokens_limit=6000, input_tokens_remaining=5000)
-    scheduler.settle(probe, reported, 1, 200)
+    scheduler.settle(probe, reported, 1, Load.NORMAL)
 
     big = Cost(input_tokens=4000, max_tokens=1)
     first, second = await _take(scheduler, big), await _take(scheduler, big)
@@ -177,7 +178,9 @@ async def test_lowers_requests_to_the_reported_remaining(
     reporting = await _take(scheduler)
     for _ in range(sent_after):
         await _take(scheduler)
-    scheduler.settle(reporting, _headers(requests_limit=60, requests_remaining=remaining), 1, 200)
+    scheduler.settle(
+        reporting, _headers(requests_limit=60, requests_remaining=remaining), 1, Load.NORMAL
+    )
 
     started = await _start_times(scheduler, time, users=immediate + 1)
 
@@ -196,7 +199,7 @@ async def test_429_pauses_every_slot(retry_after: str | None, pause_s: float) ->
     scheduler = _scheduler(time, rpm=6000, concurrency=8)
     failed = await _take(scheduler)
     headers = {"retry-after": retry_after} if retry_after else {}
-    scheduler.settle(failed, read_snapshot(headers, NOW), None, 429)
+    scheduler.settle(failed, read_snapshot(headers, NOW), None, Load.THROTTLED)
     tickets: list[tuple[float, Ticket]] = []
 
     async def user() -> None:
@@ -218,7 +221,9 @@ async def test_529_does_not_pause() -> None:
     """An overload halves the concurrency but pauses nobody."""
     time = FakeTime()
     scheduler = _scheduler(time, rpm=6000)
-    scheduler.settle(await _take(scheduler), read_snapshot({"retry-after": "30"}, NOW), None, 529)
+    scheduler.settle(
+        await _take(scheduler), read_snapshot({"retry-after": "30"}, NOW), None, Load.OVERLOADED
+    )
 
     ticket = await _take(scheduler)
 
@@ -226,10 +231,13 @@ async def test_529_does_not_pause() -> None:
     assert scheduler.pauses == 0
 
 
+_LOAD_BY_STATUS = {200: Load.NORMAL, 429: Load.THROTTLED, 529: Load.OVERLOADED}
+
+
 async def _settle_all(scheduler: Scheduler, statuses: Sequence[int]) -> list[int]:
     seen = []
     for status in statuses:
-        scheduler.settle(await _take(scheduler), None, None, status)
+        scheduler.settle(await _take(scheduler), None, None, _LOAD_BY_STATUS[status])
         seen.append(scheduler.concurrency)
     return seen
 
@@ -272,7 +280,7 @@ async def test_concurrency_limit_bounds_slots_in_flight() -> None:
     """No more attempts than the (halved) concurrency hold a slot at once."""
     time = FakeTime()
     scheduler = _scheduler(time, concurrency=4, rpm=6000)
-    scheduler.settle(await _take(scheduler), None, None, 429)
+    scheduler.settle(await _take(scheduler), None, None, Load.THROTTLED)
     time.t += 2.0  # past the 429's pause
     inside: list[Ticket] = []
     release = anyio.Event()
@@ -334,7 +342,7 @@ async def test_output_tokens_charged_by_counting_mode(
     scheduler = _scheduler(time, otpm=600, counting=counting)
     cost = Cost(input_tokens=1, max_tokens=600)
     first = await _take(scheduler, cost)
-    scheduler.settle(first, None, output, 200)
+    scheduler.settle(first, None, output, Load.NORMAL)
 
     second = await _take(scheduler, cost)
 
@@ -366,7 +374,9 @@ async def test_ticket_reports_queue_and_pause_separately() -> None:
     """queue_ms is the whole wait for the slot; paused_ms only the part spent in a 429 pause."""
     time = FakeTime()
     scheduler = _scheduler(time, rpm=60, concurrency=1)
-    scheduler.settle(await _take(scheduler), read_snapshot({"retry-after": "1"}, NOW), None, 429)
+    scheduler.settle(
+        await _take(scheduler), read_snapshot({"retry-after": "1"}, NOW), None, Load.THROTTLED
+    )
 
     ticket = await _take(scheduler)
 
@@ -400,9 +410,9 @@ async def test_each_report_reanchors_the_mirror_both_ways() -> None:
     time = FakeTime()
     scheduler = _scheduler(time, concurrency=8)
     probe = await _take(scheduler)
-    scheduler.settle(probe, _headers(requests_limit=60, requests_remaining=0), 1, 200)
+    scheduler.settle(probe, _headers(requests_limit=60, requests_remaining=0), 1, Load.NORMAL)
     assert await _start_times(scheduler, time, users=1) == [pytest.approx(2.0)]
     ticket = await _take(scheduler)
-    scheduler.settle(ticket, _headers(requests_limit=60, requests_remaining=30), 1, 200)
+    scheduler.settle(ticket, _headers(requests_limit=60, requests_remaining=30), 1, Load.NORMAL)
     started_at = time.t
     assert await _start_times(scheduler, time, users=5) == [started_at] * 5

@@ -15,7 +15,7 @@ from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.types import Experiment
-from runner.run.preflight import REJECTED, HeaderCheck, check_experiment
+from runner.run.preflight import REJECTED, UNREACHABLE, HeaderCheck, check_experiment
 
 
 @click.command("check")
@@ -29,7 +29,8 @@ def check_command(
 ) -> None:
     """Check each arm's anthropic-beta header per model with a free count_tokens call.
 
-    Exit 0 when every arm is accepted (or unreachable), 1 when any is rejected.
+    Exit 0 when every arm is accepted; 1 when any is rejected or unreachable (the target
+    could not say whether the header works).
     """
     check_base_url_flag(local, base_url)
     env = Environment.from_os()
@@ -42,7 +43,15 @@ def check_command(
         checks = check_experiment(target, api_key_for(target, env, local=local))
     out = out_console()
     out.print(fit_table(out, check_table(checks), f"{target.name}: beta headers"))
-    sys.exit(1 if any(c.verdict == REJECTED for c in checks) else 0)
+    unreachable = [c for c in checks if c.verdict == UNREACHABLE]
+    if unreachable:
+        click.echo(
+            f"error: {len(unreachable)} of {len(checks)} checks got no usable answer from "
+            f"{target.target.base_url}: {unreachable[0].message}",
+            err=True,
+        )
+    failed = unreachable or any(c.verdict == REJECTED for c in checks)
+    sys.exit(1 if failed else 0)
 
 
 def check_table(checks: list[HeaderCheck]) -> pl.DataFrame:

@@ -16,6 +16,7 @@ from rich.console import Console
 from runner.analysis import summarize
 from runner.analysis.conversation import conversation_summary
 from runner.analysis.cost import with_cost
+from runner.analysis.error_rates import without_success
 from runner.analysis.summary import client_lag_note
 from runner.analysis.thresholds import check_score_metrics
 from runner.cli.commands.options import (
@@ -39,8 +40,8 @@ from runner.cli.terminal import (
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.environment import Environment
 from runner.config.types import Experiment
-from runner.errors import RunFailed, UsageError
-from runner.results.schema import ResultRow
+from runner.errors import ArmsFailed, RunFailed, TargetUnusable, UsageError
+from runner.results.schema import R, ResultRow
 from runner.results.store import read_results, read_turns
 from runner.results.writer import ResultObserver
 from runner.run.resume import RESUME, Continuation
@@ -89,6 +90,11 @@ from runner.run.session import RunOutcome
     help="Re-send only the requests of that run whose final row is an error.",
 )
 @fail_on_option
+@click.option(
+    "--allow-errors",
+    is_flag=True,
+    help="Exit 0 even when an arm has no successful request (to study failure rates).",
+)
 @log_format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @click.pass_context
@@ -107,6 +113,7 @@ def run(
     resume: str | None,
     retry_errors: str | None,
     fail_on: Sequence[str],
+    allow_errors: bool,
     log_format: str | None,
     quiet: bool,
 ) -> None:
@@ -150,6 +157,8 @@ def run(
             f"with: beta-runner run {options.experiment_path} --resume {outcome.run_dir}",
             "resume_hint",
         )
+    if outcome.exit_code == 0 and not allow_errors:
+        _check_every_arm_answered(outcome.run_dir, log)
     if outcome.exit_code == 0 and thresholds:
         priced = _priced(prepared.experiment, outcome.run_dir)
         check_thresholds(thresholds, outcome.run_dir, priced, log)
@@ -171,6 +180,29 @@ def _nothing_left(experiment: Experiment, continuing: Continuation, log: EventLo
     console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
 
 
+def _check_every_arm_answered(run_dir: Path, log: EventLog) -> None:
+    """ArmsFailed (exit 1) naming each (model, arm) without a successful request."""
+    failed = without_success(read_results(run_dir))
+    lines = tuple(_no_success_line(row) for row in failed.iter_rows(named=True))
+    for row, line in zip(failed.iter_rows(named=True), lines, strict=True):
+        log.event(
+            "arm_failed", {"model": row[R.model], "arm": row[R.arm], "message": line}, "error"
+        )
+    if lines:
+        raise ArmsFailed(lines)
+
+
+def _no_success_line(row: dict[str, object]) -> str:
+    status = f" (HTTP {row[R.http_status]})" if row[R.http_status] else ""
+    message = str(row[R.error_message] or "")
+    shown = message if len(message) <= 100 else message[:99] + "…"
+    return (
+        f"arm {row[R.arm]!r} (model {row[R.model]}) has no successful request: all "
+        f"{row['requests']} failed, mostly {row[R.error_type]}{status}"
+        + (f": {shown}" if shown else "")
+    )
+
+
 def _launch(
     prepared: PreparedRun, options: LaunchOptions, log: EventLog, quiet: bool
 ) -> RunOutcome:
@@ -180,7 +212,7 @@ def _launch(
     try:
         with _progress(prepared.sending, quiet, err_console()) as bar:
             outcome = start_run(prepared, options, _Both(bar, log))
-    except RunFailed as failed:
+    except (RunFailed, TargetUnusable) as failed:
         log.event("run_finished", {**started, "status": "failed", "error": str(failed)}, "error")
         raise
     finished = {**started, "status": outcome.status, "run_dir": str(outcome.run_dir)}
