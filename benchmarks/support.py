@@ -47,6 +47,13 @@ def free_port() -> int:
 @contextmanager
 def emulator_process(settings: Sequence[str]) -> Iterator[str]:
     """`beta-runner emulate` in a child process; yields its base URL once it answers."""
+    with emulator_child(settings) as (url, _):
+        yield url
+
+
+@contextmanager
+def emulator_child(settings: Sequence[str]) -> Iterator[tuple[str, int]]:
+    """Like `emulator_process`, yielding the base URL and the child's process id."""
     port = free_port()
     command = [sys.executable, "-m", "runner", "emulate", "--port", str(port)]
     for setting in settings:
@@ -55,7 +62,7 @@ def emulator_process(settings: Sequence[str]) -> Iterator[str]:
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(url)
-            yield url
+            yield url, child.pid
         finally:
             child.terminate()
             child.wait(timeout=10)

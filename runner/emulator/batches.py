@@ -15,11 +15,11 @@ Timestamps are RFC 3339 in UTC, derived from the wall time at creation plus mono
 
 from __future__ import annotations
 
-import hashlib
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from runner.emulator.counters import SeenCounter
 from runner.emulator.errors import invalid_request, not_found
 from runner.emulator.request import Obj
 
@@ -121,7 +121,7 @@ class BatchStore:
     def __init__(self) -> None:
         self._batches: dict[str, Batch] = {}
         self._order: dict[str, int] = {}
-        self._arrivals: dict[bytes, int] = {}
+        self._arrivals = SeenCounter()
 
     def add(self, batch: Batch) -> None:
         """Store a new batch and number each request's arrival (earlier batches holding it)."""
@@ -130,10 +130,7 @@ class BatchStore:
         batch.arrivals = tuple(self._arrive(batch.key(i)) for i in range(len(batch.requests)))
 
     def _arrive(self, key: str) -> int:
-        digest = hashlib.sha256(key.encode()).digest()
-        arrival = self._arrivals.get(digest, 0)
-        self._arrivals[digest] = arrival + 1
-        return arrival
+        return self._arrivals.seen(key)
 
     def get(self, batch_id: str) -> Batch:
         """The batch, or 404 not_found_error."""

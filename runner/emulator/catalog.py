@@ -14,14 +14,18 @@ accepted on every model, most as a no-op):
 | `output-300k-2026-03-24` | Opus and Sonnet 4.6 and later, every Claude 5 model |
 | `interleaved-thinking-2025-05-14` | Claude 4 and later |
 
-Retired Claude 3.x models stay in the list so that betas aimed at them
-(token-efficient-tools, output-128k) still have something to act on.
+Deprecated models carry their end-of-life dates (the SDK's deprecation warnings: Sonnet 4.5 on
+2026-11-30, Opus and Sonnet 4.0 on 2026-06-15, Claude 3.7 Sonnet and 3.5 Haiku on 2026-02-19).
+From that day on a request naming one gets the API's 404 `not_found_error` ("model: NAME");
+before it they are served, so betas aimed at them (token-efficient-tools, output-128k) can still
+be exercised with `EmulatorConfig.today` set earlier.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import date
 
 _SDK_BETAS_2026_08 = """
 message-batches-2024-09-24 prompt-caching-2024-07-31 computer-use-2024-10-22
@@ -72,12 +76,18 @@ LONG_WINDOW = 1_000_000
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """One model: its family and version, its output cap and its rate-limit class."""
+    """One model: its family and version, its output cap, its rate-limit class and, for a
+    deprecated model, its end-of-life date (from that day on the API answers 404)."""
 
     id: str
     family: str
     version: tuple[int, int]
     max_output: int
+    end_of_life: date | None = None
+
+    def retired(self, today: date) -> bool:
+        """Whether the API no longer serves this model on `today`."""
+        return self.end_of_life is not None and today >= self.end_of_life
 
     @property
     def rate_class(self) -> str:
@@ -89,9 +99,11 @@ class ModelInfo:
         return self.family == family and self.version >= version
 
 
-def _model(model_id: str, version: tuple[int, int], max_output: int) -> ModelInfo:
+def _model(
+    model_id: str, version: tuple[int, int], max_output: int, end_of_life: date | None = None
+) -> ModelInfo:
     family = next(f for f in ("opus", "sonnet", "haiku", "fable", "mythos") if f in model_id)
-    return ModelInfo(model_id, family, version, max_output)
+    return ModelInfo(model_id, family, version, max_output, end_of_life)
 
 
 MODELS: dict[str, ModelInfo] = {
@@ -114,13 +126,13 @@ MODELS: dict[str, ModelInfo] = {
         _model("claude-opus-4-6", (4, 6), 128_000),
         _model("claude-sonnet-4-6", (4, 6), 64_000),
         _model("claude-opus-4-5", (4, 5), 64_000),
-        _model("claude-sonnet-4-5", (4, 5), 64_000),
+        _model("claude-sonnet-4-5", (4, 5), 64_000, date(2026, 11, 30)),
         _model("claude-haiku-4-5", (4, 5), 64_000),
         _model("claude-opus-4-1", (4, 1), 32_000),
-        _model("claude-opus-4-0", (4, 0), 32_000),
-        _model("claude-sonnet-4-0", (4, 0), 64_000),
-        _model("claude-3-7-sonnet", (3, 7), 64_000),
-        _model("claude-3-5-haiku", (3, 5), 8_192),
+        _model("claude-opus-4-0", (4, 0), 32_000, date(2026, 6, 15)),
+        _model("claude-sonnet-4-0", (4, 0), 64_000, date(2026, 6, 15)),
+        _model("claude-3-7-sonnet", (3, 7), 64_000, date(2026, 2, 19)),
+        _model("claude-3-5-haiku", (3, 5), 8_192, date(2026, 2, 19)),
     )
 }
 

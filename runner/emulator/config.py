@@ -8,6 +8,7 @@ seed sees the same faults.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Literal
 
 from runner.emulator.planted import BetaEffect
@@ -18,6 +19,9 @@ class EmulatorConfig:
     """How the emulator behaves: seed, auth, rate limits, latency, faults and planted effects."""
 
     seed: int = 0
+    # The day model retirements are judged on (a model past its end of life answers 404);
+    # None: today's UTC date.
+    today: date | None = None
     # Repeats of one question get different answers, as sampling at a temperature would;
     # off, every answer to the same question is the same.
     vary_samples: bool = True

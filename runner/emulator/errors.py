@@ -7,25 +7,29 @@ Every handler raises `ApiError`; the app turns it into the documented envelope
 from __future__ import annotations
 
 import hashlib
-import secrets
+import os
 import string
 
 _BASE62 = string.digits + string.ascii_uppercase + string.ascii_lowercase
 
 
 def new_id(prefix: str, length: int = 24) -> str:
-    """A random id like the API's: `prefix` then `length` base62 characters."""
-    return prefix + "".join(secrets.choice(_BASE62) for _ in range(length))
+    """A random id like the API's: `prefix` then `length` base62 characters, from one
+    `os.urandom` call (8 random bits per character leaves no visible bias in base 62)."""
+    return prefix + _base62(int.from_bytes(os.urandom(length), "big"), length)
 
 
 def stable_id(prefix: str, key: str, length: int = 24) -> str:
     """An id like `new_id`'s, but the same every time for the same `key`."""
-    number = int.from_bytes(hashlib.sha256(key.encode()).digest(), "big")
+    return prefix + _base62(int.from_bytes(hashlib.sha256(key.encode()).digest(), "big"), length)
+
+
+def _base62(number: int, length: int) -> str:
     chars = []
     for _ in range(length):
         number, digit = divmod(number, 62)
         chars.append(_BASE62[digit])
-    return prefix + "".join(chars)
+    return "".join(chars)
 
 
 class ApiError(Exception):

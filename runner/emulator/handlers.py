@@ -18,6 +18,7 @@ from runner.emulator.batches import BatchStore
 from runner.emulator.caching import CachePlan, PromptCache
 from runner.emulator.catalog import find_model
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.counters import SeenCounter
 from runner.emulator.effects import FAST_SPEEDUP
 from runner.emulator.errors import ApiError, new_id, rate_limited
 from runner.emulator.faults import Fault, arrival_rng
@@ -54,8 +55,8 @@ class State:
     limiter: RateLimiter
     cache: PromptCache
     batches: BatchStore
-    arrivals: dict[str, int] = field(default_factory=dict)
-    samples: dict[str, int] = field(default_factory=dict)
+    arrivals: SeenCounter = field(default_factory=SeenCounter)
+    samples: SeenCounter = field(default_factory=SeenCounter)
 
 
 @dataclass
@@ -140,8 +141,7 @@ class LiveGate:
         """Refuse during the burst window; count this arrival of the exact request."""
         _check_burst(self.state)
         key = canonical([self.call.path, sorted(prepared.betas), self.call.body])
-        arrival = self.state.arrivals.get(key, 0)
-        self.state.arrivals[key] = arrival + 1
+        arrival = self.state.arrivals.seen(key)
         self.draw = Draw(arrival_rng(self.state.config.seed, key, arrival), arrival)
         return self.draw
 
@@ -159,8 +159,7 @@ class LiveGate:
     def content(self, prepared: Prepared) -> random.Random:
         """The next sample of this question under these betas."""
         counter = sample_counter(self.call.body, prepared.betas)
-        sample = self.state.samples.get(counter, 0)
-        self.state.samples[counter] = sample + 1
+        sample = self.state.samples.seen(counter)
         return sample_rng(self.state.config, self.call.body, sample)
 
 

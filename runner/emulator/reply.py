@@ -14,12 +14,13 @@ from __future__ import annotations
 import random
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Protocol
 
 from runner.emulator.caching import CachePlan
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.effects import Features, apply_edits, check_betas, check_limits, resolve
-from runner.emulator.errors import overloaded, rate_limited, server_error
+from runner.emulator.errors import not_found, overloaded, rate_limited, server_error
 from runner.emulator.faults import Fault, choose_fault, content_rng, find_directive
 from runner.emulator.generation import Completion, compose
 from runner.emulator.render import Accounting, message_json, usage
@@ -112,9 +113,16 @@ class Reply:
         return message_json(msg_id, request, self.completion, self.usage(), self.extra())
 
 
+def check_in_service(request: MessageRequest, today: date) -> None:
+    """404 not_found_error, as the API answers, for a model past its end-of-life date."""
+    if request.model.retired(today):
+        raise not_found(f"model: {request.model_name}")
+
+
 def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> Prepared:
     """Validate the body under its version and betas; ApiError on the first check that fails."""
     request = parse_request(asked.body, asked.version, count_only=count_only)
+    check_in_service(request, config.today or datetime.now(UTC).date())
     check_betas(request, asked.betas)
     features = resolve(request, asked.betas, config.beta_effects, config.p_correct)
     original = input_tokens(request)

@@ -126,6 +126,12 @@ def serve(config: EmulatorConfig, sock: socket.socket) -> None:
     """Serve the emulator on `sock` (from `listen`) until interrupted (Ctrl+C stops it)."""
     _hide_drops()
     settings = uvicorn.Config(
-        create_app(config), log_config=None, log_level="warning", access_log=False, lifespan="off"
+        create_app(config),
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        loop="auto",  # uvloop when installed (pip install 'beta-runner[fast]'), else asyncio
+        http="auto",  # httptools when installed, else h11
     )
     uvicorn.Server(settings).run(sockets=[sock])

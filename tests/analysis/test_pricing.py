@@ -55,7 +55,7 @@ def test_every_catalogued_model_has_a_price_and_the_table_is_dated() -> None:
 
 def test_cost_is_input_plus_output_at_the_model_price() -> None:
     """1,000 input and 2,000 output tokens on a $3/$15 model cost $0.033."""
-    (cost,) = _costs(row(model="claude-sonnet-4-5", input_tokens=1000, output_tokens=2000))
+    (cost,) = _costs(row(model="claude-sonnet-4-6", input_tokens=1000, output_tokens=2000))
     assert cost == pytest.approx(0.003 + 0.030)
 
 
@@ -70,7 +70,7 @@ def test_cache_writes_split_by_ttl_and_reads_at_their_price() -> None:
     usage = {"cache_creation": {"ephemeral_5m_input_tokens": 0, "ephemeral_1h_input_tokens": 400}}
     (cost,) = _costs(
         row(
-            model="claude-sonnet-4-5",
+            model="claude-sonnet-4-6",
             input_tokens=0,
             output_tokens=0,
             cache_creation_input_tokens=1000,

@@ -60,9 +60,9 @@ def test_cost_totals_and_means_per_group() -> None:
     """cost_usd is the group's total over ok rows and mean_cost_usd its mean, at the prices
     given; with no prices and no cost_usd column the cost is unknown, never the shipped table's."""
     frame = results(
-        row(model="claude-sonnet-4-5", input_tokens=1000, output_tokens=0),
-        row(model="claude-sonnet-4-5", input_tokens=3000, output_tokens=0, repeat=1),
-        error(model="claude-sonnet-4-5", repeat=2),
+        row(model="claude-sonnet-4-6", input_tokens=1000, output_tokens=0),
+        row(model="claude-sonnet-4-6", input_tokens=3000, output_tokens=0, repeat=1),
+        error(model="claude-sonnet-4-6", repeat=2),
     )
     table = summarize(frame, prices=default_prices())
     assert table["cost_usd"].to_list() == [pytest.approx(0.012)]

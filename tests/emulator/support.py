@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from runner.emulator import EmulatorConfig
 
+TODAY = date(2026, 12, 1)  # retirements are judged on a fixed day, not the machine's clock
 # One answer per question (vary_samples off), so tests can compare two replies to one body.
 FAST = EmulatorConfig(
+    today=TODAY,
     ttft_ms=0.0,
     ms_per_output_token=0.0,
     ms_per_1k_input_tokens=0.0,

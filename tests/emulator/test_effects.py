@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import AsyncIterator
+from datetime import date
 
 import httpx
 import pytest
@@ -193,8 +194,45 @@ async def test_fast_mode(client: httpx.AsyncClient) -> None:
 @pytest.mark.parametrize(
     ("model", "saves"), [("claude-3-7-sonnet-20250219", True), (MODEL, False)], ids=["3.7", "4.6"]
 )
-async def test_token_efficient_tools(client: httpx.AsyncClient, model: str, saves: bool) -> None:
-    """token-efficient-tools cuts tool-call output tokens on 3.7 Sonnet and is a no-op on 4.x."""
+async def test_token_efficient_tools(model: str, saves: bool) -> None:
+    """token-efficient-tools cuts tool-call output tokens on 3.7 Sonnet (while it was served,
+    until 2026-02-19) and is a no-op on 4.x."""
+    app = create_app(dataclasses.replace(FAST, today=date(2026, 1, 1)))
+    async with _client(app) as client:
+        await _token_efficient_tools(client, model, saves)
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("model", "today", "served"),
+    [
+        pytest.param("claude-sonnet-4-5", date(2026, 11, 29), True, id="sonnet-4.5-before"),
+        pytest.param("claude-sonnet-4-5", date(2026, 11, 30), False, id="sonnet-4.5-on-eol"),
+        pytest.param("claude-sonnet-4-5-20250929", date(2026, 12, 1), False, id="dated-alias"),
+        pytest.param("claude-3-5-haiku-latest", date(2026, 12, 1), False, id="3.5-haiku"),
+        pytest.param("claude-sonnet-4-0", date(2026, 12, 1), False, id="sonnet-4.0"),
+        pytest.param("claude-sonnet-4-6", date(2026, 12, 1), True, id="current"),
+    ],
+)
+async def test_a_model_past_its_end_of_life_is_not_found(
+    model: str, today: date, served: bool
+) -> None:
+    """From its end-of-life date a model gets the API's 404 not_found_error naming it."""
+    async with _client(create_app(dataclasses.replace(FAST, today=today))) as client:
+        response = await post(client, body(model=model))
+    if served:
+        assert response.status_code == 200
+        return
+    assert response.status_code == 404
+    assert response.json()["error"] == {"type": "not_found_error", "message": f"model: {model}"}
+
+
+def _client(app: EmulatorApp) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(transport=transport, base_url="http://emulator", headers=HEADERS)
+
+
+async def _token_efficient_tools(client: httpx.AsyncClient, model: str, saves: bool) -> None:
     payload = body(model=model, tools=[TOOL], tool_choice={"type": "any"})
     plain = (await post(client, payload)).json()["usage"]["output_tokens"]
     lean = (await post(client, payload, "token-efficient-tools-2025-02-19")).json()["usage"][

@@ -14,7 +14,7 @@ from runner.plan.estimate import START_TIER_RPM, duration_s, estimate
 
 def _experiment(tmp_path: Path, run: str) -> Path:
     return write_experiment(
-        tmp_path, "http://127.0.0.1:1", models=("claude-sonnet-4-5",), run=run,
+        tmp_path, "http://127.0.0.1:1", models=("claude-sonnet-4-6",), run=run,
         prompts=tuple((f"c{i}", "Say hello.") for i in range(10)),
     )  # fmt: skip
 
