@@ -8,6 +8,7 @@
     ├── ThresholdsCrossed              a --fail-on threshold was crossed        -> exit 1
     ├── TargetUnusable                 the target is wrong; the run stopped     -> exit 1
     ├── ArmsFailed                     an arm has no successful request         -> exit 1
+    ├── ServerIdRefused                a server id unsafe in a file name        -> exit 1
     └── RequestFailed                  one attempt of one request failed (data, never fatal)
         ├── APIStatusError             a non-2xx answer (status, type, request id, retry-after)
         │   ├── InvalidBeta            400 "Unsupported beta header"
@@ -94,6 +95,17 @@ class ArmsFailed(BetaRunnerError):
         shown = "; ".join(lines)
         super().__init__(
             f"{shown}. Its results measure only failures; pass --allow-errors to accept that."
+        )
+
+
+class ServerIdRefused(BetaRunnerError):
+    """The server sent an id (a batch id, say) that is not safe to use in a file name."""
+
+    def __init__(self, what: str, value: object) -> None:
+        self.value = value
+        super().__init__(
+            f"The server sent the {what} {value!r}, which is not an id (letters, digits, '_' "
+            "and '-' only); beta-runner uses ids in file names and wrote nothing for it."
         )
 
 

@@ -167,9 +167,15 @@ class MessagesClient:
     async def json_lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
         """GET a JSON Lines document (a relative path or an absolute URL), one object per line.
 
-        Raises the typed failure for a non-2xx answer or a broken connection.
+        Raises the typed failure for a non-2xx answer or a broken connection, and refuses a URL
+        that is not under the target's base URL (the request carries the API key).
         """
         absolute = url if url.startswith(("http://", "https://")) else self._base + url
+        if not absolute.startswith(self._base + "/"):
+            raise RequestFailed(
+                f"The server pointed at {absolute}, which is not on the target {self._base}; "
+                "it is not fetched (the API key would go with it)."
+            )
         headers = {**self._headers, "accept": "application/binary"}
         try:
             async with self._http.stream("GET", absolute, headers=headers) as response:

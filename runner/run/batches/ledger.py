@@ -9,11 +9,25 @@ newest batch holding each unfinished request instead of paying for it again.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from runner.errors import ServerIdRefused
+from runner.results import files
+
 LEDGER_DIR = "batches"
+# What an id from the server must look like before it names a file (the API's are like
+# `msgbatch_01HkcTjaV5uDC8jWR4ZsDV8d`): no dots, slashes or anything a path could use.
+SERVER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+
+
+def checked_server_id(value: object, what: str) -> str:
+    """`value` when it is a safe id; ServerIdRefused naming it otherwise."""
+    if isinstance(value, str) and SERVER_ID.fullmatch(value):
+        return value
+    raise ServerIdRefused(what, value)
 
 
 @dataclass(frozen=True)
@@ -37,10 +51,8 @@ class BatchLedger:
     def add(self, record: BatchRecord) -> None:
         """Keep `record` (atomically: a reader never sees half of it)."""
         self._dir.mkdir(parents=True, exist_ok=True)
-        path = self._dir / f"{record.batch_id}.json"
-        temporary = path.with_name(f".{path.name}.tmp")
-        temporary.write_text(json.dumps(asdict(record)), encoding="utf-8")
-        temporary.replace(path)
+        name = checked_server_id(record.batch_id, "batch id")
+        files.write_bytes(self._dir / f"{name}.json", json.dumps(asdict(record)).encode())
 
     def records(self) -> list[BatchRecord]:
         """Every batch of the run, oldest round first."""
@@ -62,4 +74,5 @@ class BatchLedger:
 
 def _load(path: Path) -> BatchRecord:
     raw = json.loads(path.read_text(encoding="utf-8"))
+    checked_server_id(raw.get("batch_id"), f"batch id in {path}")
     return BatchRecord(**{**raw, "keys": tuple(raw["keys"])})
