@@ -97,7 +97,8 @@ async def converse(
         state.add(sent.totals)
         state.last = sent.outcome
         if sent.outcome.error is not None:
-            await sink.turn(_failed_turn(ctx.run_id, planned, len(state.turns) + 1, sent))
+            failed = _turn_row(ctx.run_id, planned, len(state.turns) + 1, sent, [], 0, None)
+            await sink.turn(failed)
             return _summary(ctx.run_id, planned, state, sent.outcome)
         await _take_turn(ctx.run_id, planned, state, sent, sink)
     return _summary(ctx.run_id, planned, state, None)
@@ -171,11 +172,13 @@ def _turn_row(
     errors: int,
     following: JSONObject | None,
 ) -> TurnRow:
-    outcome = sent.outcome
-    reply = outcome.message or {}
+    """The turn's row; a failed turn (`sent.outcome.error`) has no reply columns."""
+    outcome, error = sent.outcome, sent.outcome.error
+    reply = (outcome.message or {}) if error is None else {}
     usage = reply.get("usage") or {}
     managed = reply.get("context_management")
-    edits = managed.get("applied_edits") or [] if isinstance(managed, dict) else []
+    edits = [e for e in managed.get("applied_edits") or [] if isinstance(e, dict)] if isinstance(
+        managed, dict) else []  # fmt: skip
     return TurnRow(
         run_id=run_id,
         request_key=planned.key,
@@ -183,8 +186,8 @@ def _turn_row(
         case_id=planned.case.id,
         model=planned.model,
         arm=planned.arm.name,
-        status=STATUS_OK,
-        error_type=None,
+        status=STATUS_OK if error is None else STATUS_ERROR,
+        error_type=error.kind if error is not None else None,
         attempts=sent.totals.attempts,
         sent_at=outcome.sent_at,
         latency_ms=outcome.latency_ms,
@@ -197,46 +200,12 @@ def _turn_row(
         tool_names=[call.name for call in calls],
         tool_inputs=[_dumps(call.input) for call in calls],
         tool_errors=errors,
-        context_edits=[str(e.get("type")) for e in edits if isinstance(e, dict)],
-        cleared_input_tokens=sum(_int(e.get("cleared_input_tokens")) or 0 for e in edits)
-        if edits
-        else None,
-        content_json=_dumps(reply.get("content") or []),
-        usage_json=_dumps(usage),
+        context_edits=[str(e.get("type")) for e in edits],
+        cleared_input_tokens=_total(_int(e.get("cleared_input_tokens")) for e in edits),
+        content_json=_dumps(reply.get("content") or []) if error is None else None,
+        usage_json=_dumps(usage) if error is None else None,
         context_management_json=_dumps(managed) if managed is not None else None,
         next_json=_dumps(following) if following is not None else None,
-    )
-
-
-def _failed_turn(run_id: str, planned: PlannedRequest, number: int, sent: Sent) -> TurnRow:
-    error = sent.outcome.error
-    return TurnRow(
-        run_id=run_id,
-        request_key=planned.key,
-        turn=number,
-        case_id=planned.case.id,
-        model=planned.model,
-        arm=planned.arm.name,
-        status=STATUS_ERROR,
-        error_type=error.kind if error else None,
-        attempts=sent.totals.attempts,
-        sent_at=sent.outcome.sent_at,
-        latency_ms=sent.outcome.latency_ms,
-        ttft_ms=sent.outcome.ttft_ms,
-        input_tokens=None,
-        output_tokens=None,
-        cache_creation_input_tokens=None,
-        cache_read_input_tokens=None,
-        stop_reason=None,
-        tool_names=[],
-        tool_inputs=[],
-        tool_errors=0,
-        context_edits=[],
-        cleared_input_tokens=None,
-        content_json=None,
-        usage_json=None,
-        context_management_json=None,
-        next_json=None,
     )
 
 

@@ -100,6 +100,7 @@ class Recording(httpx.AsyncBaseTransport):
     app: EmulatorApp
     fail_at: int | None = None
     bodies: list[bytes] = field(default_factory=list)
+    refuse_at: int | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Record, then answer through the ASGI app (or break, at `fail_at`)."""
@@ -107,6 +108,9 @@ class Recording(httpx.AsyncBaseTransport):
         if self.fail_at is not None and len(self.bodies) + 1 == self.fail_at:
             raise RuntimeError("the machine went down")
         self.bodies.append(body)
+        if self.refuse_at == len(self.bodies):
+            error = {"type": "invalid_request_error", "message": "refused by the test"}
+            return httpx.Response(400, json={"type": "error", "error": error})
         return await httpx.ASGITransport(app=self.app).handle_async_request(request)
 
     def sent(self) -> list[dict[str, Any]]:
@@ -121,13 +125,14 @@ def run_in_process(
     transport: Recording,
     *,
     resume: bool = False,
+    mode: str = RESUME,
 ) -> RunOutcome:
     """Run (or resume) the experiment against the recording transport."""
 
     async def go() -> RunOutcome:
         async with httpx.AsyncClient(transport=transport, base_url="http://emulator") as http:
             services = RunServices(http, "test-key", MonotonicClock(), anyio.sleep)
-            continuing = continuation(experiment, RESUME, run_dir.path) if resume else None
+            continuing = continuation(experiment, mode, run_dir.path) if resume else None
             return await execute_run(experiment, run_dir, "run-1", services, continuing=continuing)
 
     return anyio.run(go)

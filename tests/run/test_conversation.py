@@ -15,6 +15,7 @@ from runner.config.prices import default_prices
 from runner.errors import RunFailed
 from runner.results.schema import TURNS_SCHEMA
 from runner.results.store import TURNS, read_results, read_scores, read_turns
+from runner.run.resume import RETRY_ERRORS
 from tests.run.conversation_support import (
     ORDER_CASE,
     agent_experiment,
@@ -201,3 +202,32 @@ def test_scorers_grade_the_final_answer_and_see_every_tool_call(tmp_path: Path) 
     final = read_results(run_dir.path).collect()
     assert all("tool_use" in types for types in final["content_types"])
     assert (final["stop_reason"] == "end_turn").all()
+
+
+def test_a_failed_turn_ends_the_conversation_and_retry_errors_continues_it(
+    tmp_path: Path,
+) -> None:
+    """A refused turn makes an error row (paid turns counted); --retry-errors sends only the
+    failed turn and what follows, never the turns before it."""
+    experiment = agent_experiment(tmp_path, cases=ORDER_CASE + 'escalate = "Done."\n')
+    arms = tuple(a for a in experiment.arms if a.name == "baseline")
+    experiment = experiment.__class__(**{**experiment.__dict__, "arms": arms})
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    refusing = new_transport()
+    refusing.refuse_at = 2
+    run_in_process(experiment, run_dir, refusing)
+    failed = read_results(run_dir.path).collect()
+    assert failed["status"].to_list() == ["error"]
+    assert failed["turns"].to_list() == [1]
+    assert failed["input_tokens"][0] > 0
+    turns = read_turns(run_dir.path).sort("turn").collect()
+    assert turns["status"].to_list() == ["ok", "error"]
+
+    again = new_transport()
+    run_in_process(experiment, run_dir, again, resume=True, mode=RETRY_ERRORS)
+    assert again.bodies[0] == refusing.bodies[1]
+    assert refusing.bodies[0] not in again.bodies
+    final = read_results(run_dir.path).collect()
+    assert final["status"].to_list() == ["ok"]
+    assert final["turns"][0] == len(again.bodies) + 1
+    assert read_turns(run_dir.path).collect()["status"].to_list().count("error") == 0
