@@ -17,6 +17,8 @@ from runner.analysis import summarize
 from runner.analysis.conversation import conversation_summary
 from runner.analysis.cost import with_cost
 from runner.analysis.error_rates import without_success
+from runner.analysis.runs import load_scores
+from runner.analysis.scores import score_summary
 from runner.analysis.summary import client_lag_note
 from runner.analysis.thresholds import check_score_metrics
 from runner.cli.commands.options import (
@@ -244,11 +246,21 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     if note is not None:
         say(console, note)
     _print_conversations(console, experiment, outcome.run_dir)
+    _print_scores(console, outcome.run_dir)
     say(
         console,
         f"Run {outcome.status}: {outcome.counts.requests} requests, "
         f"{outcome.counts.errors} errors, written to {outcome.run_dir}",
     )
+
+
+def _print_scores(console: Console, run_dir: Path) -> None:
+    """Per arm and scorer: scored answers, errors, mean score and pass rate, when scored."""
+    scores = load_scores(run_dir)
+    if scores is None:
+        return
+    table = score_summary(read_results(run_dir), scores)
+    console.print(fit_table(console, table, "scores per arm (compare RUN_DIR tests the deltas)"))
 
 
 CONVERSATION_HEADERS = {
