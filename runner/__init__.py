@@ -33,6 +33,7 @@ from runner.errors import (
 )
 from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
 from runner.results.store import read_attempts, read_judge_requests, read_results, read_scores
+from runner.run.experiment import RunHandle, arun_experiment, run_experiment
 from runner.scoring import Score, ScoreInput
 
 __all__ = [
@@ -54,6 +55,7 @@ __all__ = [
     "RequestFailed",
     "RetryPolicy",
     "RunFailed",
+    "RunHandle",
     "RunSettings",
     "RunStoreError",
     "Score",
@@ -62,6 +64,7 @@ __all__ = [
     "ThresholdsCrossed",
     "UnknownBaseline",
     "UsageError",
+    "arun_experiment",
     "compare",
     "default_baseline",
     "default_prices",
@@ -74,6 +77,7 @@ __all__ = [
     "read_judge_requests",
     "read_results",
     "read_scores",
+    "run_experiment",
     "scan_runs",
     "side_by_side",
     "summarize",

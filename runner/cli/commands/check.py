@@ -10,11 +10,11 @@ import click
 import polars as pl
 
 from runner.cli.commands.options import command_log, log_format_option
-from runner.cli.launch import api_key_for, check_base_url_flag, target_url
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
 from runner.config.types import Experiment
+from runner.run.launch import api_key_for, check_base_url_flag, target_url
 from runner.run.preflight import REJECTED, UNREACHABLE, HeaderCheck, check_experiment
 
 

@@ -29,7 +29,6 @@ from runner.cli.commands.options import (
 )
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.gates import check_thresholds
-from runner.cli.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
 from runner.cli.logs import EventLog
 from runner.cli.terminal import (
     ProgressBar,
@@ -46,6 +45,7 @@ from runner.errors import ArmsFailed, RunFailed, TargetUnusable, UsageError
 from runner.results.schema import R, ResultRow
 from runner.results.store import read_results, read_turns
 from runner.results.writer import ResultObserver
+from runner.run.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
 from runner.run.resume import RESUME, Continuation
 from runner.run.session import RunOutcome
 
@@ -129,15 +129,15 @@ def run(
             "or drop --batch-size."
         )
     options = LaunchOptions(
-        experiment,
-        results_dir,
-        local,
-        base_url,
-        run_id,
-        concurrency,
-        emulator_config(emulator_settings),
-        resume,
-        retry_errors,
+        experiment=experiment,
+        results_dir=results_dir,
+        local=local,
+        base_url=base_url,
+        run_id=run_id,
+        concurrency=concurrency,
+        emulator=emulator_config(emulator_settings),
+        resume=resume,
+        retry_errors=retry_errors,
         via=via,
         batch_size=batch_size or DEFAULT_BATCH_SIZE,
         shard=parse_shard(shard) if shard is not None else None,
@@ -156,7 +156,7 @@ def run(
     if outcome.exit_code in INTERRUPTED:
         log.info(
             f"The run was interrupted; what finished is saved in {outcome.run_dir}. Resume it "
-            f"with: beta-runner run {options.experiment_path} --resume {outcome.run_dir}",
+            f"with: beta-runner run {experiment} --resume {outcome.run_dir}",
             "resume_hint",
         )
     if outcome.exit_code == 0 and not allow_errors:

@@ -18,7 +18,6 @@ from runner.analysis.runs import load_run
 from runner.analysis.scores import score_summary
 from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.emulator_settings import emulator_config
-from runner.cli.launch import api_key_for, target_url
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
@@ -27,6 +26,7 @@ from runner.config.types import Experiment, Target
 from runner.errors import RunStoreError, UsageError
 from runner.http.client import MessagesClient
 from runner.results.store import RunDirectory, read_scores
+from runner.run.launch import api_key_for, target_url
 from runner.run.scoring import rescore, stale_scorers
 from runner.run.session import http_client
 

@@ -1,10 +1,12 @@
-"""Starting a run from command-line options: resolve target and key, emulator, directory.
+"""Starting a run: check the options, resolve target and key, emulator, directory, then run.
 
-A run is new, or continues an existing run directory (`--resume`, `--retry-errors`).
-
-Everything that can be wrong with the input is checked before a run directory is created or a
-request is sent. With `local`, the emulator runs in this process on a free loopback port and
-receives a placeholder key: a real key is never sent to it.
+The one path from "run this experiment" to a finished run directory, shared by `beta-runner
+run` and `runner.run_experiment`: `prepare_run` checks everything that can be wrong with the
+input (raising ConfigError/UsageError/RunStoreError, whose messages name the command's flags,
+`--run-id` for `run_id=`) before a run directory is created or a request is sent; `run_prepared`
+(async) or `start_run` (blocking) then runs it. A run is new, or continues an existing run
+directory (`resume`, `retry_errors`). With `local`, the emulator runs in this process on a free
+loopback port and receives a placeholder key: a real key is never sent to it.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import anyio
 
 from runner.config.base_url import base_url_problem, normalised
 from runner.config.environment import Environment
-from runner.config.load import load_experiment
+from runner.config.load import LoadedExperiment, load_experiment
 from runner.config.names import name_problem
 from runner.config.types import Experiment
 from runner.emulator import EmulatorConfig, EmulatorServer
@@ -45,11 +47,11 @@ _KEY = re.compile(r"[\x21-\x7e]+")
 _SHARD = re.compile(r"([0-9]{1,6})/([0-9]{1,6})")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class LaunchOptions:
-    """What `beta-runner run` was asked to do."""
+    """What a run was asked to do: an experiment file (or a loaded `Experiment`) and how."""
 
-    experiment_path: Path
+    experiment: Path | Experiment
     results_dir: Path = Path("results")
     local: bool = False
     base_url: str | None = None
@@ -92,7 +94,7 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
     """Load and check everything; raises ConfigError/UsageError/RunStoreError before anything
     is written."""
     _check_flags(options)
-    loaded = load_experiment(options.experiment_path, env_base_url=env.base_url)
+    loaded = _loaded(options.experiment, env)
     experiment = _with_overrides(loaded.experiment, options)
     _check_batchable(experiment, options)
     continuing = _continuation(experiment, options)
@@ -104,6 +106,12 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
     api_key = api_key_for(experiment, env, local=options.local)
     shard = options.shard or _recorded_shard(continuing)
     return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing, shard)
+
+
+def _loaded(experiment: Path | Experiment, env: Environment) -> LoadedExperiment:
+    if isinstance(experiment, Experiment):
+        return LoadedExperiment(experiment, ())
+    return load_experiment(experiment, env_base_url=env.base_url)
 
 
 def _recorded_shard(continuing: Continuation | None) -> Shard | None:
@@ -151,6 +159,13 @@ def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuatio
 def start_run(
     prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
 ) -> RunOutcome:
+    """`run_prepared` in a new event loop (for code that has none running)."""
+    return anyio.run(run_prepared, prepared, options, observer)
+
+
+async def run_prepared(
+    prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
+) -> RunOutcome:
     """Create (or lock and re-read) the run directory and run it (against the in-process
     emulator with `local`). The directory stays locked while this process writes to it."""
     with target_url(options.local, options.base_url, options.emulator) as base_url:
@@ -168,7 +183,7 @@ def start_run(
         with RunLock(run_dir.path):
             # Read again under the lock: another writer may have finished requests meanwhile.
             prepared = _relocked(prepared)
-            return anyio.run(_run, experiment, run_dir, prepared, options, observer)
+            return await _run(experiment, run_dir, prepared, options, observer)
 
 
 def _relocked(prepared: PreparedRun) -> PreparedRun:
