@@ -124,9 +124,20 @@ def test_json_logs_are_json_lines_for_every_command(
 
 
 @pytest.mark.parametrize(
-    "command", ["run", "plan", "check", "compare", "report", "history", "betas", "emulate"]
+    "command",
+    ["run", "plan", "check", "compare", "report", "history", "betas", "emulate", "score"],
 )
 def test_every_command_takes_log_format(command: str, capfd: pytest.CaptureFixture[str]) -> None:
     """`--log-format` is accepted after every subcommand, as after the group."""
     assert run_cli([command, "--help"]) == 0
     assert "--log-format" in capfd.readouterr().out
+
+
+def test_report_into_an_existing_directory_is_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`report -o DIR` names the flag and says what to give, instead of an IsADirectoryError."""
+    assert run_cli(["report", tmp_path, "-o", tmp_path]) == 2
+    assert capfd.readouterr().err == (
+        f"error: -o {tmp_path}: this is a directory; give a file name such as report.html.\n"
+    )
