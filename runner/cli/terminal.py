@@ -81,10 +81,12 @@ def render_table(
     headers: Mapping[str, str] | None = None,
     *,
     compact: bool = False,
+    whole: Sequence[str] = (),
 ) -> Table:
     """A rich table of a polars frame; floats rounded for reading; `headers` renames columns.
 
-    `compact` draws only a rule under the header, which saves a character per column.
+    `compact` draws only a rule under the header, which saves a character per column; the
+    `whole` columns (names a reader looks rows up by) never wrap: the others wrap first.
     """
     names = headers or {}
     table = Table(title=Text(title) if title else None, header_style="bold")
@@ -97,6 +99,7 @@ def render_table(
             Text(names.get(name, name)),
             justify="right" if numeric else "left",
             overflow="ellipsis" if numeric else "fold",
+            no_wrap=name in whole,
         )
     for row in frame.iter_rows():
         table.add_row(*(Text(_cell(value)) for value in row))
@@ -115,6 +118,7 @@ def fit_table(
     title: str | None = None,
     headers: Mapping[str, str] | None = None,
     droppable: Sequence[str] = (),
+    whole: Sequence[str] = (),
 ) -> Table:
     """`render_table` fitted to the console's width: boxed if it fits, else compact, dropping
     columns of `droppable` (first listed first) until it fits; a caption names what was hidden.
@@ -123,14 +127,14 @@ def fit_table(
     if fits(console, table):
         return table
     hidden: list[str] = []
-    table = render_table(frame, title, headers, compact=True)
+    table = render_table(frame, title, headers, compact=True, whole=whole)
     for column in droppable:
         if fits(console, table):
             break
         if column in frame.columns:
             frame = frame.drop(column)
             hidden.append(column)
-            table = render_table(frame, title, headers, compact=True)
+            table = render_table(frame, title, headers, compact=True, whole=whole)
     if hidden:
         table.caption = Text(
             f"not shown at {console.width} columns: {', '.join(hidden)} "

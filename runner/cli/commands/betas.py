@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import click
 import polars as pl
+from rich.padding import Padding
+from rich.text import Text
 
 from runner.catalog.betas import catalog
 from runner.cli.commands.options import log_format_option
-from runner.cli.terminal import fit_table, out_console
+from runner.cli.terminal import fits, out_console, render_table, say
 
 
 @click.command()
@@ -24,4 +26,12 @@ def betas(log_format: str | None) -> None:
         }
     )
     out = out_console()
-    out.print(fit_table(out, table, "anthropic-beta names"))
+    whole = render_table(table, "anthropic-beta names")
+    if fits(out, whole):
+        out.print(whole)
+        return
+    # Too narrow for four columns: one block per beta, its name on a line of its own.
+    say(out, "anthropic-beta names")
+    for entry in entries:
+        out.print(Text(f"\n{entry.name}  ({entry.status})", style="bold"))
+        out.print(Padding(Text(f"{entry.description}\nneeds: {entry.needs}"), (0, 0, 0, 2)))

@@ -42,7 +42,8 @@ def check_command(
         target = _at(loaded.experiment, url) if url else loaded.experiment
         checks = check_experiment(target, api_key_for(target, env, local=local))
     out = out_console()
-    out.print(fit_table(out, check_table(checks), f"{target.name}: beta headers"))
+    title = f"{target.name}: beta headers"
+    out.print(fit_table(out, check_table(checks), title, whole=("arm", "model")))
     unreachable = [c for c in checks if c.verdict == UNREACHABLE]
     if unreachable:
         click.echo(

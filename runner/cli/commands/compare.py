@@ -71,7 +71,7 @@ def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, cho
     else:
         for (model, arm), rows in narrow_groups(shown):
             title = f"{model} / {arm} vs {chosen}"
-            console.print(fit_table(console, rows, title, NARROW_HEADERS))
+            console.print(fit_table(console, rows, title, NARROW_HEADERS, whole=("metric",)))
     evidence = evidence_report(results, chosen, comparison=table)
     title = "did each beta leave a trace?"
     console.print(fit_table(console, evidence, title, EVIDENCE_HEADERS, ("note",)))

@@ -30,7 +30,8 @@ def plan(ctx: click.Context, experiment: Path, prices: Path | None, log_format: 
         log.warning(warning)
     exp = loaded.experiment
     out = out_console()
-    out.print(fit_table(out, arm_table(exp), f"{exp.name}: arms", droppable=PLAN_DROPPABLE))
+    title = f"{exp.name}: arms"
+    out.print(fit_table(out, arm_table(exp), title, droppable=PLAN_DROPPABLE, whole=("arm",)))
     say(
         out,
         f"{len(exp.cases)} cases x {len(exp.models)} models ({', '.join(exp.models)}) x "
