@@ -17,6 +17,7 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
+from runner.analysis.conversation import CONVERSATION_METRICS, conversation_summary, per_turn
 from runner.analysis.cost import with_cost
 from runner.catalog.prices import ModelPrice, PriceTable
 from runner.config.load import LoadedExperiment, load_experiment
@@ -31,16 +32,32 @@ from runner.errors import (
     ThresholdsCrossed,
     UsageError,
 )
-from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, SCHEMA_VERSION, A, R
-from runner.results.store import read_attempts, read_judge_requests, read_results, read_scores
+from runner.results.schema import (
+    ATTEMPTS_SCHEMA,
+    RESULTS_SCHEMA,
+    SCHEMA_VERSION,
+    TURNS_SCHEMA,
+    A,
+    R,
+    T,
+)
+from runner.results.store import (
+    read_attempts,
+    read_judge_requests,
+    read_results,
+    read_scores,
+    read_turns,
+)
 from runner.run.experiment import RunHandle, arun_experiment, run_experiment
 from runner.scoring import Score, ScoreInput
 
 __all__ = [
     "ATTEMPTS_SCHEMA",
     "COMPARE_COLUMNS",
+    "CONVERSATION_METRICS",
     "RESULTS_SCHEMA",
     "SCHEMA_VERSION",
+    "TURNS_SCHEMA",
     "A",
     "Arm",
     "BetaRunnerError",
@@ -60,12 +77,14 @@ __all__ = [
     "RunStoreError",
     "Score",
     "ScoreInput",
+    "T",
     "Target",
     "ThresholdsCrossed",
     "UnknownBaseline",
     "UsageError",
     "arun_experiment",
     "compare",
+    "conversation_summary",
     "default_baseline",
     "default_prices",
     "error_rates",
@@ -73,10 +92,12 @@ __all__ = [
     "load_experiment",
     "load_prices",
     "load_run",
+    "per_turn",
     "read_attempts",
     "read_judge_requests",
     "read_results",
     "read_scores",
+    "read_turns",
     "run_experiment",
     "scan_runs",
     "side_by_side",
