@@ -1,9 +1,7 @@
 """Scores per arm: each scorer's mean value and pass rate, joined from `scores.parquet`.
 
-`with_scores` puts a run's scores beside its results as `score.<name>` columns (the value) and
-`passed.<name>` columns (pass/fail as 1.0 / 0.0, null where the scorer has none), one row per
-request; a request a scorer did not score (a failed request, a case without `expected`, a
-scorer error) has nulls there. `score_summary` gives per (model, arm, scorer): `n` scored,
+A request a scorer did not score (a failed request, a case without `expected`, a scorer error)
+counts nowhere but in `errors`. `score_summary` gives per (model, arm, scorer): `n` scored,
 `errors`, `mean` value and `pass_rate` (null when the scorer has no pass/fail).
 """
 
@@ -14,7 +12,6 @@ import polars as pl
 from runner.results.schema import SCORES_SCHEMA, R, S
 
 SCORE_PREFIX = "score."
-PASSED_PREFIX = "passed."
 PASS_RATE = ".pass_rate"
 SUMMARY_COLUMNS = (R.model, R.arm, S.scorer, "n", "errors", "mean", "pass_rate")
 
@@ -23,21 +20,6 @@ def scorer_names(scores: pl.LazyFrame | pl.DataFrame) -> list[str]:
     """The scorers present in a scores table, sorted."""
     names = scores.lazy().select(pl.col(S.scorer).unique()).collect()[S.scorer]
     return sorted(names.drop_nulls())
-
-
-def with_scores(
-    results: pl.LazyFrame | pl.DataFrame, scores: pl.LazyFrame | pl.DataFrame
-) -> pl.LazyFrame:
-    """`results` with `score.<name>` and `passed.<name>` columns per scorer in `scores`."""
-    frame, table = results.lazy(), scores.lazy()
-    for name in scorer_names(table):
-        mine = table.filter(pl.col(S.scorer) == name).select(
-            S.request_key,
-            pl.col(S.value).alias(SCORE_PREFIX + name),
-            pl.col(S.passed).cast(pl.Float64).alias(PASSED_PREFIX + name),
-        )
-        frame = frame.join(mine, on=R.request_key, how="left")
-    return frame
 
 
 def score_summary(

@@ -8,7 +8,6 @@ scorer without pass/fail, their value) differs, or a pairwise judge preferred on
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
 
@@ -137,8 +136,3 @@ def _judge_table(judges: pl.DataFrame) -> str:
         .sort("judge")
     )
     return "<h3>Judge requests (not part of any arm's figures)</h3>" + html_table(table)
-
-
-def scores_by_cell(scores: Mapping[CellKey, list[CellScore]], key: CellKey) -> str:
-    """The badges of one answer (empty when it has no score)."""
-    return score_badges(scores.get(key, []))

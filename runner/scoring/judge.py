@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
 from typing import Literal
 
 from runner.config.scorers import JudgeScorer
@@ -33,14 +32,6 @@ SYSTEM = (
     "or style, and reply with exactly one JSON object."
 )
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """A judge's reading of its reply: the score for the arm and the judge's explanation."""
-
-    score: Score
-    raw: str
 
 
 def pair_order(seed: int, judged_key: str) -> Order:

@@ -233,3 +233,16 @@ def test_batches_refuse_conversation_cases(
     assert "chat" in err
     assert "Traceback" not in err
     assert not (tmp_path / "results").exists()
+
+
+def test_a_batch_run_scores_its_results_after_they_arrive(
+    tmp_path: Path, emulator: EmulatorServer
+) -> None:
+    """Results that come back from batches are scored like live ones (one row per ok result)."""
+    scorer = '[[scorers]]\nname = "short"\ntype = "length"\nmax_words = 1000\n'
+    experiment = write_experiment(tmp_path, emulator.url, arms=ARMS, prompts=PROMPTS)
+    experiment.write_text(experiment.read_text() + scorer, encoding="utf-8")
+    run_dir = _run(tmp_path, experiment, "--via", "batches")
+    scores = pl.read_parquet(run_dir / "scores.parquet")
+    assert sorted(scores["request_key"]) == sorted(results_of(run_dir)["request_key"])
+    assert scores["passed"].all()
