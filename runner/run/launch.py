@@ -270,9 +270,9 @@ def api_key_for(experiment: Experiment, env: Environment, *, local: bool) -> str
     key = env.api_key(variable)
     if key is not None and not _KEY.fullmatch(key):
         raise UsageError(
-            f"The environment variable {variable} holds a key with whitespace, a control "
+            f"{variable}: the key in this environment variable holds whitespace, a control "
             "character or a non-ASCII character (often a trailing newline or space from a file "
-            f"or a copy); nothing was sent. Set {variable} to the key alone."
+            "or a copy); nothing was sent. Set the variable to the key alone."
         )
     if key is None:
         raise UsageError(

@@ -129,6 +129,6 @@ def test_a_key_with_whitespace_or_control_characters_is_refused_before_sending(
     assert run_cli(["run", experiment, "--results", tmp_path / "out", "-q"]) == 2
     assert run_cli(["check", experiment]) == 2
     out, err = capfd.readouterr()
-    assert err.count("error: The environment variable ANTHROPIC_API_KEY holds a key with") == 2
+    assert err.count("error: ANTHROPIC_API_KEY: the key in this environment variable holds") == 2
     assert _leaks(out + err) == []
     assert not (tmp_path / "out").exists()
