@@ -265,8 +265,8 @@ def _print_scores(console: Console, run_dir: Path) -> None:
 
 CONVERSATION_HEADERS = {
     "conversations": "n", "mean_turns": "turns", "mean_tool_calls": "tool calls",
-    "input_tokens_by_turn": "input tokens, turn 1, 2, ...",
-    "output_tokens_by_turn": "output tokens, turn 1, 2, ...",
+    "input_tokens_by_turn": "input tokens by turn",
+    "output_tokens_by_turn": "output tokens by turn",
 }  # fmt: skip
 
 
@@ -282,7 +282,8 @@ def _print_conversations(console: Console, experiment: Experiment, run_dir: Path
     )
     title = f"{experiment.name}: conversations per arm (means over conversations)"
     droppable = ("output_tokens_by_turn",)
-    console.print(fit_table(console, table, title, CONVERSATION_HEADERS, droppable))
+    whole = ("model", "arm")
+    console.print(fit_table(console, table, title, CONVERSATION_HEADERS, droppable, whole=whole))
 
 
 def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:
