@@ -201,8 +201,10 @@ class MessagesClient:
         try:
             outcome.ttfb_ms = self._since(started)
             outcome.http_status = response.status_code
-            outcome.request_id = response.headers.get("request-id")
-            outcome.limits = read_snapshot(response.headers, outcome.sent_at)
+            # One pass over the headers: httpx's Headers.get scans the whole list on each call.
+            headers = dict(response.headers.items())
+            outcome.request_id = headers.get("request-id")
+            outcome.limits = read_snapshot(headers, outcome.sent_at)
             if on_headers is not None:
                 on_headers(outcome)
             if response.status_code >= 300:
