@@ -1,19 +1,27 @@
 """Client overhead: requests per second against an unlimited, zero-latency emulator.
 
-    python -m benchmarks.overhead [--requests 3000] [--concurrency 64]
+    python -m benchmarks.overhead [--requests 6000] [--concurrency 64] [--rounds 1] [--pin]
 
 The clients send the same streaming requests, one after another, each to a fresh emulator in
 its own process: beta-runner (the whole path: scheduler, retries, records, Parquet parts), a
 bare httpx loop on httpx's own pool (httpcore, at the same connection count), the same loop on
 beta-runner's transport (aiohttp under httpx), and the official SDK twice: on its default
 client and on its aiohttp client (`DefaultAioHttpClient`). Printed: requests per second, CPU
-milliseconds per request, and each as a ratio to the SDK's default client.
+milliseconds per request (the whole client process: start-up, scheduler, retries, rows and
+writer included for beta-runner), and each as a ratio to the SDK's default client. `--pin`
+puts the emulator on core 1 and the clients on core 0 (as `taskset` would), so neither steals
+the other's core; `--rounds N` measures every client N times, interleaved, and prints the median
+and the range of each figure.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
+import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -118,27 +126,68 @@ CLIENTS: tuple[tuple[str, Client], ...] = (
 )
 
 
+def child(name: str, url: str, requests: int, concurrency: int) -> None:
+    """In a fresh process: run one client and print its send phase's wall seconds."""
+    client = dict(CLIENTS)[name]
+    started = time.perf_counter()
+    anyio.run(client, url, requests, concurrency)
+    print(json.dumps({"wall_s": time.perf_counter() - started}))
+
+
+def measure(name: str, args: argparse.Namespace) -> tuple[float, float]:
+    """(requests/s of the send phase, CPU ms per request of the whole client process)."""
+    with emulator_process(ZERO_LATENCY, cpu=1 if args.pin else None) as url:
+        command = [sys.executable, "-m", "benchmarks.overhead", "--child", name, "--url", url]
+        command += ["--requests", str(args.requests), "--concurrency", str(args.concurrency)]
+        if args.pin:
+            command = ["taskset", "-c", "0", *command]
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
+        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    wall_s = float(json.loads(done.stdout.strip().splitlines()[-1])["wall_s"])
+    return args.requests / wall_s, cpu_s * 1000 / args.requests
+
+
+def _figure(values: list[float], digits: int) -> str:
+    middle = statistics.median(values)
+    if len(values) == 1:
+        return f"{middle:.{digits}f}"
+    return f"{middle:.{digits}f} ({min(values):.{digits}f}-{max(values):.{digits}f})"
+
+
 def main() -> None:
-    """Measure every client and print throughput and CPU side by side."""
+    """Measure every client (each round interleaved) and print the figures side by side."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=3000)
+    parser.add_argument("--requests", type=int, default=6000)
     parser.add_argument("--concurrency", type=int, default=64)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--pin", action="store_true", help="emulator on core 1, client on 0")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    figures: dict[str, tuple[float, float]] = {}
-    for name, client in CLIENTS:
-        with emulator_process(ZERO_LATENCY) as url:
-            wall, cpu = time.perf_counter(), time.process_time()
-            anyio.run(client, url, args.requests, args.concurrency)
-            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        figures[name] = (args.requests / wall, cpu * 1000 / args.requests)
-    sdk_rps, sdk_cpu = figures["official SDK"]
+    if args.child:
+        child(args.child, args.url, args.requests, args.concurrency)
+        return
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in CLIENTS}
+    for _ in range(args.rounds):
+        for name, _ in CLIENTS:
+            runs[name].append(measure(name, args))
+    sdk = [rps for rps, _ in runs["official SDK"]], [cpu for _, cpu in runs["official SDK"]]
     print(
-        f"{args.requests} streaming requests at concurrency {args.concurrency}, "
-        "zero-latency emulator"
+        f"{args.requests} streaming requests at concurrency {args.concurrency}, zero-latency "
+        f"emulator, {args.rounds} round(s){', pinned' if args.pin else ''}; median (range)"
     )
-    print(f"{'client':<22}{'req/s':>8}{'x SDK':>8}{'CPU ms/req':>12}{'x SDK':>8}")
-    for name, (rps, cpu) in figures.items():
-        print(f"{name:<22}{rps:>8.0f}{rps / sdk_rps:>8.2f}{cpu:>12.2f}{cpu / sdk_cpu:>8.2f}")
+    print(f"{'client':<22}{'req/s':>20}{'x SDK':>18}{'CPU ms/req':>20}{'x SDK':>18}")
+    for name, figures in runs.items():
+        rps = [r for r, _ in figures]
+        cpu = [c for _, c in figures]
+        rps_ratio = [r / s for r, s in zip(rps, sdk[0], strict=True)]
+        cpu_ratio = [c / s for c, s in zip(cpu, sdk[1], strict=True)]
+        print(
+            f"{name:<22}{_figure(rps, 0):>20}{_figure(rps_ratio, 2):>18}"
+            f"{_figure(cpu, 2):>20}{_figure(cpu_ratio, 2):>18}"
+        )
 
 
 if __name__ == "__main__":

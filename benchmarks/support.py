@@ -6,6 +6,7 @@ client's alone.
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -45,20 +46,28 @@ def free_port() -> int:
 
 
 @contextmanager
-def emulator_process(settings: Sequence[str]) -> Iterator[str]:
-    """`beta-runner emulate` in a child process; yields its base URL once it answers."""
-    with emulator_child(settings) as (url, _):
+def emulator_process(settings: Sequence[str], cpu: int | None = None) -> Iterator[str]:
+    """`beta-runner emulate` in a child process (pinned to core `cpu` if given); yields its
+    base URL once it answers."""
+    with emulator_child(settings, cpu) as (url, _):
         yield url
 
 
+def pin_to(cpu: int) -> None:
+    """Run this process on core `cpu` only (Linux), as `taskset -c CPU` would."""
+    os.sched_setaffinity(0, {cpu})
+
+
 @contextmanager
-def emulator_child(settings: Sequence[str]) -> Iterator[tuple[str, int]]:
+def emulator_child(settings: Sequence[str], cpu: int | None = None) -> Iterator[tuple[str, int]]:
     """Like `emulator_process`, yielding the base URL and the child's process id."""
     port = free_port()
     command = [sys.executable, "-m", "runner", "emulate", "--port", str(port)]
     for setting in settings:
         command += ["--set", setting]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) as child:
+        if cpu is not None:
+            os.sched_setaffinity(child.pid, {cpu})
         url = f"http://127.0.0.1:{port}"
         try:
             _wait_until_up(url)
