@@ -7,9 +7,14 @@ counts nowhere but in `errors`. `score_summary` gives per (model, arm, scorer): 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
-from runner.results.schema import SCORES_SCHEMA, R, S
+from runner.analysis.cost import COST, with_cost
+from runner.analysis.runs import run_prices
+from runner.results.schema import SCORES_SCHEMA, STATUS_OK, J, R, S
+from runner.results.store import read_judge_requests
 
 SCORE_PREFIX = "score."
 PASS_RATE = ".pass_rate"
@@ -67,3 +72,22 @@ def with_score_columns(
 def empty_scores() -> pl.LazyFrame:
     """A scores table with no rows (a run without scorers)."""
     return pl.LazyFrame(schema=SCORES_SCHEMA)
+
+
+def judge_totals(run_dir: Path) -> pl.DataFrame:
+    """Per judge (scorer) and judge model: requests, errors, tokens and cost of a run's judge
+    requests, priced with the run's prices (they are never part of an arm's figures)."""
+    judges = with_cost(read_judge_requests(run_dir), run_prices(run_dir))
+    return (
+        judges.group_by(J.arm, J.model)
+        .agg(
+            pl.len().alias("requests"),
+            (pl.col(J.status) != STATUS_OK).sum().alias("errors"),
+            pl.col(J.input_tokens).sum(),
+            pl.col(J.output_tokens).sum(),
+            pl.col(COST).sum(),
+        )
+        .rename({J.arm: "judge"})
+        .sort("judge", J.model)
+        .collect()
+    )

@@ -19,13 +19,11 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
-from runner.analysis.cost import with_cost
-from runner.analysis.runs import load_scores, run_manifest, run_prices
-from runner.analysis.scores import empty_scores, score_summary
+from runner.analysis.runs import load_scores, run_manifest
+from runner.analysis.scores import empty_scores, judge_totals, score_summary
 from runner.report.browser import ErrorKey
 from runner.results.manifest import Manifest
 from runner.results.schema import STATUS_OK, R
-from runner.results.store import read_judge_requests
 
 
 @dataclass(frozen=True)
@@ -59,7 +57,6 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
     check_baseline(chosen, arms)
     scores = load_scores(run_dir)
     table = (scores if scores is not None else empty_scores()).collect()
-    judges = read_judge_requests(run_dir)
     comparison = compare(results, baseline=chosen, scores=scores)
     return ReportData(
         manifest=manifest,
@@ -76,7 +73,7 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
         evidence=evidence_report(results, chosen, comparison=comparison),
         scores=table,
         score_summary=score_summary(results, table),
-        judges=with_cost(judges, run_prices(run_dir)).collect(),
+        judges=judge_totals(run_dir),
     )
 
 

@@ -16,7 +16,7 @@ import polars as pl
 from runner.analysis.score_pairs import SCORE_METRIC
 from runner.report.numbers import format_number, format_share
 from runner.report.tables import html_table
-from runner.results.schema import J, R, S
+from runner.results.schema import R, S
 
 CellKey = tuple[str, str, int, str]  # (case_id, model, repeat, arm)
 
@@ -123,16 +123,4 @@ def _deltas(rows: pl.DataFrame) -> str:
 
 
 def _judge_table(judges: pl.DataFrame) -> str:
-    columns = [J.arm, J.model, J.input_tokens, J.output_tokens]
-    present = [c for c in ("cost_usd",) if c in judges.columns]
-    table = (
-        judges.group_by(J.arm, J.model)
-        .agg(
-            pl.len().alias("requests"),
-            (pl.col(J.status) != "ok").sum().alias("errors"),
-            *(pl.col(c).sum() for c in columns[2:] + present),
-        )
-        .rename({J.arm: "judge"})
-        .sort("judge")
-    )
-    return "<h3>Judge requests (not part of any arm's figures)</h3>" + html_table(table)
+    return "<h3>Judge requests (not part of any arm's figures)</h3>" + html_table(judges)

@@ -172,3 +172,23 @@ def test_an_arm_that_rewrites_every_answer_reads_as_changed() -> None:
     found = _metric(compare(results(*rows)), "outputs_changed", arm="new")
     assert (found["value"], found["baseline"]) == (1.0, 0.0)
     assert found["significant"] is True
+
+
+def test_independent_pass_fail_draws_flag_a_20_point_drop_and_rarely_a_null_arm() -> None:
+    """Scores drawn independently per request (as a real model's would be): baseline and null
+    pass with 0.8, the dropped arm with 0.6, 200 pairs each, 20 seeds. The drop's CI is below 0
+    in >= 19 seeds, the null arm's in <= 2."""
+    flagged = {"drop": 0, "null": 0}
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        chances = {"baseline": 0.8, "drop": 0.6, "null": 0.8}
+        rows = [row(case_id=f"c{i}", arm=arm) for i in range(200) for arm in chances]
+        frame = results(*rows)
+        passed = [bool(rng.random() < chances[r[R.arm]]) for r in rows]
+        keys = frame[R.request_key].to_list()
+        scores = _scores([(k, "correct", float(p), p) for k, p in zip(keys, passed, strict=True)])
+        table = compare(frame, scores=scores, seed=seed, n_boot=500, metrics=(R.latency_ms,))
+        for arm in flagged:
+            flagged[arm] += _metric(table, "score.correct", arm)["ci_high"] < 0  # type: ignore[operator]
+    assert flagged["drop"] >= 19
+    assert flagged["null"] <= 2

@@ -312,7 +312,9 @@ def test_rescoring_a_judge_sends_only_judge_requests(
     judges = pl.read_parquet(run_dir / "judge_requests.parquet")
     assert judges.filter(pl.col("arm") == "preferred").height == 16
     assert judges.height == 48
-    assert "preferred (16 rows)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "preferred (16 rows)" in out
+    assert "judge requests" in out
 
 
 def test_tool_call_scorers_see_every_turn_of_a_conversation_case(

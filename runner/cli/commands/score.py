@@ -15,7 +15,7 @@ import anyio
 import click
 
 from runner.analysis.runs import load_run
-from runner.analysis.scores import score_summary
+from runner.analysis.scores import judge_totals, score_summary
 from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.terminal import fit_table, out_console
@@ -94,6 +94,8 @@ def score_command(
     summary = score_summary(load_run(run_dir), read_scores(run_dir))
     console = out_console()
     console.print(fit_table(console, summary, "scores per arm"))
+    if judges:
+        console.print(fit_table(console, judge_totals(directory.path), "judge requests"))
 
 
 async def _score(
