@@ -1,3 +1,5 @@
-"""The `beta-runner` command line: one module per subcommand, launching runs from options,
-terminal output, logs, gates. Nothing imports this package.
+"""The `beta-runner` command line: one module per subcommand, terminal output, logs, gates, and
+the wording of library errors for the flags (`translate`). Runs start through the run layer's
+launch path (`runner.run.launch`), the same one `runner.run_experiment` takes. Nothing imports
+this package.
 """
