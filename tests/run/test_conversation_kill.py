@@ -44,9 +44,9 @@ def _experiment(directory: Path, url: str) -> Path:
         f"[request]\nmax_tokens = 200\ntools = [{TOOL}]",
         '[[arms]]\nname = "baseline"',
     ]
-    for n in range(CASES):
+    for n in range(CASES):  # max_turns: room for the longest loop the emulator makes, twice
         lines += [
-            f'[[cases]]\nid = "c{n}"\nmax_turns = 5',
+            f'[[cases]]\nid = "c{n}"\nmax_turns = 16',
             f'turns = ["Case c{n}: look up my order A-{n}.", "And look up the order again?"]',
             'tool_results = { lookup_order = ["Shipped.", "Delivered.", "Returned."] }',
         ]
