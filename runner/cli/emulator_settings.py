@@ -56,8 +56,7 @@ def emulator_keys(env: Environment, keys_file: Path | None) -> tuple[str, ...]:
         if not keys:
             raise UsageError(f"--keys-file {keys_file}: the file holds no key; one key a line.")
         return keys
-    listed = env.variables.get(EMULATOR_KEYS_ENV, "")
-    return tuple(key.strip() for key in listed.split(",") if key.strip())
+    return env.emulator_keys
 
 
 def _split(setting: str) -> tuple[str, str]:

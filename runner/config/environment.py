@@ -29,6 +29,13 @@ class Environment:
         """`ANTHROPIC_BASE_URL`, when set and non-empty."""
         return self.variables.get("ANTHROPIC_BASE_URL") or None
 
+    @property
+    def emulator_keys(self) -> tuple[str, ...]:
+        """The keys `beta-runner emulate` accepts, from `BETA_RUNNER_EMULATOR_KEYS` (comma-
+        separated); empty when unset (then any key is accepted)."""
+        listed = self.variables.get(EMULATOR_KEYS_ENV, "")
+        return tuple(key.strip() for key in listed.split(",") if key.strip())
+
     def api_key(self, variable: str) -> str | None:
         """The key held in `variable`, or None when unset or empty."""
         return self.variables.get(variable) or None
