@@ -81,7 +81,7 @@ def test_kill_9_mid_conversation_then_resume_resends_no_finished_turn(
     run_dir = tmp_path / "out" / "talk" / "k"
     child = start_child(experiment, tmp_path / "out", "k")
     _wait_for_turns(child, run_dir)
-    time.sleep(random.uniform(0.0, 0.4))  # noqa: TID251 -- a random moment in the child's run
+    time.sleep(random.uniform(0.0, 0.25))  # noqa: TID251 -- a random moment in the child's run
     child.kill()
     child.communicate(timeout=10)
     assert child.returncode == -signal.SIGKILL
