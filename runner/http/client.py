@@ -145,7 +145,9 @@ class MessagesClient:
             outcome.error = _transport_failure(exc, outcome)
         except RequestFailed as exc:
             outcome.error = exc
-        except ValueError as exc:  # a 200 whose JSON or SSE data does not parse: a row, not a crash
+        # A 200 whose JSON or SSE data does not parse (or nests past the parser's recursion
+        # limit, which a hostile server can send): a row, not a crash.
+        except (ValueError, RecursionError) as exc:
             outcome.error = NotMessagesAPI(
                 f"The answer could not be parsed ({type(exc).__name__}: {exc}); check that the "
                 "base URL points at a Messages API."
@@ -185,7 +187,7 @@ class MessagesClient:
                     raise failure.scrubbed(self._redactor.scrub)
                 async for line in response.aiter_lines():
                     if line.strip():
-                        yield json.loads(self._redactor.scrub(line))
+                        yield _json_line(self._redactor.scrub(line))
         except httpx.TransportError as exc:
             raise ConnectionFailed(f"Reading {absolute} failed: {type(exc).__name__}.") from exc
 
@@ -236,6 +238,15 @@ class MessagesClient:
 
     def _since(self, started: float) -> float:
         return (self._clock.now() - started) * 1000.0
+
+
+def _json_line(line: str) -> dict[str, Any]:
+    """One JSON Lines object; ValueError (like any malformed line) when it nests too deep."""
+    try:
+        value: dict[str, Any] = json.loads(line)
+    except RecursionError:
+        raise ValueError("a JSON Lines line nests too deep to parse") from None
+    return value
 
 
 def _transport_failure(exc: httpx.TransportError, outcome: AttemptOutcome) -> RequestFailed:

@@ -449,3 +449,18 @@ async def test_unparseable_answer_is_a_failure_not_a_crash(
     assert outcome.http_status == 200
     assert outcome.message is None
     assert outcome.latency_ms is not None
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
+async def test_an_answer_nested_past_the_parsers_limit_is_a_failed_attempt(stream: bool) -> None:
+    """A server sending JSON nested 100,000 deep gets an error row, not a RecursionError."""
+    deep = b"[" * 100_000 + b"]" * 100_000
+    if stream:
+        body = b"event: message_start\ndata: " + deep + b"\n\n"
+        server = Recorder(lambda _: _sse_response(body))
+    else:
+        server = Recorder(lambda _: httpx.Response(200, content=deep))
+    outcome = await _send(server, stream=stream)
+    assert outcome.message is None
+    assert "could not be parsed (RecursionError" in str(outcome.error)
