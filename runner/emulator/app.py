@@ -150,6 +150,8 @@ async def _body(
         return json.loads(raw), None
     except (UnicodeDecodeError, json.JSONDecodeError) as err:
         return None, invalid_request(f"The request body is not valid JSON: {err}")
+    except RecursionError:
+        return None, invalid_request("The request body nests too deep to parse.")
 
 
 async def _lifespan(receive: Receive, send: Send) -> None:

@@ -202,6 +202,13 @@ def test_invalid_json_is_400(http: httpx.Client) -> None:
     assert_error(response, 400, "invalid_request_error", "not valid JSON")
 
 
+def test_a_body_nested_past_the_parsers_limit_is_400_not_a_crash(http: httpx.Client) -> None:
+    """JSON nested 100,000 deep is an invalid request, as the API would answer."""
+    deep = b'{"model": "claude-sonnet-5", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    response = http.post("/v1/messages", content=deep, headers={"content-type": "application/json"})
+    assert_error(response, 400, "invalid_request_error", "nests too deep")
+
+
 def test_body_over_32_mb_is_413(http: httpx.Client) -> None:
     """A body over 32 MB is a 413 request_too_large."""
     big = b'{"pad": "' + b"x" * (32 * 1024 * 1024) + b'"}'
