@@ -73,7 +73,9 @@ def compare(
     check_baseline(baseline, arms.to_list())
     metrics = metrics if metrics is not None else _default_metrics(frame)
     keys = [*by, R.arm]
-    blocks = _block_sums(paired(frame, baseline, by), keys, metrics, seed).collect()
+    talking = any(metric in CONVERSATION_METRICS for metric in metrics)
+    pairs = paired(frame, baseline, by, conversations=talking)
+    blocks = _block_sums(pairs, keys, metrics, seed).collect()
     points = _points(_long(blocks, keys, metrics), keys)
     columns = [(m, f"{m}_d_s", f"{m}_d_c") for m in metrics]
     stats = block_statistics(blocks, keys, columns, seed=seed, n_boot=n_boot)

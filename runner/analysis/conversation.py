@@ -47,7 +47,10 @@ def conversation_values() -> list[pl.Expr]:
 
 
 def has_conversations(results: pl.LazyFrame) -> bool:
-    """Whether any request of `results` took more than one turn."""
+    """Whether any request of `results` took more than one turn (False for a table without
+    the `turns` column, as written before conversations existed)."""
+    if R.turns not in results.collect_schema().names():
+        return False
     found = results.select((pl.col(R.turns).fill_null(1) > 1).any()).collect().item()
     return bool(found)
 

@@ -65,31 +65,35 @@ HAS_SIGNALS = "_has_signals"
 BASE = "_b"
 _CARRIED = (
     *NUMERIC, OK, ERROR, TEXT_HASH, R.stop_reason,
-    WORDS, CHARS, SELF_EXACT, SELF_SIMILARITY, SELF_STOP_SHIFT, *CONVERSATION_METRICS,
+    WORDS, CHARS, SELF_EXACT, SELF_SIMILARITY, SELF_STOP_SHIFT,
 )  # fmt: skip
 _PAIRED_NUMBERS = (*NUMERIC, *CONVERSATION_METRICS)
 
 
-def paired(frame: pl.LazyFrame, baseline: str, by: Sequence[str]) -> pl.LazyFrame:
-    """One row per (arm != baseline, pair) with the arm's and the baseline's columns (`_b`).
+def paired(
+    frame: pl.LazyFrame, baseline: str, by: Sequence[str], *, conversations: bool = False
+) -> pl.LazyFrame:
+    """One row per (arm != baseline, pair) with the arm's and the baseline's columns (`_b`);
+    with `conversations`, also the conversation metrics' columns.
 
     Evidence is matched per row by expressions before pairing (the arms with catalogued
     signals are few), so the pairs carry flags, not lists, and nothing is collected here.
     """
     signals = signals_by_arm(frame)
     needed = [*PAIR_KEYS, *by, R.arm, R.status, *NUMERIC, R.text, R.stop_reason, R.evidence]
-    needed += SOURCE_COLUMNS
+    needed += SOURCE_COLUMNS if conversations else ()
+    carried = (*_CARRIED, *(CONVERSATION_METRICS if conversations else ()))
     rows = with_text_features(frame.select(list(dict.fromkeys(needed)))).with_columns(
-        *conversation_values(),
+        *(conversation_values() if conversations else ()),
         (pl.col(R.status) == STATUS_OK).alias(OK),
         (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
         _own_evidence(signals).alias(EVIDENCE_ARM),
     )
-    keep = list(dict.fromkeys([*PAIR_KEYS, *by, R.arm, *_CARRIED, EVIDENCE_ARM]))
+    keep = list(dict.fromkeys([*PAIR_KEYS, *by, R.arm, *carried, EVIDENCE_ARM]))
     arms = rows.filter(pl.col(R.arm) != baseline).select(keep)
     per_arm = [_shows(signals[arm]).alias(f"{EVIDENCE_BASE}{i}") for i, arm in enumerate(signals)]
     base = rows.filter(pl.col(R.arm) == baseline).select(
-        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in _CARRIED), *per_arm
+        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in carried), *per_arm
     )
     pairs = arms.join(base, on=list(PAIR_KEYS), how="inner", maintain_order="left")
     return pairs.with_columns(
