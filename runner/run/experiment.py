@@ -71,14 +71,17 @@ def run_experiment(
     resume: str | Path | None = None,
     retry_errors: str | Path | None = None,
     shard: str | None = None,
+    via: str = "live",
+    batch_size: int | None = None,
     observer: ResultObserver | None = None,
 ) -> RunHandle:
     """Run `experiment` (a TOML file or a loaded `Experiment`) and wait for it to end.
 
     `local` runs against the built-in emulator (configured by `emulator`); `base_url` sends to
     another server; `results_dir`, `run_id`, `concurrency`, `resume`/`retry_errors` (a run
-    directory or "latest") and `shard` ("K/N", with `run_id`) mean what the `beta-runner run`
-    options of the same names mean. `observer.result(row)` sees each finished request. From
+    directory or "latest"), `shard` ("K/N", with `run_id`), `via` ("live" or "batches": Message
+    Batches, which can take hours) and `batch_size` mean what the `beta-runner run` options of
+    the same names mean. `observer.result(row)` sees each finished request. From
     inside a running event loop the run goes to a worker thread (see the module docstring).
     """
     start = partial(
@@ -93,6 +96,8 @@ def run_experiment(
         resume=resume,
         retry_errors=retry_errors,
         shard=shard,
+        via=via,
+        batch_size=batch_size,
         observer=observer,
     )
     if not _loop_running():
@@ -113,6 +118,8 @@ async def arun_experiment(
     resume: str | Path | None = None,
     retry_errors: str | Path | None = None,
     shard: str | None = None,
+    via: str = "live",
+    batch_size: int | None = None,
     observer: ResultObserver | None = None,
 ) -> RunHandle:
     """`run_experiment` in the caller's event loop (asyncio): `await` it from async code."""
@@ -127,6 +134,8 @@ async def arun_experiment(
         resume=str(resume) if resume is not None else None,
         retry_errors=str(retry_errors) if retry_errors is not None else None,
         shard=parse_shard(shard) if shard is not None else None,
+        via=via,
+        batch_size=batch_size,
     )
     prepared = prepare_run(options, Environment.from_os())
     if prepared.continuing is not None and prepared.sending == 0:

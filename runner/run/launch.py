@@ -43,6 +43,9 @@ from runner.run.session import (
 )
 
 LOCAL_KEY = "local-emulator-key"
+VIAS = ("live", "batches")
+DEFAULT_BATCH_SIZE = 10_000
+MAX_BATCH_SIZE = 100_000  # the API's limit
 _KEY = re.compile(r"[\x21-\x7e]+")
 _SHARD = re.compile(r"([0-9]{1,6})/([0-9]{1,6})")
 
@@ -61,7 +64,7 @@ class LaunchOptions:
     resume: str | None = None
     retry_errors: str | None = None
     via: str = "live"
-    batch_size: int = 10_000
+    batch_size: int | None = None  # requests per batch with via="batches" (default 10,000)
     shard: Shard | None = None
 
 
@@ -129,6 +132,19 @@ def _check_flags(options: LaunchOptions) -> None:
         raise UsageError(
             "--shard needs --run-id, the same on every machine, so the shards form one run."
         )
+    _check_via(options.via, options.batch_size)
+
+
+def _check_via(via: str, batch_size: int | None) -> None:
+    if via not in VIAS:
+        raise UsageError(f"--via {via!r} must be one of {', '.join(VIAS)}.")
+    if batch_size is not None and via != "batches":
+        raise UsageError(
+            f"--batch-size {batch_size} only applies with --via batches; add --via batches, "
+            "or drop --batch-size."
+        )
+    if batch_size is not None and not 1 <= batch_size <= MAX_BATCH_SIZE:
+        raise UsageError(f"--batch-size {batch_size} must be between 1 and {MAX_BATCH_SIZE}.")
 
 
 def _check_batchable(experiment: Experiment, options: LaunchOptions) -> None:
@@ -205,7 +221,7 @@ async def _run(
         services = RunServices.real(http, prepared.api_key, observer)
         sender = None
         if options.via == "batches":
-            batching = BatchOptions(max_requests=options.batch_size)
+            batching = BatchOptions(max_requests=options.batch_size or DEFAULT_BATCH_SIZE)
             sender = BatchSender(experiment, prepared.run_id, services, run_dir.path, batching)
         return await execute_run(
             experiment,

@@ -68,6 +68,8 @@ def test_a_loaded_experiment_and_a_resume_with_nothing_left(tmp_path: Path) -> N
         ),
         pytest.param({"concurrency": 0}, UsageError, "between 1 and 1024", id="concurrency"),
         pytest.param({"shard": "3/2"}, UsageError, "K/N", id="shard"),
+        pytest.param({"via": "pigeon"}, UsageError, "live, batches", id="via"),
+        pytest.param({"batch_size": 5}, UsageError, "only applies with --via", id="batch-size"),
     ],
 )  # fmt: skip
 def test_bad_arguments_raise_typed_errors_and_write_nothing(

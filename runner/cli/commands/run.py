@@ -123,11 +123,6 @@ def run(
     thresholds = parse_fail_on(fail_on)
     if emulator_settings and not local:
         raise UsageError("--emulator settings only apply with --local.")
-    if batch_size is not None and via != "batches":
-        raise UsageError(
-            f"--batch-size {batch_size} only applies with --via batches; add --via batches, "
-            "or drop --batch-size."
-        )
     options = LaunchOptions(
         experiment=experiment,
         results_dir=results_dir,
@@ -139,7 +134,7 @@ def run(
         resume=resume,
         retry_errors=retry_errors,
         via=via,
-        batch_size=batch_size or DEFAULT_BATCH_SIZE,
+        batch_size=batch_size,
         shard=parse_shard(shard) if shard is not None else None,
     )
     prepared = prepare_run(options, Environment.from_os())
@@ -167,7 +162,6 @@ def run(
     sys.exit(outcome.exit_code)
 
 
-DEFAULT_BATCH_SIZE = 10_000
 INTERRUPTED = (130, 143)  # SIGINT, SIGTERM
 
 
