@@ -141,3 +141,12 @@ def test_report_into_an_existing_directory_is_one_line(
     assert capfd.readouterr().err == (
         f"error: -o {tmp_path}: this is a directory; give a file name such as report.html.\n"
     )
+
+
+@pytest.mark.parametrize("name", ["..", "a/b", "x\n"], ids=["dotdot", "slash", "newline"])
+def test_history_refuses_a_name_that_is_no_directory(
+    name: str, tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`history ..` would look outside --results: refused like any name."""
+    assert run_cli(["history", name, "--results", tmp_path]) == 2
+    assert capfd.readouterr().err.startswith("error: EXPERIMENT (an experiment name)")

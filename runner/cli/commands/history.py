@@ -17,6 +17,7 @@ from runner.analysis.thresholds import metric_names
 from runner.cli.commands.options import command_log, log_format_option, results_option
 from runner.cli.terminal import fit_table, fits, out_console, render_table
 from runner.config.load import load_experiment
+from runner.config.names import name_problem
 from runner.errors import RunStoreError, UsageError
 from runner.results.store import read_results
 
@@ -79,6 +80,9 @@ def history_command(
 def _experiment_name(experiment: str) -> str:
     if experiment.endswith(".toml") or Path(experiment).is_file():
         return load_experiment(Path(experiment)).experiment.name
+    problem = name_problem(experiment, "EXPERIMENT (an experiment name)")
+    if problem is not None:
+        raise UsageError(problem)
     return experiment
 
 
