@@ -64,7 +64,7 @@ def _body(data: ReportData) -> str:
     keyed = keyed_scores(data.results, data.scores)
     browser = BrowserInput(
         data.outputs, data.arms, data.baseline, data.errors, data.prompts,
-        cell_scores(keyed), disagreeing_cases(keyed),
+        cell_scores(keyed), disagreeing_cases(keyed, data.baseline),
     )  # fmt: skip
     scored = ScoresInput(data.score_summary, data.comparison, data.judges)
     sections = [

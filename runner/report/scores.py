@@ -49,17 +49,17 @@ def cell_scores(keyed: pl.DataFrame) -> dict[CellKey, list[CellScore]]:
     return cells
 
 
-def disagreeing_cases(keyed: pl.DataFrame) -> set[str]:
-    """The cases on which the arms' scores differ (see the module docstring)."""
+def disagreeing_cases(keyed: pl.DataFrame, baseline: str) -> set[str]:
+    """The cases on which the arms' scores differ (see the module docstring); a scorer with no
+    score on the `baseline` arm is a pairwise judge."""
     if keyed.is_empty():
         return set()
     mark = pl.coalesce(pl.col(S.passed).cast(pl.Float64), pl.col(S.value))
     groups = keyed.group_by(R.case_id, R.model, R.repeat, S.scorer).agg(
         mark.n_unique().alias("_marks"),
-        pl.col(R.arm).n_unique().alias("_arms"),
         (pl.col(S.value) != 0.5).any().alias("_preferred"),
     )
-    pairwise = groups.group_by(S.scorer).agg((pl.col("_arms") == 1).all().alias("_pairwise"))
+    pairwise = keyed.group_by(S.scorer).agg((pl.col(R.arm) != baseline).all().alias("_pairwise"))
     flagged = groups.join(pairwise, on=S.scorer).filter(
         pl.when(pl.col("_pairwise")).then(pl.col("_preferred")).otherwise(pl.col("_marks") > 1)
     )

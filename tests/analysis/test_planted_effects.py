@@ -65,7 +65,10 @@ def test_compare_flags_the_planted_latency_and_not_the_null_arm(
     assert 15.0 < slow["delta"] < 45.0
     assert slow["ci_low"] > 0
     assert null["significant"] is False
-    assert null["ci_low"] <= 0 <= null["ci_high"]
+    # Not "the null's CI covers 0": an uncorrected 95% interval misses 0 in 1 run of 20 by
+    # chance once a loaded machine adds timing noise; the q-value above is the corrected test,
+    # and a null arm's delta stays far from the planted 30 ms.
+    assert abs(null["delta"]) < 10.0
 
 
 def test_evidence_shows_fast_mode_and_flags_a_no_op_beta(tmp_path: Path, keyed: None) -> None:
