@@ -15,8 +15,9 @@ COST_COLUMN = "cost_usd"  # summarize's total cost per group, once prices are kn
 def distribution_charts(results: pl.DataFrame, arms: Sequence[str]) -> str:
     """Box plots of latency and of time to first token per (model, arm), successes only."""
     ok = results.filter(pl.col(R.status) == STATUS_OK)
+    keys = _keys(results, arms)  # every arm, so one that always failed is shown as such
     charts = [
-        box_plot(_groups(ok, column, arms), title=title, unit="ms")
+        box_plot(_groups(ok, column, keys, arms), title=title, unit="ms")
         for column, title in ((R.latency_ms, "Latency"), (R.ttft_ms, "Time to first token"))
         if ok[column].drop_nulls().len()
     ]
@@ -42,9 +43,11 @@ def error_chart(summary: pl.DataFrame, arms: Sequence[str]) -> str:
     return bar_chart(_bars(summary, "error_rate", arms), title="Error rate", unit="share")
 
 
-def _groups(frame: pl.DataFrame, column: str, arms: Sequence[str]) -> list[Group]:
+def _groups(
+    frame: pl.DataFrame, column: str, keys: list[tuple[str, str]], arms: Sequence[str]
+) -> list[Group]:
     groups = []
-    for model, arm in _keys(frame, arms):
+    for model, arm in keys:
         values = frame.filter((pl.col(R.model) == model) & (pl.col(R.arm) == arm))[column]
         groups.append(Group(f"{model} · {arm}", tuple(values.drop_nulls()), _tone(arm, arms)))
     return groups
