@@ -79,6 +79,8 @@ def error_table(rates: pl.DataFrame, messages: pl.DataFrame | None = None) -> st
         .map_elements(_share_interval, return_dtype=pl.String)
         .alias("95% CI")
     ).drop("ci_low", "ci_high")
+    if "server message" in shown.columns:  # last: the one long column, allowed to wrap
+        shown = shown.select(pl.exclude("server message"), "server message")
     return html_table(shown, table_id="error-table", formats={"rate": format_share})
 
 
