@@ -457,3 +457,8 @@ def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:
         for name, get in zip(schema.names(), table.getters, strict=True)
     }
     return pl.DataFrame(columns, schema=schema)
+
+
+def row_values(row: object) -> list[object]:
+    """One row's column values, in its table's schema order (row parts flattened)."""
+    return [get(row) for get in _TABLES[type(row)].getters]

@@ -20,6 +20,7 @@ import polars as pl
 
 from runner.errors import RunStoreError
 from runner.results import files
+from runner.results.journal import JOURNAL, read_journal
 from runner.results.manifest import MANIFEST as MANIFEST
 from runner.results.manifest import Manifest, RunStatus, read_manifest, write_manifest
 from runner.results.schema import (
@@ -170,20 +171,58 @@ class RunDirectory:
         for part in sorted((self.path / PARTS).glob("*.parquet")):
             part.unlink()
 
+    def recover(self) -> list[str]:
+        """Make a run left by a killed session whole before a new session writes to it: set
+        damaged parts aside (`*.parquet.damaged`) and fold the journal into a part, then
+        remove it. Returns a warning per damaged part and for a torn journal record."""
+        warnings = [self._set_aside(part) for part in _damaged_parts(self.path / PARTS)]
+        if (self.path / JOURNAL).is_file():
+            found = read_journal(self.path)
+            if found.torn:
+                warnings.append(
+                    f"{self.path / JOURNAL}: its last record was cut short (a kill while it "
+                    "was written); that request is sent again."
+                )
+            self._write_frames(found.results, found.attempts)
+            self.retire_journal()
+        return warnings
+
+    def retire_journal(self) -> None:
+        """Remove the journal: everything in it is in the parts."""
+        (self.path / JOURNAL).unlink(missing_ok=True)
+
+    def _write_frames(self, results: pl.DataFrame, attempts: pl.DataFrame) -> None:
+        number = self._next_part
+        for kind, frame in (("attempts", attempts), ("results", results)):
+            if frame.height:
+                self._write_part(kind, number, frame)
+        self._next_part += 1
+
+    def _set_aside(self, part: Path) -> str:
+        part.rename(part.with_name(part.name + ".damaged"))
+        return (
+            f"{part}: not a whole Parquet file (a kill while it was written?); set aside as "
+            f"{part.name}.damaged, its requests are sent again."
+        )
+
     def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
         files.write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
 
 
 def read_results(run_dir: str | Path) -> pl.LazyFrame:
-    """One row per request: compacted rows and parts, the latest row of a request winning."""
+    """One row per request: compacted rows, parts and the journal of a session that was
+    killed, the latest row of a request winning."""
     files = _files(Path(run_dir), RESULTS, "results")
-    return latest_rows(files, RESULTS_SCHEMA, [R.request_key])
+    journaled = _journaled(Path(run_dir), "results")
+    return latest_rows(files, RESULTS_SCHEMA, [R.request_key], journaled)
 
 
 def read_attempts(run_dir: str | Path) -> pl.LazyFrame:
-    """Every attempt ever made in the run (once each, even after a compaction was cut short)."""
+    """Every attempt ever made in the run (once each, even after a compaction was cut short
+    or when a killed session's journal repeats what its parts hold)."""
     files = _files(Path(run_dir), ATTEMPTS, "attempts")
-    return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at])
+    journaled = _journaled(Path(run_dir), "attempts")
+    return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at], journaled)
 
 
 def read_scores(run_dir: str | Path) -> pl.LazyFrame:
@@ -205,15 +244,23 @@ def read_turns(run_dir: str | Path) -> pl.LazyFrame:
     return latest_rows(files, TURNS_SCHEMA, [T.request_key, T.turn])
 
 
-def latest_rows(files: list[Path] | str, schema: pl.Schema, key: list[str]) -> pl.LazyFrame:
-    """The last row of each `key` in file order (`files` may be a glob or URL polars can
-    scan). Only the row numbers of the winners are held in memory (a `unique` over the whole
-    table would hold all of it)."""
-    if not files:
+def latest_rows(
+    files: list[Path] | str, schema: pl.Schema, key: list[str], after: pl.DataFrame | None = None
+) -> pl.LazyFrame:
+    """The last row of each `key` in file order, then `after` (`files` may be a glob or URL
+    polars can scan). Only the row numbers of the winners are held in memory (a `unique` over
+    the whole table would hold all of it)."""
+    extra = after if after is not None and after.height else None
+    if not files and extra is None:
         return pl.LazyFrame(schema=schema)
-    scan = pl.scan_parquet(
-        files, schema=schema, low_memory=True, hive_partitioning=False, missing_columns="insert"
-    ).with_row_index(_ROW)
+    parts = [extra.lazy()] if extra is not None else []
+    if files:
+        scanned = pl.scan_parquet(
+            files, schema=schema, low_memory=True, hive_partitioning=False,
+            missing_columns="insert",
+        )  # fmt: skip
+        parts.insert(0, scanned)
+    scan = pl.concat(parts, how="vertical").with_row_index(_ROW)
     winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
     return scan.filter(pl.col(_ROW).is_in(winners.implode())).drop(_ROW)
 
@@ -271,9 +318,29 @@ def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
     return files
 
 
+def _journaled(run_dir: Path, kind: str) -> pl.DataFrame | None:
+    """The rows of `kind` held only in journals (a killed session's), per shard."""
+    frames = []
+    for directory in [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]:
+        if (directory / JOURNAL).is_file():
+            found = read_journal(directory)
+            frames.append(found.results if kind == "results" else found.attempts)
+    return pl.concat(frames) if frames else None
+
+
 def _next_part_number(parts: Path) -> int:
     numbers = [int(p.stem.rsplit("-", 1)[1]) for p in parts.glob("*-*.parquet")]
     return max(numbers, default=0) + 1
+
+
+def _damaged_parts(parts: Path) -> list[Path]:
+    damaged = []
+    for part in sorted(parts.glob("*.parquet")):
+        try:
+            pl.read_parquet_schema(part)
+        except Exception:
+            damaged.append(part)
+    return damaged
 
 
 def _exists(path: Path) -> RunStoreError:

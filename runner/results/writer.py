@@ -2,7 +2,9 @@
 
 A batch is flushed as soon as it holds `flush_rows` rows or `flush_interval_s` has passed since
 the last flush, and once more when the stream closes or the writer is cancelled or fails, so
-a crash of the process loses at most one batch and an error in the run loses nothing received.
+an error in the run loses nothing received. What a `kill -9` could lose from the batch is in
+the run's `journal` (see `runner.results.journal`), which the workers append to as each
+request finishes.
 
 A conversation's turn arrives as a `DurableTurn`, whose sender waits for it to be on disk
 before it sends the next turn: the writer then flushes at once, together with every row that
@@ -19,6 +21,7 @@ from typing import Protocol
 import anyio
 from anyio.streams.memory import MemoryObjectReceiveStream
 
+from runner.results.journal import Journal
 from runner.results.schema import (
     STATUS_OK,
     AttemptRow,
@@ -70,6 +73,7 @@ class RowWriter:
         self._judges: list[JudgeRequestRow] = []
         self._turns: list[DurableTurn] = []
         self.counts: Counter[str] = Counter()
+        self.journal = Journal(run_dir.path)
 
     async def consume(self, rows: MemoryObjectReceiveStream[Row]) -> None:
         """Write everything received until the stream closes."""

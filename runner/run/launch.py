@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -173,17 +173,24 @@ def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuatio
 
 
 def start_run(
-    prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
+    prepared: PreparedRun,
+    options: LaunchOptions,
+    observer: ResultObserver | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> RunOutcome:
     """`run_prepared` in a new event loop (for code that has none running)."""
-    return anyio.run(run_prepared, prepared, options, observer)
+    return anyio.run(run_prepared, prepared, options, observer, warn)
 
 
 async def run_prepared(
-    prepared: PreparedRun, options: LaunchOptions, observer: ResultObserver | None = None
+    prepared: PreparedRun,
+    options: LaunchOptions,
+    observer: ResultObserver | None = None,
+    warn: Callable[[str], None] | None = None,
 ) -> RunOutcome:
-    """Create (or lock and re-read) the run directory and run it (against the in-process
-    emulator with `local`). The directory stays locked while this process writes to it."""
+    """Create (or lock, recover and re-read) the run directory and run it (against the
+    in-process emulator with `local`). The directory stays locked while this process writes
+    to it; what recovering a killed session's directory found is told to `warn`."""
     with target_url(options.local, options.base_url, options.emulator) as base_url:
         experiment = prepared.experiment
         if base_url is not None:
@@ -197,9 +204,15 @@ async def run_prepared(
                 options.results_dir, experiment, prepared.run_id, prepared.sending, shard
             )
         with RunLock(run_dir.path):
+            for warning in run_dir.recover():
+                (warn or _ignore)(warning)
             # Read again under the lock: another writer may have finished requests meanwhile.
             prepared = _relocked(prepared)
             return await _run(experiment, run_dir, prepared, options, observer)
+
+
+def _ignore(warning: str) -> None:
+    """Drop a warning nobody asked to see."""
 
 
 def _relocked(prepared: PreparedRun) -> PreparedRun:

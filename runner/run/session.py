@@ -38,12 +38,13 @@ from runner.http.lag import LoopLag
 from runner.http.transport import NoCookies, PooledTransport
 from runner.plan.matrix import PlannedRequest, plan_requests, prepare
 from runner.redact import Redactor
+from runner.results.journal import Journal
 from runner.results.manifest import Counts, Manifest, RunStatus, new_manifest
 from runner.results.schema import AttemptRow, TurnRow
 from runner.results.store import RunDirectory, table_counts
 from runner.results.writer import DurableTurn, ResultObserver, Row, RowWriter
 from runner.run.conversation import converse
-from runner.run.execute import RequestContext, Unwatched, perform
+from runner.run.execute import AttemptSink, RequestContext, Unwatched, perform
 from runner.run.resume import Continuation
 from runner.run.scoring import (
     DroppedAttempts,
@@ -210,7 +211,10 @@ async def _record(
         outer.start_soon(writer.consume, receive)
         async with send:
             if sender is None:
-                await _send_all(experiment, run_id, services, todo, send, stop, prior, schedulers)
+                await _send_all(
+                    experiment, run_id, services, todo, send, stop, prior, schedulers,
+                    journal=writer.journal,
+                )  # fmt: skip
                 return
             with stop.work:
                 await sender(todo, send, prior.attempts)
@@ -251,18 +255,22 @@ async def _close(
     failure: Exception | None,
     scrub: Callable[[str], str],
 ) -> Manifest:
-    """Compact (not after a failure: the parts are kept for a resume) and write the manifest."""
+    """Compact (not after a failure: the parts and the journal are kept for a resume) and
+    write the manifest."""
+    writer.journal.close()
     session = _counts(writer)
     if failure is not None:
         closed = manifest.finished(RunStatus.FAILED, utc_now(), manifest.counts, session)
         leaf = _first_leaf(failure)
         closed = dataclasses.replace(closed, failure=scrub(f"{type(leaf).__name__}: {leaf}"))
     elif stop.unusable is not None:
+        run_dir.retire_journal()
         await anyio.to_thread.run_sync(run_dir.compact)
         counts = Counts(planned=manifest.counts.planned, **table_counts(run_dir.path))
         closed = manifest.finished(RunStatus.FAILED, utc_now(), counts, session)
         closed = dataclasses.replace(closed, failure=scrub(str(stop.unusable)))
     else:
+        run_dir.retire_journal()  # the writer has flushed everything the journal holds
         await anyio.to_thread.run_sync(run_dir.compact)
         counts = Counts(planned=manifest.counts.planned, **table_counts(run_dir.path))
         status = RunStatus.INTERRUPTED if stop.signals else RunStatus.COMPLETE
@@ -280,6 +288,8 @@ async def _send_all(
     stop: _Stop,
     prior: _Prior,
     schedulers: dict[str, Scheduler],
+    *,
+    journal: Journal,
 ) -> None:
     client = _client(experiment, services)
     context = RequestContext(
@@ -291,7 +301,7 @@ async def _send_all(
         _AttemptForwarder(rows, prior.attempts),
         stop.target or Unwatched(),
     )
-    lane = _Lane(experiment, context, schedulers, prior, LiveScoring.of(experiment))
+    lane = _Lane(experiment, context, schedulers, prior, LiveScoring.of(experiment), journal)
     with stop.work:
         async with anyio.create_task_group() as group:
             for model in experiment.models:
@@ -358,6 +368,7 @@ class _Lane:
     schedulers: dict[str, Scheduler]
     prior: _Prior
     scoring: LiveScoring
+    journal: Journal
 
 
 async def _work(
@@ -368,15 +379,18 @@ async def _work(
     async with queue, rows:
         async for planned in queue:
             scheduler = lane.schedulers[planned.model]
+            made = _Collected(lane.context.sink)
+            context = dataclasses.replace(lane.context, sink=made)
             if planned.case.conversation:
                 earlier = lane.prior.turns.get(planned.key, ())
                 sink = _TurnForwarder(rows)
-                args = (lane.context, scheduler, lane.experiment, planned, sink, earlier)
+                args = (context, scheduler, lane.experiment, planned, sink, earlier)
                 result = await converse(*args)
             else:
                 prepared, cost = prepare(lane.experiment, planned)
-                result = await perform(lane.context, scheduler, planned, prepared, cost)
+                result = await perform(context, scheduler, planned, prepared, cost)
             result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
+            lane.journal.append(result, made.rows)  # durable before the next request starts
             with anyio.CancelScope(shield=True):  # a finished request is never lost
                 await rows.send(result)
             for score in await lane.scoring.rows(planned.case, result):
@@ -445,6 +459,19 @@ class _AttemptForwarder:
         row.attempt += self._prior.get(row.request_key, 0)
         with anyio.CancelScope(shield=True):
             await self._rows.send(row)
+
+
+class _Collected:
+    """Forwards one request's attempt rows and keeps them for its journal record."""
+
+    def __init__(self, sink: AttemptSink) -> None:
+        self._sink = sink
+        self.rows: list[AttemptRow] = []
+
+    async def attempt(self, row: AttemptRow) -> None:
+        """Forward one attempt row (numbered by the forwarder), and keep it."""
+        await self._sink.attempt(row)
+        self.rows.append(row)
 
 
 class _TurnForwarder:

@@ -42,6 +42,7 @@ from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.environment import Environment
 from runner.config.types import Experiment
 from runner.errors import ArmsFailed, RunFailed, TargetUnusable, UsageError
+from runner.results.manifest import RunStatus
 from runner.results.schema import R, ResultRow
 from runner.results.store import read_results, read_turns
 from runner.results.writer import ResultObserver
@@ -143,7 +144,7 @@ def run(
     log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
-    if prepared.continuing is not None and prepared.sending == 0:
+    if prepared.continuing is not None and _nothing_to_do(prepared):
         _nothing_left(prepared.experiment, prepared.continuing, log)
         return
     outcome = _launch(prepared, options, log, quiet or log.is_json)
@@ -163,6 +164,15 @@ def run(
 
 
 INTERRUPTED = (130, 143)  # SIGINT, SIGTERM
+
+
+def _nothing_to_do(prepared: PreparedRun) -> bool:
+    """A continuation with no request to send, of a run that ended (a killed run still says
+    running: continuing it compacts it and marks it complete)."""
+    continuing = prepared.continuing
+    if continuing is None or prepared.sending:
+        return False
+    return continuing.manifest.status is not RunStatus.RUNNING
 
 
 def _nothing_left(experiment: Experiment, continuing: Continuation, log: EventLog) -> None:
@@ -207,7 +217,7 @@ def _launch(
     log.event("run_started", {**started, "mode": mode, "sending": prepared.sending})
     try:
         with _progress(prepared.sending, quiet, err_console()) as bar:
-            outcome = start_run(prepared, options, _Both(bar, log))
+            outcome = start_run(prepared, options, _Both(bar, log), log.warning)
     except (RunFailed, TargetUnusable) as failed:
         log.event("run_finished", {**started, "status": "failed", "error": str(failed)}, "error")
         raise

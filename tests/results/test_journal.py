@@ -1,0 +1,79 @@
+"""The journal: appended per finished request, read back whole, a torn last record skipped;
+a killed session's journal and damaged parts are folded and set aside on recovery."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from manifest_support import make_run
+from test_store import _attempt, _result
+
+from runner.errors import RunStoreError
+from runner.results.journal import JOURNAL, Journal, read_journal
+from runner.results.store import PARTS, RunDirectory, read_attempts, read_results
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> RunDirectory:
+    """A fresh run directory."""
+    return make_run(tmp_path / "results", "run-1")
+
+
+def _journal(run: RunDirectory, *keys: str) -> None:
+    journal = Journal(run.path)
+    for key in keys:
+        journal.append(_result(key), [_attempt(key, 1), _attempt(key, 2)])
+    journal.close()
+
+
+def test_journal_rows_read_back_with_the_schemas_and_count_as_durable(run: RunDirectory) -> None:
+    """What the journal holds is read by read_results/read_attempts, equal to a part's rows."""
+    _journal(run, "a", "b")
+    run.append([_result("c")], [_attempt("c")])
+    assert sorted(read_results(run.path).collect()["request_key"]) == ["a", "b", "c"]
+    assert read_attempts(run.path).collect().height == 5
+    journaled = read_journal(run.path).results.filter(request_key="a")
+    written = make_run(run.path.parent.parent, "other")
+    written.append([_result("a")], [])
+    assert journaled.equals(read_results(written.path).collect())
+
+
+def test_a_torn_last_record_is_skipped_and_recover_warns(run: RunDirectory) -> None:
+    """A last line cut short by a kill is not a row; recovery folds the rest into a part,
+    removes the journal and says so."""
+    _journal(run, "a", "b")
+    path = run.path / JOURNAL
+    path.write_bytes(path.read_bytes() + b'{"result": ["run-1", "c"')
+    assert read_journal(run.path).torn
+    assert sorted(read_results(run.path).collect()["request_key"]) == ["a", "b"]
+    warnings = RunDirectory.open(run.path).recover()
+    assert len(warnings) == 1
+    assert "its last record was cut short" in warnings[0]
+    assert not path.exists()
+    assert sorted(read_results(run.path).collect()["request_key"]) == ["a", "b"]
+    assert read_attempts(run.path).collect().height == 4
+
+
+def test_a_damaged_record_before_the_last_is_an_error_naming_the_line(run: RunDirectory) -> None:
+    """Only the last record may be torn: damage earlier names the file and line."""
+    _journal(run, "a")
+    path = run.path / JOURNAL
+    path.write_bytes(b"not json\n" + path.read_bytes())
+    with pytest.raises(RunStoreError, match=r"journal.jsonl: line 1 is damaged"):
+        read_journal(run.path)
+
+
+def test_a_truncated_part_is_set_aside_on_recovery_with_a_warning(run: RunDirectory) -> None:
+    """A part cut short (what a kill mid-write of a copy leaves) is renamed .damaged and
+    named in a warning; the other parts stay readable."""
+    run.append([_result("a")], [])
+    run.append([_result("b")], [])
+    second = sorted((run.path / PARTS).glob("results-*.parquet"))[-1]
+    second.write_bytes(second.read_bytes()[:40])
+    warnings = RunDirectory.open(run.path).recover()
+    assert warnings == [
+        f"{second}: not a whole Parquet file (a kill while it was written?); set aside as "
+        f"{second.name}.damaged, its requests are sent again."
+    ]
+    assert read_results(run.path).collect()["request_key"].to_list() == ["a"]

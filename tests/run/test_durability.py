@@ -1,0 +1,177 @@
+"""Every answer durable the moment it arrives: `kill -9` at random and at the worst moments
+of a 1,200-request run, then `--resume`, sends again at most what was in flight; two
+writers of one run directory cannot both run.
+
+The emulator answers at once (zero latency) and counts what it received, so the tests count
+how often each request was sent across the kills and resumes.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import polars as pl
+import pytest
+from e2e_support import SECRET, write_experiment
+from resume_support import ARM, MODEL, arrivals, keys_on_disk, manifest_of
+
+from runner.emulator import EmulatorConfig, EmulatorServer
+from runner.plan.matrix import request_key
+from runner.results.lock import LOCK
+from runner.results.store import read_attempts, read_results
+
+pytestmark = pytest.mark.slow
+
+CASES = 1200
+CONCURRENCY = 8
+INSTANT = EmulatorConfig(
+    ttft_ms=0.0, ms_per_output_token=0.0, ms_per_1k_input_tokens=0.0, jitter=0.0,
+    fixed_latency_ms=0.0,
+)  # fmt: skip
+
+
+@pytest.fixture
+def server() -> Iterator[EmulatorServer]:
+    """A zero-latency emulator that records every request."""
+    with EmulatorServer(INSTANT) as running:
+        yield running
+
+
+def _experiment(directory: Path, url: str) -> Path:
+    prompts = [(f"c{i}", f"Case c{i}: say something.") for i in range(CASES)]
+    run = f"concurrency = {CONCURRENCY}"
+    arms = ((ARM, ()),)
+    return write_experiment(directory, url, arms=arms, prompts=prompts, models=(MODEL,), run=run)
+
+
+def _child(experiment: Path, results: Path, *args: str) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["ANTHROPIC_API_KEY"] = SECRET
+    command = [sys.executable, "-m", "runner", "run", str(experiment), "--results", str(results)]
+    return subprocess.Popen(
+        [*command, "-q", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
+    )
+
+
+def _kill_when(child: subprocess.Popen[bytes], moment: Callable[[], bool]) -> None:
+    """SIGKILL the child as soon as `moment()` holds (polled every millisecond)."""
+    deadline = time.monotonic() + 60
+    while not moment():
+        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        assert time.monotonic() < deadline, "the moment never came"
+        time.sleep(0.001)  # noqa: TID251 -- polling another process's files
+    child.kill()
+    child.communicate(timeout=30)
+
+
+def _durable(run_dir: Path) -> set[str]:
+    return keys_on_disk(run_dir) if (run_dir / "manifest.json").is_file() else set()
+
+
+def _journal_lines(run_dir: Path) -> int:
+    path = run_dir / "journal.jsonl"
+    return path.read_bytes().count(b"\n") if path.is_file() else 0
+
+
+def _moments(run_dir: Path, rng: random.Random) -> list[tuple[str, Callable[[], bool]]]:
+    """When to kill each session: the worst moments, then random ones."""
+    parts = run_dir / "parts"
+    started = time.monotonic()
+    later = rng.uniform(0.3, 1.5)
+
+    def after_random_delay() -> bool:
+        return time.monotonic() - started > later and _journal_lines(run_dir) > 0
+
+    return [
+        ("run directory created", lambda: (run_dir / "manifest.json").is_file()),
+        ("a part written", lambda: any(parts.glob("results-*.parquet"))),
+        ("the journal written", lambda: _journal_lines(run_dir) >= 3),
+        ("a random moment", after_random_delay),
+        ("during compaction", lambda: any(run_dir.glob(".*.parquet.*.tmp"))),
+    ]
+
+
+def test_kill_9_at_the_worst_and_random_moments_then_resume_never_pays_twice(
+    tmp_path: Path, server: EmulatorServer
+) -> None:
+    """Five sessions killed with SIGKILL (at directory creation, after a part, after journal
+    records, at a random moment, during compaction), each resumed: one row per request at the
+    end, no request durable before a kill was sent again, and at most the requests in flight
+    at each kill were sent twice."""
+    experiment = _experiment(tmp_path, server.url)
+    results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
+    rng = random.Random(int.from_bytes(os.urandom(4)))
+    resent_total = 0
+    for index, (name, moment) in enumerate(_moments(run_dir, rng)):
+        args = ["--run-id", "k"] if index == 0 else ["--resume", str(run_dir)]
+        before = len(server.app.received)
+        durable_before = _durable(run_dir)
+        child = _child(experiment, results, *args)
+        _kill_when(child, moment)
+        sent = arrivals(server, before)
+        assert not durable_before & set(sent), f"{name}: a durable request was sent again"
+        if child.returncode == 0:  # the session ended before the moment could be hit
+            continue
+        assert child.returncode == -signal.SIGKILL, name
+        lost = set(sent) - _durable(run_dir)  # answered (or in flight) but not durable
+        assert len(lost) <= 2 * CONCURRENCY, f"{name}: {len(lost)} answers lost"
+        resent_total += len(lost)
+    before = len(server.app.received)
+    durable = _durable(run_dir)
+    final = _child(experiment, results, "--resume", str(run_dir))
+    final.communicate(timeout=120)
+    assert final.returncode == 0
+    assert not durable & set(arrivals(server, before))
+    _check_one_row_each(run_dir, arrivals(server))
+    assert manifest_of(run_dir)["status"] == "complete"
+
+
+def _check_one_row_each(run_dir: Path, sent: Counter[str]) -> None:
+    frame = read_results(run_dir).collect()
+    keys = {request_key(f"c{i}", MODEL, ARM, 0) for i in range(CASES)}
+    assert frame.height == CASES
+    assert set(frame["request_key"]) == keys
+    assert (frame["status"] == "ok").all()
+    assert sum(sent.values()) - CASES <= 5 * 2 * CONCURRENCY  # re-sent: only what was in flight
+    attempts = read_attempts(run_dir).collect()
+    assert attempts.filter(pl.col("status") == "ok").height >= CASES
+
+
+def test_a_second_writer_exits_2_naming_the_first_and_the_data_stays_whole(
+    tmp_path: Path,
+) -> None:
+    """While one `--resume` runs (after a kill: it takes over the stale lock), a second
+    `--resume` of the same run exits 2 naming the first one's PID and sends nothing; the
+    first completes with one row per request."""
+    paced = EmulatorConfig(**{**vars(INSTANT), "fixed_latency_ms": 40.0})  # ~6 s to resume
+    with EmulatorServer(paced) as server:
+        _two_resumes(tmp_path, server)
+
+
+def _two_resumes(tmp_path: Path, server: EmulatorServer) -> None:
+    experiment = _experiment(tmp_path, server.url)
+    results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
+    first = _child(experiment, results, "--run-id", "k")
+    _kill_when(first, lambda: _journal_lines(run_dir) >= 3)
+    resuming = _child(experiment, results, "--resume", str(run_dir))
+    deadline = time.monotonic() + 30
+    while (run_dir / LOCK).read_text().strip() != str(resuming.pid):  # the killed one's first
+        assert time.monotonic() < deadline
+        time.sleep(0.001)  # noqa: TID251 -- polling another process's files
+    before = len(server.app.received)
+    second = _child(experiment, results, "--resume", str(run_dir))
+    _, err = second.communicate(timeout=60)
+    assert second.returncode == 2, err
+    assert f"(process {resuming.pid})" in err.decode()
+    resuming.communicate(timeout=120)
+    assert resuming.returncode == 0
+    assert len(arrivals(server, before)) <= CASES
+    _check_one_row_each(run_dir, arrivals(server))
