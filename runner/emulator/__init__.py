@@ -5,6 +5,10 @@ what benchmarks measure against. It is written from the API contract and imports
 from the rest of `runner`. See `effects` for what each beta does here, `faults` for the
 `[[emulator:FAULT]]` prompt directive and `planted` for planted effects.
 
+Given tools, a reply may call them (`generation`), so a client's tool loop runs several turns;
+the request checks (`request`) refuse a tool_use left unanswered, a stray or misplaced
+tool_result and a thinking block handed back changed, as the API does.
+
 Endpoints: `POST /v1/messages`, `POST /v1/messages/count_tokens` and the Message Batches API
 under `/v1/messages/batches` (create, retrieve, list, cancel, delete, results). Both ways of
 asking for a message share one path, `reply.produce`. A batch ends `batch_processing_s` after

@@ -54,6 +54,21 @@ def test_plan_prints_the_matrix_and_request_count(capfd: pytest.CaptureFixture[s
     assert "(none)" in out
 
 
+def test_plan_says_which_cases_are_conversations(
+    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """plan counts conversations and their max_turns, and prices them as their turns."""
+    monkeypatch.setenv("COLUMNS", "200")
+    agent = QUICKSTART.parent / "agent_tools.toml"
+    assert run_cli(["plan", agent]) == 0
+    out = capfd.readouterr().out
+    assert "8 of the cases are conversations" in out
+    assert "up to 10 requests to the model (max_turns)" in out
+    assert "= 96 requests" in out
+    assert "Traceback" not in out
+    assert "quickstart" not in out
+
+
 def test_betas_lists_the_catalog(capfd: pytest.CaptureFixture[str]) -> None:
     """betas prints known names with what they need."""
     assert run_cli(["betas"]) == 0

@@ -37,6 +37,14 @@ def plan(ctx: click.Context, experiment: Path, prices: Path | None, log_format: 
         f"{len(exp.cases)} cases x {len(exp.models)} models ({', '.join(exp.models)}) x "
         f"{len(exp.arms)} arms x {exp.run.repeats} repeats = {exp.request_count} requests",
     )
+    talking = [case for case in exp.cases if case.conversation]
+    if talking:
+        most = max(case.max_turns for case in talking)
+        say(
+            out,
+            f"{len(talking)} of the cases are conversations: each request is a tool loop or "
+            f"scripted turns of up to {most} requests to the model (max_turns)",
+        )
     say(out, f"target: {exp.target.base_url} (anthropic-version {exp.target.anthropic_version})")
     base = exp.prices
     for line in estimate_text(estimate(exp, load_prices(prices, base) if prices else base)):
