@@ -10,8 +10,10 @@ from typing import Any
 import polars as pl
 import pytest
 
+from runner.analysis import compare
 from runner.analysis.cost import with_cost
 from runner.config.prices import default_prices
+from runner.config.types import Arm
 from runner.errors import RunFailed
 from runner.results.schema import TURNS_SCHEMA
 from runner.results.store import TURNS, read_results, read_scores, read_turns
@@ -231,3 +233,33 @@ def test_a_failed_turn_ends_the_conversation_and_retry_errors_continues_it(
     assert final["status"].to_list() == ["ok"]
     assert final["turns"][0] == len(again.bodies) + 1
     assert read_turns(run_dir.path).collect()["status"].to_list().count("error") == 0
+
+
+def test_a_caching_arm_reads_the_loop_prompt_from_cache(tmp_path: Path) -> None:
+    """An arm that marks the last block for caching reads each turn's prompt from the cache:
+    compare shows a cache_read_share above the baseline's and fewer uncached input tokens."""
+    policy = "Refunds follow the shop's policy, article by article. " * 120  # > 1024 tokens
+    cases = "".join(
+        ORDER_CASE.replace('id = "order"', f'id = "order-{n}"\nsystem = "{policy}"').replace(
+            "A-17", f"A-{n}"
+        )
+        for n in range(6)
+    )
+    experiment = agent_experiment(tmp_path, cases=cases)
+    cached = Arm(
+        "cached",
+        betas=("extended-cache-ttl-2025-04-11",),
+        request={"cache_control": {"type": "ephemeral", "ttl": "1h"}},
+    )
+    arms = (experiment.arms[0], cached)
+    experiment = experiment.__class__(**{**experiment.__dict__, "arms": arms})
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, new_transport())
+    results = with_cost(read_results(run_dir.path), default_prices())
+    table = compare(results, "baseline", n_boot=200)
+    share = table.filter(pl.col("metric") == "cache_read_share").to_dicts()[0]
+    assert share["baseline"] == 0.0
+    assert share["value"] > 0.3
+    assert share["delta"] > 0
+    inputs = table.filter(pl.col("metric") == "input_tokens").to_dicts()[0]
+    assert inputs["delta"] < 0
