@@ -17,8 +17,9 @@ object instead of a dict splatted into the row.
 The name tables `R`, `A`, `S` and `J` (`R.latency_ms == "latency_ms"`) are what the rest of the
 code uses to name a column; they are plain classes of `Final` strings, so mypy rejects
 `R.latncy_ms` (a name table may extend another's: `J(R)` lists a result row's names first).
-`register()` derives a table's schema from its row type and checks, at import, that its name
-table lists exactly the row's columns in order (it fails naming the difference).
+`register()` (`runner.results.contract`) derives a table's schema from its row type and checks,
+at import, that its name table lists exactly the row's columns in order (it fails naming the
+difference).
 
 Adding a column: add the field to its row dataclass (or row part) and the same name to its name
 table; bump `SCHEMA_VERSION`. Adding a table: a row dataclass, a name table, and
@@ -28,27 +29,16 @@ table; bump `SCHEMA_VERSION`. Adding a table: a row dataclass, a name table, and
 from __future__ import annotations
 
 import dataclasses
-import operator
-import types
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, Final, Union, get_args, get_origin, get_type_hints
+from typing import Final
 
-import polars as pl
+# Re-exported: writers and readers build frames through the schema module.
+from runner.results.contract import Int32, register
+from runner.results.contract import row_values as row_values
+from runner.results.contract import rows_to_frame as rows_to_frame
 
 SCHEMA_VERSION = 3
-
-Int32 = Annotated[int, pl.Int32()]
-"""An integer column stored as 32 bits (counts and small codes)."""
-
-_SCALARS: dict[type, pl.DataType] = {
-    str: pl.String(),
-    int: pl.Int64(),
-    float: pl.Float64(),
-    bool: pl.Boolean(),
-    datetime: pl.Datetime("us", "UTC"),
-}
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -373,66 +363,6 @@ class J(R):
     order: Final = "order"
 
 
-@dataclass(frozen=True)
-class Table:
-    """One table's contract: its row type, its schema, and how to read each column off a row."""
-
-    row_type: type
-    schema: pl.Schema
-    getters: tuple[Callable[[object], object], ...]
-
-
-_TABLES: dict[type, Table] = {}
-
-
-def register(row_type: type, names: type) -> Table:
-    """Derive `row_type`'s schema, check `names` lists its columns, and register the table."""
-    columns = _columns(row_type, "")
-    column_names = [path.rpartition(".")[2] for path, _ in columns]
-    declared = [
-        (k, v)
-        for cls in reversed(names.__mro__[:-1])  # a name table may extend another's names
-        for k, v in vars(cls).items()
-        if not k.startswith("_")
-    ]
-
-    if declared != [(name, name) for name in column_names]:
-        differ = sorted({k for k, _ in declared} ^ set(column_names)) or "their order"
-        raise RuntimeError(f"{names.__name__} and {row_type.__name__} differ: {differ}")
-    schema = pl.Schema(dict(zip(column_names, (dtype for _, dtype in columns), strict=True)))
-    getters = tuple(operator.attrgetter(path) for path, _ in columns)
-    table = Table(row_type, schema, getters)
-    _TABLES[row_type] = table
-    return table
-
-
-def _columns(row_type: type, prefix: str) -> list[tuple[str, pl.DataType]]:
-    """(attribute path, dtype) per column of `row_type`, row parts flattened in place."""
-    hints = get_type_hints(row_type, include_extras=True)
-    columns: list[tuple[str, pl.DataType]] = []
-    for field in dataclasses.fields(row_type):
-        hint = hints[field.name]
-        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-            columns.extend(_columns(hint, f"{prefix}{field.name}."))
-        else:
-            columns.append((f"{prefix}{field.name}", _dtype(hint)))
-    return columns
-
-
-def _dtype(hint: Any) -> pl.DataType:
-    """The polars dtype of one field's type hint (see the module docstring)."""
-    origin = get_origin(hint)
-    if origin in (Union, types.UnionType):
-        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
-        return _dtype(inner)
-    if origin is Annotated:
-        dtype: pl.DataType = hint.__metadata__[0]
-        return dtype
-    if origin is list:
-        return pl.List(_dtype(get_args(hint)[0]))
-    return _SCALARS[hint]
-
-
 RESULTS = register(ResultRow, R)
 ATTEMPTS = register(AttemptRow, A)
 SCORES = register(ScoreRow, S)
@@ -443,22 +373,3 @@ ATTEMPTS_SCHEMA = ATTEMPTS.schema
 SCORES_SCHEMA = SCORES.schema
 JUDGE_REQUESTS_SCHEMA = JUDGE_REQUESTS.schema
 TURNS_SCHEMA = TURNS.schema
-
-
-def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:
-    """Build a frame with exactly `schema` from rows of one registered type (none: 0 rows)."""
-    if not rows:
-        return pl.DataFrame(schema=schema)
-    table = _TABLES[type(rows[0])]
-    if table.schema != schema:
-        raise ValueError(f"{type(rows[0]).__name__} rows do not have the schema asked for")
-    columns = {
-        name: [get(row) for row in rows]
-        for name, get in zip(schema.names(), table.getters, strict=True)
-    }
-    return pl.DataFrame(columns, schema=schema)
-
-
-def row_values(row: object) -> list[object]:
-    """One row's column values, in its table's schema order (row parts flattened)."""
-    return [get(row) for get in _TABLES[type(row)].getters]

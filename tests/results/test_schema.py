@@ -1,4 +1,5 @@
-"""The results contract: schemas derived from the row types, name tables checked against them."""
+"""The results contract: schemas derived from the row types, name tables checked against them
+(runner.results.schema declares the tables, runner.results.contract derives them)."""
 
 from __future__ import annotations
 
@@ -9,16 +10,8 @@ from typing import Final
 import polars as pl
 import pytest
 
-from runner.results.schema import (
-    ATTEMPTS_SCHEMA,
-    RESULTS_SCHEMA,
-    A,
-    Int32,
-    MessageColumns,
-    R,
-    register,
-    rows_to_frame,
-)
+from runner.results.contract import Int32, register, rows_to_frame
+from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, A, MessageColumns, R
 
 
 def test_dtypes_follow_the_field_types() -> None:

@@ -1,0 +1,112 @@
+"""How a row dataclass becomes a table: its polars schema, its column getters, its frames.
+
+`register(RowType, NameTable)` walks the dataclass's fields in order (a field whose type is a
+dataclass is a row part: its fields take its place), maps each type hint to a polars dtype
+(`str` -> String, `int` -> Int64, `Int32` -> Int32, `float` -> Float64, `bool` -> Boolean,
+`datetime` -> UTC microseconds, `list[X]` -> List, `X | None` -> the same, nullable), checks
+that the name table's `Final` strings (its own and its bases', bases first) are exactly those
+column names in that order, and records the table so `rows_to_frame` can turn its rows into a
+frame. The tables themselves are declared in `runner.results.schema`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import operator
+import types
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
+
+import polars as pl
+
+Int32 = Annotated[int, pl.Int32()]
+"""An integer column stored as 32 bits (counts and small codes)."""
+
+_SCALARS: dict[type, pl.DataType] = {
+    str: pl.String(),
+    int: pl.Int64(),
+    float: pl.Float64(),
+    bool: pl.Boolean(),
+    datetime: pl.Datetime("us", "UTC"),
+}
+
+
+@dataclass(frozen=True)
+class Table:
+    """One table's contract: its row type, its schema, and how to read each column off a row."""
+
+    row_type: type
+    schema: pl.Schema
+    getters: tuple[Callable[[object], object], ...]
+
+
+_TABLES: dict[type, Table] = {}
+
+
+def register(row_type: type, names: type) -> Table:
+    """Derive `row_type`'s schema, check `names` lists its columns, and register the table."""
+    columns = _columns(row_type, "")
+    column_names = [path.rpartition(".")[2] for path, _ in columns]
+    declared = [
+        (k, v)
+        for cls in reversed(names.__mro__[:-1])  # a name table may extend another's names
+        for k, v in vars(cls).items()
+        if not k.startswith("_")
+    ]
+
+    if declared != [(name, name) for name in column_names]:
+        differ = sorted({k for k, _ in declared} ^ set(column_names)) or "their order"
+        raise RuntimeError(f"{names.__name__} and {row_type.__name__} differ: {differ}")
+    schema = pl.Schema(dict(zip(column_names, (dtype for _, dtype in columns), strict=True)))
+    getters = tuple(operator.attrgetter(path) for path, _ in columns)
+    table = Table(row_type, schema, getters)
+    _TABLES[row_type] = table
+    return table
+
+
+def _columns(row_type: type, prefix: str) -> list[tuple[str, pl.DataType]]:
+    """(attribute path, dtype) per column of `row_type`, row parts flattened in place."""
+    hints = get_type_hints(row_type, include_extras=True)
+    columns: list[tuple[str, pl.DataType]] = []
+    for field in dataclasses.fields(row_type):
+        hint = hints[field.name]
+        if isinstance(hint, type) and dataclasses.is_dataclass(hint):
+            columns.extend(_columns(hint, f"{prefix}{field.name}."))
+        else:
+            columns.append((f"{prefix}{field.name}", _dtype(hint)))
+    return columns
+
+
+def _dtype(hint: Any) -> pl.DataType:
+    """The polars dtype of one field's type hint (see the module docstring)."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
+        return _dtype(inner)
+    if origin is Annotated:
+        dtype: pl.DataType = hint.__metadata__[0]
+        return dtype
+    if origin is list:
+        return pl.List(_dtype(get_args(hint)[0]))
+    return _SCALARS[hint]
+
+
+def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:
+    """Build a frame with exactly `schema` from rows of one registered type (none: 0 rows)."""
+    if not rows:
+        return pl.DataFrame(schema=schema)
+    table = _TABLES[type(rows[0])]
+    if table.schema != schema:
+        raise ValueError(f"{type(rows[0]).__name__} rows do not have the schema asked for")
+    columns = {
+        name: [get(row) for row in rows]
+        for name, get in zip(schema.names(), table.getters, strict=True)
+    }
+    return pl.DataFrame(columns, schema=schema)
+
+
+def row_values(row: object) -> list[object]:
+    """One row's column values, in its table's schema order (row parts flattened)."""
+    return [get(row) for get in _TABLES[type(row)].getters]
