@@ -134,6 +134,10 @@ def child(name: str, url: str, requests: int, concurrency: int) -> None:
     print(json.dumps({"wall_s": time.perf_counter() - started}))
 
 
+class ClientFailed(Exception):
+    """A client's run did not complete; its figures would not be a measurement."""
+
+
 def measure(name: str, args: argparse.Namespace) -> tuple[float, float]:
     """(requests/s of the send phase, CPU ms per request of the whole client process)."""
     with emulator_process(ZERO_LATENCY, cpu=1 if args.pin else None) as url:
@@ -142,8 +146,11 @@ def measure(name: str, args: argparse.Namespace) -> tuple[float, float]:
         if args.pin:
             command = ["taskset", "-c", "0", *command]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        done = subprocess.run(command, check=True, capture_output=True, text=True)
+        done = subprocess.run(command, check=False, capture_output=True, text=True)
         after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise ClientFailed(f"{name} failed (exit {done.returncode}): {last}")
     cpu_s = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     wall_s = float(json.loads(done.stdout.strip().splitlines()[-1])["wall_s"])
     return args.requests / wall_s, cpu_s * 1000 / args.requests
@@ -170,9 +177,13 @@ def main() -> None:
         child(args.child, args.url, args.requests, args.concurrency)
         return
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name, _ in CLIENTS}
-    for _ in range(args.rounds):
-        for name, _ in CLIENTS:
-            runs[name].append(measure(name, args))
+    try:
+        for _ in range(args.rounds):
+            for name, _ in CLIENTS:
+                runs[name].append(measure(name, args))
+    except ClientFailed as failed:
+        print(f"error: {failed}", file=sys.stderr)
+        sys.exit(1)
     sdk = [rps for rps, _ in runs["official SDK"]], [cpu for _, cpu in runs["official SDK"]]
     print(
         f"{args.requests} streaming requests at concurrency {args.concurrency}, zero-latency "
