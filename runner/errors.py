@@ -8,6 +8,7 @@
     ├── ThresholdsCrossed              a --fail-on threshold was crossed        -> exit 1
     ├── TargetUnusable                 the target is wrong; the run stopped     -> exit 1
     ├── ArmsFailed                     an arm has no successful request         -> exit 1
+    ├── ScorersFailed                  a scorer has no score, only errors       -> exit 1
     ├── ServerIdRefused                a server id unsafe in a file name        -> exit 1
     └── RequestFailed                  one attempt of one request failed (data, never fatal)
         ├── APIStatusError             a non-2xx answer (status, type, request id, retry-after)
@@ -95,6 +96,18 @@ class ArmsFailed(BetaRunnerError):
         shown = "; ".join(lines)
         super().__init__(
             f"{shown}. Its results measure only failures; pass --allow-errors to accept that."
+        )
+
+
+class ScorersFailed(BetaRunnerError):
+    """Some scorer scored nothing (every row is an error); `lines` holds one line each."""
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+        shown = "; ".join(lines)
+        super().__init__(
+            f"{shown}. Its scores measure nothing; fix the scorer and rescore with "
+            "beta-runner score RUN_DIR (or pass --allow-errors to accept that)."
         )
 
 

@@ -91,3 +91,20 @@ def judge_totals(run_dir: Path) -> pl.DataFrame:
         .sort("judge", J.model)
         .collect()
     )
+
+
+def unscored(scores: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
+    """The scorers whose every row is an error: `scorer`, `rows` and the first `error`."""
+    return (
+        scores.lazy()
+        .group_by(S.scorer)
+        .agg(
+            pl.len().alias("rows"),
+            pl.col(S.error).is_not_null().all().alias("_failed"),
+            pl.col(S.error).drop_nulls().first(),
+        )
+        .filter(pl.col("_failed"))
+        .drop("_failed")
+        .sort(S.scorer)
+        .collect()
+    )

@@ -97,12 +97,13 @@ def _experiment(directory: Path, url: str, scorers: str = SCORERS) -> Path:
 
 @pytest.fixture
 def scored_run(tmp_path: Path, keyed: str) -> tuple[Path, Path, EmulatorServer]:
-    """A finished run of 32 requests with five scorers, and the emulator still serving."""
+    """A finished run of 32 requests with five scorers, and the emulator still serving. The
+    run is complete; it exits 1 only because the `broken` scorer measured nothing."""
     server = EmulatorServer(CONFIG)
     server.__enter__()
     path = _experiment(tmp_path, server.url)
     code = run_cli(["run", path, "--results", tmp_path / "out", "--run-id", "r", "-q"])
-    assert code == 0
+    assert code == 1
     yield path, tmp_path / "out" / "scored" / "r", server
     server.__exit__(None, None, None)
 
@@ -236,14 +237,15 @@ def test_a_typo_in_a_score_gate_stops_the_run_before_anything_is_sent(
 
 
 def test_regress_on_a_score_compares_with_the_previous_run(
-    scored_run: tuple[Path, Path, EmulatorServer],
+    scored_run: tuple[Path, Path, EmulatorServer], capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A second run's score.correct is read against the first's: a relative change is always
     >= -100% (crossed, exit 1) and never < -100% (exit 0, checked by compare on the same run)."""
     path, run_dir, _ = scored_run
     out = run_dir.parent.parent
-    args = ["run", path, "--results", out, "--run-id", "r2", "-q"]
+    args = ["run", path, "--results", out, "--run-id", "r2", "-q", "--allow-errors"]
     assert run_cli([*args, "--fail-on", "regress.score.correct>=-100%"]) == 1
+    assert "regress.score.correct>=-100%" in capsys.readouterr().err
     second = out / "scored" / "r2"
     assert (
         run_cli(["compare", second, "--format", "csv", "--fail-on", "regress.score.correct<-100%"])
@@ -360,3 +362,22 @@ def test_tool_call_scorers_see_every_turn_of_a_conversation_case(
     assert by_name["looked_up"]["passed"] is True
     assert by_name["other_tool"]["passed"] is False
     assert by_name["other_tool"]["explanation"].startswith("expected a call to issue_refund")
+
+
+def test_a_scorer_that_measured_nothing_is_one_line_and_exit_1(
+    tmp_path: Path, keyed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Every score of `broken` is an error: the run completes, says so in one line, exits 1;
+    --allow-errors accepts it."""
+    with EmulatorServer(CONFIG) as server:
+        path = _experiment(
+            tmp_path, server.url, SCORERS.split('[[scorers]]\nname = "preferred"')[0]
+        )
+        args = ["run", path, "--results", tmp_path / "out", "-q"]
+        assert run_cli([*args, "--run-id", "a"]) == 1
+        err = capsys.readouterr().err
+        assert "scorer 'broken' scored nothing: all 32 scores are errors" in err
+        assert "scorer 'short'" not in err
+        assert run_cli([*args, "--run-id", "b", "--allow-errors"]) == 0
+    manifest = json.loads((tmp_path / "out" / "scored" / "a" / "manifest.json").read_text())
+    assert manifest["status"] == "complete"

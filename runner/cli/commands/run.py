@@ -30,6 +30,7 @@ from runner.cli.commands.options import (
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.gates import check_thresholds
 from runner.cli.logs import EventLog
+from runner.cli.scoring import check_every_scorer_scored
 from runner.cli.terminal import (
     ProgressBar,
     err_console,
@@ -96,7 +97,8 @@ from runner.run.session import RunOutcome
 @click.option(
     "--allow-errors",
     is_flag=True,
-    help="Exit 0 even when an arm has no successful request (to study failure rates).",
+    help="Exit 0 even when an arm has no successful request (to study failure rates) or a "
+    "scorer has only errors.",
 )
 @log_format_option
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -157,6 +159,7 @@ def run(
         )
     if outcome.exit_code == 0 and not allow_errors:
         _check_every_arm_answered(outcome.run_dir, log)
+        check_every_scorer_scored(outcome.run_dir, log)
     if outcome.exit_code == 0 and thresholds:
         priced = _priced(prepared.experiment, outcome.run_dir)
         check_thresholds(thresholds, outcome.run_dir, priced, log)

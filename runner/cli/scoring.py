@@ -1,0 +1,37 @@
+"""Saying so when a scorer measured nothing: one line per scorer whose every score is an error,
+and exit 1 (for `run` and `score` alike)."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from pathlib import Path
+
+import polars as pl
+
+from runner.analysis.runs import load_scores
+from runner.analysis.scores import unscored
+from runner.cli.logs import EventLog
+from runner.errors import ScorersFailed
+from runner.results.schema import S
+
+
+def check_every_scorer_scored(
+    run_dir: Path, log: EventLog, only: Collection[str] | None = None
+) -> None:
+    """ScorersFailed (exit 1) naming each scorer of the run (of `only`, if given) that has
+    only error rows."""
+    scores = load_scores(run_dir)
+    if scores is None:
+        return
+    if only is not None:
+        scores = scores.filter(pl.col(S.scorer).is_in(list(only)))
+    failed = unscored(scores)
+    lines = tuple(
+        f"scorer {row[S.scorer]!r} scored nothing: all {row['rows']} scores are errors, "
+        f"e.g. {row[S.error]}"
+        for row in failed.iter_rows(named=True)
+    )
+    for row, line in zip(failed.iter_rows(named=True), lines, strict=True):
+        log.event("scorer_failed", {"scorer": row[S.scorer], "message": line}, "error")
+    if lines:
+        raise ScorersFailed(lines)
