@@ -2,7 +2,7 @@
 summary frames. A bad expression raises `BadThreshold` (a ValueError quoting it); messages
 never name a command-line flag, the CLI adds that.
 
-    EXPR   := [arm=NAME:][delta.|regress.]METRIC OP VALUE[%]      OP := > | >= | < | <=
+    EXPR   := [model=NAME:][arm=NAME:][delta.|regress.]METRIC OP VALUE[%]   OP := > >= < <=
 
 METRIC is a numeric column of `runner.analysis.summarize` (error_rate, p95_latency_ms,
 p50_ttft_ms, mean_output_tokens, ...) or a scorer's `score.NAME` (its mean score: the pass rate
@@ -43,7 +43,7 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
 }
 _EXPRESSION = re.compile(
-    r"(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?"
+    r"(?:model=(?P<model>[^:]+):)?(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?"
     r"(?P<metric>score\.[A-Za-z0-9_]+(?:\.pass_rate)?|[a-z0-9_]+)"
     r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(?P<pct>%)?"
 )
@@ -69,6 +69,7 @@ class Threshold:
     limit: float
     relative: bool
     arm: str | None = None
+    model: str | None = None
 
     def crossed(self, value: float) -> bool:
         """Whether `value` (already relative when `relative`) crosses the threshold."""
@@ -111,7 +112,7 @@ def parse_threshold(text: str) -> Threshold:
     if found is None:
         raise BadThreshold(
             text,
-            " is not [arm=NAME:][delta.|regress.]METRIC OP VALUE[%] "
+            " is not [model=NAME:][arm=NAME:][delta.|regress.]METRIC OP VALUE[%] "
             "(OP one of > >= < <=), e.g. 'error_rate>0.05' or 'delta.p50_latency_ms>+20%'.",
         )
     metric = found["metric"]
@@ -125,7 +126,23 @@ def parse_threshold(text: str) -> Threshold:
     relative = percent and kind != "value"
     if percent and not relative:
         limit /= 100.0
-    return Threshold(text, kind, metric, found["op"], limit, relative, found["arm"])
+    return Threshold(text, kind, metric, found["op"], limit, relative, found["arm"], found["model"])
+
+
+def check_names(
+    thresholds: Sequence[Threshold], arms: Sequence[str], models: Sequence[str]
+) -> None:
+    """BadThreshold for an `arm=` or `model=` that names no arm or model of the experiment,
+    suggesting the closest one: a typo must never turn a gate off."""
+    for t in thresholds:
+        for what, name, known in (("arm", t.arm, arms), ("model", t.model, models)):
+            if name is not None and name not in known:
+                close = difflib.get_close_matches(name, list(known), n=1, cutoff=0.5)
+                hint = f" Did you mean {close[0]!r}?" if close else ""
+                raise BadThreshold(
+                    t.text,
+                    f": there is no {what} {name!r}.{hint} The {what}s are: {', '.join(known)}.",
+                )
 
 
 def check_score_metrics(thresholds: Sequence[Threshold], scorers: Sequence[str]) -> None:
@@ -183,6 +200,8 @@ def _compared(
     mine = current.select(R.model, R.arm, pl.col(t.metric).cast(pl.Float64).alias(_OBSERVED))
     if t.arm is not None:
         mine = mine.filter(pl.col(R.arm) == t.arm)
+    if t.model is not None:
+        mine = mine.filter(pl.col(R.model) == t.model)
     if t.kind == "value":
         return mine.with_columns(pl.lit(None, pl.Float64).alias(_REFERENCE)), ""
     if t.kind == "delta":

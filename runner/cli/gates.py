@@ -1,13 +1,17 @@
 """Checking a finished run against `--fail-on` thresholds (for `run` and `compare` alike).
 
-Evaluates the thresholds over the run's per-arm summary, its baseline arm and the previous
-complete run of the same experiment in the same results directory, logs each crossed threshold
-and raises ThresholdsCrossed (exit 1) when any is.
+Evaluates the thresholds over the run's per-arm summary and its baseline arm; a `regress.`
+threshold compares each (model, arm) with the newest earlier complete run of the same
+experiment, in the same results directory, in which that arm has a successful request and a
+value of the metric (an outage run is passed over), says which run, and warns (an event in
+JSON logs) for each pair no earlier run can check. Logs each crossed threshold and raises
+ThresholdsCrossed (exit 1) when any is; a threshold naming an arm or model the run does not
+have is a usage error (exit 2).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -16,11 +20,19 @@ from runner.analysis import default_baseline, summarize
 from runner.analysis.cost import with_cost
 from runner.analysis.runs import load_scores, run_prices
 from runner.analysis.scores import scorer_names, with_score_columns
-from runner.analysis.thresholds import Threshold, Violation, check_score_metrics, evaluate
+from runner.analysis.thresholds import (
+    Threshold,
+    Violation,
+    check_names,
+    check_score_metrics,
+    evaluate,
+)
 from runner.cli.logs import EventLog
 from runner.cli.translate import flag_errors
+from runner.config.types import JSONValue
 from runner.errors import ThresholdsCrossed
-from runner.results.store import SHARD_PREFIX, previous_complete, read_results
+from runner.results.schema import R
+from runner.results.store import SHARD_PREFIX, RunDirectory, earlier_complete, read_results
 
 
 def check_thresholds(
@@ -43,18 +55,86 @@ def _violations(
     thresholds: Sequence[Threshold], run_dir: Path, results: pl.LazyFrame, log: EventLog
 ) -> list[Violation]:
     run = run_dir.parent if run_dir.name.startswith(SHARD_PREFIX) else run_dir
-    experiment = run.parent.name
-    previous = previous_complete(run.parent.parent, experiment, run)
-    before: pl.DataFrame | None = None
-    if previous is not None:
-        earlier = with_cost(read_results(previous.path), run_prices(previous.path))
-        before = with_score_columns(summarize(earlier), earlier, load_scores(previous.path))
-    elif any(t.kind == "regress" for t in thresholds):
-        log.warning(f"No earlier complete run of {experiment!r}: regress.* is not checked.")
-    label = f"run {previous.path.name}" if previous is not None else ""
     baseline = default_baseline(results)
     scores = load_scores(run_dir)
     with flag_errors():
         check_score_metrics(thresholds, scorer_names(scores) if scores is not None else [])
     current = with_score_columns(summarize(results), results, scores)
-    return evaluate(thresholds, current, baseline_arm=baseline, previous=before, previous_run=label)
+    with flag_errors():
+        arms, models = current[R.arm].unique().to_list(), current[R.model].unique().to_list()
+        check_names(thresholds, sorted(arms), sorted(models))
+    plain = [t for t in thresholds if t.kind != "regress"]
+    violations = evaluate(plain, current, baseline_arm=baseline)
+    earlier = _Earlier(earlier_complete(run.parent.parent, run.parent.name, run))
+    for threshold in (t for t in thresholds if t.kind == "regress"):
+        violations += _regressions(threshold, current, earlier, log)
+    return violations
+
+
+def _regressions(
+    threshold: Threshold, current: pl.DataFrame, earlier: _Earlier, log: EventLog
+) -> list[Violation]:
+    """`threshold` for each (model, arm) against the newest earlier complete run in which
+    that arm has a successful request and a value of the metric; each comparison named, each
+    pair that none has a warning (and an event), never a silent pass."""
+    pending = _pairs(threshold, current)
+    violations: list[Violation] = []
+    for name, summary in earlier:
+        if not pending:
+            break
+        found = _with_data(summary, threshold.metric, pending)
+        if found.height:
+            mine = current.join(found.select(R.model, R.arm), on=[R.model, R.arm], how="semi")
+            label = f"run {name}"
+            violations += evaluate([threshold], mine, baseline_arm=None, previous=found,
+                                   previous_run=label)  # fmt: skip
+            pending -= set(found.select(R.model, R.arm).iter_rows())
+            log.info(f"{threshold.text!r}: compared with {label}.", "threshold_compared")
+    for model, arm in sorted(pending):
+        message = (
+            f"{threshold.text!r} is not checked for model {model}, arm {arm}: no earlier "
+            f"complete run has a successful request of it with {threshold.metric}."
+        )
+        log.warning(message)
+        fields: dict[str, JSONValue] = {"model": model, "arm": arm, "message": message}
+        fields["metric"] = threshold.metric
+        log.event("threshold_not_checked", fields, "warning")
+    return violations
+
+
+def _pairs(threshold: Threshold, current: pl.DataFrame) -> set[tuple[str, str]]:
+    frame = current
+    if threshold.arm is not None:
+        frame = frame.filter(pl.col(R.arm) == threshold.arm)
+    if threshold.model is not None:
+        frame = frame.filter(pl.col(R.model) == threshold.model)
+    return set(frame.select(R.model, R.arm).iter_rows())
+
+
+def _with_data(summary: pl.DataFrame, metric: str, pairs: set[tuple[str, str]]) -> pl.DataFrame:
+    if metric not in summary.columns:
+        return summary.clear()
+    has = summary.filter((pl.col("ok") > 0) & pl.col(metric).is_not_null())
+    return has.filter(pl.struct(R.model, R.arm).map_elements(
+        lambda row: (row[R.model], row[R.arm]) in pairs, return_dtype=pl.Boolean
+    ))  # fmt: skip
+
+
+class _Earlier:
+    """The earlier complete runs, newest first, each summarised once when first needed."""
+
+    def __init__(self, runs: list[RunDirectory]) -> None:
+        self._runs = runs
+        self._summaries: dict[str, pl.DataFrame] = {}
+
+    def __iter__(self) -> Iterator[tuple[str, pl.DataFrame]]:
+        for run in self._runs:
+            name = run.path.name
+            if name not in self._summaries:
+                self._summaries[name] = _summary(run)
+            yield name, self._summaries[name]
+
+
+def _summary(run: RunDirectory) -> pl.DataFrame:
+    earlier = with_cost(read_results(run.path), run_prices(run.path))
+    return with_score_columns(summarize(earlier), earlier, load_scores(run.path))

@@ -282,11 +282,16 @@ def list_runs(results_dir: Path, experiment: str) -> list[RunDirectory]:
 
 def previous_complete(results_dir: Path, experiment: str, before: Path) -> RunDirectory | None:
     """The newest complete run of `experiment` other than `before` that started before it."""
+    earlier = earlier_complete(results_dir, experiment, before)
+    return earlier[0] if earlier else None
+
+
+def earlier_complete(results_dir: Path, experiment: str, before: Path) -> list[RunDirectory]:
+    """The complete runs of `experiment` that started before `before`, newest first."""
     runs = list_runs(results_dir, experiment)
     names = [r.path.name for r in runs]
     older = runs[: names.index(before.name)] if before.name in names else runs
-    complete = [r for r in older if _status(r) is RunStatus.COMPLETE]
-    return complete[-1] if complete else None
+    return [r for r in reversed(older) if _status(r) is RunStatus.COMPLETE]
 
 
 def _status(run: RunDirectory) -> RunStatus | None:

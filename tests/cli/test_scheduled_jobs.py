@@ -73,15 +73,30 @@ def test_request_errors_alone_exit_0_and_a_crossed_threshold_exits_1(
 def test_delta_and_regress_thresholds_exit_1_against_baseline_and_previous_run(
     tmp_path: Path, experiment: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """delta.* compares with the no-beta arm; regress.* with the previous complete run."""
+    """delta.* compares with the no-beta arm; regress.* with the previous complete run in
+    which the arm has data (never for the arm that always fails: a warning says so)."""
     assert _run(tmp_path, experiment, "r1", "--fail-on", "regress.requests>=0") == 0
-    assert "regress.* is not checked" in capfd.readouterr().err
+    err = capfd.readouterr().err
+    assert "'regress.requests>=0' is not checked for model claude-opus-4-6, arm baseline" in err
     assert _run(tmp_path, experiment, "r2", "--fail-on", "delta.error_rate>0.5") == 1
     assert "vs 0 in baseline arm 'baseline'" in capfd.readouterr().err
     assert _run(tmp_path, experiment, "r3", "--fail-on", "regress.requests>=0") == 1
     err = capfd.readouterr().err
-    assert "2 --fail-on threshold(s) crossed" in err
-    assert "in run r2" in err
+    assert "1 --fail-on threshold(s) crossed" in err
+    assert "arm baseline: requests = 2 vs 2 in run r2" in err
+    assert "'regress.requests>=0': compared with run r2." in err
+    assert "is not checked for model claude-opus-4-6, arm bogus" in err
+
+
+def test_a_gate_naming_no_arm_exits_2_before_anything_is_sent(
+    tmp_path: Path, experiment: Path, server: EmulatorServer, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """`--fail-on 'arm=nosuch:...'` is exit 2, naming the closest arm; nothing is sent."""
+    assert _run(tmp_path, experiment, "r1", "--fail-on", "arm=bogsu:error_rate>0") == 2
+    err = capfd.readouterr().err
+    assert "--fail-on 'arm=bogsu:error_rate>0': there is no arm 'bogsu'. Did you mean" in err
+    assert server.app.received == []
+    assert not (tmp_path / "out").exists()
 
 
 def test_history_lists_each_run_with_status_and_per_arm_metrics(

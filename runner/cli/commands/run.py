@@ -20,7 +20,7 @@ from runner.analysis.error_rates import without_success
 from runner.analysis.runs import load_scores
 from runner.analysis.scores import score_summary
 from runner.analysis.summary import client_lag_note
-from runner.analysis.thresholds import check_score_metrics
+from runner.analysis.thresholds import check_names, check_score_metrics
 from runner.cli.commands.options import (
     command_log,
     fail_on_option,
@@ -143,6 +143,8 @@ def run(
     prepared = prepare_run(options, Environment.from_os())
     with flag_errors():
         check_score_metrics(thresholds, [s.name for s in prepared.experiment.scorers])
+        arms = [arm.name for arm in prepared.experiment.arms]
+        check_names(thresholds, arms, prepared.experiment.models)
     log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
