@@ -86,19 +86,20 @@ async def score_stored(
     rows: list[ScoreRow] = []
     for scorer in answers:
         rows += await anyio.to_thread.run_sync(score_results, todo[scorer.name], cases, [scorer])
+    if not scoring.replace:  # written before the judges start: an interruption keeps them
+        run_dir.append([], [], rows)
     judges = [s for s in scoring.scorers if isinstance(s, JudgeScorer)]
     verdicts: list[ScoreRow] = []
     requests: list[JudgeRequestRow] = []
     if lane is not None and judges:
         verdicts, requests = await _judge(experiment, results, todo, judges, lane)
-    rows += verdicts
     if scoring.replace:
-        run_dir.replace_scores([s.name for s in scoring.scorers], rows)
+        run_dir.replace_scores([s.name for s in scoring.scorers], [*rows, *verdicts])
         run_dir.replace_judge_requests([s.name for s in judges], requests)
     else:
-        run_dir.append([], [], rows, requests)
+        run_dir.append([], [], verdicts, requests)
     counts = {s.name: 0 for s in scoring.scorers}
-    for row in rows:
+    for row in [*rows, *verdicts]:
         counts[row.scorer] += 1
     return counts
 

@@ -168,7 +168,8 @@ async def execute_run(
                 experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
             )
             if experiment.scorers and not stop.signals:
-                await _score_after(experiment, run_id, run_dir, services, schedulers)
+                with stop.scoring:  # a signal stops the judges too; `score` can finish them
+                    await _score_after(experiment, run_id, run_dir, services, schedulers)
             failure: Exception | None = None
         except Exception as exc:  # recorded in the manifest, then raised as RunFailed
             failure = exc
@@ -403,6 +404,7 @@ class _Stop:
     """The work scope that signals cancel, and the signals received so far."""
 
     work: anyio.CancelScope = field(default_factory=anyio.CancelScope)
+    scoring: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     signals: list[int] = field(default_factory=list)
     target: TargetWatch | None = None
 
@@ -428,6 +430,7 @@ async def _watch_signals(stop: _Stop) -> None:
             if len(stop.signals) > 1:
                 _force_exit(stop.exit_code())
             stop.work.cancel()
+            stop.scoring.cancel()
 
 
 def _force_exit(code: int) -> None:
