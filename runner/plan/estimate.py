@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from runner.catalog.prices import ModelPrice, PriceTable
-from runner.config.types import Experiment
+from runner.config.types import Case, Experiment
 from runner.plan.matrix import PlannedRequest, estimate_input_tokens, request_body, request_key
 
 TYPICAL_OUTPUT_TOKENS = 400
@@ -70,12 +70,16 @@ def _conversation_usd(
 ) -> float:
     """One request's cost, or a conversation's: `turns` requests, each also reading the
     replies before it (see the module docstring)."""
-    case = planned.case
-    turns = min(case.max_turns, 2 * (1 + len(case.follow_ups))) if typical else case.max_turns
-    if not case.conversation:
-        turns = 1
+    turns = typical_turns(planned.case) if typical else planned.case.max_turns
     inputs = turns * prompt + output * turns * (turns - 1) // 2
     return (inputs * price.input + turns * output * price.output) / 1e6
+
+
+def typical_turns(case: Case) -> int:
+    """Requests a case typically takes: 1, or two per scripted user turn (at most max_turns)."""
+    if not case.conversation:
+        return 1
+    return min(case.max_turns, 2 * (1 + len(case.follow_ups)))
 
 
 def _first_repeat(experiment: Experiment) -> Iterator[PlannedRequest]:
@@ -86,8 +90,10 @@ def _first_repeat(experiment: Experiment) -> Iterator[PlannedRequest]:
 
 
 def duration_s(experiment: Experiment, rpm: int) -> float:
-    """Seconds: pacing under `rpm` with a full bucket, or concurrency-bound latency if longer."""
-    requests = experiment.request_count
+    """Seconds: pacing under `rpm` with a full bucket, or concurrency-bound latency if longer
+    (a conversation counts as its typical turns, one after another)."""
+    cells = len(experiment.models) * len(experiment.arms) * experiment.run.repeats
+    requests = cells * sum(typical_turns(case) for case in experiment.cases)
     pacing = max(0, requests - rpm) / (rpm / 60.0)
     max_tokens = experiment.request.get("max_tokens")
     ceiling = max_tokens if isinstance(max_tokens, int) else TYPICAL_OUTPUT_TOKENS

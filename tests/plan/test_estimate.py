@@ -70,3 +70,4 @@ def test_a_conversation_is_priced_as_its_turns(tmp_path: Path) -> None:
     assert talking.cost_max_usd == pytest.approx(4 * plain.cost_max_usd + growth)
     assert talking.cost_max_usd > output_max
     assert talking.cost_typical_usd > plain.cost_typical_usd * 1.9
+    assert talking.duration_s > plain.duration_s  # two requests a turn, typically
