@@ -50,14 +50,27 @@ def read_message(message: dict[str, Any]) -> MessageColumns:
 
 def evidence(message: dict[str, Any]) -> list[str]:
     """Signals beyond a plain text answer, e.g. `block:thinking`, `usage.speed=fast`."""
-    found = {f"block:{b.get('type')}" for b in message.get("content") or [] if b.get("type")}
+    content = message.get("content") or []
+    found = {f"block:{b.get('type')}" for b in content if b.get("type")}
     found.discard("block:text")
+    if _thinks_after_tool(content):
+        found.add(THINKING_AFTER_TOOL)
     stop = message.get("stop_reason")
     if stop and stop not in _PLAIN_STOP_REASONS:
         found.add(f"stop_reason:{stop}")
     found.update(f"field:{k}" for k, v in message.items() if k not in _PLAIN_TOP_LEVEL and v)
     found.update(_usage_signals(message.get("usage") or {}))
     return sorted(found)
+
+
+THINKING_AFTER_TOOL = "block:thinking_after_tool"
+"""Thinking after a tool call: interleaved thinking's trace (a thinking block after a tool_use
+block in one reply; in a conversation, also a reply to tool results that thinks)."""
+
+
+def _thinks_after_tool(content: list[Any]) -> bool:
+    kinds = [b.get("type") for b in content if isinstance(b, dict)]
+    return "tool_use" in kinds and "thinking" in kinds[kinds.index("tool_use") :]
 
 
 def _usage_signals(usage: dict[str, Any]) -> set[str]:

@@ -23,6 +23,7 @@ token and latency sums, the final reply's text and stop reason, the evidence of 
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from collections.abc import Sequence
@@ -33,7 +34,7 @@ from typing import Any, Protocol
 from runner.clock import utc_now
 from runner.config.types import Experiment, JSONObject
 from runner.http.client import AttemptOutcome
-from runner.http.message import read_message
+from runner.http.message import THINKING_AFTER_TOOL, read_message
 from runner.plan.matrix import PlannedRequest, prepare
 from runner.results.schema import (
     STATUS_ERROR,
@@ -232,7 +233,9 @@ def _message_columns(turns: list[TurnRow], *, with_text: bool) -> MessageColumns
     final = read_message(_message_of(turns[-1]))
     blocks = [b for t in turns for b in json.loads(t.content_json or "[]")]
     usages = [json.loads(t.usage_json or "{}") for t in turns]
-    evidence = sorted({e for t in turns for e in read_message(_message_of(t)).evidence})
+    evidence = sorted(
+        {e for t in turns for e in read_message(_message_of(t)).evidence} | _interleaved(turns)
+    )
     columns = MessageColumns(
         text=final.text if with_text else None,
         stop_reason=final.stop_reason if with_text else None,
@@ -247,6 +250,17 @@ def _message_columns(turns: list[TurnRow], *, with_text: bool) -> MessageColumns
         evidence=evidence,
     )
     return columns
+
+
+def _interleaved(turns: list[TurnRow]) -> set[str]:
+    """The interleaved-thinking signal when a reply to tool results starts with thinking."""
+    for before, after in itertools.pairwise(turns):
+        handed = json.loads(before.next_json or "null") or {}
+        results = isinstance(handed.get("content"), list)
+        blocks = json.loads(after.content_json or "[]")
+        if results and blocks and blocks[0].get("type") == "thinking":
+            return {THINKING_AFTER_TOOL}
+    return set()
 
 
 def _conversation_columns(turns: list[TurnRow]) -> ConversationColumns:

@@ -108,11 +108,11 @@ def test_catalog_entry_is_consistent(name: str) -> None:
 
 
 def test_catalog_records_needs_and_evidence() -> None:
-    """Interleaved thinking needs thinking and tools and shows thinking blocks; evidence entries
-    use the signal vocabulary that results record."""
+    """Interleaved thinking needs thinking and tools and shows thinking after a tool call;
+    evidence entries use the signal vocabulary that results record."""
     info = catalog()["interleaved-thinking-2025-05-14"]
     assert info.needs_body == ("thinking", "tools")
-    assert info.evidence == ("block:thinking",)
+    assert info.evidence == ("block:thinking_after_tool",)
     assert catalog()["fast-mode-2026-02-01"].evidence == ("usage.speed=fast",)
 
 

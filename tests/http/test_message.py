@@ -162,3 +162,17 @@ def test_evidence_is_sorted_and_unique() -> None:
     }
 
     assert evidence(message) == ["block:thinking", "stop_reason:pause_turn", "usage.speed=fast"]
+
+
+@pytest.mark.parametrize(
+    ("kinds", "shown"),
+    [
+        pytest.param(["thinking", "text", "tool_use"], False, id="thinking-first"),
+        pytest.param(["text", "tool_use", "thinking", "tool_use"], True, id="between-calls"),
+        pytest.param(["thinking", "text"], False, id="no-tool"),
+    ],
+)
+def test_thinking_after_a_tool_call_is_interleaved_evidence(kinds: list[str], shown: bool) -> None:
+    """A thinking block after a tool_use block in one reply is interleaved thinking's trace."""
+    message = {"content": [{"type": kind} for kind in kinds], "stop_reason": "tool_use"}
+    assert ("block:thinking_after_tool" in evidence(message)) is shown

@@ -263,3 +263,20 @@ def test_a_caching_arm_reads_the_loop_prompt_from_cache(tmp_path: Path) -> None:
     assert share["delta"] > 0
     inputs = table.filter(pl.col("metric") == "input_tokens").to_dicts()[0]
     assert inputs["delta"] < 0
+
+
+def test_interleaved_thinking_leaves_its_trace_only_over_turns(tmp_path: Path) -> None:
+    """With thinking on in both arms, only the interleaved arm's replies to tool results
+    think: its conversations carry block:thinking_after_tool, the baseline's do not."""
+    experiment = agent_experiment(tmp_path, cases=ORDER_CASE)
+    thinking = {"type": "enabled", "budget_tokens": 1024}
+    request = {**experiment.request, "max_tokens": 3000, "thinking": thinking}
+    interleaved = Arm("interleaved", betas=("interleaved-thinking-2025-05-14",))
+    arms = (experiment.arms[0], interleaved)
+    experiment = experiment.__class__(**{**experiment.__dict__, "arms": arms, "request": request})
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    run_in_process(experiment, run_dir, new_transport())
+    evidence = {r["arm"]: r["evidence"] for r in read_results(run_dir.path).collect().to_dicts()}
+    assert "block:thinking" in evidence["baseline"]
+    assert "block:thinking_after_tool" not in evidence["baseline"]
+    assert "block:thinking_after_tool" in evidence["interleaved"]
