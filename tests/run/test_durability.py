@@ -62,10 +62,14 @@ def _child(experiment: Path, results: Path, *args: str) -> subprocess.Popen[byte
 
 
 def _kill_when(child: subprocess.Popen[bytes], moment: Callable[[], bool]) -> None:
-    """SIGKILL the child as soon as `moment()` holds (polled every millisecond)."""
+    """SIGKILL the child as soon as `moment()` holds (polled every millisecond), unless it
+    ends by itself first."""
     deadline = time.monotonic() + 60
     while not moment():
-        assert child.poll() is None, child.stderr.read() if child.stderr else ""
+        if child.poll() is not None:
+            _, err = child.communicate(timeout=30)
+            assert child.returncode == 0, err
+            return
         assert time.monotonic() < deadline, "the moment never came"
         time.sleep(0.001)  # noqa: TID251 -- polling another process's files
     child.kill()
@@ -81,21 +85,48 @@ def _journal_lines(run_dir: Path) -> int:
     return path.read_bytes().count(b"\n") if path.is_file() else 0
 
 
-def _moments(run_dir: Path, rng: random.Random) -> list[tuple[str, Callable[[], bool]]]:
-    """When to kill each session: the worst moments, then random ones."""
-    parts = run_dir / "parts"
-    started = time.monotonic()
-    later = rng.uniform(0.3, 1.5)
+def _journal_id(run_dir: Path) -> int | None:
+    try:
+        return (run_dir / "journal.jsonl").stat().st_ino
+    except FileNotFoundError:
+        return None
 
-    def after_random_delay() -> bool:
-        return time.monotonic() - started > later and _journal_lines(run_dir) > 0
+
+def _this_sessions_journal(run_dir: Path, lines: int) -> Callable[[], bool]:
+    """True once this session's journal (not the killed one's it folds in first) has `lines`."""
+    before = _journal_id(run_dir)
+
+    def written() -> bool:
+        now = _journal_id(run_dir)
+        return now is not None and now != before and _journal_lines(run_dir) >= lines
+
+    return written
+
+
+def _moments(
+    run_dir: Path, rng: random.Random
+) -> list[tuple[str, Callable[[], Callable[[], bool]]]]:
+    """When to kill each session (made when the session starts): the worst moments, then a
+    random one."""
+    parts = run_dir / "parts"
+
+    def after_random_delay() -> Callable[[], bool]:
+        journaled = _this_sessions_journal(run_dir, 1)
+        delay, began = rng.uniform(0.0, 1.0), []
+
+        def due() -> bool:  # `delay` seconds after this session's first journal record
+            if not began and journaled():
+                began.append(time.monotonic())
+            return bool(began) and time.monotonic() - began[0] > delay
+
+        return due
 
     return [
-        ("run directory created", lambda: (run_dir / "manifest.json").is_file()),
-        ("a part written", lambda: any(parts.glob("results-*.parquet"))),
-        ("the journal written", lambda: _journal_lines(run_dir) >= 3),
+        ("run directory created", lambda: lambda: (run_dir / "manifest.json").is_file()),
+        ("a part written", lambda: lambda: any(parts.glob("results-*.parquet"))),
+        ("the journal written", lambda: _this_sessions_journal(run_dir, 3)),
         ("a random moment", after_random_delay),
-        ("during compaction", lambda: any(run_dir.glob(".*.parquet.*.tmp"))),
+        ("during compaction", lambda: lambda: any(run_dir.glob(".*.parquet.*.tmp"))),
     ]
 
 
@@ -110,10 +141,11 @@ def test_kill_9_at_the_worst_and_random_moments_then_resume_never_pays_twice(
     results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
     rng = random.Random(int.from_bytes(os.urandom(4)))
     resent_total = 0
-    for index, (name, moment) in enumerate(_moments(run_dir, rng)):
+    for index, (name, when) in enumerate(_moments(run_dir, rng)):
         args = ["--run-id", "k"] if index == 0 else ["--resume", str(run_dir)]
         before = len(server.app.received)
         durable_before = _durable(run_dir)
+        moment = when()
         child = _child(experiment, results, *args)
         _kill_when(child, moment)
         sent = arrivals(server, before)
@@ -160,7 +192,7 @@ def _two_resumes(tmp_path: Path, server: EmulatorServer) -> None:
     experiment = _experiment(tmp_path, server.url)
     results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
     first = _child(experiment, results, "--run-id", "k")
-    _kill_when(first, lambda: _journal_lines(run_dir) >= 3)
+    _kill_when(first, _this_sessions_journal(run_dir, 3))
     resuming = _child(experiment, results, "--resume", str(run_dir))
     deadline = time.monotonic() + 30
     while (run_dir / LOCK).read_text().strip() != str(resuming.pid):  # the killed one's first
