@@ -29,6 +29,7 @@ from runner.report.sections import (
     run_facts,
     summary_table,
 )
+from runner.results import files
 
 REPORT_FILE = "report.html"
 
@@ -54,9 +55,7 @@ def write_report(run_dir: Path, output: Path | None = None, baseline: str | None
     """Write the report (default `RUN_DIR/report.html`) atomically; return its path."""
     target = output or run_dir / REPORT_FILE
     page = build_report(run_dir, baseline)
-    temporary = target.with_name(f".{target.name}.tmp")
-    temporary.write_text(page, encoding="utf-8")
-    temporary.replace(target)
+    files.write_bytes(target, page.encode("utf-8"))
     return target
 
 
