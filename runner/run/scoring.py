@@ -72,6 +72,27 @@ def stale_scorers(experiment: Experiment, run_dir: RunDirectory) -> tuple[Scorer
     return tuple(s for s in experiment.scorers if marks.get(s.name) != {fingerprint(s)})
 
 
+def changed_scorers(experiment: Experiment, run_dir: RunDirectory) -> tuple[Scorer, ...]:
+    """The experiment's scorers with rows in the run made with other settings."""
+    stored = read_scores(run_dir.path).select(S.scorer, S.fingerprint).unique().collect()
+    current = {s.name: fingerprint(s) for s in experiment.scorers}
+    names = {name for name, mark in stored.iter_rows() if current.get(name, mark) != mark}
+    return tuple(s for s in experiment.scorers if s.name in names)
+
+
+async def score_session(
+    experiment: Experiment, run_dir: RunDirectory, lane: JudgeLane | None
+) -> dict[str, int]:
+    """After a session's requests: score what is unscored, and rescore whole any scorer whose
+    settings changed since an earlier session (a resumed run with an edited scorer)."""
+    changed = changed_scorers(experiment, run_dir)
+    rest = tuple(s for s in experiment.scorers if s not in changed)
+    counts = await score_stored(experiment, run_dir, ScoringPass(rest, replace=False), lane)
+    if changed:
+        counts |= await score_stored(experiment, run_dir, ScoringPass(changed, replace=True), lane)
+    return counts
+
+
 async def score_stored(
     experiment: Experiment,
     run_dir: RunDirectory,

@@ -49,9 +49,8 @@ from runner.run.resume import Continuation
 from runner.run.scoring import (
     DroppedAttempts,
     LiveScoring,
-    ScoringPass,
     judge_lane,
-    score_stored,
+    score_session,
 )
 from runner.run.target import TargetWatch
 from runner.schedule.scheduler import Scheduler
@@ -233,8 +232,7 @@ async def _score_after(
         run_id, _client(experiment, services), experiment.run.retry, services.clock,
         services.sleep, DroppedAttempts(),
     )  # fmt: skip
-    lane = judge_lane(experiment, context, schedulers)
-    await score_stored(experiment, run_dir, ScoringPass(experiment.scorers, replace=False), lane)
+    await score_session(experiment, run_dir, judge_lane(experiment, context, schedulers))
 
 
 def _client(experiment: Experiment, services: RunServices) -> MessagesClient:

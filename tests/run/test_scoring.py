@@ -7,12 +7,17 @@ import json
 import textwrap
 from pathlib import Path
 
+import anyio
 import polars as pl
 import pytest
 from e2e_support import run_cli
 
+from runner.config.load import load_experiment
+from runner.config.scorers import fingerprint
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.emulator.planted import parse_beta_effect
+from runner.results.store import RunDirectory
+from runner.run.scoring import changed_scorers, score_session
 
 pytestmark = pytest.mark.slow
 
@@ -381,3 +386,29 @@ def test_a_scorer_that_measured_nothing_is_one_line_and_exit_1(
         assert run_cli([*args, "--run-id", "b", "--allow-errors"]) == 0
     manifest = json.loads((tmp_path / "out" / "scored" / "a" / "manifest.json").read_text())
     assert manifest["status"] == "complete"
+
+
+def test_after_a_session_a_changed_scorer_is_rescored_whole(
+    scored_run: tuple[Path, Path, EmulatorServer],
+) -> None:
+    """A resumed run whose scorer was edited must not mix two settings: the session's scoring
+    pass replaces that scorer's rows and leaves the others alone."""
+    path, run_dir, _ = scored_run
+    before = pl.read_parquet(run_dir / "scores.parquet")
+    edited = SCORERS.replace('type = "includes"', 'type = "includes"\nignore_case = true')
+    path.write_text(path.read_text().replace(SCORERS, edited), encoding="utf-8")
+    experiment = load_experiment(path).experiment
+    directory = RunDirectory.open(run_dir)
+    (changed,) = changed_scorers(experiment, directory)
+    assert changed.name == "correct"
+    counts = anyio.run(score_session, experiment, directory, None)
+    assert counts["correct"] == 32
+    after = pl.read_parquet(run_dir / "scores.parquet")
+    correct = after.filter(pl.col("scorer") == "correct")
+    assert correct["fingerprint"].unique().to_list() == [fingerprint(changed)]
+    others = pl.col("scorer") != "correct"
+    assert (
+        after.filter(others)
+        .sort("request_key", "scorer")
+        .equals(before.filter(others).sort("request_key", "scorer"))
+    )
