@@ -71,13 +71,18 @@ def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, cho
     else:
         for (model, arm), rows in narrow_groups(shown):
             title = f"{model} / {arm} vs {chosen}"
-            console.print(fit_table(console, rows, title, NARROW_HEADERS, whole=("metric",)))
+            fitted = fit_table(
+                console, rows, title, NARROW_HEADERS, ("p_value",), whole=("metric",)
+            )
+            console.print(fitted)
     evidence = evidence_report(results, chosen, comparison=table)
     title = "did each beta leave a trace?"
     console.print(fit_table(console, evidence, title, EVIDENCE_HEADERS, ("note",)))
 
 
-NARROW_HEADERS = {"baseline": "base", "value": "arm", "p_value": "p", "significant": "sig"}
+NARROW_HEADERS = {
+    "baseline": "base", "value": "arm", "p_value": "p", "q_value": "q", "significant": "sig",
+}  # fmt: skip
 
 
 def narrow_groups(shown: pl.DataFrame) -> list[tuple[tuple[str, str], pl.DataFrame]]:
@@ -88,7 +93,16 @@ def narrow_groups(shown: pl.DataFrame) -> list[tuple[tuple[str, str], pl.DataFra
         for low, high in zip(shown["ci_low"], shown["ci_high"], strict=True)
     ]
     narrow = shown.with_columns(pl.Series("95% CI", interval, dtype=pl.String))
-    columns = ["metric", "baseline", "value", "delta", "95% CI", "p_value", "significant"]
+    columns = [
+        "metric",
+        "baseline",
+        "value",
+        "delta",
+        "95% CI",
+        "p_value",
+        "q_value",
+        "significant",
+    ]
     groups = narrow.partition_by(["model", "arm"], maintain_order=True, as_dict=True)
     return [((str(k[0]), str(k[1])), rows.select(columns)) for k, rows in groups.items()]
 
