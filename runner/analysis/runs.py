@@ -153,7 +153,8 @@ def _runs_in(path: Path, experiment: str | None) -> list[Path]:
     if not path.is_dir():
         return []
     roots = [path / experiment] if experiment is not None else [path, *path.iterdir()]
-    return [run for root in roots if root.is_dir() for run in root.iterdir() if _is_run(run)]
+    found = [run for root in roots if root.is_dir() for run in root.iterdir() if _is_run(run)]
+    return [run for run in found if not run.name.startswith(".")]  # a run still being made
 
 
 def _is_run(path: Path) -> bool:

@@ -423,3 +423,14 @@ async def test_a_durable_turn_is_on_disk_when_its_sender_resumes(run: RunDirecto
     run.compact()
     assert pl.read_parquet(run.path / TURNS).height == 1
     assert writer.counts["turns"] == 1
+
+
+def test_a_creation_cut_short_leaves_no_run_and_the_run_id_stays_free(tmp_path: Path) -> None:
+    """A kill while a run directory is made leaves only a hidden staging directory: it is
+    not listed as a run, and the same run id can be created afterwards."""
+    staging = tmp_path / "exp" / ".run-1.0a1b2c3d.tmp"
+    staging.mkdir(parents=True)
+    (staging / MANIFEST).write_text("{}")
+    assert list_runs(tmp_path, "exp") == []
+    made = make_run(tmp_path, "run-1")
+    assert [r.path for r in list_runs(tmp_path, "exp")] == [made.path]
