@@ -1,7 +1,9 @@
 """Carrying one planned request to its final result: scheduler, attempts, retries, rows.
 
-Each attempt takes a scheduler slot (released when the attempt ends), is sent once by the
-client, and becomes an `AttemptRow`; the retry controller decides on another try. Whatever
+Each attempt takes a scheduler slot, is sent once by the client, and becomes an `AttemptRow`
+handed to the sink before the slot is released (so between a request's last attempt and its
+journal record nothing waits, and no other request is sent in between); the retry controller
+decides on another try, sleeping its backoff without a slot. Whatever
 happens, the request ends as exactly one `ResultRow`: failures are data, never exceptions.
 """
 
@@ -141,13 +143,15 @@ async def _attempt(
         load = outcome.error.classification.load if outcome.error else Load.NORMAL
         scheduler.settle(ticket, outcome.limits, _output_tokens(outcome), load)
         ctx.watch.attempt(outcome)
-    state.attempts += 1
-    state.queue_ms += ticket.queue_ms
-    state.last = outcome
-    number = state.numbered_after + state.attempts
-    row = attempt_row(ctx.run_id, planned, number, outcome, state.pending_backoff_ms, ticket)
-    state.pending_backoff_ms = 0.0
-    await ctx.sink.attempt(row)
+        state.attempts += 1
+        state.queue_ms += ticket.queue_ms
+        state.last = outcome
+        number = state.numbered_after + state.attempts
+        row = attempt_row(ctx.run_id, planned, number, outcome, state.pending_backoff_ms, ticket)
+        state.pending_backoff_ms = 0.0
+        # Still holding the slot: from here to the request's journal record nothing waits, so
+        # no other request is sent before a finished one is durable.
+        await ctx.sink.attempt(row)
     return outcome
 
 
