@@ -6,10 +6,7 @@ writer, and a cancellable scope holds a feeder and the workers. A first SIGINT/S
 that scope only (in-flight attempts are cancelled), so the writer still flushes what finished,
 the run is compacted and the manifest says "interrupted"; a second signal exits at once. An
 unexpected error leaves the parts as they are, marks the manifest "failed" and becomes
-`RunFailed`. Each model has its own lane: a bounded memory stream of its requests and its
-own workers, more than the concurrency so that requests sleeping in a backoff do not leave
-slots idle (the schedulers' limiters bound what is actually in flight), and a model paced
-to a low rate occupies only its own workers.
+`RunFailed`. Each model has its own lane of workers (`runner.run.lanes`).
 """
 
 from __future__ import annotations
@@ -28,7 +25,7 @@ from typing import Protocol
 import anyio
 import anyio.abc
 import httpx
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from runner.clock import Clock, MonotonicClock, Sleep, real_sleep, utc_now
 from runner.config.types import Experiment
@@ -36,15 +33,14 @@ from runner.errors import RunFailed, TargetUnusable
 from runner.http.client import MessagesClient
 from runner.http.lag import LoopLag
 from runner.http.transport import NoCookies, PooledTransport
-from runner.plan.matrix import PlannedRequest, plan_requests, prepare
+from runner.plan.matrix import PlannedRequest, plan_requests
 from runner.redact import Redactor
 from runner.results.journal import Journal
 from runner.results.manifest import Counts, Manifest, RunStatus, new_manifest
-from runner.results.schema import AttemptRow, TurnRow
 from runner.results.store import RunDirectory, table_counts
-from runner.results.writer import DurableTurn, ResultObserver, Row, RowWriter
-from runner.run.conversation import converse
-from runner.run.execute import AttemptSink, RequestContext, Unwatched, perform
+from runner.results.writer import ResultObserver, Row, RowWriter
+from runner.run.execute import RequestContext, Unwatched
+from runner.run.lanes import AttemptForwarder, Lane, Prior, start_model_lane
 from runner.run.resume import Continuation
 from runner.run.scoring import (
     DroppedAttempts,
@@ -153,7 +149,7 @@ async def execute_run(
     stop = _Stop()
     stop.target = TargetWatch(experiment.target.base_url, stop.work)
     writer = RowWriter(run_dir, services.observer)
-    prior = _Prior(
+    prior = Prior(
         continuing.prior_attempts if continuing else {}, continuing.turns if continuing else {}
     )
     schedulers = _schedulers(experiment, services)
@@ -202,7 +198,7 @@ async def _record(
     todo: list[PlannedRequest],
     writer: RowWriter,
     stop: _Stop,
-    prior: _Prior,
+    prior: Prior,
     schedulers: dict[str, Scheduler],
     sender: Sender | None,
 ) -> None:
@@ -285,7 +281,7 @@ async def _send_all(
     todo: list[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
     stop: _Stop,
-    prior: _Prior,
+    prior: Prior,
     schedulers: dict[str, Scheduler],
     *,
     journal: Journal,
@@ -297,34 +293,16 @@ async def _send_all(
         experiment.run.retry,
         services.clock,
         services.sleep,
-        _AttemptForwarder(rows, prior.attempts),
+        AttemptForwarder(rows, prior.attempts),
         stop.target or Unwatched(),
     )
-    lane = _Lane(experiment, context, schedulers, prior, LiveScoring.of(experiment), journal)
+    lane = Lane(experiment, context, schedulers, prior, LiveScoring.of(experiment), journal)
     with stop.work:
         async with anyio.create_task_group() as group:
             for model in experiment.models:
                 mine = [p for p in todo if p.model == model]
                 if mine:
-                    _start_model_lane(group, lane, mine, rows)
-
-
-def _start_model_lane(
-    group: anyio.abc.TaskGroup,
-    lane: _Lane,
-    todo: list[PlannedRequest],
-    rows: MemoryObjectSendStream[Row],
-) -> None:
-    """One model's feeder and workers: a model sleeping on its own budget keeps its own
-    workers busy, never another model's."""
-    concurrency = lane.experiment.run.concurrency
-    queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
-        max_buffer_size=concurrency
-    )
-    group.start_soon(_feed, todo, queue_send)
-    with queue_receive:
-        for _ in range(min(len(todo), 2 * concurrency + 8)):
-            group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
+                    start_model_lane(group, lane, mine, rows)
 
 
 def _schedulers(experiment: Experiment, services: RunServices) -> dict[str, Scheduler]:
@@ -341,60 +319,6 @@ def _schedulers(experiment: Experiment, services: RunServices) -> dict[str, Sche
         )
         for model in experiment.models
     }
-
-
-async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[PlannedRequest]) -> None:
-    async with queue:
-        for planned in todo:
-            await queue.send(planned)
-
-
-@dataclass(frozen=True)
-class _Prior:
-    """What earlier sessions of the run did: attempts per request key, and each unfinished
-    conversation's finished turns."""
-
-    attempts: Mapping[str, int]
-    turns: Mapping[str, Sequence[TurnRow]]
-
-
-@dataclass(frozen=True)
-class _Lane:
-    """What every worker shares."""
-
-    experiment: Experiment
-    context: RequestContext
-    schedulers: dict[str, Scheduler]
-    prior: _Prior
-    scoring: LiveScoring
-    journal: Journal
-
-
-async def _work(
-    lane: _Lane,
-    queue: MemoryObjectReceiveStream[PlannedRequest],
-    rows: MemoryObjectSendStream[Row],
-) -> None:
-    async with queue, rows:
-        async for planned in queue:
-            scheduler = lane.schedulers[planned.model]
-            made = _Collected(lane.context.sink)
-            context = dataclasses.replace(lane.context, sink=made)
-            if planned.case.conversation:
-                earlier = lane.prior.turns.get(planned.key, ())
-                sink = _TurnForwarder(rows)
-                args = (context, scheduler, lane.experiment, planned, sink, earlier)
-                result = await converse(*args)
-            else:
-                prepared, cost = prepare(lane.experiment, planned)
-                result = await perform(context, scheduler, planned, prepared, cost)
-            result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
-            lane.journal.append(result, made.rows)  # durable before the next request starts
-            with anyio.CancelScope(shield=True):  # a finished request is never lost
-                await rows.send(result)
-            for score in await lane.scoring.rows(planned.case, result):
-                with anyio.CancelScope(shield=True):
-                    await rows.send(score)
 
 
 @dataclass
@@ -446,47 +370,6 @@ def _first_leaf(error: BaseException) -> BaseException:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     return error
-
-
-class _AttemptForwarder:
-    """Sends attempt rows to the writer's stream, numbered after earlier sessions' attempts."""
-
-    def __init__(self, rows: MemoryObjectSendStream[Row], prior: Mapping[str, int]) -> None:
-        self._rows = rows
-        self._prior = prior
-
-    async def attempt(self, row: AttemptRow) -> None:
-        """Forward one attempt row."""
-        row.attempt += self._prior.get(row.request_key, 0)
-        with anyio.CancelScope(shield=True):
-            await self._rows.send(row)
-
-
-class _Collected:
-    """Forwards one request's attempt rows and keeps them for its journal record."""
-
-    def __init__(self, sink: AttemptSink) -> None:
-        self._sink = sink
-        self.rows: list[AttemptRow] = []
-
-    async def attempt(self, row: AttemptRow) -> None:
-        """Forward one attempt row (numbered by the forwarder), and keep it."""
-        await self._sink.attempt(row)
-        self.rows.append(row)
-
-
-class _TurnForwarder:
-    """Sends a conversation's turn rows to the writer and waits until each is on disk."""
-
-    def __init__(self, rows: MemoryObjectSendStream[Row]) -> None:
-        self._rows = rows
-
-    async def turn(self, row: TurnRow) -> None:
-        """Forward one turn row; return once the writer has flushed it."""
-        durable = DurableTurn(row)
-        with anyio.CancelScope(shield=True):  # a finished turn is never lost
-            await self._rows.send(durable)
-        await durable.written.wait()
 
 
 def _counts(writer: RowWriter) -> Counts:

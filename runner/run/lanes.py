@@ -1,0 +1,142 @@
+"""A run's lanes: per model, a feeder and workers that carry each request to its result.
+
+`start_model_lane` starts, in the caller's task group, one model's feeder (a bounded memory
+stream of its requests) and its workers, more than the concurrency so that requests sleeping
+in a backoff do not leave slots idle (the schedulers' limiters bound what is in flight); a
+model paced to a low rate occupies only its own workers. A worker performs one request at a
+time (or a conversation, turn by turn), appends its result and attempt rows to the run's
+journal before it takes the next request, then hands the result and its scores to the writer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import anyio
+import anyio.abc
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+
+from runner.config.types import Experiment
+from runner.plan.matrix import PlannedRequest, prepare
+from runner.results.journal import Journal
+from runner.results.schema import AttemptRow, TurnRow
+from runner.results.writer import DurableTurn, Row
+from runner.run.conversation import converse
+from runner.run.execute import AttemptSink, RequestContext, perform
+from runner.run.scoring import LiveScoring
+from runner.schedule.scheduler import Scheduler
+
+
+def start_model_lane(
+    group: anyio.abc.TaskGroup,
+    lane: Lane,
+    todo: list[PlannedRequest],
+    rows: MemoryObjectSendStream[Row],
+) -> None:
+    """One model's feeder and workers: a model sleeping on its own budget keeps its own
+    workers busy, never another model's."""
+    concurrency = lane.experiment.run.concurrency
+    queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
+        max_buffer_size=concurrency
+    )
+    group.start_soon(_feed, todo, queue_send)
+    with queue_receive:
+        for _ in range(min(len(todo), 2 * concurrency + 8)):
+            group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
+
+
+async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[PlannedRequest]) -> None:
+    async with queue:
+        for planned in todo:
+            await queue.send(planned)
+
+
+@dataclass(frozen=True)
+class Prior:
+    """What earlier sessions of the run did: attempts per request key, and each unfinished
+    conversation's finished turns."""
+
+    attempts: Mapping[str, int]
+    turns: Mapping[str, Sequence[TurnRow]]
+
+
+@dataclass(frozen=True)
+class Lane:
+    """What every worker shares."""
+
+    experiment: Experiment
+    context: RequestContext
+    schedulers: dict[str, Scheduler]
+    prior: Prior
+    scoring: LiveScoring
+    journal: Journal
+
+
+async def _work(
+    lane: Lane,
+    queue: MemoryObjectReceiveStream[PlannedRequest],
+    rows: MemoryObjectSendStream[Row],
+) -> None:
+    async with queue, rows:
+        async for planned in queue:
+            scheduler = lane.schedulers[planned.model]
+            made = _Collected(lane.context.sink)
+            context = dataclasses.replace(lane.context, sink=made)
+            if planned.case.conversation:
+                earlier = lane.prior.turns.get(planned.key, ())
+                sink = _TurnForwarder(rows)
+                args = (context, scheduler, lane.experiment, planned, sink, earlier)
+                result = await converse(*args)
+            else:
+                prepared, cost = prepare(lane.experiment, planned)
+                result = await perform(context, scheduler, planned, prepared, cost)
+            result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
+            lane.journal.append(result, made.rows)  # durable before the next request starts
+            with anyio.CancelScope(shield=True):  # a finished request is never lost
+                await rows.send(result)
+            for score in await lane.scoring.rows(planned.case, result):
+                with anyio.CancelScope(shield=True):
+                    await rows.send(score)
+
+
+class AttemptForwarder:
+    """Sends attempt rows to the writer's stream, numbered after earlier sessions' attempts."""
+
+    def __init__(self, rows: MemoryObjectSendStream[Row], prior: Mapping[str, int]) -> None:
+        self._rows = rows
+        self._prior = prior
+
+    async def attempt(self, row: AttemptRow) -> None:
+        """Forward one attempt row."""
+        row.attempt += self._prior.get(row.request_key, 0)
+        with anyio.CancelScope(shield=True):
+            await self._rows.send(row)
+
+
+class _Collected:
+    """Forwards one request's attempt rows and keeps them for its journal record."""
+
+    def __init__(self, sink: AttemptSink) -> None:
+        self._sink = sink
+        self.rows: list[AttemptRow] = []
+
+    async def attempt(self, row: AttemptRow) -> None:
+        """Forward one attempt row (numbered by the forwarder), and keep it."""
+        await self._sink.attempt(row)
+        self.rows.append(row)
+
+
+class _TurnForwarder:
+    """Sends a conversation's turn rows to the writer and waits until each is on disk."""
+
+    def __init__(self, rows: MemoryObjectSendStream[Row]) -> None:
+        self._rows = rows
+
+    async def turn(self, row: TurnRow) -> None:
+        """Forward one turn row; return once the writer has flushed it."""
+        durable = DurableTurn(row)
+        with anyio.CancelScope(shield=True):  # a finished turn is never lost
+            await self._rows.send(durable)
+        await durable.written.wait()
