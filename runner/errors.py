@@ -77,14 +77,15 @@ class TargetUnusable(BetaRunnerError):
     """The first attempts of a run all failed because the target itself is wrong (refused,
     unknown host, TLS, 401/403, 404, not a Messages API): the run stopped early."""
 
-    def __init__(self, cause: str, base_url: str, hint: str, failures: int) -> None:
+    def __init__(self, cause: str, base_url: str, hint: str, failures: int, said: str = "") -> None:
         self.cause = cause
         self.base_url = base_url
         self.failures = failures
         advice = f" ({hint})" if hint else ""
+        server = f"; the server said {said[:200]!r}" if said else ""
         super().__init__(
-            f"every request failed: {cause} at {base_url}{advice}; stopped after {failures} "
-            "failed attempts."
+            f"every request failed: {cause} at {base_url}{advice}{server}; stopped after "
+            f"{failures} failed attempts."
         )
 
 
@@ -327,8 +328,8 @@ _KIND_BY_STATUS = {
 }
 
 _NO_API_HERE = (
-    "no Messages API at this address",
-    "the base URL should be the server's root, without /v1/messages",
+    "not found",
+    "check that the base URL is the server's root, without /v1, and the model names",
 )
 _TARGET_BY_STATUS = {
     401: ("the API key was refused (401)", "check the variable named by [target] api_key_env"),

@@ -5,7 +5,8 @@ request.
 (connection refused, unknown host, TLS, 401/403, 404/405, answers that are not the Messages
 API) counts against the target until any attempt succeeds; once one has, the target is
 known to work and nothing counts. After `limit` such failures it records a `TargetUnusable`
-naming the commonest cause and the base URL, and cancels the run's work scope: what finished
+naming the commonest cause, the base URL and what the server said (a 404 may name a wrong
+model rather than a wrong address), and cancels the run's work scope: what finished
 is kept, nothing more is sent.
 """
 
@@ -15,7 +16,7 @@ from collections import Counter
 
 import anyio
 
-from runner.errors import Classification, TargetUnusable
+from runner.errors import APIStatusError, Classification, TargetUnusable
 from runner.http.client import AttemptOutcome
 
 DEFAULT_LIMIT = 5
@@ -29,7 +30,7 @@ class TargetWatch:
         self._work = work
         self._limit = limit
         self._worked = False
-        self._causes: Counter[tuple[str, str]] = Counter()
+        self._causes: Counter[tuple[str, str, str]] = Counter()
         self.verdict: TargetUnusable | None = None
 
     def attempt(self, outcome: AttemptOutcome) -> None:
@@ -40,8 +41,10 @@ class TargetWatch:
         found: Classification = outcome.error.classification
         if self._worked or found.target is None or self.verdict is not None:
             return
-        self._causes[(found.target, found.hint)] += 1
+        said = outcome.error.info.message if isinstance(outcome.error, APIStatusError) else ""
+        self._causes[(found.target, found.hint, said)] += 1
         if self._causes.total() >= self._limit:
-            (cause, hint), _ = self._causes.most_common(1)[0]
-            self.verdict = TargetUnusable(cause, self._base_url, hint, self._causes.total())
+            (cause, hint, said), _ = self._causes.most_common(1)[0]
+            failures = self._causes.total()
+            self.verdict = TargetUnusable(cause, self._base_url, hint, failures, said)
             self._work.cancel()

@@ -53,8 +53,7 @@ def test_nothing_listening_exits_1_naming_connection_refused_and_the_url(
 @pytest.mark.parametrize(
     ("config", "suffix", "cause"),
     [
-        pytest.param(EmulatorConfig(), "/gateway", "no Messages API at this address (404)",
-                     id="404"),
+        pytest.param(EmulatorConfig(), "/gateway", "not found (404)", id="404"),
         pytest.param(EmulatorConfig(api_keys=("another-key",)), "",
                      "the API key was refused (401)", id="401"),
     ],
@@ -97,3 +96,17 @@ async def test_an_html_page_served_with_200_stops_the_run(tmp_path: Path) -> Non
             await execute_run(loaded, run_dir, "r1", RunServices.real(http, SECRET))
     assert len(sent) <= DEFAULT_LIMIT + 2
     _stopped_early(run_dir.path)
+
+
+def test_a_model_the_server_does_not_know_names_what_the_server_said(
+    tmp_path: Path, keyed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A 404 for an unknown model stops the run too, and the line quotes the server."""
+    with EmulatorServer(EmulatorConfig()) as server:
+        experiment = write_experiment(
+            tmp_path, server.url, prompts=PROMPTS, run=QUICK, models=("claude-nosuch-9",)
+        )
+        assert run_cli(["run", experiment, "--run-id", "r1", "-q"]) == 1
+    last = capsys.readouterr().err.splitlines()[-1]
+    assert "every request failed: not found (404)" in last
+    assert "the server said 'model: claude-nosuch-9'" in last
