@@ -78,7 +78,7 @@ def emulator_child(settings: Sequence[str], cpu: int | None = None) -> Iterator[
 
 
 def _wait_until_up(url: str) -> None:
-    deadline = time.monotonic() + 15
+    deadline = time.monotonic() + 60  # a loaded machine starts a Python process slowly
     while time.monotonic() < deadline:
         try:
             httpx.get(url + "/", timeout=1)
