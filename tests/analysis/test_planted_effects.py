@@ -50,7 +50,7 @@ def planted(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
 def test_compare_flags_the_planted_latency_and_not_the_null_arm(
     tmp_path: Path, planted: EmulatorServer, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """+30 ms planted: positive delta with a CI above 0; the null arm is not flagged."""
+    """+30 ms planted: a CI above 0; the null arm's CI rules out half that either way."""
     arms = (
         '[[arms]]\nname = "baseline"\n'
         f'[[arms]]\nname = "slow"\nbetas = ["{SLOW}"]\n'
@@ -64,11 +64,10 @@ def test_compare_flags_the_planted_latency_and_not_the_null_arm(
     assert slow["significant"] is True
     assert 15.0 < slow["delta"] < 45.0
     assert slow["ci_low"] > 0
-    assert null["significant"] is False
-    # Not "the null's CI covers 0": an uncorrected 95% interval misses 0 in 1 run of 20 by
-    # chance once a loaded machine adds timing noise; the q-value above is the corrected test,
-    # and a null arm's delta stays far from the planted 30 ms.
-    assert abs(null["delta"]) < 10.0
+    # The null arm is judged by equivalence, not by "not significant": on a loaded machine the
+    # client's timing noise makes any single null test come out significant at rate alpha.
+    # Its interval must rule out an effect half the planted size, on either side.
+    assert -15.0 < null["ci_low"] <= null["delta"] <= null["ci_high"] < 15.0
 
 
 def test_evidence_shows_fast_mode_and_flags_a_no_op_beta(tmp_path: Path, keyed: None) -> None:
