@@ -130,17 +130,24 @@ def test_second_sigint_exits_at_once_without_a_traceback(
     tmp_path: Path, slow_server: EmulatorServer
 ) -> None:
     """Two Ctrl-C in a row: the second forces exit 130 with a one-line message."""
+    # A short run can finish its graceful stop before the second press arrives (a race the
+    # test cannot close from outside): such a try is whole and clean, and the test tries again.
     experiment = slow_experiment(tmp_path, slow_server.url, CASES)
-    run_dir = tmp_path / "out" / "e2e" / "f"
-    child = start_child(experiment, tmp_path / "out", "f")
-    wait_for_rows(child, run_dir)
-    child.send_signal(signal.SIGINT)
-    time.sleep(0.01)  # noqa: TID251 -- two separate presses, not one coalesced signal
-    child.send_signal(signal.SIGINT)
-    _, err = child.communicate(timeout=20)
-    assert child.returncode == 130
-    assert b"Traceback" not in err
-    assert b"Stopped at once by a second signal" in err
+    forced = []
+    for attempt in range(3):
+        run_id = f"f{attempt}"
+        child = start_child(experiment, tmp_path / "out", run_id)
+        wait_for_rows(child, tmp_path / "out" / "e2e" / run_id)
+        child.send_signal(signal.SIGINT)
+        time.sleep(0.002)  # noqa: TID251 -- two separate presses, not one coalesced signal
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=20)
+        assert child.returncode == 130
+        assert b"Traceback" not in err
+        forced.append(b"Stopped at once by a second signal" in err)
+        if forced[-1]:
+            break
+    assert any(forced), "no try was stopped at once by the second signal"
 
 
 def test_retry_errors_resends_only_error_rows_and_keeps_their_attempts(
