@@ -27,6 +27,14 @@ fail_on_option = click.option(
     "'delta.p50_latency_ms>+20%', 'regress.p95_latency_ms>+10%' (repeatable).",
 )
 
+emulator_option = click.option(
+    "--emulator",
+    "emulator_settings",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="With --local: an emulator setting (see `beta-runner emulate --help`).",
+)
+
 log_format_option = click.option(
     "--log-format",
     type=click.Choice(FORMATS),

@@ -23,6 +23,7 @@ from runner.analysis.summary import client_lag_note
 from runner.analysis.thresholds import check_names, check_score_metrics
 from runner.cli.commands.options import (
     command_log,
+    emulator_option,
     fail_on_option,
     log_format_option,
     results_option,
@@ -59,13 +60,7 @@ from runner.run.session import RunOutcome
 @results_option
 @click.option("--run-id", help="Name the run directory (default: UTC time + random suffix).")
 @click.option("--concurrency", type=int, help="Override [run] concurrency.")
-@click.option(
-    "--emulator",
-    "emulator_settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="With --local: an emulator setting (see `beta-runner emulate --help`).",
-)
+@emulator_option
 @click.option(
     "--via",
     type=click.Choice(["live", "batches"]),

@@ -16,7 +16,7 @@ import click
 
 from runner.analysis.runs import load_run
 from runner.analysis.scores import judge_totals, score_summary
-from runner.cli.commands.options import command_log, log_format_option
+from runner.cli.commands.options import command_log, emulator_option, log_format_option
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.scoring import check_every_scorer_scored
 from runner.cli.terminal import fit_table, out_console
@@ -49,13 +49,7 @@ from runner.run.session import http_client
 )
 @click.option("--local", is_flag=True, help="Send judge requests to the built-in emulator.")
 @click.option("--base-url", help="Send judge requests to this server instead of the target.")
-@click.option(
-    "--emulator",
-    "emulator_settings",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="With --local: an emulator setting (see `beta-runner emulate --help`).",
-)
+@emulator_option
 @log_format_option
 @click.pass_context
 def score_command(
