@@ -22,7 +22,7 @@ from runner.config.conversation import read_tool_results, script_warnings
 from runner.config.files import read_toml
 from runner.config.names import name_problem
 from runner.config.prices import with_overrides
-from runner.config.scorers import read_scorers
+from runner.config.scorers import JudgeScorer, read_scorers
 from runner.config.tables import Location, Table
 from runner.config.types import (
     API_VERSIONS,
@@ -95,10 +95,25 @@ def load_experiment(
             f" cases x {len(models)} models x {len(arms)} arms x {run.repeats} repeats), more "
             f"than the {MAX_REQUESTS:,} one run holds; lower the repeats or split the cases.",
         )
+    _check_pairwise_judges(root, experiment)
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)
     warnings += script_warnings(experiment.cases, request, arms)
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
+
+
+def _check_pairwise_judges(root: Table, experiment: Experiment) -> None:
+    """A pairwise judge compares an arm with the baseline, so it needs a second arm."""
+    if len(experiment.arms) > 1:
+        return
+    for index, scorer in enumerate(experiment.scorers):
+        if isinstance(scorer, JudgeScorer) and scorer.mode == "pairwise":
+            raise root.loc.error(
+                f"scorers[{index}].mode",
+                f"A pairwise judge compares each arm's answer with the baseline's, but the "
+                f"experiment has one arm ('{experiment.arms[0].name}'); add an arm or use "
+                'mode = "grade".',
+            )
 
 
 def _name(root: Table) -> str:

@@ -25,6 +25,10 @@ models = ["claude-sonnet-5"]
 [[arms]]
 name = "baseline"
 
+[[arms]]
+name = "long-context"
+betas = ["context-1m-2025-08-07"]
+
 [[cases]]
 id = "sum"
 prompt = "What is 12 + 5?"
