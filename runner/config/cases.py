@@ -24,7 +24,6 @@ from runner.config.conversation import (
 from runner.config.files import json_lines
 from runner.config.tables import Location, Table, as_json, key_path, shown
 from runner.config.types import Case, JSONObject, JSONValue, ToolScript
-from runner.errors import ConfigError
 
 CASE_KEYS = ("id", "prompt", "messages", "system", *CONVERSATION_KEYS, "expected", "metadata")
 MESSAGE_KEYS = ("role", "content")
@@ -65,8 +64,8 @@ def _case_tables(root: Table) -> Iterator[tuple[Table, str]]:
             table = Table.read(Location(path, line), "", obj, CASE_KEYS)
             yield table, f"{written}:{line}"
         if empty:
-            raise ConfigError(
-                path, "", "The cases file has no cases (no non-blank line); one JSON object a line."
+            raise Location(path).error(
+                "", "The cases file has no cases (no non-blank line); one JSON object a line."
             )
 
 
@@ -77,17 +76,17 @@ def _jsonl_objects(root: Table, path: Path) -> Iterator[tuple[int, dict[str, obj
 
 
 def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
-    where = f"line {number}"
+    at = Location(path, number)
     try:
         value = json.loads(line, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_nan)
     except ValueError as exc:
         detail = (
             f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
         )
-        raise ConfigError(path, where, f"The line is not valid JSON ({detail}); fix it.") from None
+        raise at.error("", f"The line is not valid JSON ({detail}); fix it.") from None
     if not isinstance(value, dict):
-        raise ConfigError(
-            path, where, f"Each line must be one JSON object, not {shown(value)}; wrap it in {{}}."
+        raise at.error(
+            "", f"Each line must be one JSON object, not {shown(value)}; wrap it in {{}}."
         )
     return cast("dict[str, object]", value)
 

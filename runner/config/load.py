@@ -68,7 +68,7 @@ def load_experiment(
     whether a deprecated model is already retired.
     """
     path = Path(path)
-    root = Table.read(Location(path), "", _read_toml(path), TOP_KEYS)
+    root = Table.read(Location(path), "", read_toml(path), TOP_KEYS)
     warnings: list[str] = []
     target = _target(root, env_base_url)
     run = _run(root.table("run", RUN_KEYS))
@@ -141,10 +141,6 @@ def _version_warnings(experiment: Experiment) -> list[str]:
             merged(experiment.request, arm.request), version, f"arm '{arm.name}' request"
         )
     ]
-
-
-def _read_toml(path: Path) -> dict[str, object]:
-    return read_toml(path, "file")
 
 
 def _models(root: Table, today: date, warnings: list[str]) -> tuple[str, ...]:
