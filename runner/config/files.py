@@ -120,6 +120,14 @@ def read_toml(path: Path, what: str = "file") -> dict[str, object]:
     return document
 
 
+def json_text(path: Path, blame: ConfigError) -> str:
+    """The text of a JSON file, checked for nesting before a recursive parser sees it;
+    failures to read the file raise `blame`, naming the file."""
+    text = decode_utf8(path, read_bytes(path, blame))
+    check_nesting(path, text, _JSON_TOKENS)
+    return text
+
+
 def json_lines(path: Path, blame: ConfigError) -> Iterator[tuple[int, str]]:
     """The non-blank lines of a JSON Lines file with their 1-based numbers, each checked for
     nesting; failures to read the file raise `blame`, naming the file."""

@@ -32,7 +32,7 @@ from typing import Literal, cast
 import jsonschema
 
 from runner.config.callables import resolve_callable
-from runner.config.files import decode_utf8, read_bytes
+from runner.config.files import json_text
 from runner.config.tables import Table, closest
 from runner.config.types import JSONObject
 
@@ -245,7 +245,7 @@ def _schema_file(table: Table) -> JSONObject:
     path = table.loc.file.parent / written
     blame = table.fail("schema_file", f"The schema file '{written}' is unusable.")
     try:
-        value = json.loads(decode_utf8(path, read_bytes(path, blame)))
+        value = json.loads(json_text(path, blame))
     except json.JSONDecodeError as exc:
         raise table.fail("schema_file", f"'{written}' is not valid JSON ({exc.msg}).") from None
     if not isinstance(value, dict):

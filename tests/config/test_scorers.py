@@ -156,3 +156,14 @@ def test_scorer_errors_name_the_file_the_key_and_a_fix(
     assert caught.value.path == path
     assert caught.value.where == where
     assert message in caught.value.problem
+
+
+def test_a_schema_file_nested_too_deep_is_refused_at_its_line(tmp_path: Path) -> None:
+    """A runaway schema file is a ConfigError naming it, never a RecursionError."""
+    scorer = '[[scorers]]\nname = "c"\ntype = "json"\nschema_file = "s.json"\n'
+    path = _write(tmp_path, scorer, {"s.json": '{"a": ' * 100_000 + "1" + "}" * 100_000})
+    with pytest.raises(ConfigError) as caught:
+        load_experiment(path)
+    assert caught.value.path == tmp_path / "s.json"
+    assert caught.value.where == "line 1"
+    assert "nest more than" in caught.value.problem
