@@ -13,6 +13,8 @@ import re
 NAME_CHARS = "ASCII letters, digits, '.', '_' or '-'"
 NAME_RE = re.compile(r"[A-Za-z0-9._-]{1,128}")
 ARM_NAME_RE = re.compile(r"[A-Za-z0-9._+-]{1,128}")
+# A scorer's name becomes the metric `score.<name>`, so it has no '.' (nor '-').
+SCORER_NAME_RE = re.compile(r"[A-Za-z0-9_]+")
 _DOTS = ("", ".", "..")
 
 

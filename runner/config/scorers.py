@@ -33,6 +33,7 @@ import jsonschema
 
 from runner.config.callables import resolve_callable
 from runner.config.files import json_text
+from runner.config.names import SCORER_NAME_RE
 from runner.config.tables import Table, closest
 from runner.config.types import JSONObject
 
@@ -52,7 +53,6 @@ _OPTIONS: dict[str, tuple[str, ...]] = {
     "python": ("function",),
     "judge": ("mode", "model", "rubric", "scale", "pass_at", "max_tokens"),
 }
-NAME_RE = re.compile(r"[A-Za-z0-9_]+")
 DEFAULT_JUDGE_RUBRIC = (
     "Grade how correct, complete and helpful the answer is for the question asked."
 )
@@ -187,7 +187,7 @@ def _all_options() -> tuple[str, ...]:
 
 
 def _scorer(table: Table, default_model: str) -> Scorer:
-    name = table.required_text("name", NAME_RE)
+    name = table.required_text("name", SCORER_NAME_RE)
     if "type" not in table.data:
         raise table.fail("type", f"'type' is required; one of {', '.join(SCORER_TYPES)}.")
     kind = table.choice("type", "", SCORER_TYPES)
