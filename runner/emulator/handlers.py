@@ -36,7 +36,7 @@ from runner.emulator.reply import (
     sample_rng,
 )
 from runner.emulator.request import Obj
-from runner.emulator.tokens import canonical, segments
+from runner.emulator.tokens import canonical
 from runner.emulator.wire import SSE_TYPE, ConnectionDropped, Send, finish, send_event, send_json
 from runner.emulator.wire import start as start_response
 
@@ -149,8 +149,7 @@ class LiveGate:
         """Plan the cache, charge the rate limits (429 when short), then store the cache plan."""
         state, call, request = self.state, self.call, prepared.request
         scope = f"{call.key}\0{request.model.id}"
-        seen = segments(prepared.edited)  # what context edits left: the prefix the cache sees
-        plan = state.cache.plan(scope, seen, prepared.features.long_cache_ttl)
+        plan = state.cache.plan(scope, prepared.cache_segments, prepared.features.long_cache_ttl)
         charge = prepared.input_tokens - plan.read
         self.reserved = state.limiter.admit(call.key, call.rate_class, charge, request.max_tokens)
         state.cache.commit(plan)

@@ -25,7 +25,7 @@ from runner.emulator.faults import Fault, choose_fault, content_rng, find_direct
 from runner.emulator.generation import Completion, compose
 from runner.emulator.render import Accounting, message_json, usage
 from runner.emulator.request import MessageRequest, Obj, parse_request
-from runner.emulator.tokens import canonical, input_tokens
+from runner.emulator.tokens import Segment, canonical, input_tokens, segments
 
 # Fields that shape how a reply is delivered or limited, not what it says.
 DELIVERY_FIELDS = frozenset(
@@ -53,7 +53,7 @@ class Prepared:
     input_tokens: int
     original_tokens: int
     applied_edits: list[Obj]
-    edited: MessageRequest
+    cache_segments: list[Segment]  # the prompt after context edits: the prefix the cache sees
 
 
 @dataclass(frozen=True)
@@ -125,11 +125,13 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     check_in_service(request, config.today or datetime.now(UTC).date())
     check_betas(request, asked.betas)
     features = resolve(request, asked.betas, config.beta_effects, config.p_correct)
-    original = input_tokens(request)
+    segs = segments(request)
+    original = input_tokens(request, segs)
     edits = apply_edits(request, features, original)
+    seen = segs if edits.request is request else segments(edits.request)
     cleared = edits.cleared_tokens
     return Prepared(
-        request, asked.betas, features, original - cleared, original, edits.applied, edits.request
+        request, asked.betas, features, original - cleared, original, edits.applied, seen
     )
 
 

@@ -74,7 +74,7 @@ def _ttl(block: Obj) -> str | None:
 
 def segments(request: MessageRequest) -> list[Segment]:
     """The prompt as ordered segments; a top-level `cache_control` marks the last one."""
-    out = [Segment(text_tokens(canonical(t)), canonical(t), _ttl(t)) for t in request.tools]
+    out = [_tool_segment(t) for t in request.tools]
     out += [Segment(block_tokens(b), canonical(b), _ttl(b)) for b in request.system]
     for turn in request.turns:
         head = canonical(turn.role)
@@ -86,12 +86,17 @@ def segments(request: MessageRequest) -> list[Segment]:
     return out
 
 
+def _tool_segment(tool: Obj) -> Segment:
+    text = canonical(tool)
+    return Segment(text_tokens(text), text, _ttl(tool))
+
+
 def overhead(request: MessageRequest) -> int:
     """Tokens that are not in any block: framing per message, and the tool-use preamble."""
     tools = TOOLS_PREAMBLE_TOKENS if request.tools else 0
     return BASE_TOKENS + PER_MESSAGE_TOKENS * len(request.turns) + tools
 
 
-def input_tokens(request: MessageRequest) -> int:
-    """The request's whole input token count."""
-    return overhead(request) + sum(s.tokens for s in segments(request))
+def input_tokens(request: MessageRequest, segs: list[Segment]) -> int:
+    """The request's whole input token count, given its `segments`."""
+    return overhead(request) + sum(s.tokens for s in segs)
