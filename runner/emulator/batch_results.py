@@ -36,6 +36,7 @@ from runner.emulator.reply import (
     Draw,
     Prepared,
     accept,
+    asked_key,
     produce,
     sample_counter,
     sample_rng,
@@ -64,7 +65,7 @@ class BatchGate:
 
     def content(self, prepared: Prepared) -> random.Random:
         """This request's sample of its question."""
-        return sample_rng(self._config, self._body, self._sample)
+        return sample_rng(self._config, self._body, asked_key(self._body), self._sample)
 
 
 def results(config: EmulatorConfig, batch: Batch) -> Iterator[Obj]:
@@ -110,7 +111,7 @@ def _outcome(
 
 
 def _next_sample(samples: dict[str, int], body: object, betas: tuple[str, ...]) -> int:
-    counter = sample_counter(body, betas)
+    counter = sample_counter(asked_key(body), betas)
     sample = samples.get(counter, 0)
     samples[counter] = sample + 1
     return sample

@@ -30,6 +30,7 @@ from runner.emulator.reply import (
     Draw,
     Prepared,
     Reply,
+    asked_key,
     prepare_body,
     produce,
     sample_counter,
@@ -157,9 +158,9 @@ class LiveGate:
 
     def content(self, prepared: Prepared) -> random.Random:
         """The next sample of this question under these betas."""
-        counter = sample_counter(self.call.body, prepared.betas)
-        sample = self.state.samples.seen(counter)
-        return sample_rng(self.state.config, self.call.body, sample)
+        question = asked_key(self.call.body)  # serialised once for the counter and the rng
+        sample = self.state.samples.seen(sample_counter(question, prepared.betas))
+        return sample_rng(self.state.config, self.call.body, question, sample)
 
 
 async def messages(state: State, call: Call) -> None:

@@ -175,13 +175,20 @@ def raise_fault(fault: Fault) -> None:
         raise server_error()
 
 
-def sample_counter(body: object, betas: Sequence[str]) -> str:
-    """The key that counts samples of one question: the betas and what the body asks."""
-    return canonical([sorted(betas), _asked(body)])
+def asked_key(body: object) -> str:
+    """What the body asks (its delivery fields left out), as canonical JSON."""
+    return canonical(_without_delivery(body))
 
 
-def sample_rng(config: EmulatorConfig, body: object, sample: int) -> random.Random:
-    """The content source of the `sample`-th (0-based) answer to a body.
+def sample_counter(asked: str, betas: Sequence[str]) -> str:
+    """The key that counts samples of one question: the betas and what the body asks
+    (`asked_key`)."""
+    return canonical([sorted(betas), asked])
+
+
+def sample_rng(config: EmulatorConfig, body: object, asked: str, sample: int) -> random.Random:
+    """The content source of the `sample`-th (0-based) answer to a body (`asked`: its
+    `asked_key`).
 
     Content depends on the seed, what is asked and which sample this is; not on limits,
     streaming, caching or betas, so a no-op beta leaves the text unchanged. Like sampling at a
@@ -190,12 +197,7 @@ def sample_rng(config: EmulatorConfig, body: object, sample: int) -> random.Rand
     """
     if not config.vary_samples or (isinstance(body, dict) and body.get("temperature") == 0):
         sample = 0
-    asked = _asked(body)
     return content_rng(config.seed, f"{asked}\0{sample}" if sample else asked)
-
-
-def _asked(body: object) -> str:
-    return canonical(_without_delivery(body))
 
 
 def _without_delivery(value: object) -> object:
