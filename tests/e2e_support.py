@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
@@ -62,3 +63,10 @@ def results_of(run_dir: Path) -> pl.DataFrame:
 def attempts_of(run_dir: Path) -> pl.DataFrame:
     """The compacted attempts table of a run directory."""
     return pl.read_parquet(run_dir / "attempts.parquet")
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (bound once, then released)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from e2e_support import run_cli, write_experiment
+from e2e_support import free_port, run_cli, write_experiment
 
 from runner.emulator import EmulatorConfig, EmulatorServer
 
@@ -25,12 +24,6 @@ def emulator() -> Iterator[EmulatorServer]:
     """A fast emulator on loopback that rejects unknown betas, as the API does."""
     with EmulatorServer(EmulatorConfig(ttft_ms=1.0, jitter=0.0)) as server:
         yield server
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_a_bad_beta_is_rejected_with_the_servers_message_and_exit_1(
@@ -72,7 +65,7 @@ def test_a_server_that_does_not_answer_is_unreachable_not_rejected(
     tmp_path: Path, keyed: None, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Nothing listening: every arm is unreachable, exit 1 with one line naming the URL."""
-    url = f"http://127.0.0.1:{_closed_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     experiment = write_experiment(tmp_path, url, arms=ARMS[:2])
     assert run_cli(["check", experiment]) == 1
     out, err = capsys.readouterr()

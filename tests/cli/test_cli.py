@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -14,7 +13,7 @@ import httpx
 import polars as pl
 import pytest
 from bad_inputs import BadInput, bad_inputs
-from e2e_support import SECRET, results_of, run_cli
+from e2e_support import SECRET, free_port, results_of, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "experiments" / "quickstart.toml"
@@ -128,16 +127,10 @@ def test_quickstart_runs_locally_as_the_readme_says(tmp_path: Path) -> None:
     assert manifest["status"] == "complete"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.mark.slow
 def test_emulate_serves_until_interrupted() -> None:
     """`beta-runner emulate` answers the Messages API on loopback and stops on SIGINT."""
-    port = _free_port()
+    port = free_port()
     command = [sys.executable, "-m", "runner", "emulate", "--port", str(port)]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
         try:

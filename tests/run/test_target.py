@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
 from pathlib import Path
 
 import httpx
 import pytest
-from e2e_support import SECRET, run_cli, write_experiment
+from e2e_support import SECRET, free_port, run_cli, write_experiment
 
 from runner.config.load import load_experiment
 from runner.emulator import EmulatorConfig, EmulatorServer
@@ -19,12 +18,6 @@ from runner.run.target import DEFAULT_LIMIT
 
 PROMPTS = tuple((f"c{i}", f"Prompt {i}.") for i in range(20))
 QUICK = "concurrency = 2\n[run.retry]\nmax_attempts = 3\ninitial_backoff_s = 0.01"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _stopped_early(run_dir: Path) -> None:
@@ -39,7 +32,7 @@ def test_nothing_listening_exits_1_naming_connection_refused_and_the_url(
     tmp_path: Path, keyed: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """40 requests at a closed port: a handful of attempts, then one line and exit 1."""
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     experiment = write_experiment(tmp_path, url, prompts=PROMPTS, run=QUICK)
     assert run_cli(["run", experiment, "--run-id", "r1", "-q"]) == 1
     err = capsys.readouterr().err
