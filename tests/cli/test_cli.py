@@ -13,7 +13,7 @@ import httpx
 import polars as pl
 import pytest
 from bad_inputs import BadInput, bad_inputs
-from e2e_support import SECRET, free_port, results_of, run_cli
+from e2e_support import free_port, results_of, run_cli
 
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "experiments" / "quickstart.toml"
@@ -25,9 +25,9 @@ def test_bad_experiment_exits_2_naming_file_and_key_with_no_run_dir(
     tmp_path: Path,
     capfd: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
+    keyed: str,
 ) -> None:
     """Every malformed input exits 2 with one line naming file and key; nothing is written."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     for name, value in bad.env.items():
         monkeypatch.setenv(name, value)
     code = run_cli(["run", bad.path, "--results", tmp_path / "out", "-q", *bad.argv])
@@ -54,10 +54,9 @@ def test_plan_prints_the_matrix_and_request_count(capfd: pytest.CaptureFixture[s
 
 
 def test_plan_says_which_cases_are_conversations(
-    capfd: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    capfd: pytest.CaptureFixture[str],
 ) -> None:
     """plan counts conversations and their max_turns, and prices them as their turns."""
-    monkeypatch.setenv("COLUMNS", "200")
     agent = QUICKSTART.parent / "agent_tools.toml"
     assert run_cli(["plan", agent]) == 0
     out = capfd.readouterr().out

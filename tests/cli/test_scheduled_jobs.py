@@ -28,9 +28,8 @@ def server() -> Iterator[EmulatorServer]:
 
 
 @pytest.fixture
-def experiment(tmp_path: Path, server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> Path:
+def experiment(tmp_path: Path, server: EmulatorServer, keyed: str) -> Path:
     """Two arms, one of which always ends in an invalid_beta error; the key is set."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     return write_experiment(tmp_path, server.url, arms=ARMS, prompts=(("a", "Hi."), ("b", "Yo.")))
 
 

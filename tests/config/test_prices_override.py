@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from e2e_support import SECRET, run_cli, write_experiment
+from e2e_support import run_cli, write_experiment
 from manifest_support import manifest_for
 
 from runner.analysis.cost import with_cost
@@ -83,11 +83,8 @@ def test_a_bad_price_names_file_and_key(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_a_run_is_priced_with_its_experiments_prices(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_run_is_priced_with_its_experiments_prices(tmp_path: Path, keyed: str) -> None:
     """The run's manifest keeps the override; run_prices and cost_usd use it."""
-    monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
     with EmulatorServer(EmulatorConfig(ttft_ms=1.0, ms_per_output_token=0.0)) as server:
         path = write_experiment(tmp_path, server.url, arms=(("baseline", ()),))
         path.write_text(path.read_text() + PRICES)

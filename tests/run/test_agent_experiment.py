@@ -18,11 +18,10 @@ FAST = (
 
 
 def test_agent_tools_shows_conversations_and_context_management_cuts_late_turns(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """run --local prints turns, tool calls and tokens per turn for each arm; compare finds
     fewer last-turn input tokens under context management than in the baseline."""
-    monkeypatch.setenv("COLUMNS", "200")
     settings = [word for setting in FAST for word in ("--emulator", setting)]
     out = tmp_path / "out"
     code = run_cli(["run", EXPERIMENT, "--local", "--results", out, "-q", *settings])

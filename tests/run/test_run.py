@@ -42,7 +42,7 @@ async def _run_breaking(experiment: Experiment, run_dir: RunDirectory) -> None:
 
 
 def test_unexpected_error_writes_finished_rows_marks_failed_and_raises_run_failed(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, keyed: str
 ) -> None:
     """The rows received before the error are on disk, status failed, then --resume completes."""
     prompts = tuple((f"c{i}", f"Prompt {i}.") for i in range(12))
@@ -58,7 +58,6 @@ def test_unexpected_error_writes_finished_rows_marks_failed_and_raises_run_faile
         assert manifest.status is RunStatus.FAILED
         assert manifest.failure == "RuntimeError: observer broke"
         assert read_results(run_dir.path).collect().height >= 5
-        monkeypatch.setenv("ANTHROPIC_API_KEY", SECRET)
         assert run_cli(["run", path, "--resume", run_dir.path, "-q"]) == 0
     assert results_of(run_dir.path)["request_key"].n_unique() == 24
     assert results_of(run_dir.path).height == 24
