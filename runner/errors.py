@@ -351,15 +351,18 @@ def failure_for(info: ErrorInfo) -> APIStatusError:
     """The typed failure for an API error: chosen by status, and by the error's `type` when
     there is no status (an errored Message Batches result)."""
     status = info.status or _STATUS_BY_TYPE.get(info.api_error_type or "", 400)
-    if status == 429:
-        return RateLimited(info, status)
-    if status == 529:
-        return Overloaded(info, status)
-    if status >= 500:
-        return ServerError(info, status)
-    if status == 400 and _names_beta_header(info.message):
-        return InvalidBeta(info, status)
-    return APIStatusError(info, status)
+    kind = classify_status(status, info).kind  # the one decision; the class only names it
+    return _CLASS_BY_KIND.get(kind, APIStatusError)(info, status)
+
+
+_CLASS_BY_KIND: dict[str, type[APIStatusError]] = {
+    "rate_limited": RateLimited,
+    "spend_limit": RateLimited,
+    "overloaded": Overloaded,
+    "server_error": ServerError,
+    "timeout": ServerError,  # a 504
+    "invalid_beta": InvalidBeta,
+}
 
 
 _STATUS_BY_TYPE = {
