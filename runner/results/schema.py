@@ -363,13 +363,8 @@ class J(R):
     order: Final = "order"
 
 
-RESULTS = register(ResultRow, R)
-ATTEMPTS = register(AttemptRow, A)
-SCORES = register(ScoreRow, S)
-JUDGE_REQUESTS = register(JudgeRequestRow, J)
-TURNS = register(TurnRow, T)
-RESULTS_SCHEMA = RESULTS.schema
-ATTEMPTS_SCHEMA = ATTEMPTS.schema
-SCORES_SCHEMA = SCORES.schema
-JUDGE_REQUESTS_SCHEMA = JUDGE_REQUESTS.schema
-TURNS_SCHEMA = TURNS.schema
+RESULTS_SCHEMA = register(ResultRow, R).schema
+ATTEMPTS_SCHEMA = register(AttemptRow, A).schema
+SCORES_SCHEMA = register(ScoreRow, S).schema
+JUDGE_REQUESTS_SCHEMA = register(JudgeRequestRow, J).schema
+TURNS_SCHEMA = register(TurnRow, T).schema
