@@ -50,18 +50,7 @@ def history_rows(
 ) -> pl.DataFrame:
     """One row per (run, model, arm), oldest run first: the metrics as columns, counts as
     integers. The readable form of `history` for a terminal."""
-    frames = [
-        r.summary.select(
-            pl.lit(r.run_id).alias("run_id"),
-            pl.lit(r.started_at).alias("started_at"),
-            pl.lit(r.status).alias("status"),
-            R.model,
-            R.arm,
-            *metrics,
-        )
-        for r in runs
-        if not r.summary.is_empty()
-    ]
+    frames = _per_arm(runs, RUN_COLUMNS, metrics)
     if not frames:
         return pl.DataFrame(schema=[*RUN_COLUMNS, R.model, R.arm])
     rows = pl.concat(frames, how="vertical_relaxed").sort("started_at", "run_id", R.model)
@@ -69,16 +58,7 @@ def history_rows(
 
 
 def _long(runs: Sequence[RunSummary], metrics: Sequence[str]) -> pl.DataFrame:
-    frames = [
-        r.summary.select(
-            pl.lit(r.run_id).alias("run_id"),
-            R.model,
-            R.arm,
-            *(pl.col(m).cast(pl.Float64) for m in metrics),
-        )
-        for r in runs
-        if not r.summary.is_empty()
-    ]
+    frames = _per_arm(runs, ("run_id",), [pl.col(m).cast(pl.Float64) for m in metrics])
     if not frames:
         return pl.DataFrame()
     stacked = pl.concat(frames, how="vertical")
@@ -86,3 +66,20 @@ def _long(runs: Sequence[RunSummary], metrics: Sequence[str]) -> pl.DataFrame:
     prefix = pl.col(R.model) + "/" + pl.col(R.arm) if several_models else pl.col(R.arm)
     long = stacked.unpivot(index=["run_id", R.model, R.arm], variable_name="metric")
     return long.select("run_id", (prefix + "." + pl.col("metric")).alias("column"), pl.col("value"))
+
+
+def _per_arm(
+    runs: Sequence[RunSummary], identity: Sequence[str], metrics: Sequence[str | pl.Expr]
+) -> list[pl.DataFrame]:
+    """Each run's summary rows: the run's `identity` fields (RunSummary attributes), model,
+    arm and `metrics`; a run without results gives no frame."""
+    return [
+        r.summary.select(
+            *(pl.lit(getattr(r, field)).alias(field) for field in identity),
+            R.model,
+            R.arm,
+            *metrics,
+        )
+        for r in runs
+        if not r.summary.is_empty()
+    ]
