@@ -20,7 +20,7 @@ from runner.analysis.error_rates import without_success
 from runner.analysis.runs import load_scores
 from runner.analysis.scores import score_summary
 from runner.analysis.summary import client_lag_note
-from runner.analysis.thresholds import check_names, check_score_metrics
+from runner.analysis.thresholds import Threshold, check_names, check_score_metrics
 from runner.cli.commands.options import (
     command_log,
     emulator_option,
@@ -154,16 +154,28 @@ def run(
             f"with: beta-runner run {experiment} --resume {outcome.run_dir}",
             "resume_hint",
         )
-    if outcome.exit_code == 0 and not allow_errors:
-        _check_every_arm_answered(outcome.run_dir, log)
-        check_every_scorer_scored(outcome.run_dir, log)
-    if outcome.exit_code == 0 and thresholds:
-        priced = _priced(prepared.experiment, outcome.run_dir)
-        check_thresholds(thresholds, outcome.run_dir, priced, log)
+    if outcome.exit_code == 0:
+        _check_finished(prepared.experiment, outcome.run_dir, thresholds, allow_errors, log)
     sys.exit(outcome.exit_code)
 
 
 INTERRUPTED = (130, 143)  # SIGINT, SIGTERM
+
+
+def _check_finished(
+    experiment: Experiment,
+    run_dir: Path,
+    thresholds: Sequence[Threshold],
+    allow_errors: bool,
+    log: EventLog,
+) -> None:
+    """A finished run's gates: every arm answered and every scorer scored (unless errors are
+    allowed), then the `--fail-on` thresholds; each raises what its exit code says."""
+    if not allow_errors:
+        _check_every_arm_answered(run_dir, log)
+        check_every_scorer_scored(run_dir, log)
+    if thresholds:
+        check_thresholds(thresholds, run_dir, _priced(experiment, run_dir), log)
 
 
 def _nothing_to_do(prepared: PreparedRun) -> bool:
@@ -180,10 +192,7 @@ def _nothing_left(experiment: Experiment, continuing: Continuation, log: EventLo
     run_dir = continuing.run_dir
     which = "left" if continuing.mode == RESUME else "whose final row is an error"
     log.info(f"Nothing left to send: {run_dir} has no request {which}.", "nothing_to_send")
-    table = summarize(_priced(experiment, run_dir)).select(SUMMARY_COLUMNS)
-    console = out_console()
-    title = f"{experiment.name}: per-arm summary"
-    console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
+    _print_summary_table(out_console(), experiment, summarize(_priced(experiment, run_dir)))
 
 
 def _check_every_arm_answered(run_dir: Path, log: EventLog) -> None:
@@ -243,9 +252,7 @@ SUMMARY_DROPPABLE = ("ok", "mean_output_tokens", "p95_latency_ms", "errors_by_ty
 def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     summary = summarize(_priced(experiment, outcome.run_dir))
     console = out_console()
-    title = f"{experiment.name}: per-arm summary"
-    table = summary.select(SUMMARY_COLUMNS)
-    console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
+    _print_summary_table(console, experiment, summary)
     note = client_lag_note(summary)
     if note is not None:
         say(console, note)
@@ -256,6 +263,13 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
         f"Run {outcome.status}: {outcome.counts.requests} requests, "
         f"{outcome.counts.errors} errors, written to {outcome.run_dir}",
     )
+
+
+def _print_summary_table(console: Console, experiment: Experiment, summary: pl.DataFrame) -> None:
+    """The end-of-run per-arm table, narrowed to fit the terminal."""
+    table = summary.select(SUMMARY_COLUMNS)
+    title = f"{experiment.name}: per-arm summary"
+    console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
 
 
 def _print_scores(console: Console, run_dir: Path) -> None:
