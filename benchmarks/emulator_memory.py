@@ -17,10 +17,9 @@ from pathlib import Path
 import anyio
 import httpx
 
-from benchmarks.support import MODEL, emulator_child
+from benchmarks.support import MODEL, ZERO_LATENCY, emulator_child
 from runner.run.session import http_client
 
-ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
 HEADERS = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
 
 

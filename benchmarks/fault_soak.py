@@ -21,10 +21,9 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from benchmarks.support import ARMS, emulator_process, experiment, new_run
+from benchmarks.support import ARMS, emulator_process, experiment, new_run, run_through
 from runner.results.schema import STATUS_OK, A, R, ResultRow
 from runner.results.store import read_attempts, read_results
-from runner.run.session import RunServices, execute_run, http_client
 
 FAULTS = ("p_overloaded=0.2", "p_server_error=0.05", "p_drop_stream=0.05")
 LATENCY = ("ttft_ms=20", "ms_per_output_token=0.5", "jitter=0.1", "rpm=0", "itpm=0", "otpm=0")
@@ -57,8 +56,7 @@ async def soak(url: str, requests: int, concurrency: int, max_attempts: int, tmp
     run_dir = new_run(tmp, exp, "soak")
     counter = RowCounter()
     wall = time.perf_counter()
-    async with http_client(concurrency, 60.0) as http:
-        await execute_run(exp, run_dir, "soak", RunServices.real(http, "soak-key", counter))
+    await run_through(exp, run_dir, "soak", "soak-key", counter)
     wall = time.perf_counter() - wall
     return report(exp.request_count, run_dir.path, counter, wall)
 

@@ -25,11 +25,11 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from benchmarks.support import MODEL, emulator_process, experiment, new_run
+from benchmarks.support import MODEL, emulator_process, experiment, new_run, run_through
 from runner.http.lag import LoopLag
 from runner.results.schema import R
 from runner.results.store import read_results
-from runner.run.session import RunServices, execute_run, http_client
+from runner.run.session import http_client
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,7 @@ async def beta_runner(url: str, requests: int, concurrency: int, stream: bool) -
     exp = experiment(url, cases=requests // 30, repeats=10, concurrency=concurrency, stream=stream)
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = new_run(Path(tmp), exp, "latency")
-        async with http_client(concurrency, 60.0) as http:
-            await execute_run(exp, run_dir, "latency", RunServices.real(http, "bench-key"))
+        await run_through(exp, run_dir, "latency")
         ok = read_results(run_dir.path).filter(pl.col(R.status) == "ok").collect()
     return Timings(ok[R.latency_ms].to_list(), ok[R.client_lag_ms].to_list())
 

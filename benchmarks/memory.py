@@ -20,11 +20,8 @@ from pathlib import Path
 
 import anyio
 
-from benchmarks.support import emulator_process, experiment, new_run
+from benchmarks.support import ZERO_LATENCY, emulator_process, experiment, new_run, run_through
 from runner.results.store import table_counts
-from runner.run.session import RunServices, execute_run, http_client
-
-ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
 
 
 async def _run(url: str, requests: int, concurrency: int) -> dict[str, int]:
@@ -33,8 +30,7 @@ async def _run(url: str, requests: int, concurrency: int) -> dict[str, int]:
     )
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = new_run(Path(tmp), exp, "memory")
-        async with http_client(concurrency, 60.0) as http:
-            await execute_run(exp, run_dir, "memory", RunServices.real(http, "bench-key"))
+        await run_through(exp, run_dir, "memory")
         return table_counts(run_dir.path)
 
 

@@ -30,10 +30,16 @@ from pathlib import Path
 import anyio
 import httpx
 
-from benchmarks.support import MODEL, emulator_process, experiment, new_run
-from runner.run.session import RunServices, execute_run, http_client
+from benchmarks.support import (
+    MODEL,
+    ZERO_LATENCY,
+    emulator_process,
+    experiment,
+    new_run,
+    run_through,
+)
+from runner.run.session import http_client
 
-ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
 BODY = {
     "model": MODEL,
     "max_tokens": 32,
@@ -52,8 +58,7 @@ async def beta_runner(url: str, requests: int, concurrency: int) -> None:
     exp = experiment(url, cases=requests // 30, repeats=10, concurrency=concurrency)
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = new_run(Path(tmp), exp, "overhead")
-        async with http_client(concurrency, 60.0) as http:
-            await execute_run(exp, run_dir, "overhead", RunServices.real(http, "bench-key"))
+        await run_through(exp, run_dir, "overhead")
 
 
 async def _bare(http: httpx.AsyncClient, url: str, requests: int, concurrency: int) -> None:

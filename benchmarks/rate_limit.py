@@ -19,10 +19,9 @@ from pathlib import Path
 import anyio
 import polars as pl
 
-from benchmarks.support import ARMS, MODEL, emulator_process, experiment, new_run
+from benchmarks.support import ARMS, MODEL, emulator_process, experiment, new_run, run_through
 from runner.results.schema import A, R
 from runner.results.store import read_attempts, read_results
-from runner.run.session import RunServices, execute_run, http_client
 
 LATENCY = ("ttft_ms=50", "ms_per_output_token=1", "jitter=0.1")
 
@@ -46,8 +45,7 @@ async def beta_runner(url: str, requests: int, concurrency: int, stream: bool) -
     with tempfile.TemporaryDirectory() as tmp:
         run_dir = new_run(Path(tmp), exp, "bench")
         wall, cpu = time.perf_counter(), time.process_time()
-        async with http_client(concurrency, 60.0) as http:
-            await execute_run(exp, run_dir, "bench", RunServices.real(http, "bench-key"))
+        await run_through(exp, run_dir, "bench")
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
         attempts = read_attempts(run_dir.path).collect()
         ok = read_results(run_dir.path).filter(pl.col(R.status) == "ok").collect().height

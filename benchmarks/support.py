@@ -1,4 +1,5 @@
-"""What the benchmarks share: an emulator in its own process, and small experiment builders.
+"""What the benchmarks share: an emulator in its own process, small experiment builders, and
+a run through beta-runner's whole path.
 
 The emulator runs in a separate process so that the CPU time a benchmark reports is the
 client's alone.
@@ -28,9 +29,11 @@ from runner.config.types import (
 )
 from runner.plan.matrix import plan_requests
 from runner.results.store import RunDirectory
-from runner.run.session import create_run_directory
+from runner.results.writer import ResultObserver
+from runner.run.session import RunServices, create_run_directory, execute_run, http_client
 
 MODEL = "claude-sonnet-5"
+ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")
 ARMS = (
     Arm("baseline"),
     Arm("context-management", ("context-management-2025-06-27",)),
@@ -126,3 +129,15 @@ def experiment(
 def new_run(results_dir: Path, exp: Experiment, run_id: str) -> RunDirectory:
     """A fresh run directory for `exp`, its manifest planning the whole matrix."""
     return create_run_directory(results_dir, exp, run_id, len(plan_requests(exp)))
+
+
+async def run_through(
+    exp: Experiment,
+    run_dir: RunDirectory,
+    run_id: str,
+    api_key: str = "bench-key",
+    observer: ResultObserver | None = None,
+) -> None:
+    """Run `exp` into `run_dir` as `beta-runner run` would: its transport, real time."""
+    async with http_client(exp.run.concurrency, 60.0) as http:
+        await execute_run(exp, run_dir, run_id, RunServices.real(http, api_key, observer))
