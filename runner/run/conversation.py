@@ -178,8 +178,7 @@ def _turn_row(
     reply = (outcome.message or {}) if error is None else {}
     usage = reply.get("usage") or {}
     managed = reply.get("context_management")
-    edits = [e for e in managed.get("applied_edits") or [] if isinstance(e, dict)] if isinstance(
-        managed, dict) else []  # fmt: skip
+    edits = _applied_edits(managed)
     return TurnRow(
         run_id=run_id,
         request_key=planned.key,
@@ -208,6 +207,13 @@ def _turn_row(
         context_management_json=_dumps(managed) if managed is not None else None,
         next_json=_dumps(following) if following is not None else None,
     )
+
+
+def _applied_edits(managed: object) -> list[JSONObject]:
+    """The context edits a reply's `context_management` says were applied (none if absent)."""
+    if not isinstance(managed, dict):
+        return []
+    return [e for e in managed.get("applied_edits") or [] if isinstance(e, dict)]
 
 
 def _summary(
