@@ -149,9 +149,7 @@ async def execute_run(
     stop = _Stop()
     stop.target = TargetWatch(experiment.target.base_url, stop.work)
     writer = RowWriter(run_dir, services.observer)
-    prior = Prior(
-        continuing.prior_attempts if continuing else {}, continuing.turns if continuing else {}
-    )
+    prior = Prior(continuing.prior_attempts, continuing.turns) if continuing else Prior({}, {})
     schedulers = _schedulers(experiment, services)
     lag = services.lag or LoopLag()
     services = dataclasses.replace(services, lag=lag)
@@ -174,13 +172,20 @@ async def execute_run(
         manifest = await _close(run_dir, manifest, writer, stop, failure, scrub)
         guard.cancel_scope.cancel()  # the watcher and the ticker never end by themselves
     if failure is not None:
-        error = RunFailed(run_dir.path, _first_leaf(failure))
-        error.args = (scrub(str(error)),)  # the message is what main prints
-        raise error from failure
+        raise _run_failed(run_dir, failure, scrub) from failure
     if stop.unusable is not None:
         raise stop.unusable
     exit_code = stop.exit_code()
     return RunOutcome(run_dir.path, run_id, manifest.status, manifest.counts, exit_code)
+
+
+def _run_failed(
+    run_dir: RunDirectory, failure: Exception, scrub: Callable[[str], str]
+) -> RunFailed:
+    """The error a broken run raises, naming its first cause with the API key scrubbed."""
+    error = RunFailed(run_dir.path, _first_leaf(failure))
+    error.args = (scrub(str(error)),)  # the message is what main prints
+    return error
 
 
 def _opening_manifest(
