@@ -46,10 +46,17 @@ class LiveScoring:
         """The score rows of one result (none for a failed request)."""
         if result.status != STATUS_OK or not self.scorers:
             return []
+        message = result.message
         columns = ResultColumns(
-            result.request_key, result.arm, result.model, result.repeat, result.message.text,
-            result.message.content_json, result.message.usage_json, result.message.stop_reason,
-        )  # fmt: skip
+            request_key=result.request_key,
+            arm=result.arm,
+            model=result.model,
+            repeat=result.repeat,
+            text=message.text,
+            content_json=message.content_json,
+            usage_json=message.usage_json,
+            stop_reason=message.stop_reason,
+        )
         if needs_thread(self.scorers):
             return await anyio.to_thread.run_sync(score_result, self.scorers, case, columns)
         return score_result(self.scorers, case, columns)
