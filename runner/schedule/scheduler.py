@@ -338,7 +338,7 @@ def _adopt(
     if configured is not None or not limit:
         return bucket
     if bucket is None:
-        return TokenBucket(float(limit), limit / 60.0, now, reserve=_RESERVE[name])
+        return _bucket(limit, now, reserve=_RESERVE[name])
     if not math.isclose(bucket.capacity, limit):
         bucket.resize(float(limit), limit / 60.0, now)
     return bucket
