@@ -88,18 +88,25 @@ def load_experiment(
         prices=_prices(root),
         scorers=read_scorers(root, models[0]),
     )
-    if experiment.request_count > MAX_REQUESTS:
-        raise root.loc.error(
-            "run.repeats",
-            f"The experiment makes {experiment.request_count:,} requests ({len(experiment.cases)}"
-            f" cases x {len(models)} models x {len(arms)} arms x {run.repeats} repeats), more "
-            f"than the {MAX_REQUESTS:,} one run holds; lower the repeats or split the cases.",
-        )
+    _check_request_count(root, experiment)
     _check_pairwise_judges(root, experiment)
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)
     warnings += script_warnings(experiment.cases, request, arms)
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
+
+
+def _check_request_count(root: Table, experiment: Experiment) -> None:
+    """One run holds at most MAX_REQUESTS requests."""
+    if experiment.request_count <= MAX_REQUESTS:
+        return
+    raise root.loc.error(
+        "run.repeats",
+        f"The experiment makes {experiment.request_count:,} requests ({len(experiment.cases)}"
+        f" cases x {len(experiment.models)} models x {len(experiment.arms)} arms x "
+        f"{experiment.run.repeats} repeats), more than the {MAX_REQUESTS:,} one run holds; "
+        "lower the repeats or split the cases.",
+    )
 
 
 def _check_pairwise_judges(root: Table, experiment: Experiment) -> None:
