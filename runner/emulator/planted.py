@@ -68,12 +68,17 @@ def parse_beta_effect(spec: str) -> BetaEffect:
     )
 
 
+def _number(spec: str, key: str, raw: str, shape: str, suffix: str = "") -> float:
+    """`raw` (less `suffix`) as a float; ValueError naming the key and the shape it should have."""
+    try:
+        return float(raw.removesuffix(suffix))
+    except ValueError:
+        raise ValueError(f"Beta effect {spec!r}: {key}={raw!r} is not {shape}.") from None
+
+
 def _points(spec: str, values: dict[str, str]) -> float:
     raw = values.get("correct", "0")
-    try:
-        points = float(raw)
-    except ValueError:
-        raise ValueError(f"Beta effect {spec!r}: correct={raw!r} is not like -20 or +5.") from None
+    points = _number(spec, "correct", raw, "like -20 or +5")
     if not -100 <= points <= 100:
         raise ValueError(f"Beta effect {spec!r}: correct={raw!r} must be from -100 to +100.")
     return points
@@ -81,10 +86,7 @@ def _points(spec: str, values: dict[str, str]) -> float:
 
 def _latency(spec: str, values: dict[str, str]) -> float:
     raw = values.get("latency_ms", "0")
-    try:
-        latency = float(raw)
-    except ValueError:
-        raise ValueError(f"Beta effect {spec!r}: latency_ms={raw!r} is not a number.") from None
+    latency = _number(spec, "latency_ms", raw, "a number")
     if latency < 0:
         raise ValueError(f"Beta effect {spec!r}: latency_ms={raw!r} must be zero or more.")
     return latency
@@ -93,10 +95,6 @@ def _latency(spec: str, values: dict[str, str]) -> float:
 def _tokens(spec: str, values: dict[str, str]) -> tuple[float, bool]:
     raw = values.get("output_tokens", "0")
     relative = raw.endswith("%")
-    try:
-        amount = float(raw.removesuffix("%"))
-    except ValueError:
-        raise ValueError(
-            f"Beta effect {spec!r}: output_tokens={raw!r} is not like +20%, -10% or +15."
-        ) from None
+    shape = "like +20%, -10% or +15"
+    amount = _number(spec, "output_tokens", raw, shape, suffix="%")
     return (amount / 100.0, True) if relative else (amount, False)
