@@ -3,8 +3,6 @@ a killed session's journal and damaged parts are folded and set aside on recover
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from manifest_support import make_run
 from test_store import _attempt, _result
@@ -12,12 +10,6 @@ from test_store import _attempt, _result
 from runner.errors import RunStoreError
 from runner.results.journal import JOURNAL, Journal, read_journal
 from runner.results.store import PARTS, RunDirectory, read_attempts, read_results
-
-
-@pytest.fixture
-def run(tmp_path: Path) -> RunDirectory:
-    """A fresh run directory."""
-    return make_run(tmp_path / "results", "run-1")
 
 
 def _journal(run: RunDirectory, *keys: str) -> None:

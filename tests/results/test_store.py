@@ -124,12 +124,6 @@ def _leftovers(path: Path) -> list[Path]:
     return sorted(path.rglob("*.tmp"))
 
 
-@pytest.fixture
-def run(tmp_path: Path) -> RunDirectory:
-    """A fresh run directory under tmp_path."""
-    return make_run(tmp_path / "results", "run-1")
-
-
 def test_create_makes_the_run_directory_with_its_manifest(tmp_path: Path) -> None:
     """create() makes <results>/<experiment>/<run id> holding only its manifest, and no
     temporary directory is left beside it."""
