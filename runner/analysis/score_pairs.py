@@ -46,10 +46,8 @@ def score_comparison(
     """One row per (`by` group, arm != baseline, score metric); see the module docstring."""
     keys = [*by, R.arm]
     scored = _scored(results, scores, by)
-    sides = pl.concat(
-        [part for name in scorer_names(scores) for part in _sides(scored, name, baseline, keys)],
-        how="vertical_relaxed",
-    ) if scorer_names(scores) else _empty_sides(scored, keys)  # fmt: skip
+    parts = [part for name in scorer_names(scores) for part in _sides(scored, name, baseline, keys)]
+    sides = pl.concat(parts, how="vertical_relaxed") if parts else _empty_sides(scored, keys)
     return _statistics(sides, keys, seed, n_boot)
 
 
