@@ -75,6 +75,15 @@ class Threshold:
         """Whether `value` (already relative when `relative`) crosses the threshold."""
         return not math.isnan(value) and _OPERATORS[self.op](value, self.limit)
 
+    def selected(self, frame: pl.DataFrame) -> pl.DataFrame:
+        """The (model, arm) rows of `frame` the threshold applies to: its `arm=` and
+        `model=`, when given."""
+        if self.arm is not None:
+            frame = frame.filter(pl.col(R.arm) == self.arm)
+        if self.model is not None:
+            frame = frame.filter(pl.col(R.model) == self.model)
+        return frame
+
 
 @dataclass(frozen=True)
 class Violation:
@@ -197,11 +206,8 @@ def _compared(
     """(model, arm, observed, reference) rows for one threshold, and what the reference is."""
     if t.metric not in current.columns:  # a scorer with no score in this run
         return current.select(R.model, R.arm).clear(), ""
-    mine = current.select(R.model, R.arm, pl.col(t.metric).cast(pl.Float64).alias(_OBSERVED))
-    if t.arm is not None:
-        mine = mine.filter(pl.col(R.arm) == t.arm)
-    if t.model is not None:
-        mine = mine.filter(pl.col(R.model) == t.model)
+    observed = pl.col(t.metric).cast(pl.Float64).alias(_OBSERVED)
+    mine = t.selected(current.select(R.model, R.arm, observed))
     if t.kind == "value":
         return mine.with_columns(pl.lit(None, pl.Float64).alias(_REFERENCE)), ""
     if t.kind == "delta":

@@ -103,12 +103,7 @@ def _regressions(
 
 
 def _pairs(threshold: Threshold, current: pl.DataFrame) -> set[tuple[str, str]]:
-    frame = current
-    if threshold.arm is not None:
-        frame = frame.filter(pl.col(R.arm) == threshold.arm)
-    if threshold.model is not None:
-        frame = frame.filter(pl.col(R.model) == threshold.model)
-    return set(frame.select(R.model, R.arm).iter_rows())
+    return set(threshold.selected(current).select(R.model, R.arm).iter_rows())
 
 
 def _with_data(summary: pl.DataFrame, metric: str, pairs: set[tuple[str, str]]) -> pl.DataFrame:
