@@ -38,16 +38,18 @@ def start_child(experiment: Path, results: Path, run_id: str) -> subprocess.Pope
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
-def wait_for_rows(child: subprocess.Popen[bytes], run_dir: Path, timeout_s: float = 20.0) -> None:
-    """Return once the child has written a results part (it must still be running)."""
+def wait_for_rows(
+    child: subprocess.Popen[bytes], run_dir: Path, table: str = "results", timeout_s: float = 20.0
+) -> None:
+    """Return once the child has written a part of `table` (it must still be running)."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if list((run_dir / "parts").glob("results-*.parquet")):
+        if list((run_dir / "parts").glob(f"{table}-*.parquet")):
             assert child.poll() is None, "the run ended before it could be stopped"
             return
         assert child.poll() is None, child.stderr.read() if child.stderr else ""
         time.sleep(0.02)  # noqa: TID251 -- polling another process's files
-    raise AssertionError("no results part was written in time")
+    raise AssertionError(f"no {table} part was written in time")
 
 
 def keys_on_disk(run_dir: Path) -> set[str]:

@@ -13,7 +13,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from e2e_support import run_cli
-from resume_support import start_child
+from resume_support import start_child, wait_for_rows
 
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.results.store import read_results, read_turns
@@ -64,15 +64,6 @@ def _turn_of(body: object) -> tuple[str, int]:
     return case, 1 + sum(m["role"] == "assistant" for m in messages)
 
 
-def _wait_for_turns(child: object, run_dir: Path) -> None:
-    deadline = time.monotonic() + 20.0
-    while time.monotonic() < deadline:
-        if list((run_dir / "parts").glob("turns-*.parquet")):
-            return
-        time.sleep(0.01)  # noqa: TID251 -- polling another process's files
-    raise AssertionError("no turns part was written in time")
-
-
 def test_kill_9_mid_conversation_then_resume_resends_no_finished_turn(
     tmp_path: Path, slow_server: EmulatorServer, keyed: str
 ) -> None:
@@ -80,7 +71,7 @@ def test_kill_9_mid_conversation_then_resume_resends_no_finished_turn(
     experiment = _experiment(tmp_path, slow_server.url)
     run_dir = tmp_path / "out" / "talk" / "k"
     child = start_child(experiment, tmp_path / "out", "k")
-    _wait_for_turns(child, run_dir)
+    wait_for_rows(child, run_dir, table="turns")
     time.sleep(random.uniform(0.0, 0.25))  # noqa: TID251 -- a random moment in the child's run
     child.kill()
     child.communicate(timeout=10)
