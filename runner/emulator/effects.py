@@ -18,9 +18,9 @@
 | | output stops there, `stop_reason` `model_context_window_exceeded` |
 | `extended-cache-ttl-2025-04-11` | `ttl: "1h"` writes count as 1h; without it 1h acts as 5m |
 | `context-management-2025-06-27` | `context_management.edits` clear old tool results or |
-| | thinking past the trigger, lower `input_tokens` and are |
-| | reported in `context_management.applied_edits`; the field |
-| | without the beta is a 400 |
+| | thinking past the trigger (`context_edits`), lower |
+| | `input_tokens` and are reported in `applied_edits`; the |
+| | field without the beta is a 400 |
 | `fast-mode-2026-02-01` (`speed: "fast"`) | output 2.5x faster, `usage.speed = "fast"`; |
 | | `speed: "fast"` without the beta is a 400 |
 | `structured-outputs-2025-11-13`, `-12-15` | `output_config.format` makes the text JSON rendered |
@@ -31,13 +31,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from runner.emulator import catalog as cat
 from runner.emulator.errors import invalid_request
 from runner.emulator.planted import BetaEffect
 from runner.emulator.request import MessageRequest, Obj
-from runner.emulator.tokens import block_tokens
 
 FAST_SPEEDUP = 2.5
 TOKEN_EFFICIENT_FACTOR = 0.86
@@ -144,72 +143,3 @@ def check_limits(request: MessageRequest, features: Features, input_tokens: int)
         and not features.budget_over_max
     ):
         raise invalid_request("`max_tokens` must be greater than `thinking.budget_tokens`")
-
-
-@dataclass(frozen=True)
-class Edits:
-    """The context edits that fired: as `applied_edits`, the input tokens they cleared, and the
-    prompt as the model then sees it (cleared tool results hold a placeholder, cleared thinking
-    blocks are gone), which is also what the prompt cache matches: a clear changes the prefix
-    after the first cleared block, as the API's does."""
-
-    applied: list[Obj]
-    cleared_tokens: int
-    request: MessageRequest
-
-
-CLEARED = "[cleared by context management]"
-
-
-def apply_edits(request: MessageRequest, features: Features, input_tokens: int) -> Edits:
-    """The context edits that fire for `request` (nothing changes below an edit's trigger)."""
-    applied: list[Obj] = []
-    gone: list[Obj] = []
-    for edit in features.context_edits:
-        if input_tokens < _setting(edit, "trigger", 100_000):
-            continue
-        result, cleared = _clear(request, edit)
-        if result is not None:
-            applied.append(result)
-            gone += cleared
-    tokens = sum(int(str(e["cleared_input_tokens"])) for e in applied)
-    return Edits(applied, tokens, _without(request, gone) if gone else request)
-
-
-def _without(request: MessageRequest, cleared: list[Obj]) -> MessageRequest:
-    ids = {id(block) for block in cleared}
-    turns = []
-    for turn in request.turns:
-        blocks = []
-        for block in turn.blocks:
-            if id(block) not in ids:
-                blocks.append(block)
-            elif block.get("type") == "tool_result":
-                blocks.append({**block, "content": CLEARED})
-        turns.append(replace(turn, blocks=tuple(blocks)))
-    return replace(request, turns=tuple(turns))
-
-
-def _setting(edit: Obj, name: str, default: int) -> int:
-    value = edit.get(name)
-    inner = value.get("value") if isinstance(value, dict) else None
-    return inner if isinstance(inner, int) and not isinstance(inner, bool) else default
-
-
-def _clear(request: MessageRequest, edit: Obj) -> tuple[Obj | None, list[Obj]]:
-    kind = edit.get("type")
-    if kind == "clear_tool_uses_20250919":
-        blocks = [b for t in request.turns for b in t.blocks if b.get("type") == "tool_result"]
-        cleared = blocks[: max(0, len(blocks) - _setting(edit, "keep", 3))]
-        count_name = "cleared_tool_uses"
-    elif kind == "clear_thinking_20251015":
-        turns = [t for t in request.turns if any(b.get("type") == "thinking" for b in t.blocks)]
-        old = turns[: max(0, len(turns) - _setting(edit, "keep", 1))]
-        cleared = [b for t in old for b in t.blocks if b.get("type") == "thinking"]
-        count_name = "cleared_thinking_turns"
-    else:
-        return None, []
-    if not cleared:
-        return None, []
-    tokens = sum(block_tokens(b) for b in cleared)
-    return {"type": kind, count_name: len(cleared), "cleared_input_tokens": tokens}, cleared

@@ -19,7 +19,8 @@ from typing import Protocol
 
 from runner.emulator.caching import CachePlan
 from runner.emulator.config import EmulatorConfig
-from runner.emulator.effects import Features, apply_edits, check_betas, check_limits, resolve
+from runner.emulator.context_edits import apply_edits
+from runner.emulator.effects import Features, check_betas, check_limits, resolve
 from runner.emulator.errors import not_found, overloaded, rate_limited, server_error
 from runner.emulator.faults import Fault, choose_fault, content_rng, find_directive
 from runner.emulator.generation import Completion, compose
@@ -127,7 +128,7 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     features = resolve(request, asked.betas, config.beta_effects, config.p_correct)
     segs = segments(request)
     original = input_tokens(request, segs)
-    edits = apply_edits(request, features, original)
+    edits = apply_edits(request, features.context_edits, original)
     seen = segs if edits.request is request else segments(edits.request)
     cleared = edits.cleared_tokens
     return Prepared(

@@ -241,7 +241,7 @@ async def _token_efficient_tools(client: httpx.AsyncClient, model: str, saves: b
     assert (lean < plain) is saves
 
 
-def tool_turns() -> list[dict[str, object]]:
+def tool_turns(result: str = "found") -> list[dict[str, object]]:
     """A conversation that hands a tool result back."""
     return [
         {"role": "user", "content": "Look it up."},
@@ -253,7 +253,7 @@ def tool_turns() -> list[dict[str, object]]:
         },
         {
             "role": "user",
-            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": "found"}],
+            "content": [{"type": "tool_result", "tool_use_id": "toolu_1", "content": result}],
         },
     ]
 
@@ -288,7 +288,8 @@ async def test_context_management_reports_applied_edits(client: httpx.AsyncClien
         "trigger": {"type": "input_tokens", "value": 1},
         "keep": {"type": "tool_uses", "value": 0},
     }
-    payload = {**body(context_management={"edits": [edit]}), "messages": tool_turns()}
+    turns = tool_turns("Order A-1 shipped on Monday from Leipzig by DHL.")
+    payload = {**body(context_management={"edits": [edit]}), "messages": turns}
     assert "context_management" in error_message(await post(client, payload))
     reply = (await post(client, payload, "context-management-2025-06-27")).json()
     applied = reply["context_management"]["applied_edits"]
