@@ -53,6 +53,9 @@ class EmulatorConfig:
     batch_expire_share: float = 0.0
     # The chance that a question with a known answer (see `answers`) is answered right.
     p_correct: float = 0.8
+    # Server tool calls (web searches) one response runs before it pauses with `pause_turn`;
+    # the API's server-side loop stops at 10 iterations.
+    server_tool_iterations: int = 10
     # Planted effects, and a ping every n stream events (0: only the one after the first block).
     beta_effects: tuple[BetaEffect, ...] = ()
     ping_every_n_events: int = 0

@@ -5,7 +5,8 @@ output token is one space-separated piece of text, so lengths, truncation and us
 The reply stops at `max_tokens` (or at the context window, with that beta), or at the first
 stop sequence in the text. Given tools, a reply may call one or two of them (`_chosen_tools`
 says when) with input valid for each tool's schema; after the tool results come back it calls
-more or answers in text, so a client's tool loop runs several turns and then ends.
+more or answers in text, so a client's tool loop runs several turns and then ends. A web search
+tool is run server-side first, and a turn with too many searches pauses (`server_tools`).
 """
 
 from __future__ import annotations
@@ -15,80 +16,17 @@ import json
 import math
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from runner.emulator.answers import answer, is_judge_prompt, judge_reply, known_answer
 from runner.emulator.effects import Features
+from runner.emulator.parts import WORDS, Completion, Part, prose, text_part
 from runner.emulator.request import MessageRequest, Obj, thinking_signature
+from runner.emulator.server_tools import continues_paused_turn, search_parts, searches_left
 
-_WORD_TEXT = """
-the a model answer result value table signal test measure change feature request header latency
-token stream cache window output input prompt reply system user data simple careful clear small
-large fast slow early late first second third final quiet bright steady useful honest exact
-river stone cloud forest garden bridge harbor lantern meadow orchard valley summit canyon island
-read write send check count build find keep show give take make turn hold move bring carry
-and or but so because while when then also still again often rarely always never perhaps
-"""
-WORDS = tuple(_WORD_TEXT.split())
 MAX_TOOL_STEPS = 6
-
-
-@dataclass(frozen=True)
-class Part:
-    """One content block: `kind` is thinking, text or tool_use; `text` is its text or JSON."""
-
-    kind: str
-    text: str
-    tokens: int
-    name: str = ""
-    block_id: str = ""
-    signature: str = ""
-    hidden: bool = False
-
-    @property
-    def pieces(self) -> list[str]:
-        """The text cut into tokens (space-separated pieces, spaces kept)."""
-        words = self.text.split(" ")
-        return [w if i == 0 else " " + w for i, w in enumerate(words)] if self.text else []
-
-
-@dataclass(frozen=True)
-class Completion:
-    """The generated reply and why it stopped."""
-
-    parts: tuple[Part, ...]
-    stop_reason: str
-    stop_sequence: str | None
-
-    @property
-    def output_tokens(self) -> int:
-        """All output tokens, thinking included."""
-        return sum(p.tokens for p in self.parts)
-
-    @property
-    def thinking_tokens(self) -> int:
-        """Output tokens spent thinking."""
-        return sum(p.tokens for p in self.parts if p.kind == "thinking")
-
-
-def prose(rng: random.Random, count: int) -> str:
-    """`count` words of sentence-shaped text."""
-    words: list[str] = []
-    sentence = 0
-    for _ in range(count):
-        word = rng.choice(WORDS)
-        words.append(word.capitalize() if sentence == 0 else word)
-        sentence += 1
-        if sentence >= 6 and rng.random() < 0.2:
-            words[-1] += "."
-            sentence = 0
-    if words and not words[-1].endswith("."):
-        words[-1] += "."
-    return " ".join(words)
-
-
-def _text_part(text: str) -> Part:
-    return Part("text", text, len(text.split(" ")) if text else 0)
+SERVER_LOOP_ITERATIONS = 10
+CALLS = ("tool_use", "server_tool_use")  # blocks never cut short: a call is whole or absent
 
 
 def render_schema(
@@ -189,7 +127,7 @@ def _mentioned(tool: Obj, text: str) -> bool:
 
 def _tool_parts(tools: list[Obj], request: MessageRequest, rng: random.Random) -> list[Part]:
     names = " and ".join(str(t["name"]) for t in tools)
-    preamble = _text_part(f"I'll use {names} to " + prose(rng, 4 + rng.randrange(6)))
+    preamble = text_part(f"I'll use {names} to " + prose(rng, 4 + rng.randrange(6)))
     return [preamble, *(_call(tool, request, rng) for tool in tools)]
 
 
@@ -203,37 +141,48 @@ def _call(tool: Obj, request: MessageRequest, rng: random.Random) -> Part:
 
 def _answer(request: MessageRequest, features: Features, rng: random.Random, prompt: int) -> Part:
     if request.output_schema is not None:
-        return _text_part(json.dumps(render_schema(request.output_schema, rng)))
+        return text_part(json.dumps(render_schema(request.output_schema, rng)))
     asked = request.last_user_text()
     if is_judge_prompt(asked):
-        return _text_part(judge_reply(asked, rng))
+        return text_part(judge_reply(asked, rng))
     known = known_answer(asked)
     if known is not None:
-        return _text_part(answer(known, features.p_correct, rng))
+        return text_part(answer(known, features.p_correct, rng))
     count = 12 + rng.randrange(40) + min(prompt, 4000) // 40
     for effect in features.planted:
         count = effect.resize(count)
-    return _text_part(prose(rng, count))
+    return text_part(prose(rng, count))
 
 
 def compose(
-    request: MessageRequest, features: Features, rng: random.Random, input_tokens: int
+    request: MessageRequest,
+    features: Features,
+    rng: random.Random,
+    input_tokens: int,
+    *,
+    iterations: int = SERVER_LOOP_ITERATIONS,
 ) -> Completion:
-    """The reply for a request: content parts, then limits and stop sequences applied."""
-    parts = _thinking(request, features, rng)
-    tools = _chosen_tools(request, rng)
-    parts += (
-        _tool_parts(tools, request, rng)
-        if tools
-        else [_answer(request, features, rng, input_tokens)]
-    )
+    """The reply for a request: content parts, then limits and stop sequences applied; a turn
+    with more server tool calls left than `iterations` pauses (see `server_tools`)."""
+    parts = [] if continues_paused_turn(request) else _thinking(request, features, rng)
+    left = searches_left(request)
+    now = min(left, max(1, iterations))
+    parts += search_parts(request, rng, now)
+    paused = left > now
+    tools = [] if paused else _chosen_tools(request, rng)
+    if not paused:
+        parts += (
+            _tool_parts(tools, request, rng)
+            if tools
+            else [_answer(request, features, rng, input_tokens)]
+        )
     parts = _with_suffix(parts, features)
     parts, stop_sequence = _stop_at_sequence(parts, request.stop_sequences)
     limit = request.max_tokens
     if features.window_stop:
         limit = min(limit, features.context_window - input_tokens)
     kept, cut = _truncate(parts, limit)
-    reason = "tool_use" if tools and not cut else "end_turn"
+    reason = "pause_turn" if paused else "tool_use" if tools else "end_turn"
     if stop_sequence is not None:
         reason = "stop_sequence"
     if cut:
@@ -247,7 +196,7 @@ def _with_suffix(parts: list[Part], features: Features) -> list[Part]:
     if not suffix or not texts:
         return parts
     last = parts[texts[-1]]
-    parts[texts[-1]] = _text_part(f"{last.text} {suffix}" if last.text else suffix)
+    parts[texts[-1]] = text_part(f"{last.text} {suffix}" if last.text else suffix)
     return parts
 
 
@@ -260,7 +209,7 @@ def _stop_at_sequence(
         hits = [(part.text.find(s), s) for s in sequences if s and s in part.text]
         if hits:
             at, sequence = min(hits)
-            return [*parts[:index], _text_part(part.text[:at].rstrip(" "))], sequence
+            return [*parts[:index], text_part(part.text[:at].rstrip(" "))], sequence
     return parts, None
 
 
@@ -272,7 +221,7 @@ def _truncate(parts: list[Part], limit: int) -> tuple[list[Part], bool]:
             kept.append(part)
             left -= part.tokens
             continue
-        if part.kind != "tool_use" and left > 0:
+        if part.kind not in CALLS and left > 0:
             text = "".join(part.pieces[:left]) if part.text else ""
             kept.append(replace(part, text=text, tokens=left))
         return kept, True

@@ -2,8 +2,9 @@
 
 Each streamed event carries `at`, the output tokens produced before it is due (None: send at
 once), so the app can pace events with the latency model. Text arrives a few tokens per
-`text_delta`, tool input as `input_json_delta` chunks, thinking as `thinking_delta` chunks and
-then one `signature_delta`. A `ping` follows the first `content_block_start`.
+`text_delta`, tool input (client or server tool) as `input_json_delta` chunks, thinking as
+`thinking_delta` chunks and then one `signature_delta`; a web search result comes whole in its
+`content_block_start`. A `ping` follows the first `content_block_start`.
 """
 
 from __future__ import annotations
@@ -12,11 +13,14 @@ import json
 from dataclasses import dataclass
 
 from runner.emulator.caching import CachePlan
-from runner.emulator.generation import Completion, Part
+from runner.emulator.parts import Completion, Part
 from runner.emulator.request import MessageRequest, Obj
 
 TOKENS_PER_DELTA = 3
 JSON_DELTAS = 4
+CALLS = ("tool_use", "server_tool_use")  # input streamed as input_json_delta pieces
+WEB_SEARCH_RESULT = "web_search_tool_result"
+WHOLE = (WEB_SEARCH_RESULT,)  # sent whole in content_block_start, with no delta
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,9 @@ def usage(request: MessageRequest, completion: Completion, account: Accounting) 
     }
     if request.thinking != "disabled":
         out["output_tokens_details"] = {"thinking_tokens": completion.thinking_tokens}
+    if any(str(t.get("type", "")).startswith("web_search_") for t in request.tools):
+        searches = sum(1 for p in completion.parts if p.kind == WEB_SEARCH_RESULT)
+        out["server_tool_use"] = {"web_search_requests": searches, "web_fetch_requests": 0}
     if request.speed is not None:
         out["speed"] = request.speed
     return out
@@ -61,8 +68,10 @@ def block_json(part: Part) -> Obj:
     """A finished content block."""
     if part.kind == "thinking":
         return {"type": "thinking", "thinking": part.text, "signature": part.signature}
-    if part.kind == "tool_use":
-        return {"type": "tool_use", "id": part.block_id, "name": part.name, "input": _input(part)}
+    if part.kind in CALLS:
+        return {"type": part.kind, "id": part.block_id, "name": part.name, "input": _input(part)}
+    if part.kind == WEB_SEARCH_RESULT:
+        return {"type": part.kind, "tool_use_id": part.block_id, "content": _input(part)}
     return {"type": "text", "text": part.text, "citations": None}
 
 
@@ -90,14 +99,18 @@ def message_json(
 def _skeleton(part: Part) -> Obj:
     if part.kind == "thinking":
         return {"type": "thinking", "thinking": "", "signature": ""}
-    if part.kind == "tool_use":
-        return {"type": "tool_use", "id": part.block_id, "name": part.name, "input": {}}
+    if part.kind in CALLS:
+        return {"type": part.kind, "id": part.block_id, "name": part.name, "input": {}}
+    if part.kind in WHOLE:
+        return block_json(part)
     return {"type": "text", "text": ""}
 
 
 def _chunks(part: Part) -> list[tuple[str, float]]:
     """The part's text in delta-sized chunks, each with the tokens it carries."""
-    if part.kind == "tool_use":
+    if part.kind in WHOLE:
+        return []
+    if part.kind in CALLS:
         size = max(1, -(-len(part.text) // JSON_DELTAS))
         pieces = [part.text[i : i + size] for i in range(0, len(part.text), size)] or [""]
     else:
@@ -111,7 +124,7 @@ def _chunks(part: Part) -> list[tuple[str, float]]:
 
 
 def _delta(part: Part, piece: str, tokens: float, estimate: bool) -> Obj:
-    if part.kind == "tool_use":
+    if part.kind in CALLS:
         return {"type": "input_json_delta", "partial_json": piece}
     if part.kind == "text":
         return {"type": "text_delta", "text": piece}
@@ -187,8 +200,9 @@ def _delta_usage(final_usage: Obj) -> Obj:
         "cache_read_input_tokens",
     )
     out = {k: final_usage[k] for k in keys}
-    if "output_tokens_details" in final_usage:
-        out["output_tokens_details"] = final_usage["output_tokens_details"]
+    for optional in ("output_tokens_details", "server_tool_use"):
+        if optional in final_usage:
+            out[optional] = final_usage[optional]
     return out
 
 

@@ -23,7 +23,8 @@ from runner.emulator.context_edits import apply_edits
 from runner.emulator.effects import Features, check_betas, check_limits, resolve
 from runner.emulator.errors import not_found, overloaded, rate_limited, server_error
 from runner.emulator.faults import Fault, choose_fault, content_rng, find_directive
-from runner.emulator.generation import Completion, compose
+from runner.emulator.generation import compose
+from runner.emulator.parts import Completion
 from runner.emulator.render import Accounting, message_json, usage
 from runner.emulator.request import MessageRequest, Obj, parse_request
 from runner.emulator.tokens import Segment, canonical, input_tokens, segments
@@ -162,7 +163,13 @@ def produce(config: EmulatorConfig, asked: Asked, gate: Gate) -> Reply:
     accepted = accept(config, asked, gate)
     prepared = accepted.prepared
     rng = gate.content(prepared)
-    completion = compose(prepared.request, prepared.features, rng, prepared.input_tokens)
+    completion = compose(
+        prepared.request,
+        prepared.features,
+        rng,
+        prepared.input_tokens,
+        iterations=config.server_tool_iterations,
+    )
     return Reply(prepared, completion, accepted.cache, accepted.fault, gate.tier)
 
 

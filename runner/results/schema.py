@@ -115,7 +115,9 @@ class TurnRow:
 
     `content_json` is the reply's content as received (sent back unchanged as the assistant
     message) and `next_json` the user message sent after it (tool results or the next scripted
-    turn; null when the conversation ended there), so a resume can rebuild the conversation.
+    turn; `{}` when the server paused the turn, `pause_turn` or `compaction`, and the next
+    request continued it with nothing added; null when the conversation ended there), so a
+    resume can rebuild the conversation.
     `input_tokens` counts what the API billed (after any context edits); `cleared_input_tokens`
     what its `context_management.applied_edits` say they cleared.
     """

@@ -6,13 +6,18 @@ retried exactly like a plain request. Then:
 
 1. the reply stops with `tool_use`: its calls are answered from the case's scripts
    (`runner.run.tools`) in one user message, and the loop goes on;
-2. otherwise, if the case scripts another user turn (`turns`), that is sent next;
-3. otherwise the conversation has ended.
+2. the reply stops with `pause_turn` (the API paused a long server-tool turn) or `compaction`
+   (it compacted the context and paused, `pause_after_compaction`): the turn is unfinished, so
+   the next request sends the conversation with the reply as its last message and nothing
+   after it, as the API documents, and the server continues the turn;
+3. otherwise, if the case scripts another user turn (`turns`), that is sent next;
+4. otherwise the conversation has ended.
 
 The reply is sent back unchanged as the assistant message (thinking blocks with their
-signatures included). At most `case.max_turns` requests are sent in all: a reply that still
-asks for tools at the limit ends the conversation with `stop_reason` tool_use. A turn that
-fails (after its retries) ends it as an error.
+signatures included, compaction blocks too: the server then drops what they summarise).
+At most `case.max_turns` requests are sent in all, continuations counted: a reply that still
+asks for tools (or is paused) at the limit ends the conversation with that stop reason. A turn
+that fails (after its retries) ends it as an error.
 
 Every finished turn becomes a `TurnRow` that is on disk before the next turn is sent
 (`TurnSink.turn` returns once it is). A resumed conversation is rebuilt from those rows: the
@@ -48,6 +53,9 @@ from runner.run.execute import RequestContext, Sent, send_with_retries
 from runner.run.rows import Totals, result_row
 from runner.run.tools import ToolCall, answer_calls, tool_calls
 from runner.schedule.scheduler import Scheduler
+
+# Stop reasons of a turn the server hands back unfinished: continued with nothing added.
+CONTINUED = frozenset({"pause_turn", "compaction"})
 
 
 class TurnSink(Protocol):
@@ -115,7 +123,7 @@ def resumed(planned: PlannedRequest, earlier: Sequence[TurnRow]) -> _State:
         if following is None:
             state.open = False
             break
-        state.messages += [_assistant(row), following]
+        state.messages += _after(row, following)
         if isinstance(following.get("content"), str):
             state.follow_ups.pop(0)
         else:
@@ -139,7 +147,13 @@ async def _take_turn(
     if following is None:
         state.open = False
         return
-    state.messages += [_assistant(row), following]
+    state.messages += _after(row, following)
+
+
+def _after(row: TurnRow, following: JSONObject) -> list[JSONObject]:
+    """What a finished turn adds to the messages: its reply, then the next user message (none
+    when the turn is continued: `following` is then the empty object)."""
+    return [_assistant(row), following] if following else [_assistant(row)]
 
 
 async def _following(
@@ -149,9 +163,12 @@ async def _following(
     calls: list[ToolCall],
     last: bool,
 ) -> tuple[JSONObject | None, int]:
-    """The user message to send next (None: the conversation ends), and its error results."""
+    """The user message to send next (None: the conversation ends; empty: the turn is
+    continued with nothing added), and how many of its tool results are errors."""
     if last:
         return None, 0
+    if reply.get("stop_reason") in CONTINUED:
+        return {}, 0
     if reply.get("stop_reason") == "tool_use" and calls:
         results = await answer_calls(planned.case, calls, state.made)
         return results.message, results.errors
