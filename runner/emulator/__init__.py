@@ -15,6 +15,8 @@ asking for a message share one path, `reply.produce`. A batch ends `batch_proces
 it was created, computed from the clock whenever it is looked at (no background work); its
 results are generated when read, from the stored params, so nothing generated is kept. What
 batches model and what they leave out is in `batch_handlers`, `batches` and `batch_results`.
+Outside the API, `GET /_emulator/lateness` says how far behind its latency model the emulator
+answered each request, and its event loop's lag (`lateness`): a loaded emulator is late too.
 """
 
 from __future__ import annotations

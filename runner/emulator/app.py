@@ -3,6 +3,10 @@
 `create_app(config, clock)` returns an `EmulatorApp`. Its `received` list records every request
 as it arrived (repeated headers kept), so tests can assert on what a client really sent. The
 clock (monotonic seconds) drives rate limits, the prompt cache and batch processing.
+
+Besides the API's paths it answers `GET /_emulator/lateness`, how late it answered each request
+(`lateness`). Its ASGI lifespan runs the loop-lag ticker that measurement reads; a server run
+without lifespan (or an in-process transport) reports the loop lag as null.
 """
 
 from __future__ import annotations
@@ -10,6 +14,8 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass
+
+import anyio
 
 from runner.emulator.batch_handlers import MAX_BODY_BYTES as MAX_BATCH_BODY_BYTES
 from runner.emulator.batch_handlers import batch_routes
@@ -27,13 +33,24 @@ from runner.emulator.handlers import (
     messages,
     response_headers,
 )
+from runner.emulator.latency import LOOP_TIMER, Timer
+from runner.emulator.lateness import LATENESS_PATH, LoopLag
 from runner.emulator.ratelimit import Clock, RateLimiter
 from runner.emulator.wire import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 
 MAX_BODY_BYTES = 32 * 1024 * 1024
+
+
+async def lateness(state: State, call: Call) -> None:
+    """Answer `GET /_emulator/lateness`: the lateness of the requests answered so far."""
+    body = state.lateness.body(state.http_parser)
+    await send_json(call.send, 200, body, response_headers(state, call))
+
+
 ROUTES: dict[str, dict[str, Handler]] = {
     MESSAGES_PATH: {"POST": messages},
     COUNT_TOKENS_PATH: {"POST": count_tokens},
+    LATENESS_PATH: {"GET": lateness},
 }
 
 
@@ -54,19 +71,34 @@ class ReceivedRequest:
 
 
 class EmulatorApp:
-    """The ASGI app; `received` records requests and `reset()` clears records and state."""
+    """The ASGI app; `received` records requests and `reset()` clears records and state.
 
-    def __init__(self, config: EmulatorConfig, clock: Clock = time.monotonic) -> None:
+    `timer` paces replies and times their lateness (tests pass a fake).
+    """
+
+    def __init__(
+        self, config: EmulatorConfig, clock: Clock = time.monotonic, timer: Timer = LOOP_TIMER
+    ) -> None:
         self.config = config
         self.received: list[ReceivedRequest] = []
+        self._http_parser = "unknown"
         self._clock = clock
+        self._timer = timer
+        self._loop_lag = LoopLag(timer)
         self._state = self._fresh_state()
 
     def _fresh_state(self) -> State:
         c = self.config
         limiter = RateLimiter(c.rpm, c.itpm, c.otpm, c.otpm_mode, self._clock)
         cache = PromptCache(self._clock)
-        return State(c, self._clock, self._clock(), limiter, cache, BatchStore())
+        state = State(c, self._clock, self._clock(), limiter, cache, BatchStore())
+        state.timer, state.loop_lag = self._timer, self._loop_lag
+        state.http_parser = self._http_parser
+        return state
+
+    def served_with(self, http_parser: str) -> None:
+        """Name the server's HTTP implementation, for the lateness report."""
+        self._http_parser = self._state.http_parser = http_parser
 
     def reset(self) -> None:
         """Forget received requests, rate-limit buckets, cached prompts, batches and counts."""
@@ -78,9 +110,16 @@ class EmulatorApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
         if scope["type"] == "lifespan":
-            await _lifespan(receive, send)
+            await self._lifespan(receive, send)
         elif scope["type"] == "http":
             await self._http(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        """Run the loop-lag ticker for as long as the server serves."""
+        async with anyio.create_task_group() as group:
+            group.start_soon(self._loop_lag.run)
+            await _lifespan(receive, send)
+            group.cancel_scope.cancel()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -100,9 +139,11 @@ class EmulatorApp:
             await send_json(send, err.status, err.body(call.request_id), extra)
 
 
-def create_app(config: EmulatorConfig, clock: Clock = time.monotonic) -> EmulatorApp:
-    """A new emulator app for `config`, on `clock` (monotonic seconds)."""
-    return EmulatorApp(config, clock)
+def create_app(
+    config: EmulatorConfig, clock: Clock = time.monotonic, timer: Timer = LOOP_TIMER
+) -> EmulatorApp:
+    """A new emulator app for `config`, on `clock` (monotonic seconds) and `timer` (pacing)."""
+    return EmulatorApp(config, clock, timer)
 
 
 def _route(method: str, path: str) -> Handler:

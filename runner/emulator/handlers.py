@@ -22,9 +22,10 @@ from runner.emulator.counters import SeenCounter
 from runner.emulator.effects import FAST_SPEEDUP
 from runner.emulator.errors import ApiError, new_id, rate_limited
 from runner.emulator.faults import Fault, arrival_rng
-from runner.emulator.latency import Pacer, Timing, timing
+from runner.emulator.latency import LOOP_TIMER, Pacer, Timer, Timing, timing
+from runner.emulator.lateness import Lateness, LatenessLog, LoopLag
 from runner.emulator.ratelimit import Clock, RateLimiter
-from runner.emulator.render import start_message, stream_events
+from runner.emulator.render import Event, start_message, stream_events
 from runner.emulator.reply import (
     Asked,
     Draw,
@@ -38,7 +39,15 @@ from runner.emulator.reply import (
 )
 from runner.emulator.request import Obj
 from runner.emulator.tokens import canonical
-from runner.emulator.wire import SSE_TYPE, ConnectionDropped, Send, finish, send_event, send_json
+from runner.emulator.wire import (
+    SSE_TYPE,
+    ConnectionDropped,
+    Send,
+    event,
+    finish,
+    send_chunk,
+    send_json,
+)
 from runner.emulator.wire import start as start_response
 
 MESSAGES_PATH = "/v1/messages"
@@ -58,6 +67,11 @@ class State:
     batches: BatchStore
     arrivals: SeenCounter = field(default_factory=SeenCounter)
     samples: SeenCounter = field(default_factory=SeenCounter)
+    # The emulator's own lateness (`lateness`): the pacer's timer, the loop's lag, the log.
+    timer: Timer = LOOP_TIMER
+    loop_lag: LoopLag = field(default_factory=LoopLag)
+    lateness: LatenessLog = field(default_factory=LatenessLog)
+    http_parser: str = "unknown"
 
 
 @dataclass
@@ -164,8 +178,17 @@ class LiveGate:
 
 
 async def messages(state: State, call: Call) -> None:
-    """Answer a Messages request, or raise the ApiError it earns."""
-    pacer = Pacer()
+    """Answer a Messages request, or raise the ApiError it earns; log how late it went out."""
+    pacer, mark = Pacer(state.timer), state.loop_lag.open()
+    try:
+        await _answer(state, call, pacer)
+    finally:
+        lag = state.loop_lag.close(mark)
+        if pacer.late_ms is not None:
+            state.lateness.record(call.request_id, Lateness(pacer.late_ms, lag))
+
+
+async def _answer(state: State, call: Call, pacer: Pacer) -> None:
     request = asked(state, call)
     call.rate_class = _rate_class(call.body)
     gate = LiveGate(state, call)
@@ -210,6 +233,7 @@ async def _send(reply: Reply, state: State, call: Call, times: Timing, pacer: Pa
         raise ConnectionDropped
     await pacer.until(times.at(reply.completion.output_tokens))
     await send_json(call.send, 200, msg, headers)
+    pacer.wrote()
 
 
 async def _stream(reply: Reply, state: State, call: Call, times: Timing, pacer: Pacer) -> None:
@@ -224,20 +248,40 @@ async def _stream(reply: Reply, state: State, call: Call, times: Timing, pacer: 
     cut = deltas[len(deltas) // 2] if reply.fault in (Fault.DROP_STREAM, Fault.ERROR_EVENT) else -1
     headers = [("content-type", SSE_TYPE), ("cache-control", "no-cache")]
     await start_response(call.send, 200, headers + response_headers(state, call))
-    for index, event in enumerate(events):
-        if event.at is not None:
-            await pacer.until(times.at(event.at))
+    pending = await _paced(events, cut, times, pacer, call.send)
+    if cut >= 0:
+        pending = await _break(reply.fault, call, pending)
+    await finish(call.send, b"".join(pending))
+    pacer.wrote()
+
+
+async def _paced(
+    events: list[Event], cut: int, times: Timing, pacer: Pacer, send: Send
+) -> list[bytes]:
+    """Write `events` (up to index `cut`, if >= 0) at their due times, those due together in
+    one write; returns the encoded events still to write."""
+    pending: list[bytes] = []
+    for index, item in enumerate(events):
+        offset = None if item.at is None else times.at(item.at)
+        if offset is not None and pending and not pacer.is_due(offset):
+            await send_chunk(send, b"".join(pending))
+            pacer.wrote()
+            pending = []
+        if offset is not None:
+            await pacer.until(offset)
         if index == cut:
-            await _break(reply.fault, call)
             break
-        await send_event(call.send, event.name, event.data)
-    await finish(call.send)
+        pending.append(event(item.name, item.data))
+    return pending
 
 
-async def _break(fault: Fault, call: Call) -> None:
+async def _break(fault: Fault, call: Call, pending: list[bytes]) -> list[bytes]:
+    """Cut the stream where the fault strikes: drop the connection after what is due, or
+    add an `error` event to it."""
     if fault is Fault.DROP_STREAM:
+        if pending:
+            await send_chunk(call.send, b"".join(pending))
         raise ConnectionDropped
     error = {"type": "overloaded_error", "message": "Overloaded"}
-    await send_event(
-        call.send, "error", {"type": "error", "error": error, "request_id": call.request_id}
-    )
+    data = {"type": "error", "error": error, "request_id": call.request_id}
+    return [*pending, event("error", data)]

@@ -5,12 +5,19 @@ Normal mode: time to first token = (`ttft_ms` + `ms_per_1k_input_tokens` x input
 `ms_per_output_token` (2.5x less in fast mode), with its own jitter draw. Fixed mode
 (`fixed_latency_ms` = F): the first token is due at min(`ttft_ms`, F) and the last at exactly
 F, with no jitter. Planted `latency_ms` is added to the time to first token in both modes.
+
+`Pacer` holds a reply to that schedule and measures how far behind it the reply went out:
+each write's lateness is when it was written (after `send` returned) minus when the earliest
+event in it was due; `late_ms` is the largest, the emulator's own share of the delay a client
+sees (a loaded server wakes late and writes late). Where several events are already due they
+go out in one write; one that is not due yet flushes what is waiting first, so nothing is held.
 """
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Protocol
 
 import anyio
 
@@ -50,14 +57,65 @@ def timing(
     return Timing(max(0.0, first + extra_ms) / 1000, max(0.0, per_token) / 1000)
 
 
-class Pacer:
-    """Waits until offsets measured from one start, so small sleeps do not add up to drift."""
+class Timer(Protocol):
+    """The pacer's clock and sleep (the event loop's; tests pass a fake that oversleeps)."""
 
-    def __init__(self) -> None:
-        self._start = anyio.current_time()
+    def now(self) -> float:
+        """Monotonic seconds."""
+        ...
+
+    async def sleep(self, seconds: float) -> None:
+        """Sleep at least `seconds`."""
+        ...
+
+
+class LoopTimer:
+    """The running event loop's clock and sleep."""
+
+    def now(self) -> float:
+        """`anyio.current_time()`."""
+        return anyio.current_time()
+
+    async def sleep(self, seconds: float) -> None:
+        """`anyio.sleep`."""
+        await anyio.sleep(seconds)
+
+
+LOOP_TIMER = LoopTimer()
+
+
+class Pacer:
+    """Waits until offsets measured from one start, so small sleeps do not add up to drift,
+    and records how late each write went out against them."""
+
+    def __init__(self, timer: Timer = LOOP_TIMER) -> None:
+        self._timer = timer
+        self._start = timer.now()
+        self._due: float | None = None  # when the earliest event not yet written was due
+        self._late = 0.0
+        self._paced = False
+
+    def is_due(self, offset_s: float) -> bool:
+        """Whether `offset_s` after the start has come."""
+        return self._start + offset_s <= self._timer.now()
 
     async def until(self, offset_s: float) -> None:
         """Sleep until `offset_s` seconds after the start (at once if that has passed)."""
-        delay = self._start + offset_s - anyio.current_time()
+        due = self._start + offset_s
+        if self._due is None:
+            self._due = due
+        delay = due - self._timer.now()
         if delay > 0:
-            await anyio.sleep(delay)
+            await self._timer.sleep(delay)
+
+    def wrote(self) -> None:
+        """What was waiting since the last write is out: count its lateness."""
+        if self._due is not None:
+            self._late = max(self._late, self._timer.now() - self._due)
+            self._paced = True
+            self._due = None
+
+    @property
+    def late_ms(self) -> float | None:
+        """The largest lateness of a paced write, in ms (None: nothing paced was written)."""
+        return self._late * 1000.0 if self._paced else None

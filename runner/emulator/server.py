@@ -3,11 +3,14 @@
 `EmulatorServer` binds 127.0.0.1 on a free port (port 0, so no race), starts uvicorn in a
 thread with its signal handlers left alone (httpx's own test-server pattern), waits until it
 serves, and stops it on exit. Logging stays quiet: no access log, warnings only, and the
-deliberate connection drops are not reported as application errors.
+deliberate connection drops are not reported as application errors. Both run uvicorn on
+uvloop and httptools when installed (`pip install 'beta-runner[fast]'`), else on asyncio and
+h11 (`server_stack`), with the ASGI lifespan on so the app's loop-lag ticker runs.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import logging
 import socket
 import threading
@@ -42,6 +45,29 @@ def _hide_drops() -> None:
         logger.addFilter(_DROP_FILTER)
 
 
+def server_stack() -> tuple[str, str]:
+    """The event loop and the HTTP parser the emulator is served on: ("uvloop", "httptools")
+    where installed, else ("asyncio", "h11")."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return loop, http
+
+
+def _settings(app: EmulatorApp, graceful_s: int | None = None) -> uvicorn.Config:
+    loop, http = server_stack()
+    app.served_with(http)
+    return uvicorn.Config(
+        app,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        lifespan="on",
+        loop=loop,
+        http=http,
+        timeout_graceful_shutdown=graceful_s,
+    )
+
+
 class _ThreadServer(uvicorn.Server):
     def install_signal_handlers(self) -> None:
         """Signals belong to the main thread's owner, not to a test server."""
@@ -67,14 +93,7 @@ class EmulatorServer:
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind(("127.0.0.1", port))
         self.url = f"http://127.0.0.1:{self._socket.getsockname()[1]}"
-        settings = uvicorn.Config(
-            self.app,
-            log_config=None,
-            log_level="warning",
-            access_log=False,
-            lifespan="off",
-            timeout_graceful_shutdown=int(SHUTDOWN_TIMEOUT_S),
-        )
+        settings = _settings(self.app, int(SHUTDOWN_TIMEOUT_S))
         self._server = _ThreadServer(settings)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._socket]}, daemon=True
@@ -125,13 +144,4 @@ def listen(host: str = "127.0.0.1", port: int = 8765) -> socket.socket:
 def serve(config: EmulatorConfig, sock: socket.socket) -> None:
     """Serve the emulator on `sock` (from `listen`) until interrupted (Ctrl+C stops it)."""
     _hide_drops()
-    settings = uvicorn.Config(
-        create_app(config),
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        lifespan="off",
-        loop="auto",  # uvloop when installed (pip install 'beta-runner[fast]'), else asyncio
-        http="auto",  # httptools when installed, else h11
-    )
-    uvicorn.Server(settings).run(sockets=[sock])
+    uvicorn.Server(_settings(create_app(config))).run(sockets=[sock])

@@ -61,10 +61,9 @@ async def send_json(send: Send, status: int, body: object, headers: Headers) -> 
     await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
-async def send_event(send: Send, name: str, data: object) -> None:
-    """Send one named SSE event (`event:` line, `data:` line, blank line)."""
-    chunk = b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"
-    await send({"type": "http.response.body", "body": chunk, "more_body": True})
+def event(name: str, data: object) -> bytes:
+    """One named SSE event: `event:` line, `data:` line, blank line."""
+    return b"event: " + name.encode() + b"\ndata: " + dumps(data) + b"\n\n"
 
 
 async def send_chunk(send: Send, data: bytes) -> None:
@@ -72,9 +71,9 @@ async def send_chunk(send: Send, data: bytes) -> None:
     await send({"type": "http.response.body", "body": data, "more_body": True})
 
 
-async def finish(send: Send) -> None:
-    """End a streamed response body."""
-    await send({"type": "http.response.body", "body": b"", "more_body": False})
+async def finish(send: Send, data: bytes = b"") -> None:
+    """End a streamed response body, with `data` as its last piece."""
+    await send({"type": "http.response.body", "body": data, "more_body": False})
 
 
 class ConnectionDropped(Exception):

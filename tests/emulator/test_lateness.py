@@ -1,0 +1,238 @@
+"""The emulator's own lateness: how far behind its latency model each reply went out, per
+request, and its loop's lag, reported at `GET /_emulator/lateness` (fake timers, no timing)."""
+
+from __future__ import annotations
+
+import json
+
+import anyio
+import httpx
+import pytest
+
+from runner.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, create_app
+from runner.emulator.latency import Pacer
+from runner.emulator.lateness import LATENESS_PATH, Lateness, LatenessLog, LoopLag
+from runner.emulator.server import server_stack
+from runner.emulator.wire import Message
+from tests.emulator.support import FAST, HEADERS, TODAY, body
+
+PACED = EmulatorConfig(today=TODAY, fixed_latency_ms=300.0, ttft_ms=150.0, rpm=0, otpm=0)
+
+
+class LateTimer:
+    """A fake monotonic clock whose sleep wakes `late` seconds after it was due."""
+
+    def __init__(self, late: float = 0.0) -> None:
+        self.t = 1_000.0
+        self.late = late
+        self.script: list[float] = []  # per-sleep lateness first, then `late`
+
+    def now(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds + (self.script.pop(0) if self.script else self.late)
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_the_pacer_measures_how_late_a_write_went_out() -> None:
+    """Woken 7 ms late, and 2 ms more spent before the write: 9 ms late."""
+    timer = LateTimer(late=0.007)
+    pacer = Pacer(timer)
+    await pacer.until(0.150)
+    timer.t += 0.002
+    pacer.wrote()
+    assert pacer.late_ms == pytest.approx(9.0)
+
+
+@pytest.mark.anyio
+async def test_a_batch_counts_from_its_earliest_event() -> None:
+    """Two events due at 10 and 20 ms written together at 25 ms: 15 ms late; the largest
+    lateness of all writes is kept."""
+    timer = LateTimer(late=0.005)
+    pacer = Pacer(timer)
+    await pacer.until(0.010)
+    await pacer.until(0.020)
+    pacer.wrote()
+    await pacer.until(0.030)
+    pacer.wrote()
+    assert pacer.late_ms == pytest.approx(15.0)
+
+
+def test_nothing_paced_is_not_measured() -> None:
+    """A pacer that wrote nothing reports None, never 0."""
+    assert Pacer(LateTimer()).late_ms is None
+
+
+async def _stream(app: EmulatorApp) -> tuple[list[Message], str]:
+    """Drive one streamed request through the ASGI app; the body messages and request id."""
+    raw = json.dumps(body(stream=True, max_tokens=32)).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/messages",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()],
+    }
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    start = sent[0]
+    request_id = dict(start["headers"])[b"request-id"].decode()
+    return [m for m in sent if m["type"] == "http.response.body"], request_id
+
+
+def _names(message: Message) -> list[str]:
+    text = message["body"].decode()
+    return [line[7:] for line in text.splitlines() if line.startswith("event: ")]
+
+
+@pytest.mark.anyio
+async def test_events_due_together_go_out_in_one_write() -> None:
+    """On time, the first token's events share a write and the last ones end the body."""
+    timer = LateTimer()
+    writes, _ = await _stream(create_app(PACED, timer=timer))
+    assert _names(writes[0]) == ["message_start"]
+    assert _names(writes[1]) == ["content_block_start", "ping", "content_block_delta"]
+    assert _names(writes[-1]) == ["content_block_stop", "message_delta", "message_stop"]
+    assert writes[-1]["more_body"] is False
+    assert all(m["more_body"] for m in writes[:-1])
+
+
+@pytest.mark.anyio
+async def test_a_server_late_past_the_whole_stream_writes_it_at_once() -> None:
+    """Woken 400 ms late for the first token: everything due by then goes in one write, the
+    log says 400 ms late for that request, and the stream is whole."""
+    timer = LateTimer()
+    timer.script = [0.400]
+    app = create_app(PACED, timer=timer)
+    writes, request_id = await _stream(app)
+    assert len(writes) == 2
+    names = _names(writes[1])
+    assert names[0] == "content_block_start"
+    assert names[-1] == "message_stop"
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://e"
+    ) as client:
+        report = (await client.get(LATENESS_PATH)).json()
+    assert report["requests"] == [
+        {"request_id": request_id, "late_ms": pytest.approx(400.0), "loop_lag_ms": None}
+    ]
+
+
+@pytest.mark.anyio
+async def test_json_replies_are_measured_too() -> None:
+    """A JSON reply due at 300 ms and sent 12 ms late is logged 12 ms late."""
+    timer = LateTimer(late=0.012)
+    app = create_app(PACED, timer=timer)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://e"
+    ) as client:
+        reply = await client.post("/v1/messages", json=body(), headers=HEADERS)
+        report = (await client.get(LATENESS_PATH)).json()
+    (logged,) = report["requests"]
+    assert logged["request_id"] == reply.headers["request-id"]
+    assert logged["late_ms"] == pytest.approx(12.0)
+    assert "late_ms" not in reply.text
+
+
+@pytest.mark.anyio
+async def test_refused_requests_are_not_logged() -> None:
+    """A 401 was never paced: nothing is logged for it."""
+    app = create_app(PACED, timer=LateTimer())
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://e"
+    ) as client:
+        await client.post("/v1/messages", json=body(), headers={**HEADERS, "x-api-key": ""})
+        report = (await client.get(LATENESS_PATH)).json()
+    assert report["requests"] == []
+
+
+class TickTimer(LateTimer):
+    """A fake clock whose sleep wakes only when the test sends how late the wake-up is."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.wakes, self._woken = anyio.create_memory_object_stream[float]()
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds + await self._woken.receive()
+
+    def close(self) -> None:
+        """Close both ends of the wake-up stream."""
+        self.wakes.close()
+        self._woken.close()
+
+
+async def _ticks(timer: TickTimer, lateness: list[float]) -> None:
+    """Let the ticker wake once per entry of `lateness`, that late, and record it."""
+    for late in lateness:
+        await timer.wakes.send(late)
+        await anyio.lowlevel.checkpoint()
+
+
+@pytest.mark.anyio
+async def test_loop_lag_counts_the_stall_just_before_a_request() -> None:
+    """A 30 ms stall on the last wake-up before the handler started counts (the request
+    waited through it); a later request reads from its own last wake-up before it on."""
+    timer = TickTimer()
+    lag = LoopLag(timer, interval_s=0.005)
+    async with anyio.create_task_group() as group:
+        group.start_soon(lag.run)
+        await _ticks(timer, [0.002, 0.030])
+        mark = lag.open()
+        await _ticks(timer, [0.001])
+        found = lag.close(mark)
+        later = lag.open()
+        await _ticks(timer, [0.002, 0.003])
+        after = lag.close(later)
+        group.cancel_scope.cancel()
+    timer.close()
+    assert found == pytest.approx(30.0)
+    assert after == pytest.approx(3.0)
+
+
+def test_without_the_ticker_loop_lag_is_not_measured() -> None:
+    """No lifespan, no ticker: None, never 0."""
+    lag = LoopLag(LateTimer())
+    assert lag.close(lag.open()) is None
+
+
+@pytest.mark.anyio
+async def test_loop_lag_memory_is_bounded_with_no_request_open() -> None:
+    """Many wake-ups with nothing open keep only a bounded tail."""
+    timer = TickTimer()
+    lag = LoopLag(timer, interval_s=0.005, trim_every=16)
+    async with anyio.create_task_group() as group:
+        group.start_soon(lag.run)
+        await _ticks(timer, [0.0] * 100)
+        group.cancel_scope.cancel()
+    timer.close()
+    assert lag.held <= 16
+
+
+def test_the_log_keeps_the_newest_requests() -> None:
+    """Past its capacity the log forgets the oldest request first."""
+    log = LatenessLog(capacity=2)
+    for n in range(3):
+        log.record(f"req_{n}", Lateness(float(n), None))
+    assert [r["request_id"] for r in log.body("h11")["requests"]] == ["req_1", "req_2"]
+
+
+def test_a_served_emulator_reports_its_loop_parser_and_lag() -> None:
+    """Under uvicorn the report names the loop and parser it runs on, and the ticker (run by
+    the lifespan) measured the request's loop lag."""
+    with EmulatorServer(FAST) as server, httpx.Client(base_url=server.url) as client:
+        client.post("/v1/messages", json=body(), headers=HEADERS)
+        report = client.get(LATENESS_PATH).json()
+    assert (report["loop"], report["http"]) == server_stack()
+    (logged,) = report["requests"]
+    assert logged["loop_lag_ms"] is not None
+    assert logged["late_ms"] >= 0.0
