@@ -90,7 +90,12 @@ class MessagesClient:
         self._base = target.base_url.rstrip("/")
         self._timeout_s = timeout_s
         self._clock = clock or MonotonicClock()
+        self._url: dict[str, httpx.URL] = {}
+        # The request is built here, not by `build_request`, which merges the client's
+        # headers, cookies (none are kept), parameters and timeout anew on every call.
+        self._extensions = {"timeout": http.timeout.as_dict()}
         self._headers = {
+            **http.headers,
             "anthropic-version": target.anthropic_version,
             "content-type": "application/json",
             "accept": "application/json",
@@ -106,11 +111,12 @@ class MessagesClient:
         """Send once; failures come back as data in `outcome.error`. `on_headers` is told the
         outcome so far (status, request id, rate-limit headers, ttfb) as soon as the response
         headers arrive, before the body is read."""
-        request = self._http.build_request(
+        request = httpx.Request(
             prepared.method,
-            self._base + prepared.path,
+            self._url_for(prepared.path),
             content=prepared.body or None,
             headers={**self._headers, **prepared.headers},
+            extensions=self._extensions,
         )
         outcome = AttemptOutcome(sent_at=utc_now())
         lag = self._lag
@@ -121,6 +127,12 @@ class MessagesClient:
             if lag is not None:
                 outcome.client_lag_ms = lag.close(mark)
         return self._scrubbed(outcome)
+
+    def _url_for(self, path: str) -> httpx.URL:
+        url = self._url.get(path)
+        if url is None:
+            url = self._url[path] = httpx.URL(self._base + path)
+        return url
 
     async def _timed(
         self,
@@ -211,9 +223,10 @@ class MessagesClient:
                 on_headers(outcome)
             if response.status_code >= 300:
                 raise _status_failure(response, await response.aread(), outcome.limits)
-            _check_content_type(response)
+            _check_content_type(response.status_code, headers)
             if stream:
-                outcome.message = await self._read_stream(response, outcome, started)
+                encoded = headers.get("content-encoding", "identity") != "identity"
+                outcome.message = await self._read_stream(response, encoded, outcome, started)
             else:
                 body = json.loads(await response.aread())
                 outcome.message = (
@@ -223,10 +236,13 @@ class MessagesClient:
             await response.aclose()
 
     async def _read_stream(
-        self, response: httpx.Response, outcome: AttemptOutcome, started: float
+        self, response: httpx.Response, encoded: bool, outcome: AttemptOutcome, started: float
     ) -> dict[str, Any]:
         accumulator = MessageAccumulator()
-        async for name, data in aiter_events(response.aiter_bytes()):
+        # An unencoded body still on the wire needs no decoder layer (httpx's, per chunk).
+        raw = not encoded and not response.is_stream_consumed
+        chunks = response.aiter_raw() if raw else response.aiter_bytes()
+        async for name, data in aiter_events(chunks):
             carried_content = accumulator.feed(name, data)
             if carried_content and outcome.ttft_ms is None:
                 outcome.ttft_ms = self._since(started)
@@ -272,11 +288,10 @@ def _unreachable(exc: BaseException) -> tuple[str | None, str]:
     return None, ""
 
 
-def _check_content_type(response: httpx.Response) -> None:
-    content_type = response.headers.get("content-type", "")
-    if content_type.startswith("text/html"):
+def _check_content_type(status: int, headers: dict[str, str]) -> None:
+    if headers.get("content-type", "").startswith("text/html"):
         raise NotMessagesAPI(
-            f"The server answered {response.status_code} with an HTML page, not a Messages API "
+            f"The server answered {status} with an HTML page, not a Messages API "
             "response; check the base URL."
         )
 

@@ -80,7 +80,7 @@ async def _work(
     rows: MemoryObjectSendStream[Row],
 ) -> None:
     async with queue, rows:
-        async for planned in queue:
+        while (planned := await _next(queue)) is not None:
             scheduler = lane.schedulers[planned.model]
             made = _Collected(lane.context.sink)
             context = dataclasses.replace(lane.context, sink=made)
@@ -94,11 +94,34 @@ async def _work(
                 result = await perform(context, scheduler, planned, prepared, cost)
             result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
             lane.journal.append(result, made.rows)  # durable before the next request starts
-            with anyio.CancelScope(shield=True):  # a finished request is never lost
-                await rows.send(result)
+            await hand_over(rows, result)
             for score in await lane.scoring.rows(planned.case, result):
-                with anyio.CancelScope(shield=True):
-                    await rows.send(score)
+                await hand_over(rows, score)
+
+
+async def _next(queue: MemoryObjectReceiveStream[PlannedRequest]) -> PlannedRequest | None:
+    """The next planned request (None once the feeder is done), at once when one is waiting:
+    the request's scheduler slot is its checkpoint."""
+    try:
+        return queue.receive_nowait()
+    except anyio.WouldBlock:
+        pass
+    except anyio.EndOfStream:
+        return None
+    try:
+        return await queue.receive()
+    except anyio.EndOfStream:
+        return None
+
+
+async def hand_over(rows: MemoryObjectSendStream[Row], row: Row) -> None:
+    """Give `row` to the writer, shielded (a finished request is never lost); at once, with
+    no trip round the event loop, when the stream has room."""
+    try:
+        rows.send_nowait(row)
+    except anyio.WouldBlock:
+        with anyio.CancelScope(shield=True):
+            await rows.send(row)
 
 
 class AttemptForwarder:
@@ -111,8 +134,7 @@ class AttemptForwarder:
     async def attempt(self, row: AttemptRow) -> None:
         """Forward one attempt row."""
         row.attempt += self._prior.get(row.request_key, 0)
-        with anyio.CancelScope(shield=True):
-            await self._rows.send(row)
+        await hand_over(self._rows, row)
 
 
 class _Collected:

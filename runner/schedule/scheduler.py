@@ -30,11 +30,10 @@ not caused by one client's concurrency.
 from __future__ import annotations
 
 import math
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 import anyio
+import anyio.lowlevel
 
 from runner.clock import Clock, Sleep
 from runner.config.types import RateLimits
@@ -147,18 +146,31 @@ class Scheduler:
             "paused_s": round(self.paused_s, 3),
         }
 
-    @asynccontextmanager
-    async def slot(self, cost: Cost) -> AsyncIterator[Ticket]:
+    def slot(self, cost: Cost) -> _Slot:
         """Wait for budget holding only this model's slot, then take a run-wide slot for the
         attempt; both are released when the attempt ends (see the module docstring)."""
+        return _Slot(self, cost)
+
+    async def _enter(self, cost: Cost) -> Ticket:
         queued = self._clock.now()
+        # One checkpoint (cancellation, and the others' turn) here; the slots are then taken
+        # without another trip round the event loop when they are free.
+        await anyio.lowlevel.checkpoint()
         await self._wait_for_first_limits()
-        async with self._limiter:
+        await _take(self._limiter)
+        try:
             async with self._lock:
                 paused = await self._wait_for_budget(cost)
                 charged = self._charge(cost)
-            async with self._shared:
-                yield self._ticket(charged, cost, queued, paused)
+            await _take(self._shared)
+        except BaseException:
+            self._limiter.release()
+            raise
+        return self._ticket(charged, cost, queued, paused)
+
+    def _exit(self) -> None:
+        self._shared.release()
+        self._limiter.release()
 
     def learn(self, ticket: Ticket, snapshot: RateLimitSnapshot | None, reported_at: float) -> None:
         """Re-anchor the budgets on a response's rate-limit headers, as soon as they arrive
@@ -296,6 +308,30 @@ class Scheduler:
 
     def _set_concurrency(self, value: int) -> None:
         self._limiter.total_tokens = min(self._max_concurrency, max(1, value))
+
+
+class _Slot:
+    """`Scheduler.slot`'s context: the ticket on entry, both slots released on exit."""
+
+    __slots__ = ("_cost", "_scheduler")
+
+    def __init__(self, scheduler: Scheduler, cost: Cost) -> None:
+        self._scheduler = scheduler
+        self._cost = cost
+
+    async def __aenter__(self) -> Ticket:
+        return await self._scheduler._enter(self._cost)
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        self._scheduler._exit()
+
+
+async def _take(limiter: anyio.CapacityLimiter) -> None:
+    """One token of `limiter`, at once when one is free and nobody waits ahead (FIFO kept)."""
+    try:
+        limiter.acquire_nowait()
+    except anyio.WouldBlock:
+        await limiter.acquire()
 
 
 @dataclass(slots=True)

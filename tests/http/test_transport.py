@@ -3,6 +3,7 @@ classifies, the pool is bounded and bodies stream in chunks (cookies: test_trans
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 
@@ -189,3 +190,23 @@ async def test_the_pool_opens_no_more_connections_than_the_concurrency() -> None
             group.start_soon(http.get, url + "/")
     assert most <= 2
     assert accepted <= 2
+
+
+async def test_a_compressed_stream_is_decoded() -> None:
+    """A gzip-encoded event stream (read through httpx's decoder, not raw) folds as usual."""
+    events = START + (
+        b'event: content_block_start\ndata: {"index":0,"content_block":{"type":"text"}}\n\n'
+        b'event: content_block_delta\ndata: {"index":0,"delta":{"type":"text_delta","text":"Hi"}}'
+        b'\n\nevent: content_block_stop\ndata: {"index":0}\n\nevent: message_stop\ndata: {}\n\n'
+    )
+
+    async def gzipped(stream: SocketStream) -> None:
+        await read_request(stream)
+        head = SSE_HEAD.replace(b"\r\n\r\n", b"\r\ncontent-encoding: gzip\r\n\r\n")
+        await stream.send(head + chunk(gzip.compress(events)) + b"0\r\n\r\n")
+
+    async with raw_server(gzipped) as url:
+        outcome = await _send(url)
+    assert outcome.error is None
+    assert outcome.message is not None
+    assert outcome.message["content"] == [{"type": "text", "text": "Hi"}]
