@@ -13,6 +13,7 @@ accepted on every model, most as a no-op):
 | `context-1m-2025-08-07` | Sonnet 4.x and 5.x, Opus 4.6 and later |
 | `output-300k-2026-03-24` | Opus and Sonnet 4.6 and later, every Claude 5 model |
 | `interleaved-thinking-2025-05-14` | Claude 4 and later |
+| `compact-2026-01-12`, `compact-2026-09-04` | Opus and Sonnet 4.6 and later, every Claude 5 model |
 
 Deprecated models carry their end-of-life dates (the SDK's deprecation warnings: Sonnet 4.5 on
 2026-11-30, Opus and Sonnet 4.0 on 2026-06-15, Claude 3.7 Sonnet and 3.5 Haiku on 2026-02-19).
@@ -69,6 +70,7 @@ EXTENDED_CACHE_TTL = "extended-cache-ttl-2025-04-11"
 CONTEXT_MANAGEMENT = "context-management-2025-06-27"
 WINDOW_EXCEEDED = "model-context-window-exceeded-2025-08-26"
 THINKING_TOKEN_COUNT = "thinking-token-count-2026-05-13"
+COMPACT_BETAS = ("compact-2026-01-12", "compact-2026-09-04")
 
 STANDARD_WINDOW = 200_000
 LONG_WINDOW = 1_000_000
@@ -163,17 +165,20 @@ class Availability:
     models: str
 
 
+_OPUS_SONNET_4_6_ON = Availability(
+    lambda m: m.version >= (5, 0) or (m.family in ("opus", "sonnet") and m.version >= (4, 6)),
+    "Claude Opus and Sonnet 4.6 and later and every Claude 5 model",
+)
+
 BETA_AVAILABILITY: dict[str, Availability] = {
     FAST_MODE: Availability(lambda m: m.at_least("opus", (4, 6)), "Claude Opus 4.6 and later"),
     CONTEXT_1M: Availability(
         lambda m: m.at_least("sonnet", (4, 0)) or m.at_least("opus", (4, 6)),
         "Claude Sonnet 4.x and 5.x and Claude Opus 4.6 and later",
     ),
-    OUTPUT_300K: Availability(
-        lambda m: m.version >= (5, 0) or (m.family in ("opus", "sonnet") and m.version >= (4, 6)),
-        "Claude Opus and Sonnet 4.6 and later and every Claude 5 model",
-    ),
+    OUTPUT_300K: _OPUS_SONNET_4_6_ON,
     INTERLEAVED_THINKING: Availability(lambda m: m.version >= (4, 0), "Claude 4 and later"),
+    **dict.fromkeys(COMPACT_BETAS, _OPUS_SONNET_4_6_ON),
 }
 
 

@@ -21,6 +21,10 @@
 | | thinking past the trigger (`context_edits`), lower |
 | | `input_tokens` and are reported in `applied_edits`; the |
 | | field without the beta is a 400 |
+| `compact-2026-01-12` (a `compact_20260112` edit) | past the trigger the reply starts with a |
+| | `compaction` summary block and later requests see only |
+| | what follows it (`compaction`); the edit without the beta |
+| | is a 400 |
 | `fast-mode-2026-02-01` (`speed: "fast"`) | output 2.5x faster, `usage.speed = "fast"`; |
 | | `speed: "fast"` without the beta is a 400 |
 | `structured-outputs-2025-11-13`, `-12-15` | `output_config.format` makes the text JSON rendered |
@@ -34,6 +38,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from runner.emulator import catalog as cat
+from runner.emulator.compaction import check_edits
 from runner.emulator.errors import invalid_request
 from runner.emulator.planted import BetaEffect
 from runner.emulator.request import MessageRequest, Obj
@@ -118,8 +123,7 @@ def check_betas(request: MessageRequest, betas: tuple[str, ...]) -> None:
             )
     if request.speed == "fast" and cat.FAST_MODE not in betas:
         raise invalid_request(f"speed: 'fast' requires the anthropic-beta header {cat.FAST_MODE}")
-    if "context_management" in request.body and cat.CONTEXT_MANAGEMENT not in betas:
-        raise invalid_request("context_management: Extra inputs are not permitted")
+    check_edits(request, betas)
 
 
 def check_limits(request: MessageRequest, features: Features, input_tokens: int) -> None:

@@ -21,6 +21,7 @@ JSON_DELTAS = 4
 CALLS = ("tool_use", "server_tool_use")  # input streamed as input_json_delta pieces
 WEB_SEARCH_RESULT = "web_search_tool_result"
 WHOLE = (WEB_SEARCH_RESULT,)  # sent whole in content_block_start, with no delta
+COMPACTION = "compaction"  # its summary comes whole in one compaction_delta
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ def block_json(part: Part) -> Obj:
         return {"type": part.kind, "id": part.block_id, "name": part.name, "input": _input(part)}
     if part.kind == WEB_SEARCH_RESULT:
         return {"type": part.kind, "tool_use_id": part.block_id, "content": _input(part)}
+    if part.kind == COMPACTION:
+        return {"type": COMPACTION, "content": part.text}
     return {"type": "text", "text": part.text, "citations": None}
 
 
@@ -103,6 +106,8 @@ def _skeleton(part: Part) -> Obj:
         return {"type": part.kind, "id": part.block_id, "name": part.name, "input": {}}
     if part.kind in WHOLE:
         return block_json(part)
+    if part.kind == COMPACTION:
+        return {"type": COMPACTION, "content": None}
     return {"type": "text", "text": ""}
 
 
@@ -110,6 +115,8 @@ def _chunks(part: Part) -> list[tuple[str, float]]:
     """The part's text in delta-sized chunks, each with the tokens it carries."""
     if part.kind in WHOLE:
         return []
+    if part.kind == COMPACTION:
+        return [(part.text, 0.0)]
     if part.kind in CALLS:
         size = max(1, -(-len(part.text) // JSON_DELTAS))
         pieces = [part.text[i : i + size] for i in range(0, len(part.text), size)] or [""]
@@ -128,6 +135,8 @@ def _delta(part: Part, piece: str, tokens: float, estimate: bool) -> Obj:
         return {"type": "input_json_delta", "partial_json": piece}
     if part.kind == "text":
         return {"type": "text_delta", "text": piece}
+    if part.kind == COMPACTION:
+        return {"type": "compaction_delta", "content": piece}
     delta: Obj = {"type": "thinking_delta", "thinking": piece}
     if estimate:
         delta["estimated_tokens"] = round(tokens)
@@ -200,7 +209,7 @@ def _delta_usage(final_usage: Obj) -> Obj:
         "cache_read_input_tokens",
     )
     out = {k: final_usage[k] for k in keys}
-    for optional in ("output_tokens_details", "server_tool_use"):
+    for optional in ("output_tokens_details", "server_tool_use", "iterations"):
         if optional in final_usage:
             out[optional] = final_usage[optional]
     return out

@@ -18,6 +18,13 @@ from datetime import UTC, date, datetime
 from typing import Protocol
 
 from runner.emulator.caching import CachePlan
+from runner.emulator.compaction import (
+    Compaction,
+    after_compaction,
+    compact_edit,
+    compaction_for,
+    message_iteration,
+)
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.context_edits import apply_edits
 from runner.emulator.effects import Features, check_betas, check_limits, resolve
@@ -56,6 +63,7 @@ class Prepared:
     original_tokens: int
     applied_edits: list[Obj]
     cache_segments: list[Segment]  # the prompt after context edits: the prefix the cache sees
+    compaction: Compaction | None = None
 
 
 @dataclass(frozen=True)
@@ -98,10 +106,16 @@ class Reply:
     tier: str
 
     def usage(self) -> Obj:
-        """The reply's final usage."""
+        """The reply's final usage (with a compaction: its `iterations`, see `compaction`)."""
+        compaction = self.prepared.compaction
+        paused = compaction is not None and compaction.pause
         plain = max(0, self.prepared.input_tokens - self.cache.read - self.cache.created)
-        account = Accounting(plain, self.cache, self.tier)
-        return usage(self.prepared.request, self.completion, account)
+        account = Accounting(0 if paused else plain, self.cache, self.tier)
+        out = usage(self.prepared.request, self.completion, account)
+        if compaction is not None:
+            answer = [] if paused else [message_iteration(plain, self.completion.output_tokens)]
+            out["iterations"] = [compaction.iteration(), *answer]
+        return out
 
     def extra(self) -> Obj:
         """Fields beyond the GA Message: context management's applied edits."""
@@ -127,13 +141,19 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     check_in_service(request, config.today or datetime.now(UTC).date())
     check_betas(request, asked.betas)
     features = resolve(request, asked.betas, config.beta_effects, config.p_correct)
-    segs = segments(request)
-    original = input_tokens(request, segs)
-    edits = apply_edits(request, features.context_edits, original)
-    seen = segs if edits.request is request else segments(edits.request)
-    cleared = edits.cleared_tokens
+    seen = after_compaction(request)
+    segs = segments(seen)
+    original = input_tokens(seen, segs)
+    edits = apply_edits(seen, features.context_edits, original)
+    segs = segs if edits.request is seen else segments(edits.request)
+    prompt = original - edits.cleared_tokens
+    compaction = compaction_for(compact_edit(request, asked.betas), edits.request, prompt)
+    if compaction is not None:
+        compacted = compaction.compacted(edits.request)
+        segs = segments(compacted)
+        prompt = input_tokens(compacted, segs)
     return Prepared(
-        request, asked.betas, features, original - cleared, original, edits.applied, seen
+        request, asked.betas, features, prompt, original, edits.applied, segs, compaction
     )
 
 
@@ -170,7 +190,17 @@ def produce(config: EmulatorConfig, asked: Asked, gate: Gate) -> Reply:
         prepared.input_tokens,
         iterations=config.server_tool_iterations,
     )
+    if prepared.compaction is not None:
+        completion = _with_compaction(completion, prepared.compaction)
     return Reply(prepared, completion, accepted.cache, accepted.fault, gate.tier)
+
+
+def _with_compaction(completion: Completion, compaction: Compaction) -> Completion:
+    """The reply led by the compaction block; alone, stopping `compaction`, when it pauses."""
+    if compaction.pause:
+        return Completion((compaction.part(),), "compaction", None)
+    parts = (compaction.part(), *completion.parts)
+    return Completion(parts, completion.stop_reason, completion.stop_sequence)
 
 
 def raise_fault(fault: Fault) -> None:

@@ -54,6 +54,8 @@ def block_tokens(block: Obj) -> int:
         return 4 + text_tokens(str(content))
     if kind == "thinking":
         return text_tokens(str(block.get("thinking", "")))
+    if kind == "compaction":
+        return text_tokens(str(block.get("content") or ""))
     return text_tokens(canonical({k: v for k, v in block.items() if k != "cache_control"}))
 
 

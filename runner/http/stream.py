@@ -59,6 +59,8 @@ class MessageAccumulator:
             self._blocks[index]["signature"] = delta.get("signature", "")
         elif kind == "citations_delta" and index < len(self._blocks):
             self._blocks[index].setdefault("citations", []).append(delta.get("citation"))
+        elif kind == "compaction_delta" and index < len(self._blocks):  # the whole summary
+            self._blocks[index].update({k: v for k, v in delta.items() if k != "type"})
         return True
 
     def _block_stop(self, payload: dict[str, Any]) -> bool:

@@ -19,6 +19,10 @@ At most `case.max_turns` requests are sent in all, continuations counted: a repl
 asks for tools (or is paused) at the limit ends the conversation with that stop reason. A turn
 that fails (after its retries) ends it as an error.
 
+A turn's tokens are what the API bills: with `usage.iterations` (a compaction's own sampling
+comes first there, and not in the top-level usage) their sums, else the top-level counts. A
+reply that compacted the context lists `compact_20260112` among the turn's `context_edits`.
+
 Every finished turn becomes a `TurnRow` that is on disk before the next turn is sent
 (`TurnSink.turn` returns once it is). A resumed conversation is rebuilt from those rows: the
 same messages, so its next request is byte for byte the one the interrupted run would have
@@ -56,6 +60,7 @@ from runner.schedule.scheduler import Scheduler
 
 # Stop reasons of a turn the server hands back unfinished: continued with nothing added.
 CONTINUED = frozenset({"pause_turn", "compaction"})
+COMPACT_EDIT = "compact_20260112"
 
 
 class TurnSink(Protocol):
@@ -209,21 +214,41 @@ def _turn_row(
         sent_at=outcome.sent_at,
         latency_ms=outcome.latency_ms,
         ttft_ms=outcome.ttft_ms,
-        input_tokens=_int(usage.get("input_tokens")),
-        output_tokens=_int(usage.get("output_tokens")),
-        cache_creation_input_tokens=_int(usage.get("cache_creation_input_tokens")),
-        cache_read_input_tokens=_int(usage.get("cache_read_input_tokens")),
+        **_billed(usage),
         stop_reason=reply.get("stop_reason"),
         tool_names=[call.name for call in calls],
         tool_inputs=[_dumps(call.input) for call in calls],
         tool_errors=errors,
-        context_edits=[str(e.get("type")) for e in edits],
+        context_edits=[str(e.get("type")) for e in edits] + _compacted(reply),
         cleared_input_tokens=_total(_int(e.get("cleared_input_tokens")) for e in edits),
         content_json=_dumps(reply.get("content") or []) if error is None else None,
         usage_json=_dumps(usage) if error is None else None,
         context_management_json=_dumps(managed) if managed is not None else None,
         next_json=_dumps(following) if following is not None else None,
     )
+
+
+_BILLED = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
+def _billed(usage: dict[str, Any]) -> dict[str, int | None]:
+    """The reply's billed token counts: summed over `usage.iterations` when it lists them (a
+    compaction's own sampling is billed but left out of the top-level fields), else those."""
+    iterations = [i for i in usage.get("iterations") or [] if isinstance(i, dict)]
+    if not iterations:
+        return {name: _int(usage.get(name)) for name in _BILLED}
+    return {name: _total(_int(i.get(name)) for i in iterations) for name in _BILLED}
+
+
+def _compacted(reply: dict[str, Any]) -> list[str]:
+    """`compact_20260112` when the reply compacted the context (its content has the block)."""
+    blocks = reply.get("content") or []
+    return [COMPACT_EDIT] if any(b.get("type") == "compaction" for b in blocks) else []
 
 
 def _applied_edits(managed: object) -> list[JSONObject]:

@@ -177,6 +177,21 @@ def test_citations_deltas_append_to_the_block() -> None:
     ]
 
 
+def test_a_compaction_delta_fills_the_compaction_block() -> None:
+    """A compaction block starts with null content; its one delta carries the whole summary."""
+    accumulator = _fold(
+        [
+            _block_start(0, {"type": "compaction", "content": None}),
+            _delta(0, {"type": "compaction_delta", "content": "Sum.", "encrypted_content": "e"}),
+            _block_stop(0),
+        ]
+    )
+
+    assert accumulator.result()["content"] == [
+        {"type": "compaction", "content": "Sum.", "encrypted_content": "e"}
+    ]
+
+
 def test_message_delta_usage_is_cumulative() -> None:
     """Later message_delta usage values replace earlier ones; unreported fields are kept."""
     accumulator = _fold(
