@@ -179,13 +179,13 @@ class LiveGate:
 
 async def messages(state: State, call: Call) -> None:
     """Answer a Messages request, or raise the ApiError it earns; log how late it went out."""
-    pacer, mark = Pacer(state.timer), state.loop_lag.open()
+    pacer, wait = Pacer(state.timer), state.loop_lag.now_ms()
     try:
         await _answer(state, call, pacer)
     finally:
-        lag = state.loop_lag.close(mark)
         if pacer.late_ms is not None:
-            state.lateness.record(call.request_id, Lateness(pacer.late_ms, lag))
+            lateness = Lateness(pacer.started_at, pacer.took_ms, pacer.late_ms, wait)
+            state.lateness.record(call.request_id, lateness)
 
 
 async def _answer(state: State, call: Call, pacer: Pacer) -> None:

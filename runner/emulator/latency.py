@@ -16,6 +16,7 @@ go out in one write; one that is not due yet flushes what is waiting first, so n
 from __future__ import annotations
 
 import random
+import time
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -70,11 +71,14 @@ class Timer(Protocol):
 
 
 class LoopTimer:
-    """The running event loop's clock and sleep."""
+    """The process's monotonic clock and the event loop's sleep.
+
+    Not the loop's own clock: uvloop's counts whole milliseconds, too coarse to time lateness.
+    """
 
     def now(self) -> float:
-        """`anyio.current_time()`."""
-        return anyio.current_time()
+        """`time.perf_counter()`."""
+        return time.perf_counter()
 
     async def sleep(self, seconds: float) -> None:
         """`anyio.sleep`."""
@@ -91,29 +95,37 @@ class Pacer:
     def __init__(self, timer: Timer = LOOP_TIMER) -> None:
         self._timer = timer
         self._start = timer.now()
+        self.started_at = time.time()  # Unix seconds, for a client's clock on the same machine
         self._due: float | None = None  # when the earliest event not yet written was due
         self._late = 0.0
         self._paced = False
+        self._last = self._start  # when the last paced write went out
 
     def is_due(self, offset_s: float) -> bool:
         """Whether `offset_s` after the start has come."""
         return self._start + offset_s <= self._timer.now()
 
     async def until(self, offset_s: float) -> None:
-        """Sleep until `offset_s` seconds after the start (at once if that has passed)."""
+        """Sleep until `offset_s` seconds after the start (at once if that has passed); again
+        if the loop woke early (uvloop rounds a timer to the millisecond)."""
         due = self._start + offset_s
         if self._due is None:
             self._due = due
-        delay = due - self._timer.now()
-        if delay > 0:
+        while (delay := due - self._timer.now()) > 0:
             await self._timer.sleep(delay)
 
     def wrote(self) -> None:
         """What was waiting since the last write is out: count its lateness."""
         if self._due is not None:
-            self._late = max(self._late, self._timer.now() - self._due)
+            self._last = self._timer.now()
+            self._late = max(self._late, self._last - self._due)
             self._paced = True
             self._due = None
+
+    @property
+    def took_ms(self) -> float:
+        """Ms from the start to the last paced write."""
+        return (self._last - self._start) * 1000.0
 
     @property
     def late_ms(self) -> float | None:

@@ -2,53 +2,46 @@
 
 A client that measures a reply's latency sees the injected time plus three delays: its own
 (its event loop busy when the reply arrived), the wire's, and the server's. This module
-measures the server's, in two parts, both in ms and both upper bounds:
+measures the server's, in two parts, both in ms:
 
 - `late_ms` (from `latency.Pacer`): how far behind the latency model the reply's writes went
-  out, measured from when the handler started.
-- `loop_lag_ms`: the server's event loop's largest lag, from the wake-up before the handler
-  started until the reply was written. A ticker (`LoopLag.run`, started by the ASGI lifespan)
-  sleeps `interval_s` again and again; a wake-up's lag is how much later than due it woke.
-  While the loop is busy, a request that has arrived waits for the handler that long, before
-  the pacer's clock starts; the same algorithm as the client's `client_lag_ms`, written again
-  here because the emulator imports nothing from the rest of runner.
+  out, the largest over its writes, measured from when the handler started.
+- `wait_ms`: how long the request may have waited for the handler, before the pacer's clock
+  started: the server's event-loop lag when the handler started. A ticker (`LoopLag.run`,
+  run by the ASGI lifespan) sleeps `interval_s` again and again; the lag is how late the last
+  wake-up woke, or how overdue the pending one is, whichever is larger. It bounds the wait
+  from above within one interval (a stall that ended just before the request came counts).
 
-`LatenessLog` keeps both for the last `capacity` answered requests, by request id, and
+With them `started_at` (Unix seconds, the handler's start) and `took_ms` (from then to the
+last write) let a client on the same machine line its own clock up with the server's and
+split a reply's delay exactly: on its way to the handler, behind the schedule, on its way back.
+
+`LatenessLog` keeps these for the last `capacity` answered requests, by request id, and
 `GET /_emulator/lateness` returns them as JSON: `{"loop": ..., "http": ..., "requests":
-[{"request_id": ..., "late_ms": ..., "loop_lag_ms": ...}, ...]}` (a path the API does not
-have; no Messages body or event carries anything extra).
+[{"request_id", "started_at", "took_ms", "late_ms", "wait_ms"}, ...]}` (a path the API does
+not have; no Messages body or event carries anything extra).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections import Counter, OrderedDict
-from dataclasses import dataclass
+from collections import OrderedDict
+from dataclasses import asdict, dataclass
 
 from runner.emulator.latency import LOOP_TIMER, Timer
 
 INTERVAL_S = 0.005
-TRIM_EVERY = 4096  # ticks between drops of lags no open request can ask for
 CAPACITY = 100_000
 LATENESS_PATH = "/_emulator/lateness"
 
 
 class LoopLag:
-    """The ticker (`run`, a task of the lifespan) and per-request readings."""
+    """The ticker (`run`, a task of the lifespan) and the loop's lag now (`now_ms`)."""
 
-    def __init__(
-        self,
-        timer: Timer = LOOP_TIMER,
-        *,
-        interval_s: float = INTERVAL_S,
-        trim_every: int = TRIM_EVERY,
-    ) -> None:
+    def __init__(self, timer: Timer = LOOP_TIMER, *, interval_s: float = INTERVAL_S) -> None:
         self._timer = timer
         self._interval = interval_s
-        self._trim_every = trim_every
-        self._lags: list[float] = []  # seconds; wake-up number `self._base + i`
-        self._base = 0
-        self._open: Counter[int] = Counter()  # first wake-up read -> requests open since
+        self._last = 0.0  # seconds: how late the last wake-up woke
         self._due: float | None = None  # when the pending wake-up is due
 
     async def run(self) -> None:
@@ -56,44 +49,25 @@ class LoopLag:
         while True:
             self._due = self._timer.now() + self._interval
             await self._timer.sleep(self._interval)
-            self._record(max(0.0, self._timer.now() - self._due))
+            self._last = max(0.0, self._timer.now() - self._due)
 
-    def open(self) -> int:
-        """Mark a request's start; its reading includes the last wake-up before it."""
-        mark = self._base + max(0, len(self._lags) - 1)
-        self._open[mark] += 1
-        return mark
-
-    def close(self, mark: int) -> float | None:
-        """The largest lag in ms since `mark`, or of a wake-up overdue now (None: no ticker)."""
-        self._open[mark] -= 1
-        if not self._open[mark]:
-            del self._open[mark]
+    def now_ms(self) -> float | None:
+        """The loop's lag in ms: the last wake-up's, or the pending one's overdue time,
+        whichever is larger (None: no ticker runs)."""
         if self._due is None:
             return None
-        overdue = max(0.0, self._timer.now() - self._due)
-        seen = max(self._lags[mark - self._base :], default=0.0)
-        return max(seen, overdue) * 1000.0
-
-    @property
-    def held(self) -> int:
-        """How many wake-ups' lags are kept (bounded by the oldest open request)."""
-        return len(self._lags)
-
-    def _record(self, lag: float) -> None:
-        self._lags.append(lag)
-        if len(self._lags) % self._trim_every == 0:
-            oldest = min(self._open, default=self._base + len(self._lags) - 1)
-            del self._lags[: oldest - self._base]
-            self._base = oldest
+        return max(self._last, self._timer.now() - self._due) * 1000.0
 
 
 @dataclass(frozen=True)
 class Lateness:
-    """One answered request's lateness, in ms."""
+    """One answered request: its handler's start (Unix s), ms from then to its last write,
+    the largest lateness of its writes and the loop's lag when it started (ms)."""
 
+    started_at: float
+    took_ms: float
     late_ms: float
-    loop_lag_ms: float | None
+    wait_ms: float | None
 
 
 class LatenessLog:
@@ -114,10 +88,7 @@ class LatenessLog:
 
     def body(self, http: str) -> dict[str, object]:
         """The JSON of `GET /_emulator/lateness`: the loop and parser served on, the requests."""
-        requests = [
-            {"request_id": rid, "late_ms": v.late_ms, "loop_lag_ms": v.loop_lag_ms}
-            for rid, v in self._requests.items()
-        ]
+        requests = [{"request_id": rid, **asdict(v)} for rid, v in self._requests.items()]
         return {"loop": running_loop(), "http": http, "requests": requests}
 
 

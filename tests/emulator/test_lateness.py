@@ -4,6 +4,7 @@ request, and its loop's lag, reported at `GET /_emulator/lateness` (fake timers,
 from __future__ import annotations
 
 import json
+import time
 
 import anyio
 import httpx
@@ -58,6 +59,18 @@ async def test_a_batch_counts_from_its_earliest_event() -> None:
     await pacer.until(0.030)
     pacer.wrote()
     assert pacer.late_ms == pytest.approx(15.0)
+
+
+@pytest.mark.anyio
+async def test_a_timer_that_wakes_early_is_slept_on_again() -> None:
+    """Woken 0.4 ms early: the pacer sleeps the rest, so nothing goes out before it is due."""
+    timer = LateTimer()
+    timer.script = [-0.0004]
+    pacer = Pacer(timer)
+    await pacer.until(0.010)
+    assert timer.now() >= 1_000.0 + 0.010
+    pacer.wrote()
+    assert pacer.late_ms == pytest.approx(0.0, abs=1e-9)
 
 
 def test_nothing_paced_is_not_measured() -> None:
@@ -122,9 +135,11 @@ async def test_a_server_late_past_the_whole_stream_writes_it_at_once() -> None:
         transport=httpx.ASGITransport(app=app), base_url="http://e"
     ) as client:
         report = (await client.get(LATENESS_PATH)).json()
-    assert report["requests"] == [
-        {"request_id": request_id, "late_ms": pytest.approx(400.0), "loop_lag_ms": None}
-    ]
+    (logged,) = report["requests"]
+    assert logged["request_id"] == request_id
+    assert logged["late_ms"] == pytest.approx(400.0)
+    assert logged["took_ms"] == pytest.approx(550.0)  # first token due at 150 ms, 400 late
+    assert logged["wait_ms"] is None  # no lifespan, no ticker
 
 
 @pytest.mark.anyio
@@ -135,11 +150,14 @@ async def test_json_replies_are_measured_too() -> None:
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://e"
     ) as client:
+        before = time.time()
         reply = await client.post("/v1/messages", json=body(), headers=HEADERS)
+        after = time.time()
         report = (await client.get(LATENESS_PATH)).json()
     (logged,) = report["requests"]
     assert logged["request_id"] == reply.headers["request-id"]
     assert logged["late_ms"] == pytest.approx(12.0)
+    assert before <= logged["started_at"] <= after
     assert "late_ms" not in reply.text
 
 
@@ -179,60 +197,46 @@ async def _ticks(timer: TickTimer, lateness: list[float]) -> None:
 
 
 @pytest.mark.anyio
-async def test_loop_lag_counts_the_stall_just_before_a_request() -> None:
-    """A 30 ms stall on the last wake-up before the handler started counts (the request
-    waited through it); a later request reads from its own last wake-up before it on."""
+async def test_the_wait_is_the_loop_lag_as_the_handler_starts() -> None:
+    """After a wake-up 30 ms late the lag reads 30 ms; a later, timely one brings it down to
+    0; a wake-up overdue by 12 ms counts before it has run."""
     timer = TickTimer()
     lag = LoopLag(timer, interval_s=0.005)
     async with anyio.create_task_group() as group:
         group.start_soon(lag.run)
         await _ticks(timer, [0.002, 0.030])
-        mark = lag.open()
-        await _ticks(timer, [0.001])
-        found = lag.close(mark)
-        later = lag.open()
-        await _ticks(timer, [0.002, 0.003])
-        after = lag.close(later)
+        stalled = lag.now_ms()
+        await _ticks(timer, [0.0])
+        calm = lag.now_ms()
+        timer.t += 0.005 + 0.012
+        overdue = lag.now_ms()
         group.cancel_scope.cancel()
     timer.close()
-    assert found == pytest.approx(30.0)
-    assert after == pytest.approx(3.0)
+    assert stalled == pytest.approx(30.0)
+    assert calm == pytest.approx(0.0, abs=1e-9)
+    assert overdue == pytest.approx(12.0)
 
 
 def test_without_the_ticker_loop_lag_is_not_measured() -> None:
     """No lifespan, no ticker: None, never 0."""
-    lag = LoopLag(LateTimer())
-    assert lag.close(lag.open()) is None
-
-
-@pytest.mark.anyio
-async def test_loop_lag_memory_is_bounded_with_no_request_open() -> None:
-    """Many wake-ups with nothing open keep only a bounded tail."""
-    timer = TickTimer()
-    lag = LoopLag(timer, interval_s=0.005, trim_every=16)
-    async with anyio.create_task_group() as group:
-        group.start_soon(lag.run)
-        await _ticks(timer, [0.0] * 100)
-        group.cancel_scope.cancel()
-    timer.close()
-    assert lag.held <= 16
+    assert LoopLag(LateTimer()).now_ms() is None
 
 
 def test_the_log_keeps_the_newest_requests() -> None:
     """Past its capacity the log forgets the oldest request first."""
     log = LatenessLog(capacity=2)
     for n in range(3):
-        log.record(f"req_{n}", Lateness(float(n), None))
+        log.record(f"req_{n}", Lateness(0.0, 300.0, float(n), None))
     assert [r["request_id"] for r in log.body("h11")["requests"]] == ["req_1", "req_2"]
 
 
 def test_a_served_emulator_reports_its_loop_parser_and_lag() -> None:
     """Under uvicorn the report names the loop and parser it runs on, and the ticker (run by
-    the lifespan) measured the request's loop lag."""
+    the lifespan) measured the loop's lag as the request's handler started."""
     with EmulatorServer(FAST) as server, httpx.Client(base_url=server.url) as client:
         client.post("/v1/messages", json=body(), headers=HEADERS)
         report = client.get(LATENESS_PATH).json()
     assert (report["loop"], report["http"]) == server_stack()
     (logged,) = report["requests"]
-    assert logged["loop_lag_ms"] is not None
+    assert logged["wait_ms"] is not None
     assert logged["late_ms"] >= 0.0

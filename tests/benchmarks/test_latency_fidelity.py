@@ -1,0 +1,64 @@
+"""The latency-fidelity benchmark's verdicts: met, accounted for, not accounted for, failed."""
+
+from __future__ import annotations
+
+import polars as pl
+import pytest
+
+from benchmarks.latency_fidelity import Served, Timings, frame, split, verdict
+
+INJECTED = 300.0
+
+
+def _table(excess: list[float], client: list[float], server: list[float | None]) -> pl.DataFrame:
+    """A run whose requests exceeded the injected time by `excess`, with those lags."""
+    ids = [f"req_{n}" for n in range(len(excess))]
+    found = Timings(ids, [100.0] * len(ids), [INJECTED + e for e in excess], list(client))
+    requests = pl.DataFrame(
+        {
+            "request_id": ids,
+            "started_at": [100.0 + 0.001] * len(ids),
+            "took_ms": [INJECTED + 2.0] * len(ids),
+            "server": server,
+        },
+        schema={"request_id": pl.String}
+        | dict.fromkeys(("started_at", "took_ms", "server"), pl.Float64),
+    )
+    return frame(found, Served("uvloop", "httptools", requests), INJECTED)
+
+
+@pytest.mark.parametrize(
+    ("excess", "client", "server", "expected"),
+    [
+        pytest.param([1.0] * 99 + [8.0], [0.5] * 100, [0.5] * 100, "target met", id="met"),
+        pytest.param(
+            [40.0] * 100, [30.0] * 100, [8.0] * 100, "account for the rest", id="accounted"
+        ),
+        pytest.param(
+            [40.0] * 100, [10.0] * 100, [8.0] * 100, "NOT accounted for", id="not-accounted"
+        ),
+        pytest.param(
+            [40.0] * 100, [30.0] * 100, [8.0] * 99 + [None], "FAILED", id="server-unmeasured"
+        ),
+    ],
+)
+def test_the_verdict_claims_only_what_was_measured(
+    excess: list[float], client: list[float], server: list[float | None], expected: str
+) -> None:
+    """Met within 5 / 10 ms; else accounted for only when the lags leave that little."""
+    line = verdict(_table(excess, client, server), failed=0)
+    assert expected in line
+    if expected != "account for the rest":
+        assert "account for the rest" not in line
+
+
+def test_a_failed_request_fails_the_row() -> None:
+    """One request not answered ok: FAILED, whatever the others measured."""
+    line = verdict(_table([1.0] * 10, [0.5] * 10, [0.5] * 10), failed=1)
+    assert line.startswith("FAILED: 1 of 11")
+
+
+def test_the_split_adds_up_to_the_excess() -> None:
+    """Sent at 100 s, handler at +1 ms, last write 2 ms behind: the rest is the way back."""
+    line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100))
+    assert "+1.0 on the way to the handler, +2.0 behind its schedule, +7.0 on the way back" in line
