@@ -6,7 +6,8 @@ Special keys: `beta_effect=SPEC` (repeatable, see the emulator's planted effects
 `rate_limit_burst=START,DURATION` (seconds of server uptime). Values are checked like an
 experiment's: integers are integers, times and rates finite and not negative, probabilities
 in [0, 1], enums one of their choices (`nan` and `inf` are refused). The emulator's accepted
-keys are never taken on the command line: see `emulator_keys`.
+keys are never taken on the command line: see `emulator_keys` (a keys file is read like an
+experiment: a regular file, UTF-8, each key printable).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.config.environment import EMULATOR_KEYS_ENV, Environment
-from runner.config.files import read_bytes
+from runner.config.files import decode_utf8, read_bytes
 from runner.emulator import EmulatorConfig, parse_beta_effect
 from runner.errors import UsageError
 
@@ -50,13 +51,22 @@ def setting_names() -> list[str]:
 def emulator_keys(env: Environment, keys_file: Path | None) -> tuple[str, ...]:
     """The keys the emulator accepts: one per line of `keys_file`, else the comma-separated
     `BETA_RUNNER_EMULATOR_KEYS`; none (any key accepted) when neither is given."""
-    if keys_file is not None:
-        text = read_bytes(keys_file).decode("utf-8-sig", "replace")
-        keys = tuple(line.strip() for line in text.split("\n") if line.strip())
-        if not keys:
-            raise UsageError(f"--keys-file {keys_file}: the file holds no key; one key a line.")
-        return keys
-    return env.emulator_keys
+    if keys_file is None:
+        return env.emulator_keys
+    text = decode_utf8(keys_file, read_bytes(keys_file))
+    keys = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        key = line.strip()
+        if any(not char.isprintable() for char in key):
+            raise UsageError(
+                f"--keys-file {keys_file}: line {number} holds a control or non-printing "
+                "character; a key is printable text, one a line."
+            )
+        if key:
+            keys.append(key)
+    if not keys:
+        raise UsageError(f"--keys-file {keys_file}: the file holds no key; one key a line.")
+    return tuple(keys)
 
 
 def _split(setting: str) -> tuple[str, str]:

@@ -68,7 +68,7 @@ def _stat_problem(path: Path, exc: OSError) -> str:
 def read_bytes(path: Path, blame: ConfigError | None = None, limit: int = MAX_TOML_BYTES) -> bytes:
     """The file's bytes (at most `limit`); failures raise `blame` if given, else a ConfigError
     on `path`."""
-    problem = file_problem(path)
+    problem = file_problem(path) or _size_problem(path, limit)
     if problem is None:
         try:
             with path.open("rb") as handle:
@@ -78,13 +78,27 @@ def read_bytes(path: Path, blame: ConfigError | None = None, limit: int = MAX_TO
         else:
             if len(data) <= limit:
                 return data
-            problem = (
-                f"The file is larger than {limit // MIB} MiB, the most beta-runner reads here; "
-                "check that this is the right file, or split it."
-            )
+            problem = _too_large(limit)
     if blame is not None:
         raise ConfigError(blame.path, blame.where, f"{blame.problem} {path}: {problem}")
     raise ConfigError(path, "", problem)
+
+
+def _size_problem(path: Path, limit: int) -> str | None:
+    """Refuse a file whose recorded size is over `limit` before reading any of it (a sparse
+    2 GB file costs nothing to stat)."""
+    try:
+        size = path.stat().st_size
+    except OSError:
+        return None  # reading it names the problem
+    return _too_large(limit) if size > limit else None
+
+
+def _too_large(limit: int) -> str:
+    return (
+        f"The file is larger than {limit // MIB} MiB, the most beta-runner reads here; "
+        "check that this is the right file, or split it."
+    )
 
 
 def decode_utf8(path: Path, data: bytes) -> str:
@@ -120,11 +134,17 @@ def read_toml(path: Path, what: str = "file") -> dict[str, object]:
     return document
 
 
-def json_text(path: Path, blame: ConfigError) -> str:
-    """The text of a JSON file, checked for nesting before a recursive parser sees it;
-    failures to read the file raise `blame`, naming the file."""
-    text = decode_utf8(path, read_bytes(path, blame))
-    check_nesting(path, text, _JSON_TOKENS)
+def json_text(
+    path: Path,
+    blame: ConfigError | None = None,
+    limit: int = MAX_TOML_BYTES,
+    depth: int = MAX_DEPTH,
+) -> str:
+    """The text of a JSON file, checked for nesting (at most `depth`) before a recursive
+    parser sees it; failures to read the file raise `blame` if given (else a ConfigError),
+    naming the file."""
+    text = decode_utf8(path, read_bytes(path, blame, limit))
+    check_nesting(path, text, _JSON_TOKENS, depth=depth)
     return text
 
 
@@ -139,19 +159,21 @@ def json_lines(path: Path, blame: ConfigError) -> Iterator[tuple[int, str]]:
             yield number, line
 
 
-def check_nesting(path: Path, text: str, tokens: re.Pattern[str], line: int | None = None) -> None:
-    """ConfigError at the line where arrays and tables nest more than MAX_DEPTH deep
+def check_nesting(
+    path: Path, text: str, tokens: re.Pattern[str], line: int | None = None, depth: int = MAX_DEPTH
+) -> None:
+    """ConfigError at the line where arrays and tables nest more than `depth` deep
     (strings and comments skipped), before a recursive parser sees the text."""
-    depth = 0
+    level = 0
     for token in tokens.finditer(text):
         mark = token.group()
         if mark in "[{":
-            depth += 1
-            if depth > MAX_DEPTH:
+            level += 1
+            if level > depth:
                 at = line if line is not None else text.count("\n", 0, token.start()) + 1
-                raise ConfigError(path, f"line {at}", _deep_problem("arrays and tables"))
+                raise ConfigError(path, f"line {at}", _deep_problem("arrays and tables", depth))
         elif mark in "]}":
-            depth = max(0, depth - 1)
+            level = max(0, level - 1)
 
 
 def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
@@ -169,8 +191,8 @@ def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
-def _deep_problem(what: str) -> str:
+def _deep_problem(what: str, depth: int = MAX_DEPTH) -> str:
     return (
-        f"The {what} nest more than {MAX_DEPTH} levels deep; no experiment needs that many, so "
+        f"The {what} nest more than {depth} levels deep; no experiment needs that many, so "
         "check the file for a runaway bracket or key."
     )

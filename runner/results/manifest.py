@@ -24,15 +24,21 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from runner.config.files import MAX_DEPTH, MAX_JSONL_BYTES
 from runner.config.prices import price_document
 from runner.config.scorers import describe
 from runner.config.types import Experiment, JSONObject
 from runner.errors import RunStoreError
 from runner.results import files
-from runner.results.manifest_fields import Fields
+from runner.results.manifest_fields import Fields, read_json
 from runner.results.schema import SCHEMA_VERSION
 
 MANIFEST = "manifest.json"
+# The manifest holds the experiment with its cases, which a cases file may bring in at up
+# to 512 MiB; anything past twice that is not a manifest this tool wrote.
+MAX_MANIFEST_BYTES = 2 * MAX_JSONL_BYTES
+# It nests an experiment's cases (each up to MAX_DEPTH deep) a few levels further down.
+MAX_MANIFEST_DEPTH = MAX_DEPTH + 8
 _PACKAGES = ("beta-runner", "anyio", "httpx", "polars", "tenacity")
 
 Telemetry = Mapping[str, Mapping[str, float | int | str | None]]
@@ -149,15 +155,9 @@ def write_manifest(directory: Path, manifest: Manifest) -> None:
 def read_manifest(directory: Path) -> Manifest:
     """`directory`'s manifest, checked; RunStoreError `<file>: <what is wrong>` otherwise."""
     path = directory / MANIFEST
-    try:
-        loaded = json.loads(path.read_text("utf-8"))
-    except FileNotFoundError:
-        raise RunStoreError(f"{path}: no such file; {directory} is not a run directory.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RunStoreError(f"{path}: cannot be read ({exc}).") from None
-    except ValueError as exc:
-        raise RunStoreError(f"{path}: not valid JSON ({exc}).") from None
-    return _manifest(Fields(path, "", loaded))
+    if not path.exists() and not path.is_symlink():
+        raise RunStoreError(f"{path}: no such file; {directory} is not a run directory.")
+    return _manifest(Fields(path, "", read_json(path, MAX_MANIFEST_BYTES, MAX_MANIFEST_DEPTH)))
 
 
 def _manifest(top: Fields) -> Manifest:

@@ -1,5 +1,7 @@
 """Typed access to the fields of a JSON object read from a file, failing with where and what.
 
+`read_json` reads the file itself through the defensive reader of `runner.config.files`.
+
 `Fields(path, where, value)` wraps one JSON object found at `where` (a key path such as
 `resumes[0]`) in the file `path`; each accessor returns the field with its type checked, or
 raises RunStoreError `<file>: <key path>: <what is wrong>`. A value that is not an object at
@@ -8,12 +10,28 @@ all fails the same way when the `Fields` is made.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
+from runner.config.files import MAX_DEPTH, MAX_TOML_BYTES, json_text
 from runner.config.types import JSONObject, JSONValue
-from runner.errors import RunStoreError
+from runner.errors import ConfigError, RunStoreError
+
+
+def read_json(path: Path, limit: int = MAX_TOML_BYTES, depth: int = MAX_DEPTH) -> object:
+    """The JSON document at `path`, read defensively (a regular file of at most `limit`
+    bytes, UTF-8, not nested past what the parser can take); RunStoreError `<file>: <what is
+    wrong>` otherwise, so a device, FIFO or runaway file never hangs or crashes a reader."""
+    try:
+        text = json_text(path, limit=limit, depth=depth)
+    except ConfigError as exc:
+        raise RunStoreError(str(exc)) from None
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise RunStoreError(f"{path}: not valid JSON ({exc}).") from None
 
 
 class Fields:
@@ -91,6 +109,16 @@ class Fields:
         if not isinstance(value, list):
             self._wrong(key, "a list", value)
         return [Fields(self.path, f"{self._at(key)}[{i}]", item) for i, item in enumerate(value)]
+
+    def text_list(self, key: str) -> list[str]:
+        """A required list of strings."""
+        value = self._required(key)
+        if not isinstance(value, list):
+            self._wrong(key, "a list", value)
+        for item in value:
+            if not isinstance(item, str):
+                self._wrong(key, "a list of strings, holding", item)
+        return list(value)  # type: ignore[arg-type]
 
     def strings(self) -> dict[str, str]:
         """This object, every value a string."""

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import polars as pl
 
+from runner.config.files import file_problem
 from runner.errors import RunStoreError
 from runner.results import files
 from runner.results.journal import JOURNAL, read_journal
@@ -96,9 +97,13 @@ class RunDirectory:
 
     @classmethod
     def open(cls, path: Path) -> RunDirectory:
-        """An existing run directory (one that has a manifest)."""
-        if not (path / MANIFEST).is_file():
+        """An existing run directory (one that has a manifest that is a regular file)."""
+        manifest = path / MANIFEST
+        if not manifest.exists() and not manifest.is_symlink():
             raise RunStoreError(f"{path} is not a run directory: it has no {MANIFEST}.")
+        problem = file_problem(manifest)
+        if problem is not None:
+            raise RunStoreError(f"{manifest}: {problem}")
         return cls(path)
 
     def write_manifest(self, manifest: Manifest) -> None:

@@ -60,7 +60,7 @@ def locate(target: str, results_dir: Path, experiment: Experiment, flag: str) ->
     path = Path(target)
     if not path.is_dir():
         raise RunStoreError(f"{flag} {path}: no such directory.")
-    if not (path / MANIFEST).is_file():
+    if not (path / MANIFEST).exists() and not (path / MANIFEST).is_symlink():
         raise RunStoreError(f"{flag} {path}: not a run directory (it has no {MANIFEST}).")
     return path
 

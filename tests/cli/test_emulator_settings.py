@@ -6,11 +6,12 @@ import socket
 from pathlib import Path
 
 import pytest
+from bad_file_support import BAD_JSON_FILES, Place, replace_with
 from e2e_support import run_cli
 
 from runner.cli.emulator_settings import emulator_config, emulator_keys
 from runner.config.environment import EMULATOR_KEYS_ENV, Environment
-from runner.errors import UsageError
+from runner.errors import ConfigError, UsageError
 
 
 @pytest.mark.parametrize(
@@ -88,4 +89,38 @@ def test_emulate_refuses_bad_input_with_exit_2(
     assert run_cli(["emulate", *argv]) == 2
     err = capfd.readouterr().err
     assert expected in err
+    assert err.count("\n") == 1
+
+
+_KEYS_FILES = [
+    *(p for p in BAD_JSON_FILES if p.id in ("dev-zero", "fifo", "directory", "sparse-2-GB")),
+    pytest.param(lambda p: p.write_bytes(b"key-\xff\n"), "not UTF-8 text", id="invalid-utf8"),
+    pytest.param(lambda p: p.write_bytes(b"ok\nkey\x00one\n"), "line 2 holds a control",
+                 id="nul-byte"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("place", "problem"), _KEYS_FILES)
+def test_a_keys_file_that_is_not_text_keys_is_refused(
+    tmp_path: Path, place: Place, problem: str
+) -> None:
+    """A device, FIFO, directory, huge, non-UTF-8 or NUL-holding keys file is refused naming
+    the file (a key silently mangled would make the emulator refuse every request)."""
+    path = tmp_path / "keys"
+    replace_with(path, place)
+    with pytest.raises((ConfigError, UsageError)) as raised:
+        emulator_keys(Environment(), path)
+    assert str(path) in str(raised.value)
+    assert problem in str(raised.value)
+
+
+def test_emulate_with_a_binary_keys_file_exits_2_in_one_line(
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """The command refuses it before listening: exit 2, one line naming the file."""
+    keys = tmp_path / "keys"
+    keys.write_bytes(b"\x00\x01\x02")
+    assert run_cli(["emulate", "--port", "0", "--keys-file", keys]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith(f"error: --keys-file {keys}: line 1 holds a control")
     assert err.count("\n") == 1

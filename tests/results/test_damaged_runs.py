@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
 import pytest
+from bad_file_support import BAD_JSON_FILES, Place, replace_with
 from e2e_support import run_cli, write_experiment
 
 from runner.analysis import load_run
@@ -105,3 +107,37 @@ def test_history_skips_and_names_a_run_it_cannot_read(
     assert f"warning: skipped a run that cannot be read: {garbage / MANIFEST}: " in captured.err
     assert "r1" in captured.out
     assert "garbage" not in captured.out
+
+
+@pytest.mark.parametrize(("place", "problem"), BAD_JSON_FILES)
+@pytest.mark.parametrize("reader", ["--resume", "compare", "report"])
+def test_a_manifest_that_is_no_json_file_is_refused_in_one_line(
+    finished: tuple[Path, Path],
+    reader: str,
+    place: Place,
+    problem: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A device, FIFO, directory, huge, non-UTF-8, NUL-holding or runaway-nested manifest:
+    exit 2 and one line naming the manifest, never a hang, a memory blow-up or a traceback."""
+    experiment, run_dir = finished
+    replace_with(run_dir / MANIFEST, place)
+    capsys.readouterr()
+    args = ["run", experiment, "--local", reader, run_dir, "-q"] if reader == "--resume" else []
+    assert run_cli(args or [reader, run_dir]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {run_dir / MANIFEST}: ")
+    assert problem in err
+    assert err.count("\n") == 1
+
+
+@pytest.mark.parametrize(("place", "problem"), BAD_JSON_FILES)
+def test_load_run_refuses_a_manifest_that_is_no_json_file(
+    finished: tuple[Path, Path], place: Place, problem: str
+) -> None:
+    """The library reader raises RunStoreError naming the manifest and the problem."""
+    _, run_dir = finished
+    replace_with(run_dir / MANIFEST, place)
+    with pytest.raises(RunStoreError, match=re.escape(problem)) as raised:
+        load_run(run_dir)
+    assert str(raised.value).startswith(f"{run_dir / MANIFEST}: ")
