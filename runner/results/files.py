@@ -1,15 +1,19 @@
-"""Atomic file writes: a whole new file appears under its name, or nothing does.
+"""Atomic, durable file writes: a whole new file appears under its name, or nothing does.
 
 Each write goes to a temporary name unique to this process and call (`.NAME.PID.RANDOM.tmp`
-in the same directory), is flushed to disk, then renamed over the final name; so two
-processes writing the same file never share a temporary, and a reader never sees half a
-file. `is_temporary` recognises those names, which are never read as data.
+in the same directory), whose contents are flushed and `fsync`ed, then renamed over the final
+name, and the directory is `fsync`ed so the rename itself is on disk; so two processes
+writing the same file never share a temporary, a reader never sees half a file, and once a
+write returns its file survives a crash or power loss (a caller may then delete what it
+replaces, as compaction deletes parts). `is_temporary` recognises the temporary names, which
+are never read as data.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -29,33 +33,41 @@ def is_temporary(path: Path) -> bool:
 
 def write_bytes(path: Path, data: bytes) -> None:
     """Replace `path` with `data`, durably."""
-    temporary = temporary_for(path)
-    try:
-        with temporary.open("wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    _replace(path, lambda temporary: temporary.write_bytes(data))
 
 
 def write_parquet(path: Path, frame: pl.DataFrame) -> None:
-    """Write `frame` as the Parquet file `path`."""
+    """Write `frame` as the Parquet file `path`, durably."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = temporary_for(path)
-    try:
-        frame.write_parquet(temporary)
-        temporary.replace(path)
-    finally:
-        temporary.unlink(missing_ok=True)
+    _replace(path, frame.write_parquet)
 
 
 def sink_parquet(path: Path, frame: pl.LazyFrame, row_group_size: int) -> None:
-    """Stream `frame` into the Parquet file `path` (memory stays flat)."""
+    """Stream `frame` into the Parquet file `path` (memory stays flat), durably."""
+    _replace(path, lambda temporary: frame.sink_parquet(temporary, row_group_size=row_group_size))
+
+
+def sync_directory(directory: Path) -> None:
+    """Put `directory`'s entries (a file renamed or made in it) on disk."""
+    _fsync(directory, getattr(os, "O_DIRECTORY", 0))
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """`write` to a temporary beside `path`, fsync it, rename it over `path`, fsync the
+    directory; the temporary is removed if anything fails."""
     temporary = temporary_for(path)
     try:
-        frame.sink_parquet(temporary, row_group_size=row_group_size)
+        write(temporary)
+        _fsync(temporary)
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)
+    sync_directory(path.parent)
+
+
+def _fsync(path: Path, flags: int = 0) -> None:
+    descriptor = os.open(path, os.O_RDONLY | flags)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)

@@ -4,9 +4,13 @@
 `write` on an `O_APPEND` file) before the request's worker takes the next request: its result
 row and its attempt rows, as `{"result": [...], "attempts": [[...], ...]}` with the values in
 the schema's column order (timestamps as ISO 8601). A `kill -9` therefore loses only the
-requests in flight; the Parquet parts, written in batches by the writer, stay the files that
-are read. A last line without its newline, or that does not parse, is a record torn by a
-kill and is skipped; a damaged line before the last is an error naming the file and line.
+requests in flight (the kernel holds a finished `write` whatever happens to the process); the
+Parquet parts, written in batches by the writer, stay the files that are read. The journal
+is not `fsync`ed per record (that would cost a disk flush per request): a power loss or OS
+crash can lose the records since the last part, which is `fsync`ed (`runner.results.files`),
+and a resume sends those requests again. A last line without its newline, or that does not
+parse, is a record torn by a kill and is skipped; a damaged line before the last is an error
+naming the file and line.
 
 `read_journal` turns the lines back into result and attempt frames; the run directory folds
 them into a part and removes the journal when a session starts (`RunDirectory.recover`).

@@ -89,6 +89,7 @@ class RunDirectory:
             if path.exists():  # another process created it meanwhile
                 raise _exists(path)
             staging.rename(path)
+            files.sync_directory(path.parent)
         except OSError as exc:
             raise RunStoreError(f"Cannot create the run directory {path}: {exc}.") from exc
         finally:

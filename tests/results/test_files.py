@@ -1,0 +1,80 @@
+"""Every results write is durable: the new file's data is fsynced before it is renamed into
+place, and the directory is fsynced after, so a power loss never leaves a half-written or
+vanished file where a whole one was promised."""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from runner.results import files
+
+FRAME = pl.DataFrame({"request_key": ["a", "b"], "value": [1, 2]})
+
+
+@dataclass(frozen=True)
+class Synced:
+    """One fsync as the disk saw it: which inode, and whether the final name existed then."""
+
+    inode: int
+    is_directory: bool
+    size: int
+    final_existed: bool
+
+
+@pytest.fixture
+def synced(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> list[Synced]:
+    """Every os.fsync made during the test, recorded (and still done)."""
+    seen: list[Synced] = []
+    real = os.fsync
+
+    def recording(fd: int) -> None:
+        info = os.fstat(fd)
+        final = (tmp_path / "out" / "table.parquet").exists()
+        seen.append(Synced(info.st_ino, stat.S_ISDIR(info.st_mode), info.st_size, final))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    return seen
+
+
+WRITES: list[object] = [
+    pytest.param(lambda p: files.write_parquet(p, FRAME), id="write_parquet"),
+    pytest.param(lambda p: files.sink_parquet(p, FRAME.lazy(), 1), id="sink_parquet"),
+    pytest.param(lambda p: files.write_bytes(p, b"x" * 1000), id="write_bytes"),
+]
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_data_is_synced_before_the_rename_and_the_directory_after(
+    tmp_path: Path, synced: list[Synced], write: Callable[[Path], None]
+) -> None:
+    """The file that ends under the final name was fsynced whole before it had that name;
+    then its directory was fsynced, so the rename is on disk too."""
+    path = tmp_path / "out" / "table.parquet"
+    path.parent.mkdir()
+    write(path)
+    final = path.stat()
+    data = [s for s in synced if s.inode == final.st_ino]
+    assert data == [Synced(final.st_ino, False, final.st_size, False)]
+    directory = path.parent.stat().st_ino
+    after = synced[synced.index(data[0]) + 1 :]
+    assert any(s.inode == directory and s.is_directory and s.final_existed for s in after)
+    assert [p.name for p in path.parent.iterdir()] == ["table.parquet"]
+
+
+def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
+    """A frame that cannot be written: the previous file is untouched, nothing is left over."""
+    path = tmp_path / "table.parquet"
+    files.write_parquet(path, FRAME)
+    before = path.read_bytes()
+    with pytest.raises(pl.exceptions.PolarsError):
+        files.sink_parquet(path, FRAME.lazy().select(pl.col("missing")), 1)
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
