@@ -1,4 +1,9 @@
-"""`beta-runner compare`: every arm against the baseline, with paired CIs and p-values."""
+"""`beta-runner compare`: every arm against the baseline, with paired CIs and p-values.
+
+Under the tables, as at the end of a run, a warning when the client's own event-loop lag
+could account for latency differences of more than a few ms (`client_lag_note`); with
+another format it goes to stderr, so stdout stays machine-readable.
+"""
 
 from __future__ import annotations
 
@@ -18,9 +23,10 @@ from runner.analysis import (
     load_run,
 )
 from runner.analysis.runs import load_scores, run_prices
+from runner.analysis.summary import client_lag_note, summarize
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
 from runner.cli.gates import check_thresholds
-from runner.cli.terminal import cell, fit_table, fits, out_console, render_table
+from runner.cli.terminal import cell, fit_table, fits, out_console, render_table, say
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
 
@@ -54,10 +60,15 @@ def compare_command(
     chosen = baseline or default_baseline(results)
     with flag_errors():
         table = compare(results, chosen, seed=seed, scores=load_scores(run_dir))
+    note = client_lag_note(summarize(results))
     if form == "table":
         _print_tables(table, results, run_dir, chosen)
+        if note is not None:
+            say(out_console(), note)
     else:
         click.echo(render(table, form), nl=False)
+        if note is not None:
+            click.echo(note, err=True)
     if thresholds:
         check_thresholds(thresholds, run_dir, results, command_log(ctx, log_format))
 
