@@ -26,7 +26,8 @@ import hashlib
 import json
 import re
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, is_dataclass
+from functools import cached_property
 from typing import Literal, cast
 
 import jsonschema
@@ -58,8 +59,21 @@ DEFAULT_JUDGE_RUBRIC = (
 )
 
 
+class _Scorer:
+    """What every scorer type shares: its fingerprint, computed once per scorer object (a
+    changed scorer is a new object, made by `dataclasses.replace` or the config reader)."""
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short hash of everything that decides the scorer's scores."""
+        assert is_dataclass(self)
+        settings = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "call"}
+        text = json.dumps([type(self).__name__, settings], sort_keys=True, default=str)
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
 @dataclass(frozen=True)
-class ExactScorer:
+class ExactScorer(_Scorer):
     """The answer text equals the case's `expected`."""
 
     name: str
@@ -68,7 +82,7 @@ class ExactScorer:
 
 
 @dataclass(frozen=True)
-class IncludesScorer:
+class IncludesScorer(_Scorer):
     """The case's `expected` (or all / any of a list of them) appears in the answer text."""
 
     name: str
@@ -77,7 +91,7 @@ class IncludesScorer:
 
 
 @dataclass(frozen=True)
-class RegexScorer:
+class RegexScorer(_Scorer):
     """The answer text matches `pattern` (None: the case's `expected` is the pattern)."""
 
     name: str
@@ -86,15 +100,22 @@ class RegexScorer:
 
 
 @dataclass(frozen=True)
-class JsonScorer:
+class JsonScorer(_Scorer):
     """The answer text parses as JSON and, with a schema, validates against it."""
 
     name: str
     schema: JSONObject | None = None
 
+    @cached_property
+    def validator(self) -> jsonschema.protocols.Validator | None:
+        """The schema's validator, built once (building one costs more than validating)."""
+        if self.schema is None:
+            return None
+        return jsonschema.validators.validator_for(self.schema)(self.schema)
+
 
 @dataclass(frozen=True)
-class ToolCallScorer:
+class ToolCallScorer(_Scorer):
     """The answer calls `tool` with arguments containing `arguments` (None: from `expected`)."""
 
     name: str
@@ -103,7 +124,7 @@ class ToolCallScorer:
 
 
 @dataclass(frozen=True)
-class NumericScorer:
+class NumericScorer(_Scorer):
     """The first number in the answer is within a tolerance of the case's `expected`."""
 
     name: str
@@ -112,7 +133,7 @@ class NumericScorer:
 
 
 @dataclass(frozen=True)
-class LengthScorer:
+class LengthScorer(_Scorer):
     """The answer's length (value: words) is within the bounds that are set."""
 
     name: str
@@ -123,7 +144,7 @@ class LengthScorer:
 
 
 @dataclass(frozen=True)
-class RefusalScorer:
+class RefusalScorer(_Scorer):
     """Whether the model refused (value 1); passed when that is what `expect_refusal` says."""
 
     name: str
@@ -131,7 +152,7 @@ class RefusalScorer:
 
 
 @dataclass(frozen=True)
-class PythonScorer:
+class PythonScorer(_Scorer):
     """A user function `module:callable` called with a `ScoreInput`; `source_hash` is its
     module's source, part of the fingerprint."""
 
@@ -142,7 +163,7 @@ class PythonScorer:
 
 
 @dataclass(frozen=True)
-class JudgeScorer:
+class JudgeScorer(_Scorer):
     """A judge model: `grade` scores one answer on `rubric` from 0 to `scale` (passed at
     `pass_at`, if set); `pairwise` says whether the arm's answer beats the baseline's."""
 
@@ -163,10 +184,8 @@ NEEDS_EXPECTED = (ExactScorer, IncludesScorer, NumericScorer)
 
 
 def fingerprint(scorer: Scorer) -> str:
-    """A short hash of everything that decides the scorer's scores."""
-    settings = {f.name: getattr(scorer, f.name) for f in fields(scorer) if f.name != "call"}
-    text = json.dumps([type(scorer).__name__, settings], sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    """A short hash of everything that decides the scorer's scores (computed once each)."""
+    return scorer.fingerprint
 
 
 def read_scorers(root: Table, default_model: str) -> tuple[Scorer, ...]:

@@ -11,7 +11,7 @@ from collections.abc import Iterator, Mapping, Sequence
 
 import polars as pl
 
-from runner.config.scorers import JudgeScorer, PythonScorer, Scorer, fingerprint
+from runner.config.scorers import JudgeScorer, PythonScorer, Scorer
 from runner.config.types import Case
 from runner.results.schema import STATUS_OK, R, ScoreRow
 from runner.scoring.builtin import ScoringError, score_answer
@@ -44,7 +44,7 @@ def score_result(scorers: Sequence[Scorer], case: Case, columns: ResultColumns) 
 
 
 def _row(scorer: Scorer, given: ScoreInput, key: str) -> ScoreRow | None:
-    mark = fingerprint(scorer)
+    mark = scorer.fingerprint
     try:
         score = score_answer(scorer, given)
     except ScoringError as exc:

@@ -125,24 +125,13 @@ def _json(scorer: Scorer, given: ScoreInput) -> Score:
         value = json.loads(given.text)
     except json.JSONDecodeError as exc:
         return Score.check(False, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
-    if scorer.schema is None:
+    if scorer.validator is None:
         return Score.check(True)
-    error = jsonschema.exceptions.best_match(_validator(scorer).iter_errors(value))
+    error = jsonschema.exceptions.best_match(scorer.validator.iter_errors(value))
     if error is None:
         return Score.check(True)
     where = "/".join(str(p) for p in error.absolute_path) or "(root)"
     return Score.check(False, f"schema: {error.message} at {where}")
-
-
-_VALIDATORS: dict[str, jsonschema.protocols.Validator] = {}
-
-
-def _validator(scorer: JsonScorer) -> jsonschema.protocols.Validator:
-    key = json.dumps(scorer.schema, sort_keys=True)
-    if key not in _VALIDATORS:  # building a validator costs more than validating with it
-        schema = scorer.schema or {}
-        _VALIDATORS[key] = jsonschema.validators.validator_for(schema)(schema)
-    return _VALIDATORS[key]
 
 
 def _tool_call(scorer: Scorer, given: ScoreInput) -> Score | None:

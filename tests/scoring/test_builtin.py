@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -197,3 +198,37 @@ def test_score_input_carries_blocks_usage_and_tool_calls() -> None:
     assert (given.arm, given.model, given.repeat, given.stop_reason) == ("arm", "m", 2, "tool_use")
     assert given.tool_calls[0].name == "get_weather"
     assert given.tool_calls[0].arguments["city"] == "Paris"
+
+
+def test_scoring_many_answers_serialises_no_scorer_settings_per_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The fingerprint and the json scorer's validator are made once per scorer: scoring
+    100 answers dumps no scorer to JSON (it did twice per answer: fingerprint, schema key)."""
+    scorers = (JsonScorer("j", SCHEMA), ExactScorer("e"))
+    case = Case("c", ({"role": "user", "content": "q"},), expected='{"answer": "4"}')
+    columns = ResultColumns("k", "a", "m", 1, '{"answer": "4"}', None, None, "end_turn")
+    marks = [row.fingerprint for row in score_result(scorers, case, columns)]
+    dumped: list[object] = []
+    real = json.dumps
+
+    def recording(value: object, **options: object) -> str:
+        dumped.append(value)
+        return real(value, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(json, "dumps", recording)
+    for _ in range(100):
+        rows = score_result(scorers, case, columns)
+        assert [row.fingerprint for row in rows] == marks
+    assert dumped == []
+
+
+def test_a_changed_scorer_gets_its_own_fingerprint() -> None:
+    """The fingerprint is kept per scorer object: a scorer replaced with other settings is
+    fingerprinted anew, never given the old one's."""
+    scorer = JsonScorer("j", SCHEMA)
+    changed = dataclasses.replace(scorer, schema={"type": "array"})
+    assert scorer.fingerprint == JsonScorer("j", SCHEMA).fingerprint
+    assert changed.fingerprint != scorer.fingerprint
+    assert changed.validator is not None
+    assert not changed.validator.is_valid({"answer": "4"})
