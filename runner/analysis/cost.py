@@ -10,26 +10,26 @@ from __future__ import annotations
 import polars as pl
 
 from runner.catalog.models import find_model
-from runner.catalog.prices import PRICE_FIELDS, ModelPrice, PriceTable
+from runner.catalog.prices import PRICE_FIELDS, PriceTable
 from runner.results.schema import R
 
 COST = "cost_usd"
 _PER_TOKEN = 1e-6
+_ONE_HOUR, _CREATED, _INPUT = "_cache_write_1h", "_cache_created", "_price_input"
 
 
-def price_frame(prices: PriceTable) -> pl.LazyFrame:
-    """One row per model id (and each catalogued alias) with its per-token prices."""
-    rows = []
+def per_token_prices(prices: PriceTable) -> dict[str, dict[str, float]]:
+    """Per price field, the per-token price of each model id and of each catalogued alias
+    (a model id named in the table wins over another model's alias of the same name)."""
+    by_field: dict[str, dict[str, float]] = {field: {} for field in PRICE_FIELDS}
     for model, price in prices.models.items():
         info = find_model(model)
-        names = {model, *(info.aliases if info is not None and info.id == model else ())}
-        rows += [{R.model: name, **_per_token(price)} for name in sorted(names)]
-    schema = {R.model: pl.String, **{f"_price_{f}": pl.Float64 for f in PRICE_FIELDS}}
-    return pl.LazyFrame(rows, schema=schema, orient="row")
-
-
-def _per_token(price: ModelPrice) -> dict[str, float]:
-    return {f"_price_{f}": getattr(price, f) * _PER_TOKEN for f in PRICE_FIELDS}
+        aliases = info.aliases if info is not None and info.id == model else ()
+        for field, table in by_field.items():
+            per_token = getattr(price, field) * _PER_TOKEN
+            table.update({alias: per_token for alias in aliases if alias not in prices.models})
+            table[model] = per_token
+    return by_field
 
 
 def priced(results: pl.LazyFrame, prices: PriceTable | None) -> pl.LazyFrame:
@@ -59,21 +59,32 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
         .fill_null(0)
     )
     created = pl.col(R.cache_creation_input_tokens).fill_null(0)
+    table = per_token_prices(prices)
+    # The shared parts are columns of their own: left to common-subexpression elimination,
+    # the same query peaked at twice the memory.
+    frame = frame.with_columns(
+        one_hour.alias(_ONE_HOUR), created.alias(_CREATED), _price(table["input"]).alias(_INPUT)
+    )
+    one_hour, created = pl.col(_ONE_HOUR), pl.col(_CREATED)
     tokens = {
-        "input": pl.col(R.input_tokens),
         "output": pl.col(R.output_tokens).fill_null(0),
         "cache_write_5m": (created - one_hour).clip(lower_bound=0),
         "cache_write_1h": pl.min_horizontal(one_hour, created),
         "cache_read": pl.col(R.cache_read_input_tokens).fill_null(0),
     }
-    cost = pl.sum_horizontal(tokens[f] * pl.col(f"_price_{f}") for f in PRICE_FIELDS)
+    cost = pl.sum_horizontal(
+        pl.col(R.input_tokens) * pl.col(_INPUT),
+        *(tokens[f] * _price(table[f]) for f in PRICE_FIELDS if f != "input"),
+    )
     discount = pl.when(pl.col(R.batch_id).is_not_null()).then(prices.batch_discount).otherwise(1.0)
     speed = pl.col(R.usage_json).str.json_path_match("$.speed")
     discount = discount * pl.when(speed == "fast").then(prices.fast_multiplier).otherwise(1.0)
-    has_price = pl.col("_price_input").is_not_null() & pl.col(R.input_tokens).is_not_null()
+    has_price = pl.col(_INPUT).is_not_null() & pl.col(R.input_tokens).is_not_null()
     priced = pl.when(has_price).then(cost * discount)
-    return (
-        frame.join(price_frame(prices), on=R.model, how="left", maintain_order="left")
-        .with_columns(priced.alias(COST))
-        .drop([f"_price_{f}" for f in PRICE_FIELDS])
-    )
+    return frame.with_columns(priced.alias(COST)).drop(_ONE_HOUR, _CREATED, _INPUT)
+
+
+def _price(table: dict[str, float]) -> pl.Expr:
+    """Each row's per-token price in `table` for its model (null for a model not in `table`);
+    a lookup, not a join, so the other columns are not copied."""
+    return pl.col(R.model).replace_strict(table, default=None, return_dtype=pl.Float64)
