@@ -47,7 +47,7 @@ from runner.analysis.similarity import (
     SELF_STOP_SHIFT,
     TEXT_HASH,
     WORDS,
-    jaccard,
+    with_jaccard,
     with_text_features,
 )
 from runner.results.schema import STATUS_OK, R
@@ -62,6 +62,7 @@ METRICS = (
 REFERENCE_METRICS = ("baseline_self_similarity",)
 OK, ERROR, EVIDENCE_ARM, EVIDENCE_BASE = "_ok", "_error", "_ev_x", "_ev_y"
 HAS_SIGNALS = "_has_signals"
+SIMILARITY = "_similarity"
 BASE = "_b"
 _CARRIED = (
     *NUMERIC, OK, ERROR, TEXT_HASH, R.stop_reason,
@@ -77,48 +78,56 @@ def paired(
     with `conversations`, also the conversation metrics' columns.
 
     Evidence is matched per row by expressions before pairing (the arms with catalogued
-    signals are few), so the pairs carry flags, not lists, and nothing is collected here.
+    signals are few: one flag per such arm), so the pairs carry flags, not lists; the word
+    sets are compared once, into `SIMILARITY`, and not carried further. Nothing is collected.
     """
     signals = signals_by_arm(frame)
-    needed = [*PAIR_KEYS, *by, R.arm, R.status, *NUMERIC, R.text, R.stop_reason, R.evidence]
-    needed += SOURCE_COLUMNS if conversations else ()
     carried = (*_CARRIED, *(CONVERSATION_METRICS if conversations else ()))
-    rows = with_text_features(frame.select(list(dict.fromkeys(needed)))).with_columns(
-        *(conversation_values() if conversations else ()),
-        (pl.col(R.status) == STATUS_OK).alias(OK),
-        (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
-        _own_evidence(signals).alias(EVIDENCE_ARM),
+    flags = [_flag(i) for i in range(len(signals))]
+    rows = _rows(frame, by, signals, conversations=conversations).with_columns(
+        _shown_for_arm(signals).alias(EVIDENCE_ARM)
     )
     keep = list(dict.fromkeys([*PAIR_KEYS, *by, R.arm, *carried, EVIDENCE_ARM]))
     arms = rows.filter(pl.col(R.arm) != baseline).select(keep)
-    per_arm = [_shows(signals[arm]).alias(f"{EVIDENCE_BASE}{i}") for i, arm in enumerate(signals)]
     base = rows.filter(pl.col(R.arm) == baseline).select(
-        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in carried), *per_arm
+        *PAIR_KEYS, *(pl.col(c).alias(c + BASE) for c in carried), *flags
     )
     pairs = arms.join(base, on=list(PAIR_KEYS), how="inner", maintain_order="left")
+    pairs = with_jaccard(pairs, pl.col(WORDS), pl.col(WORDS + BASE), SIMILARITY)
     return pairs.with_columns(
-        _base_evidence(signals).alias(EVIDENCE_BASE),
+        _shown_for_arm(signals).alias(EVIDENCE_BASE),  # the flags here are the baseline's
         pl.col(R.arm).is_in(list(signals)).alias(HAS_SIGNALS),
-    ).drop(f"{EVIDENCE_BASE}{i}" for i in range(len(signals)))
+    ).drop(WORDS, WORDS + BASE, *flags)
 
 
-def _shows(signals: Sequence[str]) -> pl.Expr:
-    return shows_any(pl.col(R.evidence), signals).cast(pl.Float64)
+def _rows(
+    frame: pl.LazyFrame, by: Sequence[str], signals: dict[str, list[str]], *, conversations: bool
+) -> pl.LazyFrame:
+    """Every row's values and text features, with per signal arm a flag: does the row show
+    one of that arm's signals. Status, text and evidence are read here and not carried on."""
+    needed = [*PAIR_KEYS, *by, R.arm, R.status, *NUMERIC, R.text, R.stop_reason, R.evidence]
+    needed += SOURCE_COLUMNS if conversations else ()
+    rows = frame.select(list(dict.fromkeys(needed))).with_columns(
+        *(conversation_values() if conversations else ()),
+        (pl.col(R.status) == STATUS_OK).alias(OK),
+        (pl.col(R.status) != STATUS_OK).cast(pl.Float64).alias(ERROR),
+        *(
+            shows_any(pl.col(R.evidence), wanted).cast(pl.Float64).alias(_flag(i))
+            for i, wanted in enumerate(signals.values())
+        ),
+    )
+    return with_text_features(rows.drop(R.status, R.evidence), ok=pl.col(OK))
 
 
-def _own_evidence(signals: dict[str, list[str]]) -> pl.Expr:
-    """1.0 where the row's evidence shows a signal of its own arm's betas, else 0.0."""
-    flag = pl.lit(0.0)
-    for arm, wanted in signals.items():
-        flag = pl.when(pl.col(R.arm) == arm).then(_shows(wanted)).otherwise(flag)
-    return flag
+def _flag(index: int) -> str:
+    return f"_shows_{index}"
 
 
-def _base_evidence(signals: dict[str, list[str]]) -> pl.Expr:
-    """On a pair: 1.0 where the baseline's answer shows a signal of the paired arm's betas."""
+def _shown_for_arm(signals: dict[str, list[str]]) -> pl.Expr:
+    """The flag of the row's arm among the per-arm flags (0.0 for an arm without signals)."""
     flag = pl.lit(0.0)
     for index, arm in enumerate(signals):
-        flag = pl.when(pl.col(R.arm) == arm).then(pl.col(f"{EVIDENCE_BASE}{index}")).otherwise(flag)
+        flag = pl.when(pl.col(R.arm) == arm).then(pl.col(_flag(index))).otherwise(flag)
     return flag
 
 
@@ -139,13 +148,13 @@ def _output_sides(both_ok: pl.Expr) -> dict[str, tuple[pl.Expr, pl.Expr]]:
     same_text = pl.col(TEXT_HASH) == pl.col(TEXT_HASH + BASE)
     shifted = pl.col(R.stop_reason).ne_missing(pl.col(R.stop_reason + BASE))
     base_self = pl.col(SELF_SIMILARITY + BASE)
-    jaccard_arm = jaccard(pl.col(WORDS), pl.col(WORDS + BASE))
+    jaccard_arm = pl.col(SIMILARITY)
     with_signals = both_ok & pl.col(HAS_SIGNALS)
     return {
         "error_rate": (pl.col(ERROR), pl.col(ERROR + BASE)),
         "exact_match": (_on(both_ok, same_text), _on(both_ok, pl.col(SELF_EXACT + BASE))),
         "similarity": (
-            _on(both_ok, jaccard(pl.col(WORDS), pl.col(WORDS + BASE))),
+            _on(both_ok, jaccard_arm),
             _on(both_ok, base_self),
         ),
         "outputs_changed": (
