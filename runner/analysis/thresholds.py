@@ -32,6 +32,7 @@ import polars as pl
 
 from runner.analysis import summarize
 from runner.analysis.scores import PASS_RATE, SCORE_PREFIX
+from runner.config.names import SCORER_NAME_RE
 from runner.results.schema import RESULTS_SCHEMA, R
 
 Kind = Literal["value", "delta", "regress"]
@@ -42,9 +43,11 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+# A scorer's name is matched by the rule the experiment reader applies, so a scorer the
+# experiment accepts can always be named in a threshold.
 _EXPRESSION = re.compile(
     r"(?:model=(?P<model>[^:]+):)?(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?"
-    r"(?P<metric>score\.[A-Za-z0-9_]+(?:\.pass_rate)?|[a-z0-9_]+)"
+    rf"(?P<metric>score\.(?:{SCORER_NAME_RE.pattern})(?:\.pass_rate)?|[a-z0-9_]+)"
     r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(?P<pct>%)?"
 )
 _OBSERVED, _REFERENCE = "__observed", "__reference"

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 import pytest
+from e2e_support import write_experiment
 
 from runner.analysis.thresholds import BadThreshold, Threshold, evaluate, parse_threshold
+from runner.config.load import load_experiment
+from runner.errors import ConfigError
 
 
 @pytest.mark.parametrize(
@@ -131,3 +136,28 @@ def test_arm_filter_and_missing_values_cross_nothing_else() -> None:
     assert [v.arm for v in limited] == ["beta"]
     nulls = evaluate([parse_threshold("p50_latency_ms>1")], frame, baseline_arm=None)
     assert [v.arm for v in nulls] == ["baseline"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["correct", "Score_2", "_x", "a-b", "a.b", "naïve", "a+b", "x" * 200],
+    ids=["plain", "mixed", "underscore", "dash", "dot", "non-ascii", "plus", "long"],
+)
+def test_a_scorer_can_be_named_in_a_threshold_exactly_when_the_experiment_accepts_it(
+    tmp_path: Path, name: str
+) -> None:
+    """The threshold parser and the experiment reader apply one rule to a scorer's name: a
+    scorer the experiment accepts can be thresholded, one it refuses cannot."""
+    scorer = f'[[scorers]]\nname = "{name}"\ntype = "exact"'
+    path = write_experiment(tmp_path, "http://127.0.0.1:9", extra=scorer)
+    try:
+        load_experiment(path)
+        accepted = True
+    except ConfigError:
+        accepted = False
+    try:
+        parse_threshold(f"score.{name}.pass_rate<0.5")
+        thresholdable = True
+    except BadThreshold:
+        thresholdable = False
+    assert thresholdable == accepted
