@@ -12,11 +12,12 @@ frame. The tables themselves are declared in `runner.results.schema`.
 from __future__ import annotations
 
 import dataclasses
+import json
 import operator
 import types
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Union, get_args, get_origin, get_type_hints
 
 import polars as pl
@@ -100,11 +101,32 @@ def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:
     table = _TABLES[type(rows[0])]
     if table.schema != schema:
         raise ValueError(f"{type(rows[0]).__name__} rows do not have the schema asked for")
-    columns = {
-        name: [get(row) for row in rows]
-        for name, get in zip(schema.names(), table.getters, strict=True)
-    }
+    columns = [
+        _series(name, [get(row) for row in rows], dtype)
+        for (name, dtype), get in zip(schema.items(), table.getters, strict=True)
+    ]
     return pl.DataFrame(columns, schema=schema)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MICROSECOND = timedelta(microseconds=1)
+_JSON_INNER = (pl.String(), pl.Int64(), pl.Int32())
+
+
+def _series(name: str, values: list[object], dtype: pl.DataType) -> pl.Series:
+    """One column of `dtype`, by the quickest route that keeps the values exactly."""
+    try:
+        if isinstance(dtype, pl.List) and dtype.inner in _JSON_INNER:
+            decoded = pl.Series(name, [json.dumps(values)]).str.json_decode(pl.List(dtype))
+            exploded = decoded.explode()
+            if exploded.to_list() == values:
+                return exploded
+        if isinstance(dtype, pl.Datetime) and dtype.time_unit == "us":
+            micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]  # type: ignore[operator]
+            return pl.Series(name, micros, dtype=pl.Int64()).cast(dtype)
+    except (TypeError, ValueError, pl.exceptions.PolarsError):
+        pass  # a value only polars' own reading takes (or rejects, saying why)
+    return pl.Series(name, values, dtype=dtype)
 
 
 def row_values(row: object) -> list[object]:

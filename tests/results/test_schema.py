@@ -9,6 +9,7 @@ from typing import Final
 
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from runner.results.contract import Int32, register, rows_to_frame
 from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, A, MessageColumns, R
@@ -94,3 +95,45 @@ def test_rows_of_another_table_are_refused() -> None:
     """Building a frame from rows whose type has a different schema is an error, not a mix-up."""
     with pytest.raises(KeyError):
         rows_to_frame([MessageColumns.empty()], RESULTS_SCHEMA)
+
+
+@dataclass(slots=True)
+class _ListRow:
+    names: list[str]
+    counts: list[int] | None
+    at: datetime | None
+
+
+@pytest.mark.parametrize(
+    ("names", "counts"),
+    [
+        pytest.param(["a", "é\u2028\x00", '"q\\'], [1, None, -(2**63)], id="plain"),
+        pytest.param(["\ud800x"], [1], id="lone-surrogate"),
+        pytest.param(["a"], [2**70], id="past-64-bits"),
+        pytest.param([1], [1], id="wrong-type"),
+    ],
+)
+def test_list_columns_keep_their_values_or_fail_as_polars_does(
+    names: list[object], counts: list[int]
+) -> None:
+    """List columns hold exactly the values given (empty and null lists too); a value polars
+    refuses is refused with polars' own error, never stored altered."""
+
+    class L:
+        names: Final = "names"
+        counts: Final = "counts"
+        at: Final = "at"
+
+    schema = register(_ListRow, L).schema
+    at = datetime(2026, 1, 1, 12, 30, 15, 123456, tzinfo=UTC)
+    rows = [_ListRow(names, counts, at), _ListRow([], None, None)]  # type: ignore[arg-type]
+    try:
+        expected = pl.DataFrame(
+            {"names": [names, []], "counts": [counts, None], "at": [at, None]}, schema=schema
+        )
+    except (TypeError, ValueError) as refused:
+        with pytest.raises(type(refused)):
+            rows_to_frame(rows, schema)
+        return
+    assert_frame_equal(rows_to_frame(rows, schema), expected)
+    assert rows_to_frame(rows, schema).row(0) == (names, counts, at)
