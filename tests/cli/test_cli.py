@@ -62,7 +62,7 @@ def test_plan_says_which_cases_are_conversations(
     out = capfd.readouterr().out
     assert "8 of the cases are conversations" in out
     assert "up to 10 requests to the model (max_turns)" in out
-    assert "= 96 requests" in out
+    assert "= 128 requests" in out
     assert "Traceback" not in out
     assert "quickstart" not in out
 

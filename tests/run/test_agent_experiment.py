@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from e2e_support import run_cli
 
@@ -30,10 +31,10 @@ def test_agent_tools_shows_conversations_and_context_management_cuts_late_turns(
     assert "conversations per arm" in printed
     for header in ("turns", "tool calls", "input tokens by turn"):
         assert header in printed
-    for arm in ("baseline", "interleaved-thinking", "context-management"):
+    for arm in ("baseline", "interleaved-thinking", "context-management", "clear-at-least"):
         assert printed.count(arm) >= 4  # two models, in both tables
     (run_dir,) = (out / "agent-tools").iterdir()
-    assert (run_dir / "turns.parquet").is_file()
+    _check_clear_at_least(pl.read_parquet(run_dir / "turns.parquet"))
 
     assert run_cli(["compare", run_dir, "--format", "json"]) == 0
     rows = json.loads(capsys.readouterr().out)
@@ -46,3 +47,13 @@ def test_agent_tools_shows_conversations_and_context_management_cuts_late_turns(
     metrics = {r["metric"] for r in rows}
     assert {"turns", "tool_calls", "total_tokens", "cache_read_share"} <= metrics
     assert "total_latency_ms" in metrics
+
+
+def _check_clear_at_least(turns: pl.DataFrame) -> None:
+    """clear_at_least 1,000: fewer turns clear than under the plain edit, each clearing 1,000+."""
+    clearing = turns.filter(pl.col("context_edits").list.len() > 0)
+    by_arm = clearing.group_by("arm").len()
+    counts = dict(zip(by_arm["arm"], by_arm["len"], strict=True))
+    assert 0 < counts["clear-at-least"] < counts["context-management"]
+    batched = clearing.filter(pl.col("arm") == "clear-at-least")
+    assert batched["cleared_input_tokens"].min() >= 1_000
