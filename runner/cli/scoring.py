@@ -1,5 +1,6 @@
-"""Saying so when a scorer measured nothing: one line per scorer whose every score is an error,
-and exit 1 (for `run` and `score` alike)."""
+"""Scores on the terminal, for `run` and `score` alike: the scores-per-arm table (means and
+pass rates with three decimals each, so 1.000 stands beside 0.667), and saying so when a
+scorer measured nothing: one line per scorer whose every score is an error, and exit 1."""
 
 from __future__ import annotations
 
@@ -7,12 +8,23 @@ from collections.abc import Collection
 from pathlib import Path
 
 import polars as pl
+from rich.console import Console
+from rich.table import Table
 
 from runner.analysis.runs import load_scores
 from runner.analysis.scores import unscored
 from runner.cli.logs import EventLog
+from runner.cli.terminal import fit_table, fixed_cell
 from runner.errors import ScorersFailed
 from runner.results.schema import S
+
+
+def score_table(console: Console, summary: pl.DataFrame, title: str) -> Table:
+    """`score_summary`'s frame as a table fitted to `console`."""
+    return fit_table(console, summary, title, formats=dict.fromkeys(_SCORE_COLUMNS, fixed_cell))
+
+
+_SCORE_COLUMNS = ("mean", "pass_rate")
 
 
 def check_every_scorer_scored(

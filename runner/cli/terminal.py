@@ -10,7 +10,7 @@ every header. Every cell, title and line is plain `Text`: user text is never rea
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from types import TracebackType
 from typing import TextIO
 
@@ -82,11 +82,13 @@ def render_table(
     *,
     compact: bool = False,
     whole: Sequence[str] = (),
+    formats: Mapping[str, Callable[[object], str]] | None = None,
 ) -> Table:
     """A rich table of a polars frame; floats rounded for reading; `headers` renames columns.
 
     `compact` draws only a rule under the header, which saves a character per column; the
-    `whole` columns (names a reader looks rows up by) never wrap: the others wrap first.
+    `whole` columns (names a reader looks rows up by) never wrap: the others wrap first;
+    `formats` gives a column its own way of showing a value (else `cell`).
     """
     names = headers or {}
     table = Table(title=Text(title) if title else None, header_style="bold")
@@ -101,8 +103,9 @@ def render_table(
             overflow="ellipsis" if numeric else "fold",
             no_wrap=name in whole,
         )
+    shows = [(formats or {}).get(name, _cell) for name in frame.columns]
     for row in frame.iter_rows():
-        table.add_row(*(Text(_cell(value)) for value in row))
+        table.add_row(*(Text(show(value)) for show, value in zip(shows, row, strict=True)))
     return table
 
 
@@ -119,22 +122,23 @@ def fit_table(
     headers: Mapping[str, str] | None = None,
     droppable: Sequence[str] = (),
     whole: Sequence[str] = (),
+    formats: Mapping[str, Callable[[object], str]] | None = None,
 ) -> Table:
     """`render_table` fitted to the console's width: boxed if it fits, else compact, dropping
     columns of `droppable` (first listed first) until it fits; a caption names what was hidden.
     """
-    table = render_table(frame, title, headers)
+    table = render_table(frame, title, headers, formats=formats)
     if fits(console, table):
         return table
     hidden: list[str] = []
-    table = render_table(frame, title, headers, compact=True, whole=whole)
+    table = render_table(frame, title, headers, compact=True, whole=whole, formats=formats)
     for column in droppable:
         if fits(console, table):
             break
         if column in frame.columns:
             frame = frame.drop(column)
             hidden.append(column)
-            table = render_table(frame, title, headers, compact=True, whole=whole)
+            table = render_table(frame, title, headers, compact=True, whole=whole, formats=formats)
     if hidden:
         table.caption = Text(
             f"not shown at {console.width} columns: {', '.join(hidden)} "
@@ -145,6 +149,13 @@ def fit_table(
 
 def cell(value: object) -> str:
     """One value as the tables show it."""
+    return _cell(value)
+
+
+def fixed_cell(value: object, decimals: int = 3) -> str:
+    """A number with a fixed count of decimals (1.000 beside 0.667, never 1), else `cell`."""
+    if isinstance(value, float) and math.isfinite(value) and abs(value) < 100:
+        return f"{value:.{decimals}f}"
     return _cell(value)
 
 

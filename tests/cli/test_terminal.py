@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import polars as pl
 import pytest
+from e2e_support import run_cli
 from rich.console import Console
 
+from runner.cli.scoring import score_table
 from runner.cli.terminal import render_table, wants_progress
 
 
@@ -49,3 +52,34 @@ def test_progress_bar_only_on_a_terminal_and_not_quiet(
 ) -> None:
     """The bar draws on a TTY unless --quiet; never into a pipe or a log file."""
     assert wants_progress(_Stream(tty), quiet) is expected
+
+
+def test_score_means_and_pass_rates_have_three_decimals_each() -> None:
+    """A mean of 1.0 reads 1.000 beside 0.500 and 0.667 (not `1`), a missing one a dash."""
+    frame = pl.DataFrame(
+        {"scorer": ["a", "b", "c", "d"], "mean": [1.0, 0.5, 2 / 3, None], "pass_rate": [1.0] * 4}
+    )
+    console = Console(file=io.StringIO(), width=80)
+    console.print(score_table(console, frame, "scores"))
+    rows = console.file.getvalue().splitlines()[-5:-1]  # type: ignore[attr-defined]
+    assert [_words(row)[1:] for row in rows] == [
+        ["1.000", "1.000"], ["0.500", "1.000"], ["0.667", "1.000"], ["-", "1.000"],
+    ]  # fmt: skip
+
+
+@pytest.mark.usefixtures("keyed")
+def test_the_quickstart_prints_its_score_means_with_three_decimals(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The table a first run shows: every scorer row ends `1.000 1.000`, never `1 1`."""
+    experiment = Path(__file__).parents[2] / "experiments" / "quickstart.toml"
+    assert run_cli(["run", experiment, "--local", "-q"]) == 0
+    out = capsys.readouterr().out
+    rows = [_words(line) for line in out.splitlines() if " correct " in line]
+    assert len(rows) == 6
+    assert all(row[-2:] == ["1.000", "1.000"] for row in rows)
+
+
+def _words(line: str) -> list[str]:
+    """A table row's cells (box lines dropped)."""
+    return [word for word in line.split() if word != "│"]

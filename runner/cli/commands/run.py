@@ -31,7 +31,7 @@ from runner.cli.commands.options import (
 from runner.cli.emulator_settings import emulator_config
 from runner.cli.gates import check_thresholds
 from runner.cli.logs import EventLog
-from runner.cli.scoring import check_every_scorer_scored
+from runner.cli.scoring import check_every_scorer_scored, score_table
 from runner.cli.terminal import (
     ProgressBar,
     err_console,
@@ -278,7 +278,7 @@ def _print_scores(console: Console, run_dir: Path) -> None:
     if scores is None:
         return
     table = score_summary(read_results(run_dir), scores)
-    console.print(fit_table(console, table, "scores per arm (compare RUN_DIR tests the deltas)"))
+    console.print(score_table(console, table, "scores per arm (compare RUN_DIR tests the deltas)"))
 
 
 CONVERSATION_HEADERS = {

@@ -18,7 +18,7 @@ from runner.analysis.runs import load_run
 from runner.analysis.scores import judge_totals, score_summary
 from runner.cli.commands.options import command_log, emulator_option, log_format_option
 from runner.cli.emulator_settings import emulator_config
-from runner.cli.scoring import check_every_scorer_scored
+from runner.cli.scoring import check_every_scorer_scored, score_table
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
@@ -88,7 +88,7 @@ def score_command(
     click.echo(f"Scored {run_dir.name}: {written}.")
     summary = score_summary(load_run(run_dir), read_scores(run_dir))
     console = out_console()
-    console.print(fit_table(console, summary, "scores per arm"))
+    console.print(score_table(console, summary, "scores per arm"))
     if judges:
         console.print(fit_table(console, judge_totals(directory.path), "judge requests"))
     check_every_scorer_scored(run_dir, log, [s.name for s in chosen])
