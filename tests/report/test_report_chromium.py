@@ -190,10 +190,10 @@ def test_an_arm_whose_requests_all_failed_reads_as_failed_never_zero(loaded: Loa
     assert failed.count() == 1
     assert "bogus" in failed.inner_text()
     assert "failed" in failed.inner_text()
-    tokens = page.inner_text("#tokens")
-    assert "bogus: failed: no successful request" in " ".join(tokens.split()) or (
-        "failed: no successful request" in tokens
-    )
+    missing = page.locator("#tokens g.missing title").all_text_contents()
+    assert missing  # one bar per token chart, each the bogus arm's and only its
+    assert all(m.endswith(" · bogus: failed: no successful request") for m in missing)
+    assert "failed: no successful request" in page.inner_text("#tokens")
     effect = page.inner_text("#effect-table")
     assert "nothing was measured" in effect
 
