@@ -176,17 +176,23 @@ def frame(found: Timings, server: Served, injected: float) -> pl.DataFrame:
     )
 
 
-def split(table: pl.DataFrame) -> str:
-    """Where the slowest 1% lost their time, mean ms of each part."""
+def split(table: pl.DataFrame, concurrency: int) -> str:
+    """Where the slowest 1% lost their time (mean ms of each part), how many of them were in
+    the first wave (the first `concurrency` sent: connections set up at once), and what
+    neither lag explains after that wave."""
     cut = table["excess"].quantile(0.99)
-    worst = table.filter(pl.col("excess") >= cut) if cut is not None else table.clear()
+    flagged = table.with_columns((pl.col("sent_at").rank("ordinal") <= concurrency).alias("first"))
+    worst = flagged.filter(pl.col("excess") >= cut) if cut is not None else flagged.clear()
     if worst.is_empty() or worst["behind"].null_count():
         return "slowest 1%: not measured"
     means = [worst[c].mean() for c in ("excess", "to_handler", "behind", "back")]
     excess, to_handler, behind, back = (float(m) if isinstance(m, float) else 0.0 for m in means)
+    in_first = int(worst["first"].sum())
+    later = flagged.filter(~pl.col("first"))["neither"]
     return (
-        f"slowest 1% (mean {excess:+.1f} ms): {to_handler:+.1f} on the way to the handler, "
-        f"{behind:+.1f} behind its schedule, {back:+.1f} on the way back"
+        f"slowest 1% (mean {excess:+.1f} ms, {in_first} of {worst.height} in the first wave): "
+        f"{to_handler:+.1f} on the way to the handler, {behind:+.1f} behind its schedule, "
+        f"{back:+.1f} on the way back; after the first wave neither explains {_pair(later).strip()}"
     )
 
 
@@ -261,7 +267,7 @@ def measure(args: argparse.Namespace, stream: bool, concurrency: int) -> tuple[b
         stacks.add(f"{server.loop} + {server.http}")
         print(row(name, mode, concurrency, table), flush=True)
         print(f"{'':<12}-> {line}", flush=True)
-        print(f"{'':<12}   {split(table)}", flush=True)
+        print(f"{'':<12}   {split(table, concurrency)}", flush=True)
     return ok, stacks
 
 

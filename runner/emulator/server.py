@@ -10,6 +10,7 @@ h11 (`server_stack`), with the ASGI lifespan on so the app's loop-lag ticker run
 
 from __future__ import annotations
 
+import gc
 import importlib.util
 import logging
 import socket
@@ -142,6 +143,12 @@ def listen(host: str = "127.0.0.1", port: int = 8765) -> socket.socket:
 
 
 def serve(config: EmulatorConfig, sock: socket.socket) -> None:
-    """Serve the emulator on `sock` (from `listen`) until interrupted (Ctrl+C stops it)."""
+    """Serve the emulator on `sock` (from `listen`) until interrupted (Ctrl+C stops it).
+
+    What exists before serving (the imported modules, about 80,000 objects) is moved out of
+    the garbage collector's reach (`gc.freeze`): a full collection walked all of it, stalling
+    every reply in flight by 15-45 ms a few times per thousand requests."""
     _hide_drops()
-    uvicorn.Server(_settings(create_app(config))).run(sockets=[sock])
+    server = uvicorn.Server(_settings(create_app(config)))
+    gc.freeze()
+    server.run(sockets=[sock])

@@ -60,5 +60,17 @@ def test_a_failed_request_fails_the_row() -> None:
 
 def test_the_split_adds_up_to_the_excess() -> None:
     """Sent at 100 s, handler at +1 ms, last write 2 ms behind: the rest is the way back."""
-    line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100))
+    line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100), concurrency=256)
     assert "+1.0 on the way to the handler, +2.0 behind its schedule, +7.0 on the way back" in line
+
+
+def test_the_split_names_the_first_wave() -> None:
+    """The two slowest requests were the first two sent; after that wave what the lags leave
+    is small."""
+    table = _table([1.0] * 98 + [90.0] * 2, [0.0] * 100, [0.0] * 100)
+    table = table.with_columns(
+        pl.when(pl.col("excess") > 50).then(0.0).otherwise(pl.col("sent_at") + 1).alias("sent_at")
+    )
+    line = split(table, concurrency=2)
+    assert "2 of 2 in the first wave" in line
+    assert "after the first wave neither explains +1.0 /    +1.0" in line
