@@ -21,10 +21,13 @@ used) before anything is written; a run stopped by an unexpected error raises Ru
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections.abc import Callable, Coroutine
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
+from typing import ParamSpec, TypeVar
 
 import anyio
 import polars as pl
@@ -38,6 +41,10 @@ from runner.results.manifest import Counts, RunStatus
 from runner.results.store import RunDirectory, read_attempts
 from runner.results.writer import ResultObserver
 from runner.run.launch import LaunchOptions, parse_shard, prepare_run, run_prepared
+from runner.run.option_names import KEYWORDS
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -57,53 +64,6 @@ class RunHandle:
     def attempts(self) -> pl.LazyFrame:
         """One row per HTTP attempt."""
         return read_attempts(self.run_dir)
-
-
-def run_experiment(
-    experiment: str | Path | Experiment,
-    *,
-    local: bool = False,
-    base_url: str | None = None,
-    results_dir: str | Path = "results",
-    run_id: str | None = None,
-    concurrency: int | None = None,
-    emulator: EmulatorConfig | None = None,
-    resume: str | Path | None = None,
-    retry_errors: str | Path | None = None,
-    shard: str | None = None,
-    via: str = "live",
-    batch_size: int | None = None,
-    observer: ResultObserver | None = None,
-) -> RunHandle:
-    """Run `experiment` (a TOML file or a loaded `Experiment`) and wait for it to end.
-
-    `local` runs against the built-in emulator (configured by `emulator`); `base_url` sends to
-    another server; `results_dir`, `run_id`, `concurrency`, `resume`/`retry_errors` (a run
-    directory or "latest"), `shard` ("K/N", with `run_id`), `via` ("live" or "batches": Message
-    Batches, which can take hours) and `batch_size` mean what the `beta-runner run` options of
-    the same names mean. `observer.result(row)` sees each finished request. From
-    inside a running event loop the run goes to a worker thread (see the module docstring).
-    """
-    start = partial(
-        arun_experiment,
-        experiment,
-        local=local,
-        base_url=base_url,
-        results_dir=results_dir,
-        run_id=run_id,
-        concurrency=concurrency,
-        emulator=emulator,
-        resume=resume,
-        retry_errors=retry_errors,
-        shard=shard,
-        via=via,
-        batch_size=batch_size,
-        observer=observer,
-    )
-    if not _loop_running():
-        return anyio.run(start)
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beta-runner") as pool:
-        return pool.submit(anyio.run, start).result()
 
 
 async def arun_experiment(
@@ -133,9 +93,10 @@ async def arun_experiment(
         emulator=emulator or EmulatorConfig(),
         resume=str(resume) if resume is not None else None,
         retry_errors=str(retry_errors) if retry_errors is not None else None,
-        shard=parse_shard(shard) if shard is not None else None,
+        shard=parse_shard(shard, KEYWORDS) if shard is not None else None,
         via=via,
         batch_size=batch_size,
+        names=KEYWORDS,
     )
     prepared = prepare_run(options, Environment.from_os())
     if prepared.continuing is not None and prepared.sending == 0:
@@ -144,6 +105,36 @@ async def arun_experiment(
     return RunHandle(
         outcome.run_dir, outcome.run_id, outcome.status, outcome.counts, prepared.warnings
     )
+
+
+def _blocking(run: Callable[P, Coroutine[object, object, T]]) -> Callable[P, T]:
+    """`run` as a blocking call taking the same arguments (the one list of them is `run`'s):
+    in a new event loop, or in a worker thread with its own loop when this thread already
+    runs one."""
+
+    @functools.wraps(run)
+    def blocking(*args: P.args, **kwargs: P.kwargs) -> T:
+        start = partial(run, *args, **kwargs)
+        if not _loop_running():
+            return anyio.run(start)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="beta-runner") as pool:
+            return pool.submit(anyio.run, start).result()
+
+    return blocking
+
+
+run_experiment = _blocking(arun_experiment)
+run_experiment.__name__ = run_experiment.__qualname__ = "run_experiment"
+run_experiment.__doc__ = """Run `experiment` (a TOML file or a loaded `Experiment`) and wait for it.
+
+    `local` runs against the built-in emulator (configured by `emulator`); `base_url` sends to
+    another server; `results_dir`, `run_id`, `concurrency`, `resume`/`retry_errors` (a run
+    directory or "latest"), `shard` ("K/N", with `run_id`), `via` ("live" or "batches": Message
+    Batches, which can take hours) and `batch_size` mean what the `beta-runner run` options of
+    the same names mean; errors name these keywords, not the flags. `observer.result(row)`
+    sees each finished request. From inside a running event loop the run goes to a worker
+    thread (see the module docstring). Takes exactly `arun_experiment`'s arguments.
+    """
 
 
 def _as_it_stands(run_dir: Path, warnings: tuple[str, ...]) -> RunHandle:

@@ -2,8 +2,9 @@
 
 The one path from "run this experiment" to a finished run directory, shared by `beta-runner
 run` and `runner.run_experiment`: `prepare_run` checks everything that can be wrong with the
-input (raising ConfigError/UsageError/RunStoreError, whose messages name the command's flags,
-`--run-id` for `run_id=`) before a run directory is created or a request is sent; `run_prepared`
+input (raising ConfigError/UsageError/RunStoreError, whose messages name the options as the
+caller spells them: `--run-id` from the CLI, `run_id` from Python; see
+`runner.run.option_names`) before a run directory is created or a request is sent; `run_prepared`
 (async) or `start_run` (blocking) then runs it. A run is new, or continues an existing run
 directory (`resume`, `retry_errors`). With `local`, the emulator runs in this process on a free
 loopback port and receives a placeholder key: a real key is never sent to it.
@@ -32,6 +33,7 @@ from runner.results.lock import RunLock
 from runner.results.store import RunDirectory
 from runner.results.writer import ResultObserver
 from runner.run.batches import BatchOptions, BatchSender
+from runner.run.option_names import FLAGS, OptionNames
 from runner.run.resume import RESUME, RETRY_ERRORS, Continuation, continuation, locate
 from runner.run.session import (
     RunOutcome,
@@ -66,6 +68,7 @@ class LaunchOptions:
     via: str = "live"
     batch_size: int | None = None  # requests per batch with via="batches" (default 10,000)
     shard: Shard | None = None
+    names: OptionNames = FLAGS  # how errors name these options (KEYWORDS from Python)
 
 
 @dataclass(frozen=True)
@@ -102,11 +105,11 @@ def prepare_run(options: LaunchOptions, env: Environment) -> PreparedRun:
     _check_batchable(experiment, options)
     continuing = _continuation(experiment, options)
     if options.run_id is not None:
-        problem = name_problem(options.run_id, "--run-id")
+        problem = name_problem(options.run_id, options.names.name("run_id"))
         if problem is not None:
             raise UsageError(problem)
     run_id = continuing.run_id if continuing else options.run_id or new_run_id()
-    api_key = api_key_for(experiment, env, local=options.local)
+    api_key = api_key_for(experiment, env, local=options.local, names=options.names)
     shard = options.shard or _recorded_shard(continuing)
     return PreparedRun(experiment, run_id, api_key, loaded.warnings, continuing, shard)
 
@@ -123,28 +126,31 @@ def _recorded_shard(continuing: Continuation | None) -> Shard | None:
 
 
 def _check_flags(options: LaunchOptions) -> None:
-    check_base_url_flag(options.local, options.base_url)
+    n = options.names
+    check_base_url_flag(options.local, options.base_url, n)
+    resume, retry, run_id = n.name("resume"), n.name("retry_errors"), n.name("run_id")
     if options.resume is not None and options.retry_errors is not None:
-        raise UsageError("Use either --resume or --retry-errors, not both.")
+        raise UsageError(f"Use either {resume} or {retry}, not both.")
     if options.run_id is not None and (options.resume or options.retry_errors):
-        raise UsageError("--run-id names a new run; --resume and --retry-errors continue one.")
+        raise UsageError(f"{run_id} names a new run; {resume} and {retry} continue one.")
     if options.shard is not None and options.run_id is None and options.resume is None:
         raise UsageError(
-            "--shard needs --run-id, the same on every machine, so the shards form one run."
+            f"{n.name('shard')} needs {run_id}, the same on every machine, so the shards form "
+            "one run."
         )
-    _check_via(options.via, options.batch_size)
+    _check_via(options.via, options.batch_size, n)
 
 
-def _check_via(via: str, batch_size: int | None) -> None:
+def _check_via(via: str, batch_size: int | None, n: OptionNames) -> None:
     if via not in VIAS:
-        raise UsageError(f"--via {via!r} must be one of {', '.join(VIAS)}.")
+        raise UsageError(f"{n.given('via', via, quoted=True)} must be one of {', '.join(VIAS)}.")
+    size, batches = n.given("batch_size", batch_size), n.given("via", "batches")
     if batch_size is not None and via != "batches":
         raise UsageError(
-            f"--batch-size {batch_size} only applies with --via batches; add --via batches, "
-            "or drop --batch-size."
+            f"{size} only applies with {batches}; add {batches}, or drop {n.name('batch_size')}."
         )
     if batch_size is not None and not 1 <= batch_size <= MAX_BATCH_SIZE:
-        raise UsageError(f"--batch-size {batch_size} must be between 1 and {MAX_BATCH_SIZE}.")
+        raise UsageError(f"{size} must be between 1 and {MAX_BATCH_SIZE}.")
 
 
 def _check_batchable(experiment: Experiment, options: LaunchOptions) -> None:
@@ -154,20 +160,22 @@ def _check_batchable(experiment: Experiment, options: LaunchOptions) -> None:
         return
     talking = [case.id for case in experiment.cases if case.conversation]
     if talking:
+        batches = options.names.given("via", "batches")
         raise UsageError(
-            f"--via batches cannot run conversation cases (tool loops or scripted turns need "
+            f"{batches} cannot run conversation cases (tool loops or scripted turns need "
             f"each answer before the next request), and {experiment.path} has "
             f"{len(talking)}: {', '.join(talking[:3])}{', ...' if len(talking) > 3 else ''}. "
-            "Run it live (without --via batches), or set max_turns = 1 on those cases."
+            f"Run it live (without {batches}), or set max_turns = 1 on those cases."
         )
 
 
 def _continuation(experiment: Experiment, options: LaunchOptions) -> Continuation | None:
+    where = (options.results_dir, experiment, options.names)
     if options.resume is not None:
-        path = locate(options.resume, options.results_dir, experiment, "--resume")
+        path = locate(options.resume, *where, "resume")
         return continuation(experiment, RESUME, path)
     if options.retry_errors is not None:
-        path = locate(options.retry_errors, options.results_dir, experiment, "--retry-errors")
+        path = locate(options.retry_errors, *where, "retry_errors")
         return continuation(experiment, RETRY_ERRORS, path)
     return None
 
@@ -247,23 +255,24 @@ async def _run(
         )
 
 
-def check_base_url_flag(local: bool, base_url: str | None) -> None:
+def check_base_url_flag(local: bool, base_url: str | None, names: OptionNames = FLAGS) -> None:
     """UsageError when `--base-url` is given with `--local` or is not a valid base URL."""
     if base_url is None:
         return
     if local:
-        raise UsageError("Use either --local or --base-url, not both.")
+        raise UsageError(f"Use either {names.name('local')} or {names.name('base_url')}, not both.")
     problem = base_url_problem(base_url)
     if problem is not None:
-        raise UsageError(f"--base-url: {problem}.")
+        raise UsageError(f"{names.name('base_url')}: {problem}.")
 
 
-def parse_shard(text: str) -> Shard:
+def parse_shard(text: str, names: OptionNames = FLAGS) -> Shard:
     """`K/N` with 1 <= K <= N; UsageError otherwise."""
     found = _SHARD.fullmatch(text)
     if found and 1 <= int(found[1]) <= int(found[2]):
         return Shard(int(found[1]), int(found[2]))
-    raise UsageError(f"--shard {text!r} must be K/N with 1 <= K <= N, e.g. 1/4.")
+    shown = names.given("shard", text, quoted=True)
+    raise UsageError(f"{shown} must be K/N with 1 <= K <= N, e.g. 1/4.")
 
 
 @contextmanager
@@ -285,12 +294,15 @@ def _with_overrides(experiment: Experiment, options: LaunchOptions) -> Experimen
     if options.concurrency is None:
         return experiment
     if not 1 <= options.concurrency <= 1024:
-        raise UsageError(f"--concurrency {options.concurrency} must be between 1 and 1024.")
+        shown = options.names.given("concurrency", options.concurrency)
+        raise UsageError(f"{shown} must be between 1 and 1024.")
     settings = dataclasses.replace(experiment.run, concurrency=options.concurrency)
     return dataclasses.replace(experiment, run=settings)
 
 
-def api_key_for(experiment: Experiment, env: Environment, *, local: bool) -> str:
+def api_key_for(
+    experiment: Experiment, env: Environment, *, local: bool, names: OptionNames = FLAGS
+) -> str:
     """The key to send: a placeholder for the local emulator, else the experiment's variable;
     UsageError naming the variable when it is not set."""
     if local:
@@ -307,6 +319,6 @@ def api_key_for(experiment: Experiment, env: Environment, *, local: bool) -> str
         raise UsageError(
             f"The environment variable {experiment.target.api_key_env} (named by "
             f"[target] api_key_env in {experiment.path}) is not set; export your API key in it, "
-            "or use --local to run against the built-in emulator."
+            f"or use {names.given('local', True)} to run against the built-in emulator."
         )
     return key

@@ -28,6 +28,7 @@ from runner.results.store import (
     read_results,
     read_turns,
 )
+from runner.run.option_names import OptionNames
 
 RESUME = "resume"
 RETRY_ERRORS = "retry-errors"
@@ -47,21 +48,25 @@ class Continuation:
     turns: Mapping[str, tuple[TurnRow, ...]] = field(default_factory=dict, repr=False)
 
 
-def locate(target: str, results_dir: Path, experiment: Experiment, flag: str) -> Path:
-    """The run directory `target` names: a path, or `latest` (the newest run of `experiment`)."""
+def locate(
+    target: str, results_dir: Path, experiment: Experiment, names: OptionNames, option: str
+) -> Path:
+    """The run directory `target` (given as `option`, e.g. "resume") names: a path, or
+    `latest` (the newest run of `experiment`)."""
+    given = names.given(option, target)
     if target == LATEST:
         runs = list_runs(results_dir, experiment.name)
         if not runs:
             raise UsageError(
-                f"{flag} latest: there is no run of {experiment.name!r} under {results_dir}; "
-                "start one without it, or pass --results where the runs are."
+                f"{given}: there is no run of {experiment.name!r} under {results_dir}; "
+                f"start one without it, or pass {names.name('results_dir')} where the runs are."
             )
         return runs[-1].path
     path = Path(target)
     if not path.is_dir():
-        raise RunStoreError(f"{flag} {path}: no such directory.")
+        raise RunStoreError(f"{given}: no such directory.")
     if not (path / MANIFEST).exists() and not (path / MANIFEST).is_symlink():
-        raise RunStoreError(f"{flag} {path}: not a run directory (it has no {MANIFEST}).")
+        raise RunStoreError(f"{given}: not a run directory (it has no {MANIFEST}).")
     return path
 
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import inspect
 import json
 from pathlib import Path
 
 import polars as pl
 import pytest
+from e2e_support import run_cli
 from manifest_support import tiny_experiment
 
 import runner
-from runner.errors import ConfigError, UsageError
+from runner.errors import ConfigError, RunStoreError, UsageError
 from runner.results.manifest import RunStatus
 
 pytestmark = pytest.mark.slow
@@ -60,25 +62,81 @@ def test_a_loaded_experiment_and_a_resume_with_nothing_left(tmp_path: Path) -> N
 
 
 @pytest.mark.parametrize(
-    ("arguments", "error", "match"),
+    ("arguments", "error", "message"),
     [
         pytest.param(
-            {"base_url": "http://127.0.0.1:9"}, UsageError, "either --local or --base-url",
-            id="local-and-base-url",
+            {"base_url": "http://127.0.0.1:9"}, UsageError,
+            "Use either local or base_url, not both.", id="local-and-base-url",
         ),
-        pytest.param({"concurrency": 0}, UsageError, "between 1 and 1024", id="concurrency"),
-        pytest.param({"shard": "3/2"}, UsageError, "K/N", id="shard"),
-        pytest.param({"via": "pigeon"}, UsageError, "live, batches", id="via"),
-        pytest.param({"batch_size": 5}, UsageError, "only applies with --via", id="batch-size"),
+        pytest.param({"concurrency": 0}, UsageError, "concurrency=0 must be between 1 and 1024.",
+                     id="concurrency"),
+        pytest.param({"shard": "3/2"}, UsageError, "shard='3/2' must be K/N", id="shard"),
+        pytest.param({"shard": "1/2"}, UsageError, "shard needs run_id, the same",
+                     id="shard-without-run-id"),
+        pytest.param({"via": "pigeon"}, UsageError, "via='pigeon' must be one of live, batches",
+                     id="via"),
+        pytest.param({"batch_size": 5}, UsageError,
+                     "batch_size=5 only applies with via='batches'; add via='batches', or drop "
+                     "batch_size.", id="batch-size"),
+        pytest.param({"via": "batches", "batch_size": 0}, UsageError,
+                     "batch_size=0 must be between", id="batch-size-range"),
+        pytest.param({"run_id": "a/b"}, UsageError, "run_id 'a/b' must be 1 to 128",
+                     id="run-id"),
+        pytest.param({"run_id": "x", "resume": "latest"}, UsageError,
+                     "run_id names a new run; resume and retry_errors continue one.",
+                     id="run-id-and-resume"),
+        pytest.param({"resume": "latest", "retry_errors": "latest"}, UsageError,
+                     "Use either resume or retry_errors, not both.", id="resume-and-retry"),
+        pytest.param({"resume": "latest"}, UsageError, "resume='latest': there is no run of",
+                     id="resume-latest-none"),
+        pytest.param({"retry_errors": "nowhere"}, RunStoreError,
+                     "retry_errors='nowhere': no such directory.", id="retry-missing"),
     ],
 )  # fmt: skip
-def test_bad_arguments_raise_typed_errors_and_write_nothing(
-    tmp_path: Path, arguments: dict[str, object], error: type[Exception], match: str
+def test_bad_arguments_raise_errors_naming_the_keywords_and_write_nothing(
+    tmp_path: Path, arguments: dict[str, object], error: type[Exception], message: str
 ) -> None:
-    """A bad combination is a UsageError before any run directory exists."""
-    with pytest.raises(error, match=match):
+    """A bad combination is a typed error before any run directory exists, naming the
+    keyword arguments as the caller wrote them, never the CLI's flags."""
+    with pytest.raises(error) as raised:
         runner.run_experiment(QUICKSTART, local=True, results_dir=tmp_path, **arguments)  # type: ignore[arg-type]
+    assert message in str(raised.value)
+    assert "--" not in str(raised.value)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_missing_key_names_the_local_keyword() -> None:
+    """Without the key, the library suggests local=True (the CLI says --local)."""
+    with pytest.raises(UsageError, match=r"or use local=True to run against"):
+        runner.run_experiment(QUICKSTART)
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(["--base-url", "http://127.0.0.1:9"], "Use either --local or --base-url",
+                     id="local-and-base-url"),
+        pytest.param(["--shard", "3/2"], "--shard '3/2' must be K/N", id="shard"),
+        pytest.param(["--batch-size", "5"],
+                     "--batch-size 5 only applies with --via batches; add --via", id="batch"),
+        pytest.param(["--run-id", "a/b"], "--run-id 'a/b' must be 1 to 128", id="run-id"),
+        pytest.param(["--resume", "latest"], "--resume latest: there is no run of", id="resume"),
+    ],
+)  # fmt: skip
+def test_the_cli_keeps_naming_its_flags(
+    tmp_path: Path, argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same checks from `beta-runner run` name the command's flags."""
+    assert run_cli(["run", QUICKSTART, "--local", "--results", tmp_path, *argv]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_run_experiment_takes_exactly_arun_experiments_arguments() -> None:
+    """One keyword list: the blocking call's signature is the async one's."""
+    blocking = inspect.signature(runner.run_experiment)
+    assert blocking == inspect.signature(runner.arun_experiment)
+    assert "batch_size" in blocking.parameters
+    assert runner.run_experiment.__name__ == "run_experiment"
 
 
 def test_a_missing_experiment_file_is_a_config_error(tmp_path: Path) -> None:
