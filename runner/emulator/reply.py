@@ -147,7 +147,8 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     edits = apply_edits(seen, features.context_edits, original)
     segs = segs if edits.request is seen else segments(edits.request)
     prompt = original - edits.cleared_tokens
-    compaction = compaction_for(compact_edit(request, asked.betas), edits.request, prompt)
+    edit = None if count_only else compact_edit(request, asked.betas)  # compacting samples
+    compaction = compaction_for(edit, edits.request, prompt)
     if compaction is not None:
         compacted = compaction.compacted(edits.request)
         segs = segments(compacted)

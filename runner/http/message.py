@@ -7,6 +7,7 @@ and usage fields beyond the plain baseline, so analysis can tell whether a beta 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from typing import Any
 
 from runner.results.schema import MessageColumns
@@ -27,6 +28,29 @@ _PLAIN_USAGE = frozenset(
 _PLAIN_STOP_REASONS = frozenset({"end_turn", "max_tokens", "stop_sequence"})
 
 
+BILLED = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
+
+def billed_tokens(usage: dict[str, Any]) -> dict[str, int | None]:
+    """The token counts a reply is billed for: summed over `usage.iterations` when it lists
+    them (a compaction's own sampling is billed but left out of the top-level fields), else
+    the top-level ones."""
+    iterations = [i for i in usage.get("iterations") or [] if isinstance(i, dict)]
+    if not iterations:
+        return {name: _int(usage.get(name)) for name in BILLED}
+    return {name: _sum(_int(i.get(name)) for i in iterations) for name in BILLED}
+
+
+def _sum(values: Iterable[int | None]) -> int | None:
+    present = [v for v in values if v is not None]
+    return sum(present) if present else None
+
+
 def read_message(message: dict[str, Any]) -> MessageColumns:
     """Extract text, usage and evidence from a message dict (streamed or not): the result row's
     message columns."""
@@ -36,10 +60,7 @@ def read_message(message: dict[str, Any]) -> MessageColumns:
     return MessageColumns(
         text="".join(b.get("text", "") for b in content if b.get("type") == "text"),
         stop_reason=message.get("stop_reason"),
-        input_tokens=_int(usage.get("input_tokens")),
-        output_tokens=_int(usage.get("output_tokens")),
-        cache_creation_input_tokens=_int(usage.get("cache_creation_input_tokens")),
-        cache_read_input_tokens=_int(usage.get("cache_read_input_tokens")),
+        **billed_tokens(usage),
         thinking_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else None,
         content_types=[str(b.get("type")) for b in content],
         content_json=json.dumps(content, separators=(",", ":")),

@@ -43,7 +43,7 @@ from typing import Any, Protocol
 from runner.clock import utc_now
 from runner.config.types import Experiment, JSONObject
 from runner.http.client import AttemptOutcome
-from runner.http.message import THINKING_AFTER_TOOL, read_message
+from runner.http.message import THINKING_AFTER_TOOL, billed_tokens, read_message
 from runner.plan.matrix import PlannedRequest, prepare
 from runner.results.schema import (
     STATUS_ERROR,
@@ -214,7 +214,7 @@ def _turn_row(
         sent_at=outcome.sent_at,
         latency_ms=outcome.latency_ms,
         ttft_ms=outcome.ttft_ms,
-        **_billed(usage),
+        **billed_tokens(usage),
         stop_reason=reply.get("stop_reason"),
         tool_names=[call.name for call in calls],
         tool_inputs=[_dumps(call.input) for call in calls],
@@ -226,23 +226,6 @@ def _turn_row(
         context_management_json=_dumps(managed) if managed is not None else None,
         next_json=_dumps(following) if following is not None else None,
     )
-
-
-_BILLED = (
-    "input_tokens",
-    "output_tokens",
-    "cache_creation_input_tokens",
-    "cache_read_input_tokens",
-)
-
-
-def _billed(usage: dict[str, Any]) -> dict[str, int | None]:
-    """The reply's billed token counts: summed over `usage.iterations` when it lists them (a
-    compaction's own sampling is billed but left out of the top-level fields), else those."""
-    iterations = [i for i in usage.get("iterations") or [] if isinstance(i, dict)]
-    if not iterations:
-        return {name: _int(usage.get(name)) for name in _BILLED}
-    return {name: _total(_int(i.get(name)) for i in iterations) for name in _BILLED}
 
 
 def _compacted(reply: dict[str, Any]) -> list[str]:

@@ -104,6 +104,23 @@ def test_pause_after_compaction_returns_the_block_alone_then_continues(
     assert 0 < answer["usage"]["input_tokens"] < 5_000
 
 
+def test_count_tokens_counts_the_prompt_as_sent(http: httpx.Client) -> None:
+    """Compaction happens while sampling: count_tokens counts the whole prompt, but still
+    drops what a returned compaction block summarises."""
+    body = {"model": MODEL, "messages": _long_question()}
+    headers = {**HEADERS, "anthropic-beta": BETA}
+    edit = _edit(trigger=_trigger(50_000))
+    whole = http.post("/v1/messages/count_tokens", json=body, headers=headers).json()
+    counted = http.post(
+        "/v1/messages/count_tokens", json={**body, "context_management": edit}, headers=headers
+    ).json()
+    assert counted["input_tokens"] == whole["input_tokens"] > 50_000
+    summary = {"role": "assistant", "content": [{"type": "compaction", "content": "Short."}]}
+    later = {**body, "messages": [*body["messages"], summary, {"role": "user", "content": "Hi"}]}
+    after = http.post("/v1/messages/count_tokens", json=later, headers=headers).json()
+    assert after["input_tokens"] < 100
+
+
 @pytest.mark.parametrize(
     ("beta", "fields", "model", "says"),
     [

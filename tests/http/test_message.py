@@ -41,6 +41,20 @@ def test_read_message_extracts_text_and_usage() -> None:
     assert json.loads(facts.usage_json) == PLAIN["usage"]
 
 
+def test_a_reply_with_iterations_is_billed_for_all_of_them() -> None:
+    """usage.iterations (a compaction first, then the answer) are summed: the compaction's
+    tokens are billed though the top-level usage leaves them out."""
+    iterations = [
+        {"type": "compaction", "input_tokens": 60_000, "output_tokens": 900},
+        {"type": "message", "input_tokens": 1_200, "output_tokens": 80},
+    ]
+    usage = {**PLAIN["usage"], "input_tokens": 1_200, "output_tokens": 80}
+    facts = read_message({**PLAIN, "usage": {**usage, "iterations": iterations}})
+
+    assert (facts.input_tokens, facts.output_tokens) == (61_200, 980)
+    assert (facts.cache_creation_input_tokens, facts.cache_read_input_tokens) == (None, None)
+
+
 def test_plain_answer_has_no_evidence() -> None:
     """A plain text answer with standard usage shows no signal."""
     assert read_message(PLAIN).evidence == []

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import textwrap
 from pathlib import Path
 from typing import Any
 
 import polars as pl
+import pytest
 
 from runner.config.load import load_experiment
 from runner.config.types import Experiment
+from runner.errors import RunFailed
 from runner.results.store import read_results, read_turns
 from tests.run.conversation_support import MODEL, new_run_dir, new_transport, run_in_process
 
@@ -120,3 +123,26 @@ def test_a_paused_compaction_is_continued_with_nothing_added(tmp_path: Path) -> 
     assert len(continuation) == 1
     mine = turns.filter(pl.col("arm") == "paused")
     assert mine.filter(pl.col("turn") == row["turn"] + 1)["stop_reason"].item() != "compaction"
+
+
+def test_a_crash_at_a_paused_compaction_resumes_with_its_continuation(tmp_path: Path) -> None:
+    """Killed as it sends the continuation of a compaction pause, --resume sends that request
+    first, byte for byte, and nothing that was on disk."""
+    whole_run = _experiment(tmp_path)
+    paused = tuple(a for a in whole_run.arms if a.name == "paused")
+    experiment = dataclasses.replace(whole_run, arms=paused)
+    whole = new_transport()
+    run_in_process(experiment, new_run_dir(tmp_path, experiment, "whole"), whole)
+    at = next(i for i, b in enumerate(whole.sent()) if b["messages"][-1]["role"] == "assistant")
+
+    crashing = new_transport(fail_at=at + 1)
+    run_dir = new_run_dir(tmp_path, experiment, "run-1")
+    with pytest.raises(RunFailed, match="the machine went down"):
+        run_in_process(experiment, run_dir, crashing)
+    on_disk = read_turns(run_dir.path).sort("turn").collect()
+    assert on_disk["stop_reason"].to_list()[-1] == "compaction"
+
+    resumed = new_transport()
+    assert run_in_process(experiment, run_dir, resumed, resume=True).exit_code == 0
+    assert resumed.bodies[0] == whole.bodies[at]
+    assert crashing.bodies + resumed.bodies == whole.bodies
