@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 import signal
@@ -22,31 +23,35 @@ pytestmark = pytest.mark.slow
 
 CASES = 24
 SLOW = EmulatorConfig(ttft_ms=10.0, fixed_latency_ms=40.0, jitter=0.0)
+SEARCH = '{ type = "web_search_20250305", name = "web_search", max_uses = 2 }'
 TOOL = (
     '{ name = "lookup_order", description = "An order by id.", input_schema = { type = "object",'
     ' properties = { order_id = { type = "string" } }, required = ["order_id"] } }'
 )
 
 
-@pytest.fixture
-def slow_server() -> Iterator[EmulatorServer]:
-    """An emulator answering each request in 40 ms."""
-    with EmulatorServer(SLOW) as server:
+@pytest.fixture(params=[False, True], ids=["tool-loops", "paused-searches"])
+def slow_server(request: pytest.FixtureRequest) -> Iterator[EmulatorServer]:
+    """An emulator answering each request in 40 ms; in the second form its server-side loop
+    runs one search per response, so every searching turn pauses once."""
+    config = dataclasses.replace(SLOW, server_tool_iterations=1) if request.param else SLOW
+    with EmulatorServer(config) as server:
         yield server
 
 
-def _experiment(directory: Path, url: str) -> Path:
+def _experiment(directory: Path, url: str, *, search: bool) -> Path:
+    tools = f"{TOOL}, {SEARCH}" if search else TOOL
     lines = [
         'name = "talk"',
         'models = ["claude-sonnet-5-5"]',
         f'[target]\nbase_url = "{url}"',
         "[run]\nconcurrency = 4",
-        f"[request]\nmax_tokens = 200\ntools = [{TOOL}]",
+        f"[request]\nmax_tokens = 200\ntools = [{tools}]",
         '[[arms]]\nname = "baseline"',
     ]
     for n in range(CASES):  # max_turns: room for the longest loop the emulator makes, twice
         lines += [
-            f'[[cases]]\nid = "c{n}"\nmax_turns = 16',
+            f'[[cases]]\nid = "c{n}"\nmax_turns = 20',
             f'turns = ["Case c{n}: look up my order A-{n}.", "And look up the order again?"]',
             'tool_results = { lookup_order = ["Shipped.", "Delivered.", "Returned."] }',
         ]
@@ -68,7 +73,8 @@ def test_kill_9_mid_conversation_then_resume_resends_no_finished_turn(
     tmp_path: Path, slow_server: EmulatorServer, keyed: str
 ) -> None:
     """Every turn on disk at the kill is never received again; each conversation ends whole."""
-    experiment = _experiment(tmp_path, slow_server.url)
+    search = slow_server.app.config.server_tool_iterations == 1
+    experiment = _experiment(tmp_path, slow_server.url, search=search)
     run_dir = tmp_path / "out" / "talk" / "k"
     child = start_child(experiment, tmp_path / "out", "k")
     wait_for_rows(child, run_dir, table="turns")
@@ -98,4 +104,6 @@ def test_kill_9_mid_conversation_then_resume_resends_no_finished_turn(
     assert (joined["turns"] == joined["len"]).all()
     assert (results["status"] == "ok").all()
     follow_ups = [json.loads(n) for n in turns["next_json"].drop_nulls()]
-    assert sum(isinstance(m["content"], str) for m in follow_ups) == CASES
+    assert sum(isinstance(m.get("content"), str) for m in follow_ups) == CASES
+    paused = turns.filter(pl.col("stop_reason") == "pause_turn").height
+    assert paused == (2 * CASES if search else 0)  # each user turn pauses once
