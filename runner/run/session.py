@@ -1,7 +1,8 @@
 """Orchestration of one run: matrix -> workers under the schedulers -> one writer -> manifest.
 
 A guard task group holds a signal watcher and the loop-lag ticker (`client_lag_ms`) for the
-whole run; inside it one task group holds the
+whole run, with what existed before it frozen out of the garbage collector (`frozen_heap`);
+inside it one task group holds the
 writer, and a cancellable scope holds a feeder and the workers. A first SIGINT/SIGTERM cancels
 that scope only (in-flight attempts are cancelled), so the writer still flushes what finished,
 the run is compacted and the manifest says "interrupted"; a second signal exits at once. An
@@ -12,12 +13,14 @@ unexpected error leaves the parts as they are, marks the manifest "failed" and b
 from __future__ import annotations
 
 import dataclasses
+import gc
 import os
 import secrets
 import signal
 import sys
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -153,30 +156,45 @@ async def execute_run(
     schedulers = _schedulers(experiment, services)
     lag = services.lag or LoopLag()
     services = dataclasses.replace(services, lag=lag)
-    async with anyio.create_task_group() as guard:
-        guard.start_soon(_watch_signals, stop)
-        guard.start_soon(lag.run)
-        try:
-            await _record(
-                experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
-            )
-            if experiment.scorers and not stop.signals:
-                with stop.scoring:  # a signal stops the judges too; `score` can finish them
-                    await _score_after(experiment, run_id, run_dir, services, schedulers)
-            failure: Exception | None = None
-        except Exception as exc:  # recorded in the manifest, then raised as RunFailed
-            failure = exc
-        telemetry = {m: s.telemetry() for m, s in schedulers.items()}
-        manifest = dataclasses.replace(manifest, scheduler=telemetry)
-        scrub = Redactor((services.api_key,)).scrub
-        manifest = await _close(run_dir, manifest, writer, stop, failure, scrub)
-        guard.cancel_scope.cancel()  # the watcher and the ticker never end by themselves
+    with frozen_heap():
+        async with anyio.create_task_group() as guard:
+            guard.start_soon(_watch_signals, stop)
+            guard.start_soon(lag.run)
+            try:
+                await _record(
+                    experiment, run_id, services, todo, writer, stop, prior, schedulers, sender
+                )
+                if experiment.scorers and not stop.signals:
+                    with stop.scoring:  # a signal stops the judges too; `score` can finish them
+                        await _score_after(experiment, run_id, run_dir, services, schedulers)
+                failure: Exception | None = None
+            except Exception as exc:  # recorded in the manifest, then raised as RunFailed
+                failure = exc
+            telemetry = {m: s.telemetry() for m, s in schedulers.items()}
+            manifest = dataclasses.replace(manifest, scheduler=telemetry)
+            scrub = Redactor((services.api_key,)).scrub
+            manifest = await _close(run_dir, manifest, writer, stop, failure, scrub)
+            guard.cancel_scope.cancel()  # the watcher and the ticker never end by themselves
     if failure is not None:
         raise _run_failed(run_dir, failure, scrub) from failure
     if stop.unusable is not None:
         raise stop.unusable
     exit_code = stop.exit_code()
     return RunOutcome(run_dir.path, run_id, manifest.status, manifest.counts, exit_code)
+
+
+@contextmanager
+def frozen_heap() -> Iterator[None]:
+    """Keep what exists before the run (imported modules, the experiment: about 80,000 objects
+    after the CLI's imports) out of the garbage collector's full collections while it runs;
+    walking them all stalled the event loop, and every attempt in flight with it, by tens of
+    ms a few times per thousand requests. Unfrozen after, so a long-lived caller (a notebook)
+    collects as before."""
+    gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
 
 
 def _run_failed(
