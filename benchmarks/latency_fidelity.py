@@ -45,7 +45,7 @@ from benchmarks.support import MODEL, emulator_process, experiment, new_run, run
 from runner.http.lag import LoopLag
 from runner.results.schema import A
 from runner.results.store import read_attempts
-from runner.run.session import http_client
+from runner.run.session import frozen_heap, http_client
 
 TARGET_P50_MS, TARGET_P99_MS = 5.0, 10.0
 FLOAT = pl.Float64
@@ -96,7 +96,8 @@ def _bare_request(stream: bool) -> tuple[bytes, dict[str, str]]:
 
 
 async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) -> Timings:
-    """A minimal loop: send, read the whole body, stop the clock; the same lag ticker."""
+    """A minimal loop: send, read the whole body, stop the clock; the same lag ticker, and the
+    heap frozen as a run freezes it."""
     body, headers = _bare_request(stream)
     found = Timings()
     limiter = anyio.CapacityLimiter(concurrency)
@@ -124,12 +125,13 @@ async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) ->
                 found.latency_ms.append(elapsed)
                 found.lag_ms.append(lag.close(mark))
 
-        async with anyio.create_task_group() as group:
-            group.start_soon(lag.run)
-            async with anyio.create_task_group() as requests_group:
-                for _ in range(requests):
-                    requests_group.start_soon(one)
-            group.cancel_scope.cancel()
+        with frozen_heap():
+            async with anyio.create_task_group() as group:
+                group.start_soon(lag.run)
+                async with anyio.create_task_group() as requests_group:
+                    for _ in range(requests):
+                        requests_group.start_soon(one)
+                group.cancel_scope.cancel()
     return found
 
 
