@@ -6,19 +6,25 @@ The rows are built with polars to match RESULTS_SCHEMA: 2 models x 4 arms (a bas
 betas, one of them +30 ms) x cases x 25 repeats, 2% errors, short texts drawn from a small
 vocabulary, and written to a Parquet file as a run stores them. Each measurement is a fresh
 process that scans that file lazily, as `beta-runner compare` reads a run, and reports the
-seconds to summarize, to compare (every metric) and its own peak resident memory (ru_maxrss),
-so the figures are the analysis's alone, not the builder's. Targets: < 3 s and < 1 GiB.
+seconds (wall and CPU) to summarize, to compare (every metric) and its own peak resident memory
+(ru_maxrss), so the figures are the analysis's alone, not the builder's. The runs are printed
+side by side with the load average, then each target (< 3 s for summarize + compare, < 1 GiB)
+with "met" only when every run met it, and the planted +30 ms as compare found it.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
+import json
+import os
 import resource
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,29 +115,110 @@ def _evidence() -> pl.Expr:
     return pl.when(pl.col(R.arm) == "fast").then(fast).otherwise(pl.lit([], pl.List(pl.String)))
 
 
-def _timed(label: str, work: Callable[[], pl.DataFrame]) -> pl.DataFrame:
-    """Wall seconds and CPU seconds (all threads: on a shared machine the steadier figure)."""
+SECONDS_TARGET = 3.0  # summarize + compare, wall seconds
+MEMORY_TARGET_MIB = 1024.0  # peak resident memory of the measuring process
+_FIGURES = "figures: "
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """One fresh process's figures: wall and CPU seconds of summarize and of compare, its peak
+    RSS, the load average when it finished, and the planted +30 ms as compare found it."""
+
+    summarize_s: float
+    summarize_cpu_s: float
+    compare_s: float
+    compare_cpu_s: float
+    peak_mib: float
+    load: float
+    planted: str
+
+    @property
+    def total_s(self) -> float:
+        return self.summarize_s + self.compare_s
+
+
+def _timed(work: Callable[[], pl.DataFrame]) -> tuple[pl.DataFrame, float, float]:
+    """The frame, wall seconds and CPU seconds (all threads: on a shared machine the steadier
+    figure)."""
     started, cpu = time.perf_counter(), time.process_time()
     frame = work()
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu
-    print(f"{label:<10} {wall:7.2f} s wall {cpu:7.2f} s CPU  ({frame.height} rows out)")
-    return frame
+    return frame, time.perf_counter() - started, time.process_time() - cpu
 
 
-def measure(path: Path, n_boot: int) -> None:
-    """In this (fresh) process: scan `path`, time summarize and compare, print peak RSS."""
+def measure(path: Path, n_boot: int) -> Measurement:
+    """In this (fresh) process: scan `path`, time summarize and compare, read peak RSS."""
     results = pl.scan_parquet(path)
     prices = default_prices()  # priced as a run is, so cost is part of the work measured
-    _timed("summarize", lambda: summarize(results, prices=prices))
-    table = _timed("compare", lambda: compare(results, n_boot=n_boot, prices=prices))
+    _, summarize_s, summarize_cpu_s = _timed(lambda: summarize(results, prices=prices))
+    table, compare_s, compare_cpu_s = _timed(lambda: compare(results, n_boot=n_boot, prices=prices))
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
-    print(f"peak RSS   {peak_mib:7.0f} MiB (this process: scan, summarize, compare)")
     slow = table.filter((pl.col(R.arm) == "slow") & (pl.col("metric") == R.latency_ms))
-    print(slow.select(R.model, "delta", "ci_low", "ci_high", "significant"))
+    planted = "; ".join(
+        f"{row[R.model]} {row['delta']:+.1f} ms (95% CI {row['ci_low']:.1f} to "
+        f"{row['ci_high']:.1f}{', significant' if row['significant'] else ', NOT significant'})"
+        for row in slow.sort(R.model).iter_rows(named=True)
+    )
+    figures = (summarize_s, summarize_cpu_s, compare_s, compare_cpu_s, peak_mib)
+    return Measurement(*figures, load=os.getloadavg()[0], planted=planted)
+
+
+class MeasurementFailed(Exception):
+    """A measuring process exited without its figures; the message is its last stderr line."""
+
+
+def _measure_in_child(path: Path, n_boot: int) -> Measurement:
+    """`measure` in a fresh interpreter, so imports and the builder's memory are not counted."""
+    command = [sys.executable, "-m", "benchmarks.analysis", "--scan", str(path)]
+    done = subprocess.run(
+        [*command, "--n-boot", str(n_boot)], check=False, capture_output=True, text=True
+    )
+    lines = [x for x in done.stdout.splitlines() if x.startswith(_FIGURES)]
+    if done.returncode != 0 or not lines:
+        last = (done.stderr.strip().splitlines() or ["(no output)"])[-1]
+        raise MeasurementFailed(f"the measuring process exited {done.returncode}: {last}")
+    return Measurement(**json.loads(lines[-1].removeprefix(_FIGURES)))
+
+
+def _table(runs: Sequence[Measurement]) -> str:
+    header = (
+        "| run | load | summarize (CPU) | compare (CPU) | summarize + compare | peak RSS |\n"
+        "| --- | --- | --- | --- | --- | --- |"
+    )
+    rows = [
+        f"| {i} | {m.load:.1f} | {m.summarize_s:.2f} s ({m.summarize_cpu_s:.2f} s) "
+        f"| {m.compare_s:.2f} s ({m.compare_cpu_s:.2f} s) | {m.total_s:.2f} s "
+        f"| {m.peak_mib:,.0f} MiB |"
+        for i, m in enumerate(runs, 1)
+    ]
+    return "\n".join([header, *rows])
+
+
+def verdicts(runs: Sequence[Measurement]) -> list[str]:
+    """One line per target: met in every run, or in how many, by the figures measured."""
+    seconds = [m.total_s for m in runs]
+    peaks = [m.peak_mib for m in runs]
+    return [
+        _verdict(
+            f"summarize + compare < {SECONDS_TARGET:.0f} s", seconds, SECONDS_TARGET, "{:.2f} s"
+        ),
+        _verdict(
+            f"peak RSS < {MEMORY_TARGET_MIB:,.0f} MiB", peaks, MEMORY_TARGET_MIB, "{:,.0f} MiB"
+        ),
+    ]
+
+
+def _verdict(target: str, figures: Sequence[float], limit: float, shown: str) -> str:
+    met = sum(figure < limit for figure in figures)
+    word = "met" if met == len(figures) else "not met"
+    spread = f"{shown.format(min(figures))} to {shown.format(max(figures))}"
+    headroom = f"{limit / max(figures):.2f} x the worst run"
+    return f"{target}: {word} (in {met} of {len(figures)} runs; {spread}; the target is {headroom})"
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Build the rows into a Parquet file, then measure summarize + compare in fresh processes."""
+    """Build the rows into a Parquet file, measure summarize + compare in fresh processes, print
+    every run side by side and whether each target was met."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--n-boot", type=int, default=2000)
@@ -139,17 +226,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scan", type=Path, help=argparse.SUPPRESS)  # the measuring child
     args = parser.parse_args(argv)
     if args.scan is not None:
-        measure(args.scan, args.n_boot)
+        print(_FIGURES + json.dumps(dataclasses.asdict(measure(args.scan, args.n_boot))))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "results.parquet"
-        results = _timed("build", lambda: synthetic_results(args.rows))
+        results = synthetic_results(args.rows)
         results.write_parquet(path)
         print(f"{results.height:,} result rows, {path.stat().st_size / 2**20:.0f} MiB of Parquet")
         del results
-        for _ in range(args.repeat):
-            command = [sys.executable, "-m", "benchmarks.analysis", "--scan", str(path)]
-            subprocess.run([*command, "--n-boot", str(args.n_boot)], check=True)
+        try:
+            runs = [_measure_in_child(path, args.n_boot) for _ in range(args.repeat)]
+        except MeasurementFailed as failed:
+            print(f"Nothing measured: {failed}", file=sys.stderr)
+            return 1
+    print(_table(runs))
+    print(f"planted +30 ms (slow arm, last run): {runs[-1].planted}")
+    print("\n".join(verdicts(runs)))
     return 0
 
 
