@@ -21,7 +21,7 @@ from runner.config.cases import read_cases
 from runner.config.conversation import read_tool_results, script_warnings
 from runner.config.files import read_toml
 from runner.config.names import name_problem
-from runner.config.prices import with_overrides
+from runner.config.prices import unpriced_warning, with_overrides
 from runner.config.scorers import JudgeScorer, read_scorers
 from runner.config.tables import Location, Table
 from runner.config.types import (
@@ -93,6 +93,8 @@ def load_experiment(
     warnings += effect_warnings(arms, request, run.stream, models)
     warnings += _version_warnings(experiment)
     warnings += script_warnings(experiment.cases, request, arms)
+    unpriced = unpriced_warning(experiment.prices, experiment.models)
+    warnings += [unpriced] if unpriced else []
     return LoadedExperiment(experiment, tuple(dict.fromkeys(warnings)))
 
 

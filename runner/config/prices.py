@@ -4,13 +4,15 @@ A price table given in part fills the cache prices from the input price with the
 fields left out of an override come from the base table's price for that model. Every table is
 parsed once, where it is read, into `PriceTable`/`ModelPrice` objects; errors name the file
 and the key path. A run records the table it was priced with in its manifest
-(`price_document`), and `recorded_prices` reads it back.
+(`price_document`), and `recorded_prices` reads it back. `pricing_note` says in one sentence
+what priced a run's costs, and `unpriced_warning` names the models no table prices (their
+`cost_usd` is null, never a guess).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 from functools import cache
 from pathlib import Path
@@ -70,6 +72,34 @@ def recorded_prices(manifest: Path, document: object) -> PriceTable:
         data = {**document, "read_on": date.fromisoformat(read_on) if read_on else None}
         return _price_table(loc, path, {k: v for k, v in data.items() if v is not None}, None)
     return with_overrides(loc, path, document)
+
+
+def pricing_note(table: PriceTable, models: Sequence[str]) -> str:
+    """What prices `models`' costs: the shipped table (with its date), the models whose price
+    was overridden, those whose shipped price is an estimate, and where it is recorded."""
+    shipped = default_prices()
+    read_on = f" read on {table.read_on.isoformat()}" if table.read_on else ""
+    parts = [f"cost $ uses the shipped prices{read_on}"]
+    overridden = [m for m in models if table.price(m) != shipped.price(m)]
+    if overridden:
+        parts.append(f"with your prices for {', '.join(overridden)}")
+    estimated = [m for m in models if (price := table.price(m)) is not None and price.estimate]
+    if estimated:
+        parts.append(f"estimated (no published price) for {', '.join(estimated)}")
+    return "; ".join(parts) + "; the run records them in its manifest."
+
+
+def unpriced_warning(table: PriceTable, models: Sequence[str]) -> str | None:
+    """A sentence naming the models `table` has no price for (their cost is left null)."""
+    missing = [m for m in models if table.price(m) is None]
+    if not missing:
+        return None
+    its = "its" if len(missing) == 1 else "their"
+    return (
+        f"No price is known for {', '.join(missing)}: {its} cost_usd stays empty (null), never "
+        f'a guess; add [prices."{missing[0]}"] with input and output (USD per million tokens) '
+        f"to price {'it' if len(missing) == 1 else 'them'}."
+    )
 
 
 def price_document(table: PriceTable) -> JSONObject:

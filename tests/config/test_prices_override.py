@@ -14,7 +14,7 @@ from runner.analysis.cost import with_cost
 from runner.analysis.runs import run_prices
 from runner.catalog.prices import ModelPrice, PriceTable
 from runner.config.load import load_experiment
-from runner.config.prices import default_prices, price_document
+from runner.config.prices import default_prices, price_document, pricing_note
 from runner.config.types import JSONObject
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.errors import ConfigError
@@ -101,3 +101,51 @@ def test_a_run_is_priced_with_its_experiments_prices(tmp_path: Path, keyed: str)
     assert row["cost_usd"] == pytest.approx(expected)
     shipped = with_cost(read_results(run_dir), default_prices()).collect()["cost_usd"][0]
     assert shipped != pytest.approx(expected)
+
+
+def test_a_model_without_a_price_is_warned_about_not_guessed(tmp_path: Path) -> None:
+    """A model no table prices gets a warning naming it (run, run_experiment and plan show
+    the experiment's warnings); a priced one gets none."""
+    models = ("claude-opus-4-6", "acme-private-1")
+    path = write_experiment(tmp_path, "http://127.0.0.1:9", models=models)
+    warnings = [w for w in load_experiment(path).warnings if "price" in w]
+    assert warnings == [
+        "No price is known for acme-private-1: its cost_usd stays empty (null), never a guess; "
+        'add [prices."acme-private-1"] with input and output (USD per million tokens) to '
+        "price it."
+    ]
+    (tmp_path / "priced").mkdir()
+    priced = write_experiment(tmp_path / "priced", "http://127.0.0.1:9")
+    assert not [w for w in load_experiment(priced).warnings if "price" in w]
+
+
+def test_the_pricing_note_names_the_table_its_date_and_overrides(tmp_path: Path) -> None:
+    """The line under the run's table: shipped prices and their date, the models priced by
+    the experiment instead, and the shipped prices that are estimates."""
+    path = write_experiment(tmp_path, "http://127.0.0.1:9", models=("claude-opus-4-6",))
+    path.write_text(path.read_text() + PRICES)
+    shipped = default_prices()
+    note = pricing_note(load_experiment(path).experiment.prices, ["claude-opus-4-6"])
+    assert note.startswith(f"cost $ uses the shipped prices read on {shipped.read_on}; ")
+    assert "with your prices for claude-opus-4-6" in note
+    estimated = [m for m, price in shipped.models.items() if price.estimate][:1]
+    assert f"estimated (no published price) for {estimated[0]}" in pricing_note(shipped, estimated)
+    assert "your prices" not in pricing_note(shipped, estimated)
+
+
+@pytest.mark.slow
+def test_a_run_says_what_priced_its_costs(
+    tmp_path: Path, keyed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Against a base URL (here a loopback server standing in for a remote one), the run's
+    costs come from the shipped table, and the output says so under the table."""
+    with EmulatorServer(EmulatorConfig(ttft_ms=1.0, ms_per_output_token=0.0)) as server:
+        path = write_experiment(tmp_path, "http://127.0.0.1:9", arms=(("baseline", ()),))
+        out = tmp_path / "out"
+        args = ["run", path, "--base-url", server.url, "--results", out, "--run-id", "p", "-q"]
+        assert run_cli(args) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("cost $ uses the shipped prices read on ") for line in lines)
+    costs = read_results(out / "e2e" / "p").collect()
+    priced = with_cost(costs, run_prices(out / "e2e" / "p")).collect()["cost_usd"]
+    assert priced.null_count() == 0

@@ -42,6 +42,7 @@ from runner.cli.terminal import (
 )
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.environment import Environment
+from runner.config.prices import pricing_note
 from runner.config.types import Experiment
 from runner.errors import ArmsFailed, RunFailed, TargetUnusable, UsageError
 from runner.results.manifest import RunStatus
@@ -253,6 +254,7 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     summary = summarize(_priced(experiment, outcome.run_dir))
     console = out_console()
     _print_summary_table(console, experiment, summary)
+    say(console, pricing_note(experiment.prices, experiment.models))
     note = client_lag_note(summary)
     if note is not None:
         say(console, note)
