@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import socket
 import ssl
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -32,7 +32,7 @@ from runner.errors import (
 )
 from runner.http.lag import LoopLag
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
-from runner.http.sse import aiter_events
+from runner.http.sse import EventSplitter
 from runner.http.stream import MessageAccumulator
 from runner.redact import Redactor
 
@@ -239,13 +239,16 @@ class MessagesClient:
         self, response: httpx.Response, encoded: bool, outcome: AttemptOutcome, started: float
     ) -> dict[str, Any]:
         accumulator = MessageAccumulator()
-        # An unencoded body still on the wire needs no decoder layer (httpx's, per chunk).
-        raw = not encoded and not response.is_stream_consumed
-        chunks = response.aiter_raw() if raw else response.aiter_bytes()
-        async for name, data in aiter_events(chunks):
-            carried_content = accumulator.feed(name, data)
-            if carried_content and outcome.ttft_ms is None:
-                outcome.ttft_ms = self._since(started)
+        splitter = EventSplitter()
+        # An unencoded body is read as the transport delivers it: httpx's decoder and
+        # chunker layers (aiter_bytes, aiter_raw) would each be resumed once per chunk.
+        chunks = response.aiter_bytes() if encoded else response.stream
+        assert isinstance(chunks, AsyncIterable)
+        async for chunk in chunks:
+            for name, data in splitter.feed(chunk):
+                carried_content = accumulator.feed(name, data)
+                if carried_content and outcome.ttft_ms is None:
+                    outcome.ttft_ms = self._since(started)
         if not accumulator.started:
             raise NotMessagesAPI("The answer is not a Messages API stream (no message_start).")
         if not accumulator.complete:

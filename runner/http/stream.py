@@ -26,7 +26,7 @@ class MessageAccumulator:
         handler = _HANDLERS.get(event)
         if handler is None:
             return False
-        return handler(self, json.loads(data) if data else {})
+        return handler(self, _decoded(data) if data else {})
 
     @property
     def started(self) -> bool:
@@ -92,6 +92,19 @@ class MessageAccumulator:
             request_id=payload.get("request_id"),
         )
         raise StreamErrorEvent(info)
+
+
+_raw_decode = json.JSONDecoder().raw_decode
+
+
+def _decoded(data: str) -> Any:
+    """`json.loads(data)`, without its wrapper's cost in the usual case (one value, nothing
+    around it); anything else goes to `json.loads`, which decodes it or raises its error."""
+    try:
+        value, end = _raw_decode(data)
+    except ValueError:
+        return json.loads(data)
+    return value if end == len(data) else json.loads(data)
 
 
 _DELTA_ENVELOPE = frozenset({"type", "delta", "usage"})

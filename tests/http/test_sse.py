@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from runner.http.sse import aiter_events
+from runner.http.sse import EventSplitter, aiter_events, parse_event
 
 STREAM = (
     b": a comment\n"
@@ -42,3 +42,32 @@ async def test_events_are_the_same_for_every_line_ending_and_chunking(
     trailing partial event is dropped."""
     data = STREAM.replace(b"\n", ending)
     assert await _events(data, size) == EXPECTED
+
+
+@pytest.mark.parametrize(
+    ("block", "event"),
+    [
+        pytest.param(b"event: a\ndata: {}", ("a", "{}"), id="plain"),
+        pytest.param(b"event: a:b\ndata: x: y", ("a:b", "x: y"), id="colons"),
+        pytest.param(b"event:  a\ndata:  x", (" a", " x"), id="one-space-stripped"),
+        pytest.param(b"event:a\ndata:x", ("a", "x"), id="no-space"),
+        pytest.param(b"event: a\ndata: ", ("a", ""), id="empty-data"),
+        pytest.param(b"event: a\ndata: x\ndata: y", ("a", "x\ny"), id="two-data-lines"),
+        pytest.param(b"event: a\nid: 7\ndata: x", ("a", "x"), id="other-field"),
+        pytest.param(b"event: a\n: note", None, id="no-data"),
+        pytest.param(b"event: a\r\ndata: x", ("a", "x"), id="crlf"),
+    ],
+)
+def test_an_event_block_reads_the_same_by_every_path(
+    block: bytes, event: tuple[str, str] | None
+) -> None:
+    """The one-split reading of the usual block and the line-by-line reading agree."""
+    assert parse_event(block) == event
+
+
+def test_the_splitter_returns_each_chunks_complete_events() -> None:
+    """Fed chunk by chunk, the splitter returns the events each chunk completes, in order."""
+    splitter = EventSplitter()
+    assert splitter.feed(b"event: a\ndata: 1\n\nevent: b\nda") == [("a", "1")]
+    assert splitter.feed(b"ta: 2\n\nevent: c\ndata: 3\n\n") == [("b", "2"), ("c", "3")]
+    assert splitter.feed(b"event: d\ndata: 4") == []

@@ -269,3 +269,31 @@ def test_top_level_fields_of_message_delta_reach_the_message() -> None:
     message = accumulator.result()
     assert message["context_management"] == edits
     assert message["stop_reason"] == "end_turn"
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(' {"index": 0} ', id="surrounding-whitespace"),
+        pytest.param('{"index": 0}', id="compact"),
+    ],
+)
+def test_event_data_decodes_as_json_does(data: str) -> None:
+    """Event data is read as `json.loads` reads it, surrounding whitespace included."""
+    accumulator = MessageAccumulator()
+    accumulator.feed("content_block_start", '{"index": 0, "content_block": {"type": "text"}}')
+    assert accumulator.feed("content_block_delta", data) is True
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param('{"index": 0} {}', id="extra-data"),
+        pytest.param('{"index": ', id="cut"),
+        pytest.param("nope", id="not-json"),
+    ],
+)
+def test_event_data_that_is_not_one_json_value_is_refused(data: str) -> None:
+    """Data that `json.loads` refuses is refused with its ValueError (a row, not a crash)."""
+    with pytest.raises(json.JSONDecodeError):
+        MessageAccumulator().feed("content_block_delta", data)
