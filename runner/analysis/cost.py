@@ -15,7 +15,7 @@ from runner.results.schema import R
 
 COST = "cost_usd"
 _PER_TOKEN = 1e-6
-_ONE_HOUR, _CREATED, _INPUT = "_cache_write_1h", "_cache_created", "_price_input"
+_ONE_HOUR, _CREATED, _MODEL = "_cache_write_1h", "_cache_created", "_priced_model"
 
 
 def per_token_prices(prices: PriceTable) -> dict[str, dict[str, float]]:
@@ -63,28 +63,33 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
     # The shared parts are columns of their own: left to common-subexpression elimination,
     # the same query peaked at twice the memory.
     frame = frame.with_columns(
-        one_hour.alias(_ONE_HOUR), created.alias(_CREATED), _price(table["input"]).alias(_INPUT)
+        one_hour.alias(_ONE_HOUR), created.alias(_CREATED), _model_index(table).alias(_MODEL)
     )
     one_hour, created = pl.col(_ONE_HOUR), pl.col(_CREATED)
     tokens = {
+        "input": pl.col(R.input_tokens),
         "output": pl.col(R.output_tokens).fill_null(0),
         "cache_write_5m": (created - one_hour).clip(lower_bound=0),
         "cache_write_1h": pl.min_horizontal(one_hour, created),
         "cache_read": pl.col(R.cache_read_input_tokens).fill_null(0),
     }
-    cost = pl.sum_horizontal(
-        pl.col(R.input_tokens) * pl.col(_INPUT),
-        *(tokens[f] * _price(table[f]) for f in PRICE_FIELDS if f != "input"),
-    )
+    cost = pl.sum_horizontal(tokens[f] * _price(table, f) for f in PRICE_FIELDS)
     discount = pl.when(pl.col(R.batch_id).is_not_null()).then(prices.batch_discount).otherwise(1.0)
     speed = pl.col(R.usage_json).str.json_path_match("$.speed")
     discount = discount * pl.when(speed == "fast").then(prices.fast_multiplier).otherwise(1.0)
-    has_price = pl.col(_INPUT).is_not_null() & pl.col(R.input_tokens).is_not_null()
+    has_price = pl.col(_MODEL).is_not_null() & pl.col(R.input_tokens).is_not_null()
     priced = pl.when(has_price).then(cost * discount)
-    return frame.with_columns(priced.alias(COST)).drop(_ONE_HOUR, _CREATED, _INPUT)
+    return frame.with_columns(priced.alias(COST)).drop(_ONE_HOUR, _CREATED, _MODEL)
 
 
-def _price(table: dict[str, float]) -> pl.Expr:
-    """Each row's per-token price in `table` for its model (null for a model not in `table`);
-    a lookup, not a join, so the other columns are not copied."""
-    return pl.col(R.model).replace_strict(table, default=None, return_dtype=pl.Float64)
+def _model_index(table: dict[str, dict[str, float]]) -> pl.Expr:
+    """Each row's model as its position among the priced names (null for one not priced): a
+    cast to an enum of those names, much cheaper than a string lookup per price field."""
+    names = list(table["input"])
+    return pl.col(R.model).cast(pl.Enum(names), strict=False).to_physical()
+
+
+def _price(table: dict[str, dict[str, float]], field: str) -> pl.Expr:
+    """Each row's per-token price of `field`, taken by its model's index (`_model_index`)."""
+    prices = pl.Series([table[field][name] for name in table["input"]], dtype=pl.Float64)
+    return pl.lit(prices).gather(pl.col(_MODEL))
