@@ -24,7 +24,7 @@ from __future__ import annotations
 from runner.emulator.app import EmulatorApp, ReceivedRequest, create_app
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.planted import BetaEffect, parse_beta_effect
-from runner.emulator.server import EmulatorServer, listen, serve
+from runner.emulator.server import EmulatorServer, listen, serve, server_stack
 
 __all__ = [
     "BetaEffect",
@@ -36,4 +36,5 @@ __all__ = [
     "listen",
     "parse_beta_effect",
     "serve",
+    "server_stack",
 ]

@@ -15,6 +15,8 @@ import pytest
 from bad_inputs import BadInput, bad_inputs
 from e2e_support import free_port, results_of, run_cli
 
+from runner.emulator import server_stack
+
 REPO = Path(__file__).resolve().parents[2]
 QUICKSTART = REPO / "experiments" / "quickstart.toml"
 
@@ -128,12 +130,15 @@ def test_quickstart_runs_locally_as_the_readme_says(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_emulate_serves_until_interrupted() -> None:
-    """`beta-runner emulate` answers the Messages API on loopback and stops on SIGINT."""
+    """`beta-runner emulate` answers the Messages API on loopback and stops on SIGINT; it says
+    which event loop and HTTP parser it serves on, and its lateness report names them too."""
     port = free_port()
     command = [sys.executable, "-m", "runner", "emulate", "--port", str(port)]
     with subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) as process:
         try:
             response = _post_when_up(port)
+            url = f"http://127.0.0.1:{port}/_emulator/lateness"
+            report = httpx.get(url, timeout=5).json()
         finally:
             process.send_signal(signal.SIGINT)
             _, err = process.communicate(timeout=10)
@@ -141,6 +146,9 @@ def test_emulate_serves_until_interrupted() -> None:
     assert response.json()["type"] == "message"
     assert response.headers["request-id"].startswith("req_")
     assert b"Traceback" not in err
+    assert (report["loop"], report["http"]) == server_stack()
+    assert " + ".join(server_stack()) in err.decode()
+    assert [r["request_id"] for r in report["requests"]] == [response.headers["request-id"]]
 
 
 def _post_when_up(port: int) -> httpx.Response:

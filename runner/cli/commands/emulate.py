@@ -11,7 +11,7 @@ import click
 from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.emulator_settings import emulator_config, emulator_keys, setting_names
 from runner.config.environment import EMULATOR_KEYS_ENV, Environment
-from runner.emulator import listen, serve
+from runner.emulator import listen, serve, server_stack
 from runner.errors import UsageError
 
 EPILOG = (
@@ -77,5 +77,7 @@ def emulate(
         ) from None
     bound = sock.getsockname()[1]
     log = command_log(ctx, log_format)
-    log.info(f"Emulator listening on http://{host}:{bound} (Ctrl-C to stop)", "emulator_started")
+    stack = " + ".join(server_stack())  # uvloop + httptools with beta-runner[fast]
+    message = f"Emulator listening on http://{host}:{bound} ({stack}; Ctrl-C to stop)"
+    log.info(message, "emulator_started")
     serve(config, sock)
