@@ -6,9 +6,18 @@ otherwise backs off exponentially with full jitter. A hint longer than `max_back
 that would end past `deadline_s`, is not waited for: `checked_hint` turns that failure into a
 `GaveUp` (not retried) whose message says what the server asked. The sleep is injected so
 tests record it.
+
+`retried` runs one request's attempts under that controller, building it only once a first
+attempt has failed in a way worth retrying: a first attempt that succeeds, or fails in a way
+never retried, is returned or raised exactly as the controller would, without the cost of
+building and driving one (most requests). The deadline still counts from the first attempt.
 """
 
 from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from typing import Generic, TypeVar
 
 from tenacity import (
     AsyncRetrying,
@@ -23,6 +32,8 @@ from tenacity.stop import stop_base
 from runner.clock import Sleep
 from runner.config.types import RetryPolicy
 from runner.errors import GaveUp, RequestFailed
+
+T = TypeVar("T")
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -69,11 +80,12 @@ class _RetryAfterOrBackoff:
         return float(self._backoff(state))
 
 
-def build_retrying(policy: RetryPolicy, sleep: Sleep) -> AsyncRetrying:
-    """One request's retry controller; re-raises the last failure when it gives up."""
+def build_retrying(policy: RetryPolicy, sleep: Sleep, *, spent_s: float = 0.0) -> AsyncRetrying:
+    """One request's retry controller; re-raises the last failure when it gives up. `spent_s`
+    of the deadline went before the controller started."""
     stop: stop_base = stop_after_attempt(policy.max_attempts)
     if policy.deadline_s is not None:
-        stop = stop | stop_after_delay(policy.deadline_s)
+        stop = stop | stop_after_delay(policy.deadline_s - spent_s)
     return AsyncRetrying(
         stop=stop,
         wait=_RetryAfterOrBackoff(policy),
@@ -81,3 +93,31 @@ def build_retrying(policy: RetryPolicy, sleep: Sleep) -> AsyncRetrying:
         sleep=sleep,
         reraise=True,
     )
+
+
+async def retried(policy: RetryPolicy, sleep: Sleep, attempt: Callable[[], Awaitable[T]]) -> T:
+    """`attempt()` until it succeeds or the policy gives up, as `build_retrying`'s controller
+    does it; the controller is built only after a first failure worth retrying."""
+    started = time.monotonic()  # the clock tenacity measures its deadline on
+    try:
+        return await attempt()
+    except RequestFailed as failure:
+        if not failure.retryable:
+            raise
+        first = failure
+    replay = _FirstThen(first, attempt)
+    return await build_retrying(policy, sleep, spent_s=time.monotonic() - started)(replay)
+
+
+class _FirstThen(Generic[T]):
+    """Raises the first attempt's failure (for the controller to count), then attempts anew."""
+
+    def __init__(self, first: RequestFailed, attempt: Callable[[], Awaitable[T]]) -> None:
+        self._first: RequestFailed | None = first
+        self._attempt = attempt
+
+    async def __call__(self) -> T:
+        first, self._first = self._first, None
+        if first is not None:
+            raise first
+        return await self._attempt()

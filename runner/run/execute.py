@@ -17,7 +17,7 @@ from runner.clock import Clock, Sleep, utc_now
 from runner.config.types import RetryPolicy
 from runner.errors import Load, RequestFailed
 from runner.http.client import AttemptOutcome, MessagesClient, PreparedRequest
-from runner.http.retry import build_retrying, checked_hint
+from runner.http.retry import checked_hint, retried
 from runner.plan.matrix import PlannedRequest
 from runner.results.schema import AttemptRow, ResultRow
 from runner.run.rows import Totals, attempt_row, result_row
@@ -121,7 +121,7 @@ async def send_with_retries(
         return outcome
 
     with contextlib.suppress(RequestFailed):  # the failure is in state.last: a result row
-        await build_retrying(ctx.retry, timed_sleep)(one_attempt)
+        await retried(ctx.retry, timed_sleep, one_attempt)
     assert state.last is not None  # at least one attempt always runs
     return Sent(state.last, Totals(state.attempts, state.queue_ms, state.backoff_ms, started_at))
 

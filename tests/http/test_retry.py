@@ -1,8 +1,11 @@
-"""The one retry builder: what is retried, how long it waits, when it gives up."""
+"""The one retry builder: what is retried, how long it waits, when it gives up; the same
+whether the controller runs every attempt or `retried` builds it after a first failure."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 
@@ -20,7 +23,7 @@ from runner.errors import (
     StreamCut,
     StreamErrorEvent,
 )
-from runner.http.retry import build_retrying, checked_hint
+from runner.http.retry import build_retrying, checked_hint, retried
 from runner.http.stream import MessageAccumulator
 
 
@@ -69,6 +72,21 @@ def _status(
 
 POLICY = RetryPolicy(max_attempts=4, initial_backoff_s=0.5, max_backoff_s=30.0)
 
+Retry = Callable[[RetryPolicy, RecordingSleep, ScriptedAttempts], Awaitable[Any]]
+
+
+async def _controller(
+    policy: RetryPolicy, sleep: RecordingSleep, attempts: ScriptedAttempts
+) -> Any:
+    return await build_retrying(policy, sleep)(attempts)
+
+
+@pytest.fixture(params=[_controller, retried], ids=["controller", "retried"])
+def retry(request: pytest.FixtureRequest) -> Retry:
+    """Each behaviour holds for the controller alone and for `retried`."""
+    chosen: Retry = request.param
+    return chosen
+
 
 @pytest.mark.anyio
 @pytest.mark.parametrize(
@@ -88,12 +106,12 @@ POLICY = RetryPolicy(max_attempts=4, initial_backoff_s=0.5, max_backoff_s=30.0)
         pytest.param(_stream_error("overloaded_error"), id="stream-error-overloaded"),
     ],
 )
-async def test_retries_transient_failures(failure: Exception) -> None:
+async def test_retries_transient_failures(failure: Exception, retry: Retry) -> None:
     """A transient failure is retried once and the second attempt's answer is returned."""
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(failure)
 
-    result: str = await build_retrying(POLICY, sleep)(attempts)
+    result: str = await retry(POLICY, sleep, attempts)
 
     assert result == "ok"
     assert attempts.calls == 2
@@ -121,13 +139,13 @@ async def test_retries_transient_failures(failure: Exception) -> None:
         pytest.param(ValueError("a bug, not a request failure"), id="foreign-exception"),
     ],
 )
-async def test_never_retries_permanent_failures(failure: Exception) -> None:
+async def test_never_retries_permanent_failures(failure: Exception, retry: Retry) -> None:
     """A permanent failure is raised at once, after one attempt and no wait."""
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(failure)
 
     with pytest.raises(type(failure)) as raised:
-        await build_retrying(POLICY, sleep)(attempts)
+        await retry(POLICY, sleep, attempts)
 
     assert raised.value is failure
     assert attempts.calls == 1
@@ -135,7 +153,7 @@ async def test_never_retries_permanent_failures(failure: Exception) -> None:
 
 
 @pytest.mark.anyio
-async def test_waits_for_the_servers_retry_hint() -> None:
+async def test_waits_for_the_servers_retry_hint(retry: Retry) -> None:
     """When a failure carries retry_after_s, the wait is exactly that many seconds."""
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(
@@ -144,19 +162,19 @@ async def test_waits_for_the_servers_retry_hint() -> None:
         ServerError(_status(500, "api_error", retry_after_s=0.0)),
     )
 
-    await build_retrying(POLICY, sleep)(attempts)
+    await retry(POLICY, sleep, attempts)
 
     assert sleep.waits == [7.5, 45.0, 0.0]
 
 
 @pytest.mark.anyio
-async def test_backoff_is_exponential_and_bounded() -> None:
+async def test_backoff_is_exponential_and_bounded(retry: Retry) -> None:
     """Without a hint, each wait lies within the exponential bound, capped at max_backoff_s."""
     policy = RetryPolicy(max_attempts=9, initial_backoff_s=1.0, max_backoff_s=4.0)
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(*(ServerError(_status(500, "api_error")) for _ in range(8)))
 
-    await build_retrying(policy, sleep)(attempts)
+    await retry(policy, sleep, attempts)
 
     bounds = [min(4.0, 1.0 * 2**n) for n in range(8)]
     assert len(sleep.waits) == 8
@@ -165,14 +183,16 @@ async def test_backoff_is_exponential_and_bounded() -> None:
 
 @pytest.mark.anyio
 @pytest.mark.parametrize("max_attempts", [1, 2, 5], ids=["one", "two", "five"])
-async def test_stops_after_max_attempts_and_reraises_the_last(max_attempts: int) -> None:
+async def test_stops_after_max_attempts_and_reraises_the_last(
+    max_attempts: int, retry: Retry
+) -> None:
     """After max_attempts failures the last failure itself is raised."""
     failures = [StreamCut(f"cut {n}") for n in range(max_attempts + 3)]
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(*failures)
 
     with pytest.raises(StreamCut) as raised:
-        await build_retrying(RetryPolicy(max_attempts=max_attempts), sleep)(attempts)
+        await retry(RetryPolicy(max_attempts=max_attempts), sleep, attempts)
 
     assert raised.value is failures[max_attempts - 1]
     assert attempts.calls == max_attempts
@@ -180,13 +200,13 @@ async def test_stops_after_max_attempts_and_reraises_the_last(max_attempts: int)
 
 
 @pytest.mark.anyio
-async def test_zero_deadline_stops_after_the_first_attempt() -> None:
+async def test_zero_deadline_stops_after_the_first_attempt(retry: Retry) -> None:
     """A deadline that has already passed stops retrying even with attempts left."""
     sleep = RecordingSleep()
     attempts = ScriptedAttempts(Overloaded(_status(529, "overloaded_error")))
 
     with pytest.raises(Overloaded):
-        await build_retrying(RetryPolicy(max_attempts=5, deadline_s=0.0), sleep)(attempts)
+        await retry(RetryPolicy(max_attempts=5, deadline_s=0.0), sleep, attempts)
 
     assert attempts.calls == 1
     assert sleep.waits == []
@@ -231,3 +251,27 @@ def test_a_retry_hint_past_the_policy_gives_up_at_once(
     assert isinstance(checked, GaveUp)
     assert str(checked).startswith(f"gave up: {reason} (last answer: The API answered 429")
     assert (checked.kind, checked.retryable) == ("rate_limited", False)
+
+
+@pytest.mark.anyio
+async def test_a_deadline_spent_before_the_controller_stops_at_the_next_failure() -> None:
+    """Deadline time spent before the controller started (the first attempt) counts."""
+    sleep = RecordingSleep()
+    attempts = ScriptedAttempts(StreamCut("cut"))
+    policy = RetryPolicy(max_attempts=5, deadline_s=30.0)
+
+    with pytest.raises(StreamCut):
+        await build_retrying(policy, sleep, spent_s=30.0)(attempts)
+
+    assert attempts.calls == 1
+    assert sleep.waits == []
+
+
+@pytest.mark.anyio
+async def test_a_first_success_waits_for_nothing(retry: Retry) -> None:
+    """An attempt that succeeds at once is returned after one call and no wait."""
+    sleep = RecordingSleep()
+    attempts = ScriptedAttempts()
+
+    assert await retry(POLICY, sleep, attempts) == "ok"
+    assert (attempts.calls, sleep.waits) == (1, [])
