@@ -14,7 +14,8 @@ clearing edits without `context-management-2025-06-27`.
    the model answers from tools, system and summary alone: `usage.input_tokens` is that
    compacted prompt's. `usage.iterations` lists the compaction's own sampling (`type`
    `compaction`: the closed context as input, the summary as output; not in the top-level
-   usage) and then the answer's (`type` `message`).
+   usage) and then the answer's (`type` `message`). Writing the summary takes time like any
+   output (the reply's first token comes after it) and counts against the output rate limit.
 3. **Pausing.** With `pause_after_compaction` the reply is the compaction block alone, with
    `stop_reason` `compaction` and the top-level usage zero; the client sends it back as the last
    message with nothing added and the next reply answers from the summary.
@@ -105,9 +106,10 @@ class Compaction:
     pause: bool
 
     def part(self) -> Part:
-        """The compaction block as a content part (its tokens are the compaction's, not the
-        answer's, so the part counts none)."""
-        return Part("compaction", str(self.block["content"]), 0)
+        """The compaction block as a content part. Its tokens are the summary's: they take
+        sampling time and count against the output rate limit, but the usage leaves them to
+        the compaction's iteration."""
+        return Part("compaction", str(self.block["content"]), self.summary_tokens)
 
     def compacted(self, request: MessageRequest) -> MessageRequest:
         """The prompt the answer is written from: tools, system and the summary."""

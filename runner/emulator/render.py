@@ -116,7 +116,7 @@ def _chunks(part: Part) -> list[tuple[str, float]]:
     if part.kind in WHOLE:
         return []
     if part.kind == COMPACTION:
-        return [(part.text, 0.0)]
+        return [(part.text, float(part.tokens))]
     if part.kind in CALLS:
         size = max(1, -(-len(part.text) // JSON_DELTAS))
         pieces = [part.text[i : i + size] for i in range(0, len(part.text), size)] or [""]

@@ -113,7 +113,9 @@ class Reply:
         account = Accounting(0 if paused else plain, self.cache, self.tier)
         out = usage(self.prepared.request, self.completion, account)
         if compaction is not None:
-            answer = [] if paused else [message_iteration(plain, self.completion.output_tokens)]
+            answered = self.completion.output_tokens - compaction.summary_tokens
+            out["output_tokens"] = answered
+            answer = [] if paused else [message_iteration(plain, answered)]
             out["iterations"] = [compaction.iteration(), *answer]
         return out
 
