@@ -1,6 +1,6 @@
 """The long-agent's tool (experiments/compaction.toml): an order's full parcel-scan archive.
 
-Each archive is long (about 25,000 tokens), as logs and histories are, so a few lookups take a
+Each archive is long (about 20,000 tokens), as logs and histories are, so a few lookups take a
 conversation past compaction's 50,000-token trigger.
 """
 
@@ -10,7 +10,7 @@ import re
 
 HUBS = ("Leipzig", "Halle", "Berlin", "Hamburg", "Hannover", "Kassel", "Erfurt", "Dresden")
 _ORDER_ID = re.compile(r"A-\d{4}")
-SCANS = 1_750
+SCANS = 1_400
 
 
 def scan_archive(arguments: dict[str, object]) -> str:

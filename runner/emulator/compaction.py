@@ -13,8 +13,9 @@ clearing edits without `context-management-2025-06-27`.
    trigger, the reply starts with a new `compaction` block, a summary of the whole prompt, and
    the model answers from tools, system and summary alone: `usage.input_tokens` is that
    compacted prompt's. `usage.iterations` lists the compaction's own sampling (`type`
-   `compaction`: the closed context as input, the summary as output; not in the top-level
-   usage) and then the answer's (`type` `message`). Writing the summary takes time like any
+   `compaction`: the closed context as input, read from the prompt cache as far as it was
+   cached, the summary as output; not in the top-level usage) and then the answer's (`type`
+   `message`, uncached: its prompt is new). Writing the summary takes time like any
    output (the reply's first token comes after it) and counts against the output rate limit.
 3. **Pausing.** With `pause_after_compaction` the reply is the compaction block alone, with
    `stop_reason` `compaction` and the top-level usage zero; the client sends it back as the last
@@ -104,6 +105,7 @@ class Compaction:
     closed_tokens: int
     summary_tokens: int
     pause: bool
+    answer_input: int = 0  # the compacted prompt: tools, system and the summary
 
     def part(self) -> Part:
         """The compaction block as a content part. Its tokens are the summary's: they take
@@ -115,18 +117,20 @@ class Compaction:
         """The prompt the answer is written from: tools, system and the summary."""
         return replace(request, turns=(Turn("assistant", (self.block,)),))
 
-    def iteration(self) -> Obj:
-        """The compaction's entry in `usage.iterations`."""
-        return _iteration("compaction", self.closed_tokens, self.summary_tokens)
+    def iteration(self, read: int, created: int) -> Obj:
+        """The compaction's entry in `usage.iterations`: the closed context, of which `read`
+        tokens came from the prompt cache and `created` were written to it."""
+        plain = max(0, self.closed_tokens - read - created)
+        return _iteration("compaction", plain, self.summary_tokens, read, created)
 
 
-def _iteration(kind: str, input_tokens: int, output_tokens: int) -> Obj:
+def _iteration(kind: str, plain: int, output: int, read: int = 0, created: int = 0) -> Obj:
     return {
         "type": kind,
-        "input_tokens": input_tokens,
-        "output_tokens": output_tokens,
-        "cache_creation_input_tokens": 0,
-        "cache_read_input_tokens": 0,
+        "input_tokens": plain,
+        "output_tokens": output,
+        "cache_creation_input_tokens": created,
+        "cache_read_input_tokens": read,
     }
 
 

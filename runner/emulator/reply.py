@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from typing import Protocol
 
@@ -108,15 +108,21 @@ class Reply:
     def usage(self) -> Obj:
         """The reply's final usage (with a compaction: its `iterations`, see `compaction`)."""
         compaction = self.prepared.compaction
-        paused = compaction is not None and compaction.pause
-        plain = max(0, self.prepared.input_tokens - self.cache.read - self.cache.created)
-        account = Accounting(0 if paused else plain, self.cache, self.tier)
-        out = usage(self.prepared.request, self.completion, account)
         if compaction is not None:
-            answered = self.completion.output_tokens - compaction.summary_tokens
-            out["output_tokens"] = answered
-            answer = [] if paused else [message_iteration(plain, answered)]
-            out["iterations"] = [compaction.iteration(), *answer]
+            return self._compacted_usage(compaction)
+        plain = max(0, self.prepared.input_tokens - self.cache.read - self.cache.created)
+        account = Accounting(plain, self.cache, self.tier)
+        return usage(self.prepared.request, self.completion, account)
+
+    def _compacted_usage(self, compaction: Compaction) -> Obj:
+        """The answer's usage at the top (none when paused); the cache was the compaction's."""
+        answered = self.completion.output_tokens - compaction.summary_tokens
+        top = 0 if compaction.pause else compaction.answer_input
+        account = Accounting(top, CachePlan(), self.tier)
+        out = usage(self.prepared.request, self.completion, account)
+        out["output_tokens"] = answered
+        answer = [] if compaction.pause else [message_iteration(top, answered)]
+        out["iterations"] = [compaction.iteration(self.cache.read, self.cache.created), *answer]
         return out
 
     def extra(self) -> Obj:
@@ -151,10 +157,10 @@ def prepare_body(config: EmulatorConfig, asked: Asked, *, count_only: bool) -> P
     prompt = original - edits.cleared_tokens
     edit = None if count_only else compact_edit(request, asked.betas)  # compacting samples
     compaction = compaction_for(edit, edits.request, prompt)
-    if compaction is not None:
+    if compaction is not None:  # the cache serves the compaction, which reads the whole prompt
         compacted = compaction.compacted(edits.request)
-        segs = segments(compacted)
-        prompt = input_tokens(compacted, segs)
+        answer_input = input_tokens(compacted, segments(compacted))
+        compaction = replace(compaction, answer_input=answer_input)
     return Prepared(
         request, asked.betas, features, prompt, original, edits.applied, segs, compaction
     )

@@ -104,6 +104,27 @@ def test_pause_after_compaction_returns_the_block_alone_then_continues(
     assert 0 < answer["usage"]["input_tokens"] < 5_000
 
 
+def test_the_compaction_reads_the_cached_prompt_and_the_answer_starts_a_new_one(
+    http: httpx.Client,
+) -> None:
+    """With caching on, the compaction's iteration reads the previous turn's prompt from the
+    cache; the answer's compacted prompt is new, so it reads nothing."""
+    cached = {"cache_control": {"type": "ephemeral"}}
+    first = _reply(http, _long_question(), **cached)
+    assert first["usage"]["cache_creation_input_tokens"] > 50_000
+    history = [
+        *_long_question(),
+        {"role": "assistant", "content": first["content"]},
+        {"role": "user", "content": "And when will it arrive?"},
+    ]
+    edit = _edit(trigger=_trigger(50_000))
+    reply = _reply(http, history, context_management=edit, **cached)
+    compaction, message = reply["usage"]["iterations"]
+    assert compaction["cache_read_input_tokens"] == first["usage"]["cache_creation_input_tokens"]
+    assert compaction["input_tokens"] < 100
+    assert message["cache_read_input_tokens"] == reply["usage"]["cache_read_input_tokens"] == 0
+
+
 def test_count_tokens_counts_the_prompt_as_sent(http: httpx.Client) -> None:
     """Compaction happens while sampling: count_tokens counts the whole prompt, but still
     drops what a returned compaction block summarises."""
