@@ -9,8 +9,10 @@ measures the server's, in two parts, both in ms:
 - `wait_ms`: how long the request may have waited for the handler, before the pacer's clock
   started: the server's event-loop lag when the handler started. A ticker (`LoopLag.run`,
   run by the ASGI lifespan) sleeps `interval_s` again and again; the lag is how late the last
-  wake-up woke, or how overdue the pending one is, whichever is larger. It bounds the wait
-  from above within one interval (a stall that ended just before the request came counts).
+  wake-up woke, or how overdue the pending one is, whichever is larger. It is an estimate:
+  a request held up by one busy stretch of the loop waited about that long (one that ended
+  just before the request came counts too); one queued behind several, in a loop saturated
+  for longer (as when many connections open at once), waited longer than any one lag shows.
 
 With them `started_at` (Unix seconds, the handler's start) and `took_ms` (from then to the
 last write) let a client on the same machine line its own clock up with the server's and
