@@ -1,6 +1,7 @@
 """Checking a finished run against `--fail-on` thresholds (for `run` and `compare` alike).
 
-Evaluates the thresholds over the run's per-arm summary and its baseline arm; a `regress.`
+Evaluates the thresholds over the run's per-arm summary (`RunTables`, read once by the
+command and shared with what it prints) and its baseline arm; a `regress.`
 threshold compares each (model, arm) with the newest earlier complete run of the same
 experiment, in the same results directory, in which that arm has a successful request and a
 value of the metric (an outage run is passed over), says which run, and warns (an event in
@@ -12,6 +13,7 @@ have is a usage error (exit 2).
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
@@ -27,6 +29,7 @@ from runner.analysis.thresholds import (
     check_score_metrics,
     evaluate,
 )
+from runner.catalog.prices import PriceTable
 from runner.cli.logs import EventLog
 from runner.cli.translate import flag_errors
 from runner.config.types import JSONValue
@@ -35,14 +38,30 @@ from runner.results.schema import R
 from runner.results.store import SHARD_PREFIX, RunDirectory, earlier_complete, read_results
 
 
+@dataclass(frozen=True)
+class RunTables:
+    """A run's tables as read once for everything shown and checked after it: the results
+    (priced), their per-arm `summarize` summary, and the scores (None: unscored)."""
+
+    results: pl.LazyFrame
+    summary: pl.DataFrame
+    scores: pl.LazyFrame | None
+
+    @classmethod
+    def read(cls, run_dir: Path, prices: PriceTable) -> RunTables:
+        """`run_dir`'s tables, its results priced at `prices`."""
+        results = with_cost(read_results(run_dir), prices)
+        return cls(results, summarize(results), load_scores(run_dir))
+
+
 def check_thresholds(
-    thresholds: Sequence[Threshold], run_dir: Path, results: pl.LazyFrame, log: EventLog
+    thresholds: Sequence[Threshold], run_dir: Path, tables: RunTables, log: EventLog
 ) -> None:
-    """Raise ThresholdsCrossed naming every crossed threshold; `results` are the run's, priced.
+    """Raise ThresholdsCrossed naming every crossed threshold over the run's `tables`.
 
     The previous run is looked for beside `run_dir` (`<results>/<experiment>/<run id>`).
     """
-    violations = _violations(thresholds, run_dir, results, log)
+    violations = _violations(thresholds, run_dir, tables, log)
     for violation in violations:
         fields = {"model": violation.model, "arm": violation.arm}
         fields["metric"] = violation.threshold.metric
@@ -52,14 +71,14 @@ def check_thresholds(
 
 
 def _violations(
-    thresholds: Sequence[Threshold], run_dir: Path, results: pl.LazyFrame, log: EventLog
+    thresholds: Sequence[Threshold], run_dir: Path, tables: RunTables, log: EventLog
 ) -> list[Violation]:
     run = run_dir.parent if run_dir.name.startswith(SHARD_PREFIX) else run_dir
-    baseline = default_baseline(results)
-    scores = load_scores(run_dir)
+    baseline = default_baseline(tables.results)
+    scores = tables.scores
     with flag_errors():
         check_score_metrics(thresholds, scorer_names(scores) if scores is not None else [])
-    current = with_score_columns(summarize(results), results, scores)
+    current = with_score_columns(tables.summary, tables.results, scores)
     with flag_errors():
         arms, models = current[R.arm].unique().to_list(), current[R.model].unique().to_list()
         check_names(thresholds, sorted(arms), sorted(models))

@@ -5,13 +5,11 @@ scorer measured nothing: one line per scorer whose every score is an error, and 
 from __future__ import annotations
 
 from collections.abc import Collection
-from pathlib import Path
 
 import polars as pl
 from rich.console import Console
 from rich.table import Table
 
-from runner.analysis.runs import load_scores
 from runner.analysis.scores import unscored
 from runner.cli.logs import EventLog
 from runner.cli.terminal import fit_table, fixed_cell
@@ -28,11 +26,10 @@ _SCORE_COLUMNS = ("mean", "pass_rate")
 
 
 def check_every_scorer_scored(
-    run_dir: Path, log: EventLog, only: Collection[str] | None = None
+    scores: pl.LazyFrame | None, log: EventLog, only: Collection[str] | None = None
 ) -> None:
-    """ScorersFailed (exit 1) naming each scorer of the run (of `only`, if given) that has
-    only error rows."""
-    scores = load_scores(run_dir)
+    """ScorersFailed (exit 1) naming each scorer of the run's `scores` (of `only`, if given)
+    that has only error rows."""
     if scores is None:
         return
     if only is not None:

@@ -21,7 +21,7 @@ import polars as pl
 from runner.config.files import file_problem
 from runner.errors import RunStoreError
 from runner.results import files
-from runner.results.journal import JOURNAL, read_journal
+from runner.results.journal import JOURNAL, JournalContents, read_journal
 from runner.results.manifest import MANIFEST as MANIFEST
 from runner.results.manifest import Manifest, RunStatus, read_manifest, write_manifest
 from runner.results.schema import (
@@ -218,16 +218,32 @@ class RunDirectory:
 def read_results(run_dir: str | Path) -> pl.LazyFrame:
     """One row per request: compacted rows, parts and the journal of a session that was
     killed, the latest row of a request winning."""
-    files = _files(Path(run_dir), RESULTS, "results")
-    journaled = _journaled(Path(run_dir), "results")
-    return latest_rows(files, RESULTS_SCHEMA, [R.request_key], journaled)
+    return _results(Path(run_dir), _journals(Path(run_dir)))
 
 
 def read_attempts(run_dir: str | Path) -> pl.LazyFrame:
     """Every attempt ever made in the run (once each, even after a compaction was cut short
     or when a killed session's journal repeats what its parts hold)."""
-    files = _files(Path(run_dir), ATTEMPTS, "attempts")
-    journaled = _journaled(Path(run_dir), "attempts")
+    return _attempts(Path(run_dir), _journals(Path(run_dir)))
+
+
+def read_results_and_attempts(run_dir: str | Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """`read_results` and `read_attempts` together, a killed session's journal parsed once
+    for both (it holds the rows of both tables)."""
+    path = Path(run_dir)
+    journals = _journals(path)
+    return _results(path, journals), _attempts(path, journals)
+
+
+def _results(run_dir: Path, journals: Sequence[JournalContents]) -> pl.LazyFrame:
+    files = _files(run_dir, RESULTS, "results")
+    journaled = _concat([j.results for j in journals])
+    return latest_rows(files, RESULTS_SCHEMA, [R.request_key], journaled)
+
+
+def _attempts(run_dir: Path, journals: Sequence[JournalContents]) -> pl.LazyFrame:
+    files = _files(run_dir, ATTEMPTS, "attempts")
+    journaled = _concat([j.attempts for j in journals])
     return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at], journaled)
 
 
@@ -273,9 +289,10 @@ def latest_rows(
 
 def table_counts(run_dir: Path) -> dict[str, int]:
     """Rows in the run's tables: requests (final rows), ok, errors and attempts."""
-    status = read_results(run_dir).select(R.status).collect()[R.status]
+    results, attempts_table = read_results_and_attempts(run_dir)
+    status = results.select(R.status).collect()[R.status]
     ok = int((status == STATUS_OK).sum())
-    attempts = read_attempts(run_dir).select(pl.len()).collect().item()
+    attempts = attempts_table.select(pl.len()).collect().item()
     return {"requests": status.len(), "ok": ok, "errors": status.len() - ok, "attempts": attempts}
 
 
@@ -329,13 +346,13 @@ def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
     return files
 
 
-def _journaled(run_dir: Path, kind: str) -> pl.DataFrame | None:
-    """The rows of `kind` held only in journals (a killed session's), per shard."""
-    frames = []
-    for directory in [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]:
-        if (directory / JOURNAL).is_file():
-            found = read_journal(directory)
-            frames.append(found.results if kind == "results" else found.attempts)
+def _journals(run_dir: Path) -> list[JournalContents]:
+    """The journals (a killed session's rows held nowhere else) of the run and its shards."""
+    directories = [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]
+    return [read_journal(d) for d in directories if (d / JOURNAL).is_file()]
+
+
+def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
     return pl.concat(frames) if frames else None
 
 

@@ -24,8 +24,7 @@ from runner.results.store import (
     MANIFEST,
     RunDirectory,
     list_runs,
-    read_attempts,
-    read_results,
+    read_results_and_attempts,
     read_turns,
 )
 from runner.run.option_names import OptionNames
@@ -79,7 +78,8 @@ def continuation(experiment: Experiment, mode: str, path: Path) -> Continuation:
             f"{path} was run with a different experiment: {', '.join(changed)} changed since "
             f"(compared with {experiment.path}). Start a new run instead."
         )
-    finals = read_results(path).select(R.request_key, R.status).collect()
+    results, attempts = read_results_and_attempts(path)  # a killed run's journal read once
+    finals = results.select(R.request_key, R.status).collect()
     if mode == RETRY_ERRORS:
         wanted = set(finals.filter(pl.col(R.status) == STATUS_ERROR)[R.request_key])
         todo = [p for p in plan_requests(experiment) if p.key in wanted]
@@ -88,7 +88,8 @@ def continuation(experiment: Experiment, mode: str, path: Path) -> Continuation:
         todo = [p for p in plan_requests(experiment) if p.key not in done]
     run_id = manifest.run_id
     turns = finished_turns(path, {p.key for p in todo if p.case.conversation})
-    return Continuation(mode, path, run_id, manifest, tuple(todo), _attempts_made(path), turns)
+    made = _attempts_made(attempts)
+    return Continuation(mode, path, run_id, manifest, tuple(todo), made, turns)
 
 
 def finished_turns(path: Path, keys: set[str]) -> dict[str, tuple[TurnRow, ...]]:
@@ -115,6 +116,6 @@ def _manifest(path: Path) -> Manifest:
     return RunDirectory.open(path).read_manifest()
 
 
-def _attempts_made(path: Path) -> dict[str, int]:
-    made = read_attempts(path).group_by(A.request_key).agg(pl.col(A.attempt).max()).collect()
+def _attempts_made(attempts: pl.LazyFrame) -> dict[str, int]:
+    made = attempts.group_by(A.request_key).agg(pl.col(A.attempt).max()).collect()
     return dict(zip(made[A.request_key], made[A.attempt], strict=True))

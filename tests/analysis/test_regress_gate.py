@@ -13,10 +13,10 @@ from frames import result_row, row
 from manifest_support import make_run
 
 from runner.analysis.thresholds import parse_thresholds
-from runner.cli.gates import check_thresholds
+from runner.cli.gates import RunTables, check_thresholds
 from runner.cli.logs import EventLog
+from runner.config.prices import default_prices
 from runner.errors import ThresholdsCrossed, UsageError
-from runner.results.store import read_results
 
 
 def _run(results: Path, run_id: str, day: int, latency: float | None) -> Path:
@@ -36,7 +36,8 @@ def _check(run_dir: Path, expression: str) -> tuple[ThresholdsCrossed | None, li
     log = EventLog("json", stream, ())
     crossed = None
     try:
-        check_thresholds(parse_thresholds([expression]), run_dir, read_results(run_dir), log)
+        tables = RunTables.read(run_dir, default_prices())
+        check_thresholds(parse_thresholds([expression]), run_dir, tables, log)
     except ThresholdsCrossed as exc:
         crossed = exc
     return crossed, [json.loads(line) for line in stream.getvalue().splitlines()]

@@ -3,13 +3,21 @@ a killed session's journal and damaged parts are folded and set aside on recover
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from manifest_support import make_run
 from test_store import _attempt, _result
 
 from runner.errors import RunStoreError
 from runner.results.journal import JOURNAL, Journal, read_journal
-from runner.results.store import PARTS, RunDirectory, read_attempts, read_results
+from runner.results.store import (
+    PARTS,
+    RunDirectory,
+    read_attempts,
+    read_results,
+    read_results_and_attempts,
+)
 
 
 def _journal(run: RunDirectory, *keys: str) -> None:
@@ -69,3 +77,29 @@ def test_a_truncated_part_is_set_aside_on_recovery_with_a_warning(run: RunDirect
         f"{second.name}.damaged, its requests are sent again."
     ]
     assert read_results(run.path).collect()["request_key"].to_list() == ["a"]
+
+
+def test_both_tables_read_together_parse_the_journal_once(
+    run: RunDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """read_results_and_attempts gives what the two readers give, reading a killed
+    session's journal file once (each reader alone reads it again)."""
+    _journal(run, "a", "b")
+    run.append([_result("c")], [_attempt("c")])
+    reads: list[Path] = []
+    real = Path.read_bytes
+
+    def recording(path: Path) -> bytes:
+        if path.name == JOURNAL:
+            reads.append(path)
+        return real(path)
+
+    monkeypatch.setattr(Path, "read_bytes", recording)
+    results, attempts = read_results_and_attempts(run.path)
+    assert len(reads) == 1
+    assert (
+        results.collect()
+        .sort("request_key")
+        .equals(read_results(run.path).collect().sort("request_key"))
+    )
+    assert attempts.collect().height == read_attempts(run.path).collect().height == 5

@@ -25,7 +25,7 @@ from runner.analysis import (
 from runner.analysis.runs import load_scores, run_prices
 from runner.analysis.summary import client_lag_note, summarize
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
-from runner.cli.gates import check_thresholds
+from runner.cli.gates import RunTables, check_thresholds
 from runner.cli.terminal import cell, fit_table, fits, out_console, render_table, say
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
@@ -57,10 +57,11 @@ def compare_command(
     thresholds = parse_fail_on(fail_on)
     priced_with = load_prices(prices, run_prices(run_dir)) if prices is not None else None
     results = load_run(run_dir, prices=priced_with)
+    tables = RunTables(results, summarize(results), load_scores(run_dir))  # read once
     chosen = baseline or default_baseline(results)
     with flag_errors():
-        table = compare(results, chosen, seed=seed, scores=load_scores(run_dir))
-    note = client_lag_note(summarize(results))
+        table = compare(results, chosen, seed=seed, scores=tables.scores)
+    note = client_lag_note(tables.summary)
     if form == "table":
         _print_tables(table, results, run_dir, chosen)
         if note is not None:
@@ -70,7 +71,7 @@ def compare_command(
         if note is not None:
             click.echo(note, err=True)
     if thresholds:
-        check_thresholds(thresholds, run_dir, results, command_log(ctx, log_format))
+        check_thresholds(thresholds, run_dir, tables, command_log(ctx, log_format))
 
 
 def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:

@@ -13,11 +13,8 @@ import click
 import polars as pl
 from rich.console import Console
 
-from runner.analysis import summarize
 from runner.analysis.conversation import conversation_summary
-from runner.analysis.cost import with_cost
 from runner.analysis.error_rates import without_success
-from runner.analysis.runs import load_scores
 from runner.analysis.scores import score_summary
 from runner.analysis.summary import client_lag_note
 from runner.analysis.thresholds import Threshold, check_names, check_score_metrics
@@ -29,7 +26,7 @@ from runner.cli.commands.options import (
     results_option,
 )
 from runner.cli.emulator_settings import emulator_config
-from runner.cli.gates import check_thresholds
+from runner.cli.gates import RunTables, check_thresholds
 from runner.cli.logs import EventLog
 from runner.cli.scoring import check_every_scorer_scored, score_table
 from runner.cli.terminal import (
@@ -47,7 +44,7 @@ from runner.config.types import Experiment
 from runner.errors import ArmsFailed, RunFailed, TargetUnusable, UsageError
 from runner.results.manifest import RunStatus
 from runner.results.schema import R, ResultRow
-from runner.results.store import read_results, read_turns
+from runner.results.store import read_turns
 from runner.results.writer import ResultObserver
 from runner.run.launch import LaunchOptions, PreparedRun, parse_shard, prepare_run, start_run
 from runner.run.resume import RESUME, Continuation
@@ -148,7 +145,8 @@ def run(
         _nothing_left(prepared.experiment, prepared.continuing, log)
         return
     outcome = _launch(prepared, options, log, quiet or log.is_json)
-    _print_summary(prepared.experiment, outcome)
+    tables = RunTables.read(outcome.run_dir, prepared.experiment.prices)  # read once, shared
+    _print_summary(prepared.experiment, outcome, tables)
     if outcome.exit_code in INTERRUPTED:
         log.info(
             f"The run was interrupted; what finished is saved in {outcome.run_dir}. Resume it "
@@ -156,7 +154,7 @@ def run(
             "resume_hint",
         )
     if outcome.exit_code == 0:
-        _check_finished(prepared.experiment, outcome.run_dir, thresholds, allow_errors, log)
+        _check_finished(outcome.run_dir, tables, thresholds, allow_errors, log)
     sys.exit(outcome.exit_code)
 
 
@@ -164,8 +162,8 @@ INTERRUPTED = (130, 143)  # SIGINT, SIGTERM
 
 
 def _check_finished(
-    experiment: Experiment,
     run_dir: Path,
+    tables: RunTables,
     thresholds: Sequence[Threshold],
     allow_errors: bool,
     log: EventLog,
@@ -173,10 +171,10 @@ def _check_finished(
     """A finished run's gates: every arm answered and every scorer scored (unless errors are
     allowed), then the `--fail-on` thresholds; each raises what its exit code says."""
     if not allow_errors:
-        _check_every_arm_answered(run_dir, log)
-        check_every_scorer_scored(run_dir, log)
+        _check_every_arm_answered(tables.results, log)
+        check_every_scorer_scored(tables.scores, log)
     if thresholds:
-        check_thresholds(thresholds, run_dir, _priced(experiment, run_dir), log)
+        check_thresholds(thresholds, run_dir, tables, log)
 
 
 def _nothing_to_do(prepared: PreparedRun) -> bool:
@@ -193,12 +191,13 @@ def _nothing_left(experiment: Experiment, continuing: Continuation, log: EventLo
     run_dir = continuing.run_dir
     which = "left" if continuing.mode == RESUME else "whose final row is an error"
     log.info(f"Nothing left to send: {run_dir} has no request {which}.", "nothing_to_send")
-    _print_summary_table(out_console(), experiment, summarize(_priced(experiment, run_dir)))
+    summary = RunTables.read(run_dir, experiment.prices).summary
+    _print_summary_table(out_console(), experiment, summary)
 
 
-def _check_every_arm_answered(run_dir: Path, log: EventLog) -> None:
+def _check_every_arm_answered(results: pl.LazyFrame, log: EventLog) -> None:
     """ArmsFailed (exit 1) naming each (model, arm) without a successful request."""
-    failed = without_success(read_results(run_dir))
+    failed = without_success(results)
     lines = tuple(_no_success_line(row) for row in failed.iter_rows(named=True))
     for row, line in zip(failed.iter_rows(named=True), lines, strict=True):
         log.event(
@@ -250,8 +249,8 @@ SUMMARY_HEADERS = {
 SUMMARY_DROPPABLE = ("ok", "mean_output_tokens", "p95_latency_ms", "errors_by_type")
 
 
-def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
-    summary = summarize(_priced(experiment, outcome.run_dir))
+def _print_summary(experiment: Experiment, outcome: RunOutcome, tables: RunTables) -> None:
+    summary = tables.summary
     console = out_console()
     _print_summary_table(console, experiment, summary)
     say(console, pricing_note(experiment.prices, experiment.models))
@@ -259,7 +258,7 @@ def _print_summary(experiment: Experiment, outcome: RunOutcome) -> None:
     if note is not None:
         say(console, note)
     _print_conversations(console, experiment, outcome.run_dir)
-    _print_scores(console, outcome.run_dir)
+    _print_scores(console, tables)
     say(
         console,
         f"Run {outcome.status}: {outcome.counts.requests} requests, "
@@ -274,12 +273,11 @@ def _print_summary_table(console: Console, experiment: Experiment, summary: pl.D
     console.print(fit_table(console, table, title, SUMMARY_HEADERS, SUMMARY_DROPPABLE))
 
 
-def _print_scores(console: Console, run_dir: Path) -> None:
+def _print_scores(console: Console, tables: RunTables) -> None:
     """Per arm and scorer: scored answers, errors, mean score and pass rate, when scored."""
-    scores = load_scores(run_dir)
-    if scores is None:
+    if tables.scores is None:
         return
-    table = score_summary(read_results(run_dir), scores)
+    table = score_summary(tables.results, tables.scores)
     console.print(score_table(console, table, "scores per arm (compare RUN_DIR tests the deltas)"))
 
 
@@ -304,10 +302,6 @@ def _print_conversations(console: Console, experiment: Experiment, run_dir: Path
     droppable = ("output_tokens_by_turn",)
     whole = ("model", "arm")
     console.print(fit_table(console, table, title, CONVERSATION_HEADERS, droppable, whole=whole))
-
-
-def _priced(experiment: Experiment, run_dir: Path) -> pl.LazyFrame:
-    return with_cost(read_results(run_dir), experiment.prices)
 
 
 class _Both:

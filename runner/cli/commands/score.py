@@ -86,12 +86,13 @@ def score_command(
         )
     written = ", ".join(f"{name} ({count} rows)" for name, count in counts.items())
     click.echo(f"Scored {run_dir.name}: {written}.")
-    summary = score_summary(load_run(run_dir), read_scores(run_dir))
+    scores = read_scores(run_dir)
+    summary = score_summary(load_run(run_dir), scores)
     console = out_console()
     console.print(score_table(console, summary, "scores per arm"))
     if judges:
         console.print(fit_table(console, judge_totals(directory.path), "judge requests"))
-    check_every_scorer_scored(run_dir, log, [s.name for s in chosen])
+    check_every_scorer_scored(scores, log, [s.name for s in chosen])
 
 
 async def _score(
