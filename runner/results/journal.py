@@ -82,7 +82,8 @@ def read_journal(run_dir: Path) -> JournalContents:
             record = json.loads(line)
             results.append(record["result"])
             attempts.extend(record["attempts"])
-        except (ValueError, KeyError, TypeError) as exc:
+        # A line nested past the parser's depth (RecursionError) is damage too.
+        except (ValueError, KeyError, TypeError, RecursionError) as exc:
             if number == len(complete) and not tail:
                 torn = True  # the last record, damaged by the kill that cut it
                 break

@@ -103,3 +103,21 @@ def test_both_tables_read_together_parse_the_journal_once(
         .equals(read_results(run.path).collect().sort("request_key"))
     )
     assert attempts.collect().height == read_attempts(run.path).collect().height == 5
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        pytest.param(b"[" * 100_000 + b"]" * 100_000, id="deeply-nested"),
+        pytest.param(b'{"result": "\xff\xfe"}', id="invalid-utf8"),
+        pytest.param(b'{"result": \x00}', id="nul-byte"),
+    ],
+)
+def test_a_journal_line_no_parser_can_take_is_named(run: RunDirectory, damage: bytes) -> None:
+    """A line nested past the parser's depth, not UTF-8 or holding a NUL, before the last:
+    RunStoreError naming the file and line, never a RecursionError traceback."""
+    _journal(run, "a")
+    path = run.path / JOURNAL
+    path.write_bytes(damage + b"\n" + path.read_bytes())
+    with pytest.raises(RunStoreError, match=r"journal.jsonl: line 1 is damaged"):
+        read_journal(run.path)
