@@ -8,9 +8,11 @@ concurrency beta-runner sends the requests and records `latency_ms` and `client_
 client's event loop's largest lag while the attempt was in flight); a bare httpx loop on the
 same transport, timing each request with the least work possible and measuring the same loop
 lag, is the floor this machine allows. After each run the emulator's own lateness is read
-from `GET /_emulator/lateness` and joined by request id: per request, how long it may have
-waited for the handler (the emulator loop's lag when the handler started) plus how far behind
-the latency model its writes went out.
+from `GET /_emulator/lateness` and joined by request id. A request's server lateness is how
+far behind the latency model its last write went out (the emulator's own clock) plus how
+long it may have waited for the handler: the emulator loop's lag when the handler started,
+at most the time the request took from being sent to the handler's start (the machine's one
+wall clock, which client and emulator share).
 
 Printed per client, mode and concurrency, each p50 / p99 in ms over the same requests: the
 recorded latency minus the injected one, the client lag, the server lateness, and what
@@ -138,7 +140,7 @@ async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) ->
 @dataclass(frozen=True)
 class Served:
     """What the emulator said about a run: its loop and parser, and per request id its
-    handler's start (Unix s), ms to its last write, and its lateness (wait + late, ms)."""
+    handler's start (Unix s), ms to its last write, and the loop lag at its start (ms)."""
 
     loop: str
     http: str
@@ -151,8 +153,7 @@ def served(url: str) -> Served:
     columns = ("request_id", "started_at", "took_ms", "late_ms", "wait_ms")
     schema = {c: pl.String if c == "request_id" else pl.Float64 for c in columns}
     rows = pl.DataFrame(report["requests"], schema=schema)
-    lateness = (pl.col("wait_ms") + pl.col("late_ms")).alias("server")
-    requests = rows.select("request_id", "started_at", "took_ms", lateness)
+    requests = rows.select("request_id", "started_at", "took_ms", "wait_ms")
     return Served(report["loop"], report["http"], requests)
 
 
@@ -169,12 +170,19 @@ def frame(found: Timings, server: Served, injected: float) -> pl.DataFrame:
         schema={"request_id": pl.String} | dict.fromkeys(("sent_at", "excess", "client"), FLOAT),
     )
     table = client.join(server.requests, on="request_id", how="left")
-    return table.with_columns(
-        (pl.col("excess") - pl.col("client") - pl.col("server")).alias("neither"),
-        ((pl.col("started_at") - pl.col("sent_at")) * 1000).alias("to_handler"),
+    to_handler = (pl.col("started_at") - pl.col("sent_at")) * 1000
+    split = table.with_columns(
+        to_handler.alias("to_handler"),
         (pl.col("took_ms") - injected).alias("behind"),
+        pl.when(pl.col("wait_ms").is_not_null())
+        .then(pl.min_horizontal("wait_ms", to_handler.clip(0.0)))
+        .alias("wait"),
     ).with_columns(
         (pl.col("excess") - pl.col("to_handler") - pl.col("behind")).alias("back"),
+        (pl.col("wait") + pl.col("behind").clip(0.0)).alias("server"),
+    )
+    return split.with_columns(
+        (pl.col("excess") - pl.col("client") - pl.col("server")).alias("neither")
     )
 
 

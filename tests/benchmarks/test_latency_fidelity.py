@@ -10,19 +10,27 @@ from benchmarks.latency_fidelity import Served, Timings, frame, split, verdict
 INJECTED = 300.0
 
 
-def _table(excess: list[float], client: list[float], server: list[float | None]) -> pl.DataFrame:
-    """A run whose requests exceeded the injected time by `excess`, with those lags."""
+def _table(
+    excess: list[float],
+    client: list[float],
+    server: list[float | None],
+    to_handler_ms: float = 10.0,
+    behind_ms: float = 0.0,
+) -> pl.DataFrame:
+    """A run whose requests exceeded the injected time by `excess`, with those lags (the
+    emulator's loop lag at the handler's start as `server`), each reaching the handler
+    `to_handler_ms` after it was sent and written `behind_ms` late."""
     ids = [f"req_{n}" for n in range(len(excess))]
     found = Timings(ids, [100.0] * len(ids), [INJECTED + e for e in excess], list(client))
     requests = pl.DataFrame(
         {
             "request_id": ids,
-            "started_at": [100.0 + 0.001] * len(ids),
-            "took_ms": [INJECTED + 2.0] * len(ids),
-            "server": server,
+            "started_at": [100.0 + to_handler_ms / 1000] * len(ids),
+            "took_ms": [INJECTED + behind_ms] * len(ids),
+            "wait_ms": server,
         },
         schema={"request_id": pl.String}
-        | dict.fromkeys(("started_at", "took_ms", "server"), pl.Float64),
+        | dict.fromkeys(("started_at", "took_ms", "wait_ms"), pl.Float64),
     )
     return frame(found, Served("uvloop", "httptools", requests), INJECTED)
 
@@ -52,6 +60,15 @@ def test_the_verdict_claims_only_what_was_measured(
         assert "account for the rest" not in line
 
 
+def test_a_wait_counts_only_as_long_as_the_request_took_to_reach_the_handler() -> None:
+    """A 30 ms loop lag at the handler's start, for a request that reached it 2 ms after it
+    was sent, explains 2 ms (plus the 3 ms its last write was late), not 30: with 25 ms of
+    client lag, 10 ms of a 40 ms excess stay unexplained."""
+    table = _table([40.0] * 100, [25.0] * 100, [30.0] * 100, to_handler_ms=2.0, behind_ms=3.0)
+    assert table["server"].to_list() == pytest.approx([5.0] * 100)
+    assert "NOT accounted for" in verdict(table, failed=0)
+
+
 def test_a_failed_request_fails_the_row() -> None:
     """One request not answered ok: FAILED, whatever the others measured."""
     line = verdict(_table([1.0] * 10, [0.5] * 10, [0.5] * 10), failed=1)
@@ -60,7 +77,7 @@ def test_a_failed_request_fails_the_row() -> None:
 
 def test_the_split_adds_up_to_the_excess() -> None:
     """Sent at 100 s, handler at +1 ms, last write 2 ms behind: the rest is the way back."""
-    line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100), concurrency=256)
+    line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100, 1.0, 2.0), concurrency=256)
     assert "+1.0 on the way to the handler, +2.0 behind its schedule, +7.0 on the way back" in line
 
 
