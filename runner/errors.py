@@ -60,7 +60,8 @@ class RunFailed(BetaRunnerError):
         self.cause = cause
         super().__init__(
             f"The run stopped on an unexpected error ({type(cause).__name__}: {cause}). "
-            f"Finished requests are saved in {run_dir}; continue with --resume {run_dir}."
+            f"Finished requests are saved in {run_dir}; resume it to continue (--resume "
+            f"{run_dir} on the command line, resume={str(run_dir)!r} in Python)."
         )
 
 

@@ -374,7 +374,7 @@ def _damaged_parts(parts: Path) -> list[Path]:
 def _exists(path: Path) -> RunStoreError:
     return RunStoreError(
         f"The run directory {path} already exists; runs are never overwritten. "
-        "Choose another --run-id."
+        "Choose another run id."
     )
 
 

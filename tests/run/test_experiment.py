@@ -12,7 +12,7 @@ from e2e_support import run_cli
 from manifest_support import tiny_experiment
 
 import runner
-from runner.errors import ConfigError, RunStoreError, UsageError
+from runner.errors import ConfigError, RunFailed, RunStoreError, UsageError
 from runner.results.manifest import RunStatus
 
 pytestmark = pytest.mark.slow
@@ -143,3 +143,20 @@ def test_a_missing_experiment_file_is_a_config_error(tmp_path: Path) -> None:
     """A path that does not exist is a ConfigError naming it."""
     with pytest.raises(ConfigError, match=r"nope\.toml"):
         runner.run_experiment(tmp_path / "nope.toml", local=True, results_dir=tmp_path)
+
+
+def test_a_run_id_in_use_is_refused_without_naming_a_flag(tmp_path: Path) -> None:
+    """The second run with a run id refuses to overwrite the first; the message says run id,
+    which reads right from Python and from the CLI."""
+    runner.run_experiment(tiny_experiment(), local=True, results_dir=tmp_path, run_id="same")
+    with pytest.raises(RunStoreError, match="already exists") as raised:
+        runner.run_experiment(tiny_experiment(), local=True, results_dir=tmp_path, run_id="same")
+    assert "Choose another run id." in str(raised.value)
+    assert "--" not in str(raised.value)
+
+
+def test_a_failed_run_says_how_to_resume_it_from_either_side() -> None:
+    """RunFailed names the flag and the keyword: it reaches CLI and library users alike."""
+    message = str(RunFailed(Path("results/e/r1"), ValueError("disk full")))
+    assert "--resume results/e/r1 on the command line" in message
+    assert "resume='results/e/r1' in Python" in message
