@@ -36,10 +36,11 @@ def write_bytes(path: Path, data: bytes) -> None:
     _replace(path, lambda temporary: temporary.write_bytes(data))
 
 
-def write_parquet(path: Path, frame: pl.DataFrame) -> None:
-    """Write `frame` as the Parquet file `path`, durably."""
+def write_parquet(path: Path, frame: pl.DataFrame, *, sync_directory: bool = True) -> None:
+    """Write `frame` as the Parquet file `path`, durably; a caller writing several files in
+    one directory may pass `sync_directory=False` and sync it once after the last."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _replace(path, frame.write_parquet)
+    _replace(path, frame.write_parquet, sync_directory)
 
 
 def sink_parquet(path: Path, frame: pl.LazyFrame, row_group_size: int) -> None:
@@ -52,9 +53,9 @@ def sync_directory(directory: Path) -> None:
     _fsync(directory, getattr(os, "O_DIRECTORY", 0))
 
 
-def _replace(path: Path, write: Callable[[Path], object]) -> None:
+def _replace(path: Path, write: Callable[[Path], object], sync: bool = True) -> None:
     """`write` to a temporary beside `path`, fsync it, rename it over `path`, fsync the
-    directory; the temporary is removed if anything fails."""
+    directory (unless the caller will); the temporary is removed if anything fails."""
     temporary = temporary_for(path)
     try:
         write(temporary)
@@ -62,7 +63,8 @@ def _replace(path: Path, write: Callable[[Path], object]) -> None:
         temporary.replace(path)
     finally:
         temporary.unlink(missing_ok=True)
-    sync_directory(path.parent)
+    if sync:
+        sync_directory(path.parent)
 
 
 def _fsync(path: Path, flags: int = 0) -> None:

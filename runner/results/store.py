@@ -137,6 +137,7 @@ class RunDirectory:
             if rows:
                 self._write_part(kind, number, rows_to_frame(list(rows), schema))
         if any(rows for _, rows, _ in batches):
+            files.sync_directory(self.path / PARTS)  # once for every part just renamed in
             self._next_part += 1
 
     def replace_scores(self, scorers: Sequence[str], scores: Sequence[ScoreRow]) -> None:
@@ -202,6 +203,8 @@ class RunDirectory:
         for kind, frame in (("attempts", attempts), ("results", results)):
             if frame.height:
                 self._write_part(kind, number, frame)
+        if results.height or attempts.height:
+            files.sync_directory(self.path / PARTS)
         self._next_part += 1
 
     def _set_aside(self, part: Path) -> str:
@@ -212,7 +215,9 @@ class RunDirectory:
         )
 
     def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
-        files.write_parquet(self.path / PARTS / f"{kind}-{number:06d}.parquet", frame)
+        """One part, its data on disk; the caller syncs the parts directory after the last."""
+        path = self.path / PARTS / f"{kind}-{number:06d}.parquet"
+        files.write_parquet(path, frame, sync_directory=False)
 
 
 def read_results(run_dir: str | Path) -> pl.LazyFrame:

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from test_store import _attempt, _result
 
 from runner.results import files
+from runner.results.store import PARTS, RunDirectory
 
 FRAME = pl.DataFrame({"request_key": ["a", "b"], "value": [1, 2]})
 
@@ -78,3 +80,30 @@ def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> 
         files.sink_parquet(path, FRAME.lazy().select(pl.col("missing")), 1)
     assert path.read_bytes() == before
     assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
+
+
+def test_a_batch_of_parts_is_synced_file_by_file_then_its_directory_once(
+    run: RunDirectory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """RunDirectory.append: every part's data is fsynced before it has its name, and the
+    parts directory after the last of them is renamed in (once, not once per part)."""
+    seen: list[tuple[int, bool, frozenset[str]]] = []
+    real = os.fsync
+    parts = run.path / PARTS
+
+    def recording(fd: int) -> None:
+        info = os.fstat(fd)
+        names = frozenset(p.name for p in parts.iterdir()) if parts.is_dir() else frozenset()
+        seen.append((info.st_ino, stat.S_ISDIR(info.st_mode), names))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", recording)
+    run.append([_result("a")], [_attempt("a")])
+    written = sorted(parts.iterdir())
+    assert [p.name for p in written] == ["attempts-000001.parquet", "results-000001.parquet"]
+    for part in written:
+        [(_, is_dir, names)] = [s for s in seen if s[0] == part.stat().st_ino]
+        assert not is_dir
+        assert part.name not in names  # synced while it still had its temporary name
+    directory_syncs = [s for s in seen if s[0] == parts.stat().st_ino]
+    assert [names for _, _, names in directory_syncs] == [frozenset(p.name for p in written)]
