@@ -11,6 +11,7 @@ are never read as data.
 
 from __future__ import annotations
 
+import errno
 import os
 import secrets
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from pathlib import Path
 import polars as pl
 
 _SUFFIX = ".tmp"
+_NO_DIRECTORY_SYNC = (errno.EINVAL, errno.ENOTSUP)
 
 
 def temporary_for(path: Path) -> Path:
@@ -49,8 +51,14 @@ def sink_parquet(path: Path, frame: pl.LazyFrame, row_group_size: int) -> None:
 
 
 def sync_directory(directory: Path) -> None:
-    """Put `directory`'s entries (a file renamed or made in it) on disk."""
-    _fsync(directory, getattr(os, "O_DIRECTORY", 0))
+    """Put `directory`'s entries (a file renamed or made in it) on disk. A file system that
+    cannot sync a directory (some network and FUSE ones refuse with EINVAL) is left to
+    order its renames itself: the files' own data is synced regardless."""
+    try:
+        _fsync(directory, getattr(os, "O_DIRECTORY", 0))
+    except OSError as exc:
+        if exc.errno not in _NO_DIRECTORY_SYNC:
+            raise
 
 
 def _replace(path: Path, write: Callable[[Path], object], sync: bool = True) -> None:

@@ -4,6 +4,7 @@ vanished file where a whole one was promised."""
 
 from __future__ import annotations
 
+import errno
 import os
 import stat
 from collections.abc import Callable
@@ -107,3 +108,29 @@ def test_a_batch_of_parts_is_synced_file_by_file_then_its_directory_once(
         assert part.name not in names  # synced while it still had its temporary name
     directory_syncs = [s for s in seen if s[0] == parts.stat().st_ino]
     assert [names for _, _, names in directory_syncs] == [frozenset(p.name for p in written)]
+
+
+@pytest.mark.parametrize("code", [errno.EINVAL, errno.ENOTSUP], ids=["EINVAL", "ENOTSUP"])
+def test_a_file_system_that_cannot_sync_directories_still_gets_whole_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: int
+) -> None:
+    """Where fsync of a directory is refused as unsupported, the write still lands (its data
+    synced); any other failure to sync is raised."""
+    real = os.fsync
+
+    def refusing(fd: int) -> None:
+        if stat.S_ISDIR(os.fstat(fd).st_mode):
+            raise OSError(code, os.strerror(code))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", refusing)
+    files.write_parquet(tmp_path / "t.parquet", FRAME)
+    assert pl.read_parquet(tmp_path / "t.parquet").equals(FRAME)
+
+    def failing(fd: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(os, "fsync", failing)
+    with pytest.raises(OSError, match="I/O error"):
+        files.write_parquet(tmp_path / "u.parquet", FRAME)
+    assert not (tmp_path / "u.parquet").exists()
