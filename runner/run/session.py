@@ -35,7 +35,7 @@ from runner.config.types import Experiment
 from runner.errors import RunFailed, TargetUnusable
 from runner.http.client import MessagesClient
 from runner.http.lag import LoopLag
-from runner.http.transport import NoCookies, PooledTransport
+from runner.http.transport import PooledTransport, RunClient
 from runner.plan.matrix import PlannedRequest, plan_requests
 from runner.redact import Redactor
 from runner.results.journal import Journal
@@ -107,9 +107,7 @@ def http_client(concurrency: int, timeout_s: float) -> httpx.AsyncClient:
     """The run's one HTTP client: as many pooled connections as the concurrency, keeping no
     cookies (requests stay independent of each other)."""
     timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
-    return httpx.AsyncClient(
-        transport=PooledTransport(concurrency), timeout=timeout, cookies=NoCookies()
-    )
+    return RunClient(transport=PooledTransport(concurrency), timeout=timeout)
 
 
 @dataclass(frozen=True)
