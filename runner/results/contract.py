@@ -41,6 +41,7 @@ class Table:
     row_type: type
     schema: pl.Schema
     getters: tuple[Callable[[object], object], ...]
+    values: Callable[[object], tuple[object, ...]]  # every column at once, in schema order
 
 
 _TABLES: dict[type, Table] = {}
@@ -61,8 +62,10 @@ def register(row_type: type, names: type) -> Table:
         differ = sorted({k for k, _ in declared} ^ set(column_names)) or "their order"
         raise RuntimeError(f"{names.__name__} and {row_type.__name__} differ: {differ}")
     schema = pl.Schema(dict(zip(column_names, (dtype for _, dtype in columns), strict=True)))
-    getters = tuple(operator.attrgetter(path) for path, _ in columns)
-    table = Table(row_type, schema, getters)
+    paths = [path for path, _ in columns]
+    getters = tuple(operator.attrgetter(path) for path in paths)
+    values = operator.attrgetter(*paths) if len(paths) > 1 else lambda row: (getters[0](row),)
+    table = Table(row_type, schema, getters, values)
     _TABLES[row_type] = table
     return table
 
@@ -131,4 +134,4 @@ def _series(name: str, values: list[object], dtype: pl.DataType) -> pl.Series:
 
 def row_values(row: object) -> list[object]:
     """One row's column values, in its table's schema order (row parts flattened)."""
-    return [get(row) for get in _TABLES[type(row)].getters]
+    return list(_TABLES[type(row)].values(row))

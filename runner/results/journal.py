@@ -42,8 +42,11 @@ class Journal:
 
     def append(self, result: ResultRow, attempts: Sequence[AttemptRow]) -> None:
         """Record one finished request (its result and its attempts) in one write."""
-        record = {"result": row_values(result), "attempts": [row_values(a) for a in attempts]}
-        line = json.dumps(record, default=_encode, separators=(",", ":")) + "\n"
+        record = {
+            "result": _values(result, _RESULT_TIMES),
+            "attempts": [_values(a, _ATTEMPT_TIMES) for a in attempts],
+        }
+        line = _ENCODE(record) + "\n"
         if self._fd is None:
             self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
         os.write(self._fd, line.encode())
@@ -102,7 +105,28 @@ def _frame(rows: list[list[object]], schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(rows, schema=schema, orient="row")
 
 
+def _times(schema: pl.Schema) -> tuple[int, ...]:
+    return tuple(i for i, dtype in enumerate(schema.dtypes()) if isinstance(dtype, pl.Datetime))
+
+
+_RESULT_TIMES = _times(RESULTS_SCHEMA)
+_ATTEMPT_TIMES = _times(ATTEMPTS_SCHEMA)
+
+
+def _values(row: ResultRow | AttemptRow, times: tuple[int, ...]) -> list[object]:
+    """The row's values, its timestamps already ISO 8601 (cheaper than a `default` hook)."""
+    values = row_values(row)
+    for i in times:
+        value = values[i]
+        if isinstance(value, datetime):
+            values[i] = value.isoformat()
+    return values
+
+
 def _encode(value: object) -> str:
     if isinstance(value, datetime):
         return value.isoformat()
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+_ENCODE = json.JSONEncoder(separators=(",", ":"), default=_encode).encode
