@@ -115,11 +115,13 @@ class EmulatorApp:
             await self._http(scope, receive, send)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
-        """Run the loop-lag ticker for as long as the server serves."""
+        """Run the loop-lag ticker for as long as the server serves. It has stopped before
+        shutdown is reported complete: the server cancels whatever still runs after that."""
         async with anyio.create_task_group() as group:
             group.start_soon(self._loop_lag.run)
-            await _lifespan(receive, send)
+            await _until_shutdown(receive, send)
             group.cancel_scope.cancel()
+        await send({"type": "lifespan.shutdown.complete"})
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
@@ -195,11 +197,11 @@ async def _body(
         return None, invalid_request("The request body nests too deep to parse.")
 
 
-async def _lifespan(receive: Receive, send: Send) -> None:
+async def _until_shutdown(receive: Receive, send: Send) -> None:
+    """Answer lifespan messages until `lifespan.shutdown` arrives (not yet answered)."""
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
             return

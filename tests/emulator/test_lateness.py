@@ -240,3 +240,40 @@ def test_a_served_emulator_reports_its_loop_parser_and_lag() -> None:
     (logged,) = report["requests"]
     assert logged["wait_ms"] is not None
     assert logged["late_ms"] >= 0.0
+
+
+class SleepingTimer(LateTimer):
+    """A fake clock whose sleep never ends by itself, and which knows when one is pending."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.sleeping = False
+
+    async def sleep(self, seconds: float) -> None:
+        self.sleeping = True
+        try:
+            await anyio.sleep_forever()
+        finally:
+            self.sleeping = False
+
+
+@pytest.mark.anyio
+async def test_the_ticker_has_stopped_when_shutdown_is_reported() -> None:
+    """The lifespan starts the ticker at startup and stops it before it answers shutdown, so
+    a server that cancels what is left after that finds nothing (no traceback on exit)."""
+    timer = SleepingTimer()
+    app = create_app(PACED, timer=timer)
+    messages = iter([{"type": "lifespan.startup"}, {"type": "lifespan.shutdown"}])
+    seen: list[tuple[str, bool]] = []
+
+    async def receive() -> Message:
+        await anyio.lowlevel.checkpoint()
+        message = next(messages)
+        seen.append((message["type"], timer.sleeping))
+        return message
+
+    async def send(message: Message) -> None:
+        seen.append((message["type"], timer.sleeping))
+
+    await app({"type": "lifespan"}, receive, send)
+    assert seen[2:] == [("lifespan.shutdown", True), ("lifespan.shutdown.complete", False)]
