@@ -28,15 +28,16 @@ import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, is_dataclass
 from functools import cached_property
-from typing import Literal, cast
-
-import jsonschema
+from typing import TYPE_CHECKING, Literal, cast
 
 from runner.config.callables import resolve_callable
 from runner.config.files import json_text
 from runner.config.names import SCORER_NAME_RE
 from runner.config.tables import Table, closest
 from runner.config.types import JSONObject
+
+if TYPE_CHECKING:  # imported where used: jsonschema is not needed to send a run
+    import jsonschema
 
 SCORER_TYPES = (
     "exact", "includes", "regex", "json", "tool_call", "numeric", "length", "refusal",
@@ -111,6 +112,8 @@ class JsonScorer(_Scorer):
         """The schema's validator, built once (building one costs more than validating)."""
         if self.schema is None:
             return None
+        import jsonschema
+
         return jsonschema.validators.validator_for(self.schema)(self.schema)
 
 
@@ -252,6 +255,8 @@ def _json(table: Table, name: str, _: str) -> Scorer:
         schema, key = table.json_object("schema"), "schema"
     else:
         return JsonScorer(name)
+    import jsonschema
+
     try:
         jsonschema.validators.validator_for(schema).check_schema(schema)
     except jsonschema.SchemaError as exc:

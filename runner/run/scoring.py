@@ -17,7 +17,6 @@ from dataclasses import dataclass
 import anyio
 import polars as pl
 
-from runner.analysis.baseline import default_baseline
 from runner.clock import MonotonicClock, real_sleep
 from runner.config.scorers import JudgeScorer, Scorer, fingerprint
 from runner.config.types import Case, Experiment
@@ -153,6 +152,9 @@ async def _judge(
     judges: Sequence[JudgeScorer],
     lane: JudgeLane,
 ) -> tuple[list[ScoreRow], list[JudgeRequestRow]]:
+    # Imported here: runner.analysis (numpy, every query module) is not needed to send a run.
+    from runner.analysis.baseline import default_baseline
+
     cases = {case.id: case for case in experiment.cases}
     baseline = default_baseline(results)
     jobs = []

@@ -13,8 +13,6 @@ import math
 import re
 from collections.abc import Callable
 
-import jsonschema
-
 from runner.config.scorers import (
     NEEDS_EXPECTED,
     ExactScorer,
@@ -127,6 +125,8 @@ def _json(scorer: Scorer, given: ScoreInput) -> Score:
         return Score.check(False, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
     if scorer.validator is None:
         return Score.check(True)
+    import jsonschema  # loaded with the validator; not needed to send a run
+
     error = jsonschema.exceptions.best_match(scorer.validator.iter_errors(value))
     if error is None:
         return Score.check(True)
