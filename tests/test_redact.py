@@ -31,3 +31,16 @@ def test_scrub(text: str, expected: str) -> None:
 def test_without_a_key_only_the_shape_rule_applies() -> None:
     """A Redactor with no secrets still removes key-shaped strings."""
     assert Redactor([None, ""]).scrub("k=sk-ant-abc, v=12345678") == f"k={REDACTED}, v=12345678"
+
+
+@pytest.mark.parametrize(
+    "key",
+    [KEY, "bench-key", "abcdefgh", "0123456789abc"],
+    ids=["key-shaped", "nine", "eight", "thirteen"],
+)
+def test_every_eight_characters_of_the_key_are_found_wherever_they_start(key: str) -> None:
+    """A piece of 8 characters is replaced at every offset of the key, whatever its length."""
+    redactor = Redactor([key])
+    for start in range(len(key) - 7):
+        piece = key[start : start + 8]
+        assert redactor.scrub(f"<{piece}>") == f"<{REDACTED}>", piece
