@@ -43,13 +43,16 @@ _OPERATORS: dict[str, Callable[[float, float], bool]] = {
     "<": operator.lt,
     "<=": operator.le,
 }
+# Spaces may stand around the operator and the value, never inside a name: names are taken as
+# written, so `score.a b` is refused, not read as `score.ab`.
+_EXPRESSION = re.compile(
+    r" *(?:model=(?P<model>[^:]+):)?(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?"
+    r"(?P<metric>[^<>=:]+?) *(?P<op>>=|<=|>|<) *"
+    r"(?P<value>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?) *(?P<pct>%)? *"
+)
 # A scorer's name is matched by the rule the experiment reader applies, so a scorer the
 # experiment accepts can always be named in a threshold.
-_EXPRESSION = re.compile(
-    r"(?:model=(?P<model>[^:]+):)?(?:arm=(?P<arm>[^:]+):)?(?:(?P<kind>delta|regress)\.)?"
-    rf"(?P<metric>score\.(?:{SCORER_NAME_RE.pattern})(?:\.pass_rate)?|[a-z0-9_]+)"
-    r"(?P<op>>=|<=|>|<)(?P<value>[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)(?P<pct>%)?"
-)
+_METRIC = re.compile(rf"score\.(?:{SCORER_NAME_RE.pattern})(?:\.pass_rate)?|[a-z0-9_]+")
 _OBSERVED, _REFERENCE = "__observed", "__reference"
 
 
@@ -120,7 +123,7 @@ def parse_thresholds(texts: Iterable[str]) -> tuple[Threshold, ...]:
 
 def parse_threshold(text: str) -> Threshold:
     """One expression, e.g. `error_rate>0.05`, `delta.p50_latency_ms>+20%`, `arm=x:ok<10`."""
-    found = _EXPRESSION.fullmatch(text.replace(" ", ""))
+    found = _EXPRESSION.fullmatch(text)
     if found is None:
         raise BadThreshold(
             text,
@@ -128,9 +131,14 @@ def parse_threshold(text: str) -> Threshold:
             "(OP one of > >= < <=), e.g. 'error_rate>0.05' or 'delta.p50_latency_ms>+20%'.",
         )
     metric = found["metric"]
-    if metric not in metric_names() and not metric.startswith(SCORE_PREFIX):
+    if not _METRIC.fullmatch(metric) or (
+        metric not in metric_names() and not metric.startswith(SCORE_PREFIX)
+    ):
+        spaced = " (a name has no spaces)" if " " in metric else ""
         raise BadThreshold(
-            text, f": unknown metric {metric!r}; known: {', '.join(metric_names())}."
+            text,
+            f": unknown metric {metric!r}{spaced}; known: {', '.join(metric_names())}, "
+            "and score.NAME for a scorer.",
         )
     kind = cast(Kind, found["kind"] or "value")
     percent = found["pct"] is not None

@@ -94,6 +94,7 @@ def test_table_also_says_whether_each_beta_left_a_trace(
         pytest.param("delta.p50_latency_ms>+20%", 1, id="crossed"),
         pytest.param("delta.p50_latency_ms>+100%", 0, id="not-crossed"),
         pytest.param("nonsense>>1", 2, id="bad-expression"),
+        pytest.param("delta.p50_latency _ms>+20%", 2, id="space-inside-a-name"),
     ],
 )
 def test_fail_on_gates_compare_like_run(
@@ -105,3 +106,7 @@ def test_fail_on_gates_compare_like_run(
         err = capsys.readouterr().err
         assert "beta" in err
         assert "p50_latency_ms" in err
+    if code == 2:
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1
+        assert err.startswith(f"error: --fail-on {expression!r}")

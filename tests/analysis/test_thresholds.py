@@ -8,7 +8,13 @@ import polars as pl
 import pytest
 from e2e_support import write_experiment
 
-from runner.analysis.thresholds import BadThreshold, Threshold, evaluate, parse_threshold
+from runner.analysis.thresholds import (
+    BadThreshold,
+    Threshold,
+    check_names,
+    evaluate,
+    parse_threshold,
+)
 from runner.config.load import load_experiment
 from runner.errors import ConfigError
 
@@ -161,3 +167,25 @@ def test_a_scorer_can_be_named_in_a_threshold_exactly_when_the_experiment_accept
     except BadThreshold:
         thresholdable = False
     assert thresholdable == accepted
+
+
+@pytest.mark.parametrize(
+    ("text", "named"),
+    [
+        pytest.param("error _rate>0.05", "'error _rate'", id="metric"),
+        pytest.param("score.a b>0.5", "'score.a b'", id="scorer"),
+        pytest.param("delta.p50_latency _ms>+20%", "'p50_latency _ms'", id="delta-metric"),
+    ],
+)
+def test_a_space_inside_a_metric_is_refused_naming_it(text: str, named: str) -> None:
+    """A name is taken as written: `score.a b` is no metric, never read as `score.ab`."""
+    with pytest.raises(BadThreshold, match=rf"unknown metric {named} \(a name has no spaces\)"):
+        parse_threshold(text)
+
+
+def test_a_space_inside_an_arm_or_model_stays_part_of_the_name() -> None:
+    """`arm=fa st` names the arm 'fa st' (which check_names refuses), not the arm 'fast'."""
+    threshold = parse_threshold("model=m 1:arm=fa st:error_rate > 5 %")
+    assert (threshold.model, threshold.arm, threshold.limit) == ("m 1", "fa st", 0.05)
+    with pytest.raises(BadThreshold, match=r"there is no arm 'fa st'\. Did you mean 'fast'\?"):
+        check_names([threshold], ["baseline", "fast"], ["m 1"])
