@@ -29,12 +29,20 @@ def slow_experiment(directory: Path, url: str, cases: int) -> Path:
     )
 
 
-def start_child(experiment: Path, results: Path, run_id: str) -> subprocess.Popen[bytes]:
-    """`python -m runner run ...` in a child process with the test key in its environment."""
+def start_child(
+    experiment: Path, results: Path, run_id: str, *, library: bool = False
+) -> subprocess.Popen[bytes]:
+    """`python -m runner run ...` (or, with `library`, a script calling
+    `runner.run_experiment`) in a child process with the test key in its environment."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
     env["ANTHROPIC_API_KEY"] = SECRET
-    command = [sys.executable, "-m", "runner", "run", str(experiment)]
-    command += ["--results", str(results), "--run-id", run_id, "-q"]
+    if library:
+        script = "import runner, sys; runner.run_experiment(sys.argv[1], results_dir=sys.argv[2], "
+        script += "run_id=sys.argv[3])"
+        command = [sys.executable, "-c", script, str(experiment), str(results), run_id]
+    else:
+        command = [sys.executable, "-m", "runner", "run", str(experiment)]
+        command += ["--results", str(results), "--run-id", run_id, "-q"]
     return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 

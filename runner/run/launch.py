@@ -240,6 +240,7 @@ async def _run(
 ) -> RunOutcome:
     async with http_client(experiment.run.concurrency, experiment.run.timeout_s) as http:
         services = RunServices.real(http, prepared.api_key, observer)
+        services = dataclasses.replace(services, names=options.names)
         sender = None
         if options.via == "batches":
             batching = BatchOptions(max_requests=options.batch_size or DEFAULT_BATCH_SIZE)

@@ -44,6 +44,7 @@ from runner.results.store import RunDirectory, table_counts
 from runner.results.writer import ResultObserver, Row, RowWriter
 from runner.run.execute import RequestContext, Unwatched
 from runner.run.lanes import AttemptForwarder, Lane, Prior, start_model_lane
+from runner.run.option_names import FLAGS, OptionNames
 from runner.run.resume import Continuation
 from runner.run.scoring import (
     DroppedAttempts,
@@ -120,6 +121,7 @@ class RunServices:
     sleep: Sleep
     observer: ResultObserver | None = None
     lag: LoopLag | None = None  # the run's loop-lag ticker; execute_run makes one when None
+    names: OptionNames = FLAGS  # how a message names resuming (KEYWORDS from Python)
 
     @classmethod
     def real(
@@ -147,7 +149,7 @@ async def execute_run(
     todo = list(planned)
     manifest = _opening_manifest(run_dir, len(todo), continuing)
     run_dir.write_manifest(manifest)
-    stop = _Stop()
+    stop = _Stop(resume=services.names.given("resume", str(run_dir.path)))
     stop.target = TargetWatch(experiment.target.base_url, stop.work)
     writer = RowWriter(run_dir, services.observer)
     prior = Prior(continuing.prior_attempts, continuing.turns) if continuing else Prior({}, {})
@@ -350,6 +352,7 @@ class _Stop:
     scoring: anyio.CancelScope = field(default_factory=anyio.CancelScope)
     signals: list[int] = field(default_factory=list)
     target: TargetWatch | None = None
+    resume: str = "--resume"  # how the caller continues the run
 
     @property
     def unusable(self) -> TargetUnusable | None:
@@ -371,17 +374,17 @@ async def _watch_signals(stop: _Stop) -> None:
         async for signum in received:
             stop.signals.append(int(signum))
             if len(stop.signals) > 1:
-                _force_exit(stop.exit_code())
+                _force_exit(stop.exit_code(), stop.resume)
             stop.work.cancel()
             stop.scoring.cancel()
 
 
-def _force_exit(code: int) -> None:
+def _force_exit(code: int, resume: str) -> None:
     # Deliberately abrupt: parts already on disk are whole (atomic renames) and a resume
     # picks up from them; waiting for anything else is what the user asked us not to do.
     sys.stderr.write(
         "Stopped at once by a second signal; finished rows already written are kept "
-        "(continue with --resume).\n"
+        f"(continue with {resume}).\n"
     )
     sys.stderr.flush()
     os._exit(code)

@@ -126,18 +126,27 @@ def test_resume_of_a_complete_run_says_nothing_is_left_to_send(
     assert len(slow_server.app.received) == before
 
 
+@pytest.mark.parametrize(
+    ("library", "how"),
+    [
+        pytest.param(False, "--resume {run_dir}", id="cli"),
+        pytest.param(True, "resume='{run_dir}'", id="library"),
+    ],
+)
 def test_second_sigint_exits_at_once_without_a_traceback(
-    tmp_path: Path, slow_server: EmulatorServer
+    tmp_path: Path, slow_server: EmulatorServer, library: bool, how: str
 ) -> None:
-    """Two Ctrl-C in a row: the second forces exit 130 with a one-line message."""
+    """Two Ctrl-C in a row: the second forces exit 130 with a one-line message saying how
+    to continue as the caller would: the flag on the command line, the keyword in Python."""
     # A short run can finish its graceful stop before the second press arrives (a race the
     # test cannot close from outside): such a try is whole and clean, and the test tries again.
     experiment = slow_experiment(tmp_path, slow_server.url, CASES)
     forced = []
     for attempt in range(3):
         run_id = f"f{attempt}"
-        child = start_child(experiment, tmp_path / "out", run_id)
-        wait_for_rows(child, tmp_path / "out" / "e2e" / run_id)
+        child = start_child(experiment, tmp_path / "out", run_id, library=library)
+        run_dir = tmp_path / "out" / "e2e" / run_id
+        wait_for_rows(child, run_dir)
         child.send_signal(signal.SIGINT)
         time.sleep(0.002)  # noqa: TID251 -- two separate presses, not one coalesced signal
         child.send_signal(signal.SIGINT)
@@ -146,6 +155,7 @@ def test_second_sigint_exits_at_once_without_a_traceback(
         assert b"Traceback" not in err
         forced.append(b"Stopped at once by a second signal" in err)
         if forced[-1]:
+            assert f"(continue with {how.format(run_dir=run_dir)}).\n" in err.decode()
             break
     assert any(forced), "no try was stopped at once by the second signal"
 
