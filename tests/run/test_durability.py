@@ -178,17 +178,11 @@ def _check_one_row_each(run_dir: Path, sent: Counter[str]) -> None:
 
 
 def test_a_second_writer_exits_2_naming_the_first_and_the_data_stays_whole(
-    tmp_path: Path,
+    tmp_path: Path, server: EmulatorServer
 ) -> None:
     """While one `--resume` runs (after a kill: it takes over the stale lock), a second
     `--resume` of the same run exits 2 naming the first one's PID and sends nothing; the
     first completes with one row per request."""
-    paced = EmulatorConfig(**{**vars(INSTANT), "fixed_latency_ms": 40.0})  # ~6 s to resume
-    with EmulatorServer(paced) as server:
-        _two_resumes(tmp_path, server)
-
-
-def _two_resumes(tmp_path: Path, server: EmulatorServer) -> None:
     experiment = _experiment(tmp_path, server.url)
     results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
     first = _child(experiment, results, "--run-id", "k")
@@ -198,9 +192,15 @@ def _two_resumes(tmp_path: Path, server: EmulatorServer) -> None:
     while (run_dir / LOCK).read_text().strip() != str(resuming.pid):  # the killed one's first
         assert time.monotonic() < deadline
         time.sleep(0.001)  # noqa: TID251 -- polling another process's files
-    before = len(server.app.received)
-    second = _child(experiment, results, "--resume", str(run_dir))
-    _, err = second.communicate(timeout=60)
+    # Frozen while holding the lock, the first is still running however long the second takes
+    # to start on a loaded machine (a paced emulator only made that likely, and slow).
+    resuming.send_signal(signal.SIGSTOP)
+    try:
+        before = len(server.app.received)
+        second = _child(experiment, results, "--resume", str(run_dir))
+        _, err = second.communicate(timeout=60)
+    finally:
+        resuming.send_signal(signal.SIGCONT)
     assert second.returncode == 2, err
     assert f"(process {resuming.pid})" in err.decode()
     resuming.communicate(timeout=120)
