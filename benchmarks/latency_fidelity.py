@@ -9,10 +9,10 @@ client's event loop's largest lag while the attempt was in flight); a bare httpx
 same transport, timing each request with the least work possible and measuring the same loop
 lag, is the floor this machine allows. After each run the emulator's own lateness is read
 from `GET /_emulator/lateness` and joined by request id. A request's server lateness is how
-far behind the latency model its last write went out (the emulator's own clock) plus how
-long it may have waited for the handler: the emulator loop's lag when the handler started,
-at most the time the request took from being sent to the handler's start (the machine's one
-wall clock, which client and emulator share).
+far behind the latency model its last write went out, counted from the request's arrival
+(when the emulator's parser began reading it), plus how long it may have waited before that:
+the emulator loop's lag when the handler started, at most the time the request took from
+being sent to its arrival (the machine's one wall clock, which client and emulator share).
 
 Printed per client, mode and concurrency, each p50 / p99 in ms over the same requests: the
 recorded latency minus the injected one, the client lag, the server lateness, and what
@@ -21,8 +21,8 @@ bounds, so it can be negative). Below each row one line says whether the target 
 within 5 ms, p99 within 10 ms of the injected latency; the issue sets it at concurrency 256)
 or, if not, whether the measured lags account for the rest (what neither explains is within
 those bounds); a second says where the slowest 1% of requests lost their time, measured on
-the machine's one wall clock (client and emulator share it): on the way to the emulator's
-handler (sent_at to its start), behind the emulator's schedule (its last write against the
+the machine's one wall clock (client and emulator share it): on the way to the emulator
+(sent_at to its arrival there), behind the emulator's schedule (its last write against the
 injected time), and on the way back (its last write to the client's end). The load average
 is printed with each row. The script exits 1 when a contender's run failed (a request not
 answered ok, or not measured).
@@ -140,7 +140,7 @@ async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) ->
 @dataclass(frozen=True)
 class Served:
     """What the emulator said about a run: its loop and parser, and per request id its
-    handler's start (Unix s), ms to its last write, and the loop lag at its start (ms)."""
+    arrival (Unix s), ms from then to its last write, and the loop lag at its handler's start."""
 
     loop: str
     http: str
@@ -159,7 +159,7 @@ def served(url: str) -> Served:
 
 def frame(found: Timings, server: Served, injected: float) -> pl.DataFrame:
     """One row per request answered ok: excess, client lag, server lateness and neither
-    (ms); and the split of the excess: to the handler, behind schedule, back (ms)."""
+    (ms); and the split of the excess: to the emulator, behind schedule, back (ms)."""
     client = pl.DataFrame(
         {
             "request_id": found.request_ids,
@@ -170,15 +170,15 @@ def frame(found: Timings, server: Served, injected: float) -> pl.DataFrame:
         schema={"request_id": pl.String} | dict.fromkeys(("sent_at", "excess", "client"), FLOAT),
     )
     table = client.join(server.requests, on="request_id", how="left")
-    to_handler = (pl.col("started_at") - pl.col("sent_at")) * 1000
+    to_emulator = (pl.col("started_at") - pl.col("sent_at")) * 1000
     split = table.with_columns(
-        to_handler.alias("to_handler"),
+        to_emulator.alias("to_emulator"),
         (pl.col("took_ms") - injected).alias("behind"),
         pl.when(pl.col("wait_ms").is_not_null())
-        .then(pl.min_horizontal("wait_ms", to_handler.clip(0.0)))
+        .then(pl.min_horizontal("wait_ms", to_emulator.clip(0.0)))
         .alias("wait"),
     ).with_columns(
-        (pl.col("excess") - pl.col("to_handler") - pl.col("behind")).alias("back"),
+        (pl.col("excess") - pl.col("to_emulator") - pl.col("behind")).alias("back"),
         (pl.col("wait") + pl.col("behind").clip(0.0)).alias("server"),
     )
     return split.with_columns(
@@ -195,13 +195,13 @@ def split(table: pl.DataFrame, concurrency: int) -> str:
     worst = flagged.filter(pl.col("excess") >= cut) if cut is not None else flagged.clear()
     if worst.is_empty() or worst["behind"].null_count():
         return "slowest 1%: not measured"
-    means = [worst[c].mean() for c in ("excess", "to_handler", "behind", "back")]
-    excess, to_handler, behind, back = (float(m) if isinstance(m, float) else 0.0 for m in means)
+    means = [worst[c].mean() for c in ("excess", "to_emulator", "behind", "back")]
+    excess, to_emulator, behind, back = (float(m) if isinstance(m, float) else 0.0 for m in means)
     in_first = int(worst["first"].sum())
     later = flagged.filter(~pl.col("first"))["neither"]
     return (
         f"slowest 1% (mean {excess:+.1f} ms, {in_first} of {worst.height} in the first wave): "
-        f"{to_handler:+.1f} on the way to the handler, {behind:+.1f} behind its schedule, "
+        f"{to_emulator:+.1f} on the way to the emulator, {behind:+.1f} behind its schedule, "
         f"{back:+.1f} on the way back; after the first wave neither explains {_pair(later).strip()}"
     )
 

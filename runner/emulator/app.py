@@ -34,7 +34,7 @@ from runner.emulator.handlers import (
     response_headers,
 )
 from runner.emulator.latency import LOOP_TIMER, Timer
-from runner.emulator.lateness import LATENESS_PATH, LoopLag
+from runner.emulator.lateness import ARRIVED, LATENESS_PATH, LoopLag
 from runner.emulator.ratelimit import Clock, RateLimiter
 from runner.emulator.wire import BodyTooLarge, Receive, Scope, Send, read_body, send_json
 
@@ -134,6 +134,7 @@ class EmulatorApp:
             )
         origin = _origin(scope, headers)
         call = Call(path, headers, body, body_error, new_id("req_"), send, method, query, origin)
+        call.arrived = scope.get("state", {}).get(ARRIVED)
         try:
             await _route(method, path)(self._state, call)
         except ApiError as err:

@@ -89,6 +89,8 @@ class Call:
     origin: str = "http://localhost"
     key: str = ""
     rate_class: str = "unknown"
+    # When the server first parsed the request, on the pacer's clock (None: not stamped).
+    arrived: float | None = None
 
 
 Handler = Callable[[State, Call], Awaitable[None]]
@@ -179,7 +181,7 @@ class LiveGate:
 
 async def messages(state: State, call: Call) -> None:
     """Answer a Messages request, or raise the ApiError it earns; log how late it went out."""
-    pacer, wait = Pacer(state.timer), state.loop_lag.now_ms()
+    pacer, wait = Pacer(state.timer, call.arrived), state.loop_lag.now_ms()
     try:
         await _answer(state, call, pacer)
     finally:

@@ -6,7 +6,8 @@ Normal mode: time to first token = (`ttft_ms` + `ms_per_1k_input_tokens` x input
 (`fixed_latency_ms` = F): the first token is due at min(`ttft_ms`, F) and the last at exactly
 F, with no jitter. Planted `latency_ms` is added to the time to first token in both modes.
 
-`Pacer` holds a reply to that schedule and measures how far behind it the reply went out:
+`Pacer` holds a reply to that schedule, counted from the request's arrival where the server
+stamped it (else from when the handler started), and measures how far behind it went out:
 each write's lateness is when it was written (after `send` returned) minus when the earliest
 event in it was due; `late_ms` is the largest, the emulator's own share of the delay a client
 sees (a loaded server wakes late and writes late). Where several events are already due they
@@ -92,10 +93,14 @@ class Pacer:
     """Waits until offsets measured from one start, so small sleeps do not add up to drift,
     and records how late each write went out against them."""
 
-    def __init__(self, timer: Timer = LOOP_TIMER) -> None:
+    def __init__(self, timer: Timer = LOOP_TIMER, start: float | None = None) -> None:
+        """Offsets count from `start` (when the request arrived, on `timer`'s clock), or from
+        now when it is not known."""
         self._timer = timer
-        self._start = timer.now()
-        self.started_at = time.time()  # Unix seconds, for a client's clock on the same machine
+        now = timer.now()
+        self._start = now if start is None else min(start, now)
+        # Unix seconds, for a client's clock on the same machine.
+        self.started_at = time.time() - (now - self._start)
         self._due: float | None = None  # when the earliest event not yet written was due
         self._late = 0.0
         self._paced = False

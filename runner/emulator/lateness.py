@@ -5,18 +5,20 @@ A client that measures a reply's latency sees the injected time plus three delay
 measures the server's, in two parts, both in ms:
 
 - `late_ms` (from `latency.Pacer`): how far behind the latency model the reply's writes went
-  out, the largest over its writes, measured from when the handler started.
-- `wait_ms`: how long the request may have waited for the handler, before the pacer's clock
-  started: the server's event-loop lag when the handler started. A ticker (`LoopLag.run`,
+  out, the largest over its writes. The model counts from the request's arrival: when the
+  server's HTTP parser began reading it (stamped under httptools, `ARRIVED`; without the
+  stamp, from when the handler started), so a handler a busy loop started late counts late.
+- `wait_ms`: how long the request may have waited before that: the server's event-loop lag
+  when the handler started. A ticker (`LoopLag.run`,
   run by the ASGI lifespan) sleeps `interval_s` again and again; the lag is how late the last
   wake-up woke, or how overdue the pending one is, whichever is larger. It is an estimate:
   a request held up by one busy stretch of the loop waited about that long (one that ended
   just before the request came counts too); one queued behind several, in a loop saturated
   for longer (as when many connections open at once), waited longer than any one lag shows.
 
-With them `started_at` (Unix seconds, the handler's start) and `took_ms` (from then to the
+With them `started_at` (Unix seconds, the request's arrival) and `took_ms` (from then to the
 last write) let a client on the same machine line its own clock up with the server's and
-split a reply's delay exactly: on its way to the handler, behind the schedule, on its way back.
+split a reply's delay exactly: on its way to the server, behind the schedule, on its way back.
 
 `LatenessLog` keeps these for the last `capacity` answered requests, by request id, and
 `GET /_emulator/lateness` returns them as JSON: `{"loop": ..., "http": ..., "requests":
@@ -35,6 +37,9 @@ from runner.emulator.latency import LOOP_TIMER, Timer
 INTERVAL_S = 0.005
 CAPACITY = 100_000
 LATENESS_PATH = "/_emulator/lateness"
+# The key under the request scope's "state" where the server stamps when it parsed the
+# request's first bytes (`server`'s httptools protocol), on the pacer's clock.
+ARRIVED = "emulator.arrived"
 
 
 class LoopLag:
@@ -63,8 +68,8 @@ class LoopLag:
 
 @dataclass(frozen=True)
 class Lateness:
-    """One answered request: its handler's start (Unix s), ms from then to its last write,
-    the largest lateness of its writes and the loop's lag when it started (ms)."""
+    """One answered request: its arrival (Unix s), ms from then to its last write, the
+    largest lateness of its writes and the loop's lag when its handler started (ms)."""
 
     started_at: float
     took_ms: float

@@ -10,6 +10,7 @@ h11 (`server_stack`), with the ASGI lifespan on so the app's loop-lag ticker run
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import importlib.util
 import logging
@@ -22,6 +23,8 @@ import uvicorn
 
 from runner.emulator.app import EmulatorApp, create_app
 from runner.emulator.config import EmulatorConfig
+from runner.emulator.latency import LOOP_TIMER
+from runner.emulator.lateness import ARRIVED
 from runner.emulator.ratelimit import Clock
 from runner.emulator.wire import ConnectionDropped
 
@@ -54,6 +57,22 @@ def server_stack() -> tuple[str, str]:
     return loop, http
 
 
+def _stamping(http: str) -> str | type[asyncio.Protocol]:
+    """The HTTP protocol to serve with: for httptools, one that stamps when it began parsing
+    each request (`lateness.ARRIVED`), so the latency model counts from the request's
+    arrival, not from when a busy loop got round to its handler."""
+    if http != "httptools":
+        return http
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    class Stamped(HttpToolsProtocol):
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self.scope["state"][ARRIVED] = LOOP_TIMER.now()
+
+    return Stamped
+
+
 def _settings(app: EmulatorApp, graceful_s: int | None = None) -> uvicorn.Config:
     loop, http = server_stack()
     app.served_with(http)
@@ -64,7 +83,7 @@ def _settings(app: EmulatorApp, graceful_s: int | None = None) -> uvicorn.Config
         access_log=False,
         lifespan="on",
         loop=loop,
-        http=http,
+        http=_stamping(http),
         timeout_graceful_shutdown=graceful_s,
     )
 

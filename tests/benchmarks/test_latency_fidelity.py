@@ -78,7 +78,7 @@ def test_a_failed_request_fails_the_row() -> None:
 def test_the_split_adds_up_to_the_excess() -> None:
     """Sent at 100 s, handler at +1 ms, last write 2 ms behind: the rest is the way back."""
     line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100, 1.0, 2.0), concurrency=256)
-    assert "+1.0 on the way to the handler, +2.0 behind its schedule, +7.0 on the way back" in line
+    assert "+1.0 on the way to the emulator, +2.0 behind its schedule, +7.0 on the way back" in line
 
 
 def test_the_split_names_the_first_wave() -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from runner.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, create_app
 from runner.emulator.latency import Pacer
-from runner.emulator.lateness import LATENESS_PATH, Lateness, LatenessLog, LoopLag
+from runner.emulator.lateness import ARRIVED, LATENESS_PATH, Lateness, LatenessLog, LoopLag
 from runner.emulator.server import server_stack
 from runner.emulator.wire import Message
 from tests.emulator.support import FAST, HEADERS, TODAY, body
@@ -277,3 +277,35 @@ async def test_the_ticker_has_stopped_when_shutdown_is_reported() -> None:
 
     await app({"type": "lifespan"}, receive, send)
     assert seen[2:] == [("lifespan.shutdown", True), ("lifespan.shutdown.complete", False)]
+
+
+@pytest.mark.anyio
+async def test_the_schedule_counts_from_when_the_request_arrived() -> None:
+    """A request the server stamped as arrived 50 ms before its handler ran is answered 300 ms
+    after it arrived (250 ms after the handler started), and logged as taking 300 ms."""
+    timer = LateTimer()
+    app = create_app(PACED, timer=timer)
+    raw = json.dumps(body()).encode()
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/v1/messages",
+        "query_string": b"",
+        "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()],
+        "state": {ARRIVED: timer.t - 0.050},
+    }
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": raw, "more_body": False}
+
+    async def send(message: Message) -> None:
+        pass
+
+    await app(scope, receive, send)
+    assert timer.t == pytest.approx(1_000.250)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://e"
+    ) as client:
+        (logged,) = (await client.get(LATENESS_PATH)).json()["requests"]
+    assert logged["took_ms"] == pytest.approx(300.0)
+    assert logged["late_ms"] == pytest.approx(0.0, abs=1e-6)
