@@ -118,8 +118,11 @@ def test_expired_requests_are_resubmitted_until_done(tmp_path: Path) -> None:
 def test_killed_batch_run_resumes_without_paying_twice(tmp_path: Path) -> None:
     """After kill -9 once the batch exists, --resume reads that batch's results instead of
     creating it again."""
-    config = EmulatorConfig(batch_processing_s=2.0)
-    with EmulatorServer(config) as server:
+    # The batches end an hour after creation on the emulator's clock, which jumps that hour
+    # once the child is killed: the child can never see them end, the resume sees them ended.
+    jumped = [0.0]
+    config = EmulatorConfig(batch_processing_s=3600.0)
+    with EmulatorServer(config, clock=lambda: time.monotonic() + jumped[0]) as server:
         experiment = write_experiment(tmp_path, server.url, arms=ARMS, prompts=PROMPTS)
         out = tmp_path / "out"
         command = [
@@ -141,6 +144,7 @@ def test_killed_batch_run_resumes_without_paying_twice(tmp_path: Path) -> None:
         ) as child:
             _wait_for(lambda: len(list((out / "e2e" / "k" / "batches").glob("*.json"))) == 2)
             child.send_signal(signal.SIGKILL)
+        jumped[0] = config.batch_processing_s
         created_before = len(_creates(server))
         assert (
             run_cli(
