@@ -10,7 +10,9 @@ is not `fsync`ed per record (that would cost a disk flush per request): a power 
 crash can lose the records since the last part, which is `fsync`ed (`runner.results.files`),
 and a resume sends those requests again. A last line without its newline, or that does not
 parse, is a record torn by a kill and is skipped; a damaged line before the last is an error
-naming the file and line.
+naming the file and line. The journal is read a line at a time (a 100,000-request run's is
+a few hundred MB), and one that is not a regular file (a FIFO would hang the reader, a device
+fill memory) or holds a line over `MAX_RECORD_BYTES` is an error naming the file.
 
 `read_journal` turns the lines back into result and attempt frames; the run directory folds
 them into a part and removes the journal when a session starts (`RunDirectory.recover`).
@@ -20,17 +22,22 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import BinaryIO
 
 import polars as pl
 
+from runner.config.files import MIB, file_problem
 from runner.errors import RunStoreError
 from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, AttemptRow, ResultRow, row_values
 
 JOURNAL = "journal.jsonl"
+# One request's record: its result and attempts, answer text included (a 128K-token answer is
+# well under 2 MiB); a longer line is no record.
+MAX_RECORD_BYTES = 64 * MIB
 
 
 class Journal:
@@ -69,29 +76,53 @@ class JournalContents:
 
 def read_journal(run_dir: Path) -> JournalContents:
     """The journal's records as frames with the results and attempts schemas (empty when
-    there is no journal); RunStoreError naming the line when one before the last is damaged."""
+    there is no journal); RunStoreError naming the file when it is not a regular file or
+    has a line longer than `MAX_RECORD_BYTES`, and naming the line when one before the last
+    is damaged. Read a line at a time: a run of many requests has a journal of hundreds of MB."""
     path = run_dir / JOURNAL
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        data = b""
-    lines = data.split(b"\n")
-    complete, tail = lines[:-1], lines[-1]
+    if not path.exists():
+        return JournalContents(_frame([], RESULTS_SCHEMA), _frame([], ATTEMPTS_SCHEMA), False)
+    problem = file_problem(path)
+    if problem is not None:
+        not_regular = problem.partition(";")[0]  # its advice is for a path the user gave
+        raise RunStoreError(f"{path}: {not_regular}; move it aside (a journal is a file).")
     results: list[list[object]] = []
     attempts: list[list[object]] = []
-    torn = bool(tail)
-    for number, line in enumerate(complete, start=1):
-        try:
-            record = json.loads(line)
-            results.append(record["result"])
-            attempts.extend(record["attempts"])
-        # A line nested past the parser's depth (RecursionError) is damage too.
-        except (ValueError, KeyError, TypeError, RecursionError) as exc:
-            if number == len(complete) and not tail:
-                torn = True  # the last record, damaged by the kill that cut it
-                break
-            raise RunStoreError(f"{path}: line {number} is damaged ({exc}).") from None
+    damage: str | None = None  # the last line read, when it did not parse
+    with path.open("rb") as handle:
+        for number, line in enumerate(_lines(handle, path), start=1):
+            if damage is not None:
+                raise RunStoreError(f"{path}: line {number - 1} is damaged ({damage}).")
+            damage = _parse(line, results, attempts)
+    torn = damage is not None  # the last record, damaged by the kill that cut it
     return JournalContents(_frame(results, RESULTS_SCHEMA), _frame(attempts, ATTEMPTS_SCHEMA), torn)
+
+
+def _lines(handle: BinaryIO, path: Path) -> Iterator[bytes]:
+    """Each line (a last one without its newline too), refusing one over the record cap."""
+    while line := handle.readline(MAX_RECORD_BYTES + 1):
+        if len(line) > MAX_RECORD_BYTES:
+            raise RunStoreError(
+                f"{path}: a line is longer than {MAX_RECORD_BYTES // MIB} MiB, more than any "
+                "request's record; this is not a journal beta-runner wrote (move it aside)."
+            )
+        yield line
+
+
+def _parse(line: bytes, results: list[list[object]], attempts: list[list[object]]) -> str | None:
+    """Add the line's record to `results` and `attempts`; why it is damaged, if it is (a line
+    without its newline is a record cut short)."""
+    if not line.endswith(b"\n"):
+        return "cut short"
+    try:
+        record = json.loads(line)
+        result, tried = record["result"], record["attempts"]
+        attempts.extend(tried)
+    # A line nested past the parser's depth (RecursionError) is damage too.
+    except (ValueError, KeyError, TypeError, RecursionError) as exc:
+        return str(exc)
+    results.append(result)
+    return None
 
 
 def _frame(rows: list[list[object]], schema: pl.Schema) -> pl.DataFrame:

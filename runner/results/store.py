@@ -183,7 +183,7 @@ class RunDirectory:
         damaged parts aside (`*.parquet.damaged`) and fold the journal into a part, then
         remove it. Returns a warning per damaged part and for a torn journal record."""
         warnings = [self._set_aside(part) for part in _damaged_parts(self.path / PARTS)]
-        if (self.path / JOURNAL).is_file():
+        if (self.path / JOURNAL).exists():  # not only a regular file: read_journal refuses it
             found = read_journal(self.path)
             if found.torn:
                 warnings.append(
@@ -354,7 +354,7 @@ def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
 def _journals(run_dir: Path) -> list[JournalContents]:
     """The journals (a killed session's rows held nowhere else) of the run and its shards."""
     directories = [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]
-    return [read_journal(d) for d in directories if (d / JOURNAL).is_file()]
+    return [read_journal(d) for d in directories if (d / JOURNAL).exists()]
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:

@@ -3,7 +3,9 @@ a killed session's journal and damaged parts are folded and set aside on recover
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
+from typing import IO, Any
 
 import pytest
 from manifest_support import make_run
@@ -87,14 +89,14 @@ def test_both_tables_read_together_parse_the_journal_once(
     _journal(run, "a", "b")
     run.append([_result("c")], [_attempt("c")])
     reads: list[Path] = []
-    real = Path.read_bytes
+    real = Path.open
 
-    def recording(path: Path) -> bytes:
+    def recording(path: Path, *args: Any, **kwargs: Any) -> IO[Any]:
         if path.name == JOURNAL:
             reads.append(path)
-        return real(path)
+        return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_bytes", recording)
+    monkeypatch.setattr(Path, "open", recording)
     results, attempts = read_results_and_attempts(run.path)
     assert len(reads) == 1
     assert (
@@ -121,3 +123,29 @@ def test_a_journal_line_no_parser_can_take_is_named(run: RunDirectory, damage: b
     path.write_bytes(damage + b"\n" + path.read_bytes())
     with pytest.raises(RunStoreError, match=r"journal.jsonl: line 1 is damaged"):
         read_journal(run.path)
+
+
+def test_a_journal_with_a_line_past_any_record_is_an_error_naming_it(run: RunDirectory) -> None:
+    """A 3 GB journal of no lines (a sparse file) is refused after one record's worth of
+    reading, naming the file, not read into memory whole."""
+    _journal(run, "a")
+    path = run.path / JOURNAL
+    os.truncate(path, 3 * 1024**3)
+    with pytest.raises(RunStoreError, match=r"journal\.jsonl: a line is longer than 64 MiB"):
+        read_results(run.path)
+
+
+def test_a_journal_that_is_a_fifo_is_refused_naming_it_not_waited_on(run: RunDirectory) -> None:
+    """A named pipe where the journal should be is an error naming the file, on reading and
+    on recovery: opening it would wait for a writer forever, and a resume would block on it."""
+    os.mkfifo(run.path / JOURNAL)
+    for read in (read_results, lambda path: RunDirectory.open(path).recover()):
+        with pytest.raises(RunStoreError, match=r"journal\.jsonl: This is a named pipe \(FIFO\)"):
+            read(run.path)
+
+
+def test_a_journal_of_many_records_reads_every_one(run: RunDirectory) -> None:
+    """Records are read a line at a time to the end: every one of many comes back."""
+    _journal(run, *(f"k{i}" for i in range(2000)))
+    found = read_journal(run.path)
+    assert (found.results.height, found.attempts.height, found.torn) == (2000, 4000, False)
