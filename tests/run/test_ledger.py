@@ -68,7 +68,8 @@ def test_resume_with_a_damaged_record_exits_2_before_sending(
     """--resume of a batch run whose ledger holds a torn record: one line naming the record,
     exit 2, and the run directory left as it was (nothing sent, the manifest not rewritten)."""
     experiment = Path(__file__).parents[2] / "experiments" / "quickstart.toml"
-    args = ["run", experiment, "--local", "--via", "batches", "--run-id", "b", "-q"]
+    fast = ("--emulator", "batch_processing_s=0.05")  # the batches need not take 2 s to end
+    args = ["run", experiment, "--local", *fast, "--via", "batches", "--run-id", "b", "-q"]
     assert run_cli(args) == 0
     run_dir = Path("results") / "quickstart" / "b"
     for table in ("results", "attempts", "scores"):
