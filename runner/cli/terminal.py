@@ -83,12 +83,15 @@ def render_table(
     compact: bool = False,
     whole: Sequence[str] = (),
     formats: Mapping[str, Callable[[object], str]] | None = None,
+    together: Sequence[str] = (),
 ) -> Table:
     """A rich table of a polars frame; floats rounded for reading; `headers` renames columns.
 
     `compact` draws only a rule under the header, which saves a character per column; the
     `whole` columns (names a reader looks rows up by) never wrap: the others wrap first;
-    `formats` gives a column its own way of showing a value (else `cell`).
+    `formats` gives a column its own way of showing a value. Otherwise the numbers of one
+    quantity share their decimals (`shared_decimals`): a float column's, or, across the
+    `together` columns, a row's (a table whose rows are different metrics).
     """
     names = headers or {}
     table = Table(title=Text(title) if title else None, header_style="bold")
@@ -103,10 +106,30 @@ def render_table(
             overflow="ellipsis" if numeric else "fold",
             no_wrap=name in whole,
         )
-    shows = [(formats or {}).get(name, _cell) for name in frame.columns]
-    for row in frame.iter_rows():
-        table.add_row(*(Text(show(value)) for show, value in zip(shows, row, strict=True)))
+    for row in zip(*_columns(frame, formats or {}, together), strict=True):
+        table.add_row(*(Text(text) for text in row))
     return table
+
+
+def _columns(
+    frame: pl.DataFrame, formats: Mapping[str, Callable[[object], str]], together: Sequence[str]
+) -> list[list[str]]:
+    """Each column's cells, by the rule `render_table` states."""
+    joint = [name for name in together if name in frame.columns]
+    per_row = [shared_decimals(values) for values in frame.select(joint).iter_rows()]
+    cells = []
+    for name, dtype in frame.schema.items():
+        values = frame[name].to_list()
+        if name in formats:
+            cells.append([formats[name](value) for value in values])
+        elif name in joint:
+            cells.append([fixed_cell(v, d) for v, d in zip(values, per_row, strict=True)])
+        elif dtype.is_float():
+            decimals = shared_decimals(values)
+            cells.append([fixed_cell(value, decimals) for value in values])
+        else:
+            cells.append([_cell(value) for value in values])
+    return cells
 
 
 def fits(console: Console, table: Table) -> bool:
@@ -123,22 +146,24 @@ def fit_table(
     droppable: Sequence[str] = (),
     whole: Sequence[str] = (),
     formats: Mapping[str, Callable[[object], str]] | None = None,
+    together: Sequence[str] = (),
 ) -> Table:
     """`render_table` fitted to the console's width: boxed if it fits, else compact, dropping
     columns of `droppable` (first listed first) until it fits; a caption names what was hidden.
     """
-    table = render_table(frame, title, headers, formats=formats)
+    table = render_table(frame, title, headers, formats=formats, together=together)
     if fits(console, table):
         return table
     hidden: list[str] = []
-    table = render_table(frame, title, headers, compact=True, whole=whole, formats=formats)
+    shown = {"compact": True, "whole": whole, "formats": formats, "together": together}
+    table = render_table(frame, title, headers, **shown)  # type: ignore[arg-type]
     for column in droppable:
         if fits(console, table):
             break
         if column in frame.columns:
             frame = frame.drop(column)
             hidden.append(column)
-            table = render_table(frame, title, headers, compact=True, whole=whole, formats=formats)
+            table = render_table(frame, title, headers, **shown)  # type: ignore[arg-type]
     if hidden:
         table.caption = Text(
             f"not shown at {console.width} columns: {', '.join(hidden)} "
@@ -152,11 +177,34 @@ def cell(value: object) -> str:
     return _cell(value)
 
 
+def shared_decimals(values: Sequence[object]) -> int:
+    """The decimals that show every float of `values` to three significant digits (one
+    decimal from 100 up, at least one, at most six), so 1.0 reads 1.000 beside 0.667."""
+    needed = [_decimals(v) for v in values if isinstance(v, float) and math.isfinite(v)]
+    return max([1, *needed])
+
+
+def _decimals(value: float) -> int:
+    if abs(value) >= 100 or value == 0:
+        return 1
+    shown = f"{value:.{_MAX_DECIMALS}f}".rstrip("0")
+    digits = 2 - math.floor(math.log10(abs(value)))
+    return min(_MAX_DECIMALS, digits, len(shown.partition(".")[2]))
+
+
+_MAX_DECIMALS = 6
+
+
 def fixed_cell(value: object, decimals: int = 3) -> str:
-    """A number with a fixed count of decimals (1.000 beside 0.667, never 1), else `cell`."""
-    if isinstance(value, float) and math.isfinite(value) and abs(value) < 100:
-        return f"{value:.{decimals}f}"
-    return _cell(value)
+    """A float with `decimals` decimals (1.000 beside 0.667, never 1; thousands separated
+    from 100 up; three significant digits below a millionth), else `cell`."""
+    if not isinstance(value, float) or not math.isfinite(value):
+        return _cell(value)
+    if abs(value) >= 100:
+        return f"{value:,.{decimals}f}"
+    if value != 0 and abs(value) < 10**-_MAX_DECIMALS:
+        return f"{value:.3g}"
+    return f"{value:.{decimals}f}"
 
 
 def _cell(value: object) -> str:

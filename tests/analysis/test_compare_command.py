@@ -86,6 +86,8 @@ def test_table_also_says_whether_each_beta_left_a_trace(
     out = capsys.readouterr().out
     assert "did each beta leave a trace?" in out
     assert "evidence_share" in out
+    error_rate = next(line.split() for line in out.splitlines() if " error_rate " in line)
+    assert [w for w in error_rate if w != "│"][3:8] == ["0.0"] * 5  # a rate's 0, not a bare 0
 
 
 @pytest.mark.parametrize(

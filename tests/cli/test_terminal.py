@@ -11,7 +11,7 @@ from e2e_support import run_cli
 from rich.console import Console
 
 from runner.cli.scoring import score_table
-from runner.cli.terminal import render_table, wants_progress
+from runner.cli.terminal import render_table, shared_decimals, wants_progress
 
 
 @pytest.mark.parametrize(
@@ -79,6 +79,33 @@ def test_the_quickstart_prints_its_score_means_with_three_decimals(
     rows = [_words(line) for line in out.splitlines() if " correct " in line]
     assert len(rows) == 6
     assert all(row[-2:] == ["1.000", "1.000"] for row in rows)
+
+
+def test_a_float_column_shares_its_decimals_so_one_reads_1_000_beside_0_667() -> None:
+    """Every table: a column's floats take the decimals its finest value needs for three
+    significant digits (at least one), so 1.0 is never a bare `1` among 0.667 and 0.5."""
+    frame = pl.DataFrame({"rate": [1.0, 2 / 3, 0.5, None], "ms": [234.91, 42.0, 0.0, 1.5]})
+    console = Console(file=io.StringIO(), width=80)
+    console.print(render_table(frame))
+    rows = console.file.getvalue().splitlines()[3:-1]  # type: ignore[attr-defined]
+    assert [_words(row) for row in rows] == [
+        ["1.000", "234.9"], ["0.667", "42.0"], ["0.500", "0.0"], ["-", "1.5"],
+    ]  # fmt: skip
+
+
+def test_rows_of_different_metrics_share_decimals_along_the_row() -> None:
+    """`together` columns (compare's baseline, value, delta, CI) take one row's decimals: a
+    score row reads 1.0 / 1.0 / 0.0, a rate row 0.833 / 0.000, not 1 / 0."""
+    frame = pl.DataFrame(
+        {"metric": ["score.a", "rate", "ms"], "base": [1.0, 0.833, 234.9], "arm": [1.0, 0.0, 42.0]}
+    )
+    console = Console(file=io.StringIO(), width=80)
+    console.print(render_table(frame, together=("base", "arm")))
+    rows = console.file.getvalue().splitlines()[3:-1]  # type: ignore[attr-defined]
+    assert [_words(row) for row in rows] == [
+        ["score.a", "1.0", "1.0"], ["rate", "0.833", "0.000"], ["ms", "234.9", "42.0"],
+    ]  # fmt: skip
+    assert shared_decimals([None, float("nan"), 0.0]) == 1
 
 
 def _words(line: str) -> list[str]:

@@ -26,7 +26,15 @@ from runner.analysis.runs import load_scores, run_prices
 from runner.analysis.summary import client_lag_note, summarize
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
 from runner.cli.gates import RunTables, check_thresholds
-from runner.cli.terminal import cell, fit_table, fits, out_console, render_table, say
+from runner.cli.terminal import (
+    fit_table,
+    fits,
+    fixed_cell,
+    out_console,
+    render_table,
+    say,
+    shared_decimals,
+)
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
 
@@ -77,14 +85,14 @@ def compare_command(
 def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:
     console = out_console()
     shown = table.with_columns(pl.col(pl.Float64).round(4))
-    full = render_table(shown, f"{run_dir.name}: arms vs {chosen}")
+    full = render_table(shown, f"{run_dir.name}: arms vs {chosen}", together=QUANTITIES)
     if fits(console, full):
         console.print(full)
     else:
         for (model, arm), rows in narrow_groups(shown):
             title = f"{model} / {arm} vs {chosen}"
             fitted = fit_table(
-                console, rows, title, NARROW_HEADERS, ("p_value",), whole=("metric",)
+                console, rows, title, NARROW_HEADERS, ("p_value",), ("metric",), together=QUANTITIES
             )
             console.print(fitted)
     evidence = evidence_report(results, chosen, comparison=table)
@@ -92,6 +100,8 @@ def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, cho
     console.print(fit_table(console, evidence, title, EVIDENCE_HEADERS, ("note",)))
 
 
+# The columns in a metric's own unit: a row's share its decimals (1.000 beside 0.833).
+QUANTITIES = ("baseline", "value", "delta", "ci_low", "ci_high", "mde")
 NARROW_HEADERS = {
     "baseline": "base", "value": "arm", "p_value": "p", "q_value": "q", "significant": "sig",
 }  # fmt: skip
@@ -101,8 +111,8 @@ def narrow_groups(shown: pl.DataFrame) -> list[tuple[tuple[str, str], pl.DataFra
     """The comparison split per (model, arm), with the interval in one column: the layout
     for a terminal too narrow for the whole table."""
     interval = [
-        "-" if low is None else f"[{cell(low)}, {cell(high)}]"
-        for low, high in zip(shown["ci_low"], shown["ci_high"], strict=True)
+        "-" if row[3] is None else f"[{fixed_cell(row[3], d)}, {fixed_cell(row[4], d)}]"
+        for row, d in ((r, shared_decimals(r)) for r in shown.select(QUANTITIES).iter_rows())
     ]
     narrow = shown.with_columns(pl.Series("95% CI", interval, dtype=pl.String))
     columns = [
