@@ -8,6 +8,7 @@ prices each run recorded unless `prices=` is given; rows keep their own `run_id`
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,19 +38,32 @@ def load_run(path: str | Path, *, prices: PriceTable | None = None) -> pl.LazyFr
     `path` is a run directory, or the URL of one that polars can scan (`s3://`, `gs://`,
     `az://`, `https://`, `file://`): there, the compacted `results.parquet` files of the run
     and of each shard are read. Costs use `prices` when given, else the prices the run
-    recorded in its manifest (a URL's manifest is not read: there, costs need `prices`).
+    recorded in its manifest (a URL's manifest is not read: there, without `prices`, the
+    frame has no `cost_usd` column, and a UserWarning says what to pass).
     RunStoreError when a local `path` is not a run directory or its manifest is damaged.
     """
     if isinstance(path, str) and "://" in path:
         pattern = f"{path.rstrip('/')}/**/{RESULTS}"
         remote = latest_rows(pattern, RESULTS_SCHEMA, [R.request_key])
-        return with_cost(remote, prices) if prices is not None else remote
+        if prices is None:
+            warnings.warn(_unpriced(path), UserWarning, stacklevel=2)
+            return remote
+        return with_cost(remote, prices)
     local = Path(path)
     if not _is_run(local):
         RunDirectory.open(local)  # raises, naming what is missing
     for directory in _manifest_dirs(local):
         read_manifest(directory)  # raises `<file>: <what is wrong>` for a damaged run
     return with_cost(read_results(local), prices or run_prices(local))
+
+
+def _unpriced(url: str) -> str:
+    return (
+        f"load_run({url!r}): a run read from a URL is not priced (its manifest, which records "
+        "its prices, is not read), so the frame has no cost_usd column; pass prices= the "
+        "run's prices (runner.load_prices(FILE), or runner.default_prices() for the shipped "
+        "table) to price it."
+    )
 
 
 def _manifest_dirs(run: Path) -> list[Path]:

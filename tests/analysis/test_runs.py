@@ -10,6 +10,7 @@ from frames import result_row, row
 from manifest_support import make_run
 
 from runner.analysis import load_run, scan_runs
+from runner.config.prices import default_prices
 from runner.errors import RunStoreError
 from runner.results.schema import RESULTS_SCHEMA, R
 
@@ -63,3 +64,18 @@ def test_scan_runs_with_nothing_found_says_so(tmp_path: Path) -> None:
     """No run under the path is a RunStoreError, not an empty frame."""
     with pytest.raises(RunStoreError, match="No run directories"):
         scan_runs(tmp_path)
+
+
+def test_a_run_read_from_a_url_without_prices_warns_that_it_is_unpriced(tmp_path: Path) -> None:
+    """A URL's manifest is not read: without prices= the frame has no cost_usd column and a
+    warning says what to pass; with prices= it is priced and nothing is said."""
+    run = make_run(tmp_path, "r1")
+    run.append([result_row(row(run_id="r1"))], [])
+    run.compact()
+    url = run.path.as_uri()
+    with pytest.warns(UserWarning, match=r"is not priced .* no cost_usd column; pass prices="):
+        frame = load_run(url)
+    assert "cost_usd" not in frame.collect_schema().names()
+    assert frame.collect().height == 1
+    priced = load_run(url, prices=default_prices())
+    assert priced.collect()["cost_usd"].to_list()[0] > 0

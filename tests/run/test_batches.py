@@ -209,10 +209,12 @@ def test_two_shards_read_back_equal_one_run(tmp_path: Path) -> None:
     assert min(shard_rows) > 0
     manifest = json.loads((split_dir / "shard-1-of-2" / "manifest.json").read_text())
     assert manifest["shard"] == "1/2"
-    from runner import load_run
+    from runner import default_prices, load_run
 
-    for source in (split_dir, f"file://{split_dir}"):  # a URL is read the way s3:// would be
-        loaded = load_run(source).collect().select(columns).sort("request_key")
+    # A URL is read the way s3:// would be, and priced only by the prices passed.
+    for source in (split_dir, f"file://{split_dir}"):
+        loaded = load_run(source, prices=default_prices())
+        loaded = loaded.collect().select(columns).sort("request_key")
         assert loaded.equals(one), source
 
 
