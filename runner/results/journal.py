@@ -154,10 +154,5 @@ def _values(row: ResultRow | AttemptRow, times: tuple[int, ...]) -> list[object]
     return values
 
 
-def _encode(value: object) -> str:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-_ENCODE = json.JSONEncoder(separators=(",", ":"), default=_encode).encode
+# No `default` hook: `_values` has already made every timestamp (the one non-JSON type) text.
+_ENCODE = json.JSONEncoder(separators=(",", ":")).encode
