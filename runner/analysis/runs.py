@@ -19,9 +19,10 @@ from runner.catalog.prices import PriceTable
 from runner.config.prices import recorded_prices
 from runner.errors import RunStoreError
 from runner.results.manifest import MANIFEST, Counts, Manifest, RunStatus, read_manifest
-from runner.results.schema import RESULTS_SCHEMA, R
+from runner.results.schema import RESULTS_SCHEMA, SCORES_SCHEMA, R, S
 from runner.results.store import (
     RESULTS,
+    SCORES,
     RunDirectory,
     is_sharded,
     latest_rows,
@@ -111,11 +112,13 @@ def experiment_runs(results_dir: Path, experiment: str) -> list[Path]:
 
 
 def load_scores(path: str | Path) -> pl.LazyFrame | None:
-    """A local run's scores (`scores.parquet` and parts, all shards), or None when it has none
-    or `path` is a URL."""
+    """A run's scores (`scores.parquet` and parts, all shards), or None when it has none; of
+    a URL polars can scan, like `load_run`, the `scores.parquet` files of the run and shards."""
     if isinstance(path, str) and "://" in path:
-        return None
-    scores = read_scores(Path(path))
+        pattern = f"{path.rstrip('/')}/**/{SCORES}"
+        scores = latest_rows(pattern, SCORES_SCHEMA, [S.request_key, S.scorer])
+    else:
+        scores = read_scores(Path(path))
     return scores if scores.select(pl.len()).collect().item() else None
 
 

@@ -8,11 +8,13 @@ import polars as pl
 import pytest
 from frames import result_row, row
 from manifest_support import make_run
+from polars.testing import assert_frame_equal
 
 from runner.analysis import load_run, scan_runs
+from runner.analysis.runs import load_scores
 from runner.config.prices import default_prices
 from runner.errors import RunStoreError
-from runner.results.schema import RESULTS_SCHEMA, R
+from runner.results.schema import RESULTS_SCHEMA, R, S, ScoreRow
 
 
 def _make_run(results_dir: Path, experiment: str, run_id: str, rows: int) -> Path:
@@ -79,3 +81,21 @@ def test_a_run_read_from_a_url_without_prices_warns_that_it_is_unpriced(tmp_path
     assert frame.collect().height == 1
     priced = load_run(url, prices=default_prices())
     assert priced.collect()["cost_usd"].to_list()[0] > 0
+
+
+def test_a_run_read_from_a_url_has_its_scores(tmp_path: Path) -> None:
+    """load_scores of a run's URL reads its scores.parquet, as of its directory: scores are
+    not dropped for a remote run; a URL of a run with no scores gives None."""
+    scored, unscored = make_run(tmp_path, "r1"), make_run(tmp_path, "r2")
+    for run in (scored, unscored):
+        run.append([result_row(row(run_id=run.path.name))], [])
+        run.compact()
+    key = load_run(scored.path).collect()[R.request_key][0]
+    scored.replace_scores(["exact"], [ScoreRow(key, "exact", "f1", 1.0, True, None, None)])
+    remote = load_scores(scored.path.as_uri())
+    assert remote is not None
+    local = load_scores(scored.path)
+    assert local is not None
+    assert_frame_equal(remote.collect(), local.collect())
+    assert remote.collect()[S.value].to_list() == [1.0]
+    assert load_scores(unscored.path.as_uri()) is None
