@@ -31,6 +31,7 @@ from runner.errors import (
     failure_for,
 )
 from runner.http.lag import LoopLag
+from runner.http.message import misshapen
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.http.sse import EventSplitter
 from runner.http.stream import MessageAccumulator
@@ -253,18 +254,21 @@ class MessagesClient:
             raise NotMessagesAPI("The answer is not a Messages API stream (no message_start).")
         if not accumulator.complete:
             raise StreamCut("The stream ended before message_stop; the answer is incomplete.")
-        return accumulator.result()
+        return _message(accumulator.result())
 
     def _since(self, started: float) -> float:
         return (self._clock.now() - started) * 1000.0
 
 
 def _json_line(line: str) -> dict[str, Any]:
-    """One JSON Lines object; ValueError (like any malformed line) when it nests too deep."""
+    """One JSON Lines object; ValueError (like any malformed line) when it nests too deep or
+    is not an object."""
     try:
-        value: dict[str, Any] = json.loads(line)
+        value = json.loads(line)
     except RecursionError:
         raise ValueError("a JSON Lines line nests too deep to parse") from None
+    if not isinstance(value, dict):
+        raise ValueError("a JSON Lines line is not an object")
     return value
 
 
@@ -300,8 +304,10 @@ def _check_content_type(status: int, headers: dict[str, str]) -> None:
 
 
 def _message(body: object) -> dict[str, Any]:
-    if not isinstance(body, dict) or not isinstance(body.get("content"), list):
-        raise NotMessagesAPI("The answer is JSON but not a Messages API message (no content).")
+    problem = misshapen(body)
+    if problem is not None:
+        raise NotMessagesAPI(f"The answer is JSON but not a Messages API message: {problem}.")
+    assert isinstance(body, dict)
     return body
 
 

@@ -51,6 +51,54 @@ def _sum(values: Iterable[int | None]) -> int | None:
     return sum(present) if present else None
 
 
+def misshapen(message: object) -> str | None:
+    """What makes `message` unlike a Messages API message, or None when it has the shape the
+    rows read: an object whose `content` is a list of blocks (objects; a text block's `text` a
+    string, a tool_use block's `id` and `name` strings), `usage` an object if present, and
+    `stop_reason` a string or null. A server answering otherwise (hostile, or not the API)
+    must give an error row, not break the code that reads the answer."""
+    if not isinstance(message, dict):
+        return f"the answer is {_kind(message)}, not a message object"
+    content = message.get("content")
+    if not isinstance(content, list):
+        return "it has no content list"
+    for block in content:
+        problem = _misshapen_block(block)
+        if problem is not None:
+            return problem
+    if message.get("usage") is not None and not isinstance(message["usage"], dict):
+        return f"its usage is {_kind(message['usage'])}, not an object"
+    if message.get("stop_reason") is not None and not isinstance(message["stop_reason"], str):
+        return f"its stop_reason is {_kind(message['stop_reason'])}, not a string"
+    return None
+
+
+_STRING_FIELDS = {"text": ("text",), "tool_use": ("id", "name")}
+
+
+def _misshapen_block(block: object) -> str | None:
+    if not isinstance(block, dict):
+        return f"a content block is {_kind(block)}, not an object"
+    kind = block.get("type")
+    for field in _STRING_FIELDS.get(kind, ()) if isinstance(kind, str) else ():
+        if not isinstance(block.get(field, ""), str):
+            return f"a {kind} block's {field} is {_kind(block[field])}, not a string"
+    return None
+
+
+_JSON_KINDS = {
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    str: "a string",
+    list: "an array",
+}
+
+
+def _kind(value: object) -> str:
+    return "null" if value is None else _JSON_KINDS.get(type(value), "an object")
+
+
 def read_message(message: dict[str, Any]) -> MessageColumns:
     """Extract text, usage and evidence from a message dict (streamed or not): the result row's
     message columns."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from runner.errors import ErrorInfo, StreamErrorEvent
+from runner.errors import ErrorInfo, NotMessagesAPI, StreamErrorEvent
 
 
 class MessageAccumulator:
@@ -26,7 +26,16 @@ class MessageAccumulator:
         handler = _HANDLERS.get(event)
         if handler is None:
             return False
-        return handler(self, _decoded(data) if data else {})
+        payload = _decoded(data) if data else {}
+        if not isinstance(payload, dict):
+            raise NotMessagesAPI(f"The stream's {event} event holds no JSON object.")
+        try:
+            return handler(self, payload)
+        except (TypeError, AttributeError, ValueError, LookupError) as exc:  # a hostile shape
+            raise NotMessagesAPI(
+                f"The stream's {event} event is not shaped as the Messages API's "
+                f"({type(exc).__name__}: {exc})."
+            ) from None
 
     @property
     def started(self) -> bool:
@@ -43,9 +52,13 @@ class MessageAccumulator:
 
     def _block_start(self, payload: dict[str, Any]) -> bool:
         index = int(payload.get("index", len(self._blocks)))
-        while len(self._blocks) <= index:
-            self._blocks.append({})
-        self._blocks[index] = dict(payload.get("content_block") or {})
+        if not 0 <= index <= len(self._blocks):  # blocks open in order, from 0
+            raise IndexError(f"block {index} opened after {len(self._blocks)} blocks")
+        block = dict(payload.get("content_block") or {})
+        if index == len(self._blocks):
+            self._blocks.append(block)
+        else:
+            self._blocks[index] = block
         return False
 
     def _block_delta(self, payload: dict[str, Any]) -> bool:

@@ -464,3 +464,91 @@ async def test_an_answer_nested_past_the_parsers_limit_is_a_failed_attempt(strea
     outcome = await _send(server, stream=stream)
     assert outcome.message is None
     assert "could not be parsed (RecursionError" in str(outcome.error)
+
+
+_START = b'event: message_start\ndata: {"message": {"id": "m", "content": []}}\n\n'
+_STOP = b'event: message_stop\ndata: {"type":"message_stop"}\n\n'
+
+
+def _event(name: str, data: str) -> bytes:
+    return f"event: {name}\ndata: {data}\n\n".encode()
+
+
+def _json_message(**fields: object) -> bytes:
+    message = {"id": "m", "type": "message", "role": "assistant", "content": []}
+    return json.dumps({**message, **fields}).encode()
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("body", "stream", "said"),
+    [
+        pytest.param(b"[1]", False, "the answer is an array", id="json-array"),
+        pytest.param(_json_message(usage="x"), False, "usage is a string", id="usage-string"),
+        pytest.param(_json_message(content=[1]), False, "a content block is a number", id="int"),
+        pytest.param(_json_message(stop_reason=5), False, "stop_reason is a number", id="stop"),
+        pytest.param(
+            _json_message(content=[{"type": "text", "text": ["a"]}]),
+            False,
+            "a text block's text is an array",
+            id="text-array",
+        ),
+        pytest.param(
+            _json_message(content=[{"type": "tool_use", "id": "t", "name": 7, "input": {}}]),
+            False,
+            "a tool_use block's name is a number",
+            id="tool-name",
+        ),
+        pytest.param(_event("message_start", "[1]"), True, "holds no JSON object", id="sse-list"),
+        pytest.param(
+            _event("message_start", '{"message": [1, 2]}') + _STOP,
+            True,
+            "message_start event is not shaped",
+            id="sse-message-list",
+        ),
+        pytest.param(
+            _START + _event("content_block_start", '{"index": 100000000}'),
+            True,
+            "block 100000000 opened after 0 blocks",
+            id="sse-huge-index",
+        ),
+        pytest.param(
+            _START + _event("content_block_start", '{"index": -5}') + _STOP,
+            True,
+            "block -5 opened",
+            id="sse-negative-index",
+        ),
+        pytest.param(
+            _START + _event("content_block_delta", '{"index": 0, "delta": "zz"}') + _STOP,
+            True,
+            "content_block_delta event is not shaped",
+            id="sse-delta-string",
+        ),
+        pytest.param(
+            _START + _event("message_delta", '{"delta": {}, "usage": "q"}') + _STOP,
+            True,
+            "message_delta event is not shaped",
+            id="sse-usage-string",
+        ),
+        pytest.param(
+            _START + _event("message_delta", '{"stop_reason": 5}') + _STOP,
+            True,
+            "stop_reason is a number",
+            id="sse-stop-reason",
+        ),
+    ],
+)
+async def test_an_answer_of_the_wrong_shape_is_a_failed_attempt(
+    body: bytes, stream: bool, said: str
+) -> None:
+    """JSON that parses but is not shaped like the Messages API's (a hostile server's, or
+    another API's) is a not_messages_api failure naming what is wrong, never an exception
+    that stops the run, and a block index far ahead allocates nothing."""
+    if stream:
+        server = Recorder(lambda _: _sse_response(body))
+    else:
+        server = Recorder(lambda _: httpx.Response(200, content=body))
+    outcome = await _send(server, stream=stream)
+    assert type(outcome.error) is NotMessagesAPI
+    assert said in str(outcome.error)
+    assert outcome.message is None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from runner.errors import BatchNotProcessed, ErrorInfo, failure_for
+from runner.errors import BatchNotProcessed, ErrorInfo, NotMessagesAPI, failure_for
 from runner.http.client import AttemptOutcome
+from runner.http.message import misshapen
 
 
 def outcome_of(line: dict[str, Any], sent_at: datetime) -> AttemptOutcome:
@@ -15,8 +16,16 @@ def outcome_of(line: dict[str, Any], sent_at: datetime) -> AttemptOutcome:
     result = line.get("result") or {}
     kind = result.get("type")
     if kind == "succeeded":
-        message = result.get("message") or {}
-        return AttemptOutcome(sent_at, message=message, request_id=message.get("id"))
+        message = result.get("message")
+        problem = misshapen(message)
+        if problem is not None:  # a row saying so, as for a direct answer of that shape
+            failure = NotMessagesAPI(f"The batch result is not a Messages API message: {problem}.")
+            return AttemptOutcome(sent_at, error=failure)
+        assert isinstance(message, dict)
+        request_id = message.get("id")
+        return AttemptOutcome(
+            sent_at, message=message, request_id=request_id if isinstance(request_id, str) else None
+        )
     if kind == "errored":
         envelope = result.get("error") or {}
         return AttemptOutcome(sent_at, error=failure_for(_info(envelope)))
