@@ -21,6 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
+from runner.report.numbers import fixed_decimals, shared_decimals
 from runner.results.schema import STATUS_OK, ResultRow
 
 
@@ -106,15 +107,19 @@ def render_table(
             overflow="ellipsis" if numeric else "fold",
             no_wrap=name in whole,
         )
-    for row in zip(*_columns(frame, formats or {}, together), strict=True):
+    for row in zip(*table_cells(frame, formats or {}, together), strict=True):
         table.add_row(*(Text(text) for text in row))
     return table
 
 
-def _columns(
-    frame: pl.DataFrame, formats: Mapping[str, Callable[[object], str]], together: Sequence[str]
+def table_cells(
+    frame: pl.DataFrame,
+    formats: Mapping[str, Callable[[object], str]] | None = None,
+    together: Sequence[str] = (),
 ) -> list[list[str]]:
-    """Each column's cells, by the rule `render_table` states."""
+    """Each column's cells as text, by the rule `render_table` states (for any table a person
+    reads: the terminal's, and compare's Markdown)."""
+    formats = formats or {}
     joint = [name for name in together if name in frame.columns]
     per_row = [shared_decimals(values) for values in frame.select(joint).iter_rows()]
     cells = []
@@ -177,34 +182,12 @@ def cell(value: object) -> str:
     return _cell(value)
 
 
-def shared_decimals(values: Sequence[object]) -> int:
-    """The decimals that show every float of `values` to three significant digits (one
-    decimal from 100 up, at least one, at most six), so 1.0 reads 1.000 beside 0.667."""
-    needed = [_decimals(v) for v in values if isinstance(v, float) and math.isfinite(v)]
-    return max([1, *needed])
-
-
-def _decimals(value: float) -> int:
-    if abs(value) >= 100 or value == 0:
-        return 1
-    shown = f"{value:.{_MAX_DECIMALS}f}".rstrip("0")
-    digits = 2 - math.floor(math.log10(abs(value)))
-    return min(_MAX_DECIMALS, digits, len(shown.partition(".")[2]))
-
-
-_MAX_DECIMALS = 6
-
-
 def fixed_cell(value: object, decimals: int = 3) -> str:
-    """A float with `decimals` decimals (1.000 beside 0.667, never 1; thousands separated
-    from 100 up; three significant digits below a millionth), else `cell`."""
+    """A finite float by the shared rule (`runner.report.numbers.fixed_decimals`: 1.000
+    beside 0.667, never 1), anything else as `cell` shows it."""
     if not isinstance(value, float) or not math.isfinite(value):
         return _cell(value)
-    if abs(value) >= 100:
-        return f"{value:,.{decimals}f}"
-    if value != 0 and abs(value) < 10**-_MAX_DECIMALS:
-        return f"{value:.3g}"
-    return f"{value:.{decimals}f}"
+    return fixed_decimals(value, decimals)
 
 
 def _cell(value: object) -> str:

@@ -1,8 +1,16 @@
-"""How numbers are shown in the report: short, aligned, and never `nan` or `None`."""
+"""How numbers are shown to a reader, in the report and in the terminal's tables: short,
+aligned, and never `nan` or `None`.
+
+The numbers of one quantity (a column, or a row of a table whose rows are different metrics)
+share their decimals: `shared_decimals` gives the decimals that show each of them to three
+significant digits, and `fixed_decimals` prints a number with them, so a score of 1.0 reads
+1.000 beside 0.833, never 1. `format_number` is for a number standing alone.
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 MISSING = "\N{EM DASH}"
 
@@ -30,3 +38,40 @@ def format_share(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return MISSING
     return f"{100 * value:.1f}%"
+
+
+def shared_decimals(values: Sequence[object]) -> int:
+    """The decimals that show every float of `values` to three significant digits (one
+    decimal from 100 up, at least one, at most six), so 1.0 reads 1.000 beside 0.667."""
+    needed = [_decimals(v) for v in values if isinstance(v, float) and math.isfinite(v)]
+    return max([1, *needed])
+
+
+def _decimals(value: float) -> int:
+    if abs(value) >= 100 or value == 0:
+        return 1
+    shown = f"{value:.{_MAX_DECIMALS}f}".rstrip("0")
+    digits = 2 - math.floor(math.log10(abs(value)))
+    return min(_MAX_DECIMALS, digits, len(shown.partition(".")[2]))
+
+
+_MAX_DECIMALS = 6
+
+
+def fixed_decimals(value: float, decimals: int) -> str:
+    """A finite float with `decimals` decimals (thousands separated from 100 up; three
+    significant digits below a millionth, which six decimals would show as 0)."""
+    if abs(value) >= 100:
+        return f"{value:,.{decimals}f}"
+    if value != 0 and abs(value) < 10**-_MAX_DECIMALS:
+        return f"{value:.3g}"
+    return f"{value:.{decimals}f}"
+
+
+def format_fixed(value: object, decimals: int) -> str:
+    """A float by `fixed_decimals`, a dash if missing; other values as `format_number`."""
+    if isinstance(value, float) and math.isfinite(value):
+        return fixed_decimals(value, decimals)
+    if value is None or isinstance(value, (int, float)):
+        return format_number(value)
+    return str(value)

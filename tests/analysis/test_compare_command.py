@@ -5,12 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import polars as pl
 import pytest
 from e2e_support import run_cli
 from frames import result_row, row
 from manifest_support import make_run
 
 from runner.analysis import COMPARE_COLUMNS, METRICS
+from runner.cli.commands.compare import render
 
 
 @pytest.fixture
@@ -112,3 +114,22 @@ def test_fail_on_gates_compare_like_run(
         err = capsys.readouterr().err
         assert err.count("\n") == 1
         assert err.startswith(f"error: --fail-on {expression!r}")
+
+
+def test_markdown_cells_follow_the_terminal_tables_rule() -> None:
+    """Markdown shows a metric row's numbers with one count of decimals, as the terminal
+    table does (1.000 beside 0.833, never 1), missing values as a dash; CSV keeps the values."""
+    values = ("m", "beta", "score:exact", 1.0, 0.8333, -0.1667, -0.3333, 0.0, 0.25, 0.5)
+    table = pl.DataFrame(
+        [(*values, False, 6, None)],
+        schema=dict(zip(COMPARE_COLUMNS, TYPES, strict=True)),
+        orient="row",
+    )
+    markdown = render(table, "markdown").splitlines()
+    assert markdown[0] == "| " + " | ".join(COMPARE_COLUMNS) + " |"
+    cells = "1.000 | 0.833 | -0.167 | -0.333 | 0.000 | 0.25 | 0.5 | no | 6 | -"
+    assert markdown[2] == f"| m | beta | score:exact | {cells} |"
+    assert "1.0,0.8333,-0.1667" in render(table, "csv")
+
+
+TYPES = [pl.String] * 3 + [pl.Float64] * 7 + [pl.Boolean, pl.Int64, pl.Float64]

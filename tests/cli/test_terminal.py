@@ -11,7 +11,8 @@ from e2e_support import run_cli
 from rich.console import Console
 
 from runner.cli.scoring import score_table
-from runner.cli.terminal import render_table, shared_decimals, wants_progress
+from runner.cli.terminal import render_table, wants_progress
+from runner.report.numbers import shared_decimals
 
 
 @pytest.mark.parametrize(

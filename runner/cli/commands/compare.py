@@ -33,10 +33,11 @@ from runner.cli.terminal import (
     out_console,
     render_table,
     say,
-    shared_decimals,
+    table_cells,
 )
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
+from runner.report.numbers import shared_decimals
 
 FORMATS = ("table", "markdown", "csv", "json")
 JSON_COLUMNS = tuple(c for c in COMPARE_COLUMNS if c != "n")  # the documented JSON keys
@@ -84,7 +85,7 @@ def compare_command(
 
 def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:
     console = out_console()
-    shown = table.with_columns(pl.col(pl.Float64).round(4))
+    shown = for_reading(table)
     full = render_table(shown, f"{run_dir.name}: arms vs {chosen}", together=QUANTITIES)
     if fits(console, full):
         console.print(full)
@@ -98,6 +99,12 @@ def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, cho
     evidence = evidence_report(results, chosen, comparison=table)
     title = "did each beta leave a trace?"
     console.print(fit_table(console, evidence, title, EVIDENCE_HEADERS, ("note",)))
+
+
+def for_reading(table: pl.DataFrame) -> pl.DataFrame:
+    """The comparison as a person reads it (the terminal's tables, Markdown): floats to 4
+    decimals before `table_cells` gives each quantity's numbers their shared decimals."""
+    return table.with_columns(pl.col(pl.Float64).round(4))
 
 
 # The columns in a metric's own unit: a row's share its decimals (1.000 beside 0.833).
@@ -136,7 +143,8 @@ EVIDENCE_HEADERS = {
 
 
 def render(table: pl.DataFrame, form: str) -> str:
-    """The comparison as JSON (a list of objects), CSV or a Markdown table."""
+    """The comparison as JSON (a list of objects) or CSV, every value as computed, or a
+    Markdown table, its cells as the terminal's table shows them (`table_cells`)."""
     if form == "json":
         rows = [{k: _plain(r[k]) for k in JSON_COLUMNS} for r in table.iter_rows(named=True)]
         return json.dumps(rows, indent=2) + "\n"
@@ -144,15 +152,10 @@ def render(table: pl.DataFrame, form: str) -> str:
         return table.write_csv()
     header = "| " + " | ".join(table.columns) + " |"
     rule = "| " + " | ".join("---" for _ in table.columns) + " |"
-    lines = ["| " + " | ".join(_cell(v) for v in row) + " |" for row in table.iter_rows()]
+    cells = table_cells(for_reading(table), together=QUANTITIES)
+    lines = ["| " + " | ".join(row) + " |" for row in zip(*cells, strict=True)]
     return "\n".join([header, rule, *lines]) + "\n"
 
 
 def _plain(value: object) -> object:
     return None if isinstance(value, float) and math.isnan(value) else value
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
