@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from rich.text import Text
 
-from runner.report.numbers import fixed_decimals, shared_decimals
+from runner.report.numbers import fixed_decimals, table_texts
 from runner.results.schema import STATUS_OK, ResultRow
 
 
@@ -119,22 +119,7 @@ def table_cells(
 ) -> list[list[str]]:
     """Each column's cells as text, by the rule `render_table` states (for any table a person
     reads: the terminal's, and compare's Markdown)."""
-    formats = formats or {}
-    joint = [name for name in together if name in frame.columns]
-    per_row = [shared_decimals(values) for values in frame.select(joint).iter_rows()]
-    cells = []
-    for name, dtype in frame.schema.items():
-        values = frame[name].to_list()
-        if name in formats:
-            cells.append([formats[name](value) for value in values])
-        elif name in joint:
-            cells.append([fixed_cell(v, d) for v, d in zip(values, per_row, strict=True)])
-        elif dtype.is_float():
-            decimals = shared_decimals(values)
-            cells.append([fixed_cell(value, decimals) for value in values])
-        else:
-            cells.append([_cell(value) for value in values])
-    return cells
+    return table_texts(frame, formats=formats, together=together, fixed=fixed_cell, plain=_cell)
 
 
 def fits(console: Console, table: Table) -> bool:

@@ -4,13 +4,19 @@ aligned, and never `nan` or `None`.
 The numbers of one quantity (a column, or a row of a table whose rows are different metrics)
 share their decimals: `shared_decimals` gives the decimals that show each of them to three
 significant digits, and `fixed_decimals` prints a number with them, so a score of 1.0 reads
-1.000 beside 0.833, never 1. `format_number` is for a number standing alone.
+1.000 beside 0.833, never 1. `format_number` is for a number standing alone. `table_texts`
+applies the rule to a frame's cells, for the report's tables and the terminal's alike.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import polars as pl
+
+Formatter = Callable[[Any], str]
 
 MISSING = "\N{EM DASH}"
 
@@ -75,3 +81,33 @@ def format_fixed(value: object, decimals: int) -> str:
     if value is None or isinstance(value, (int, float)):
         return format_number(value)
     return str(value)
+
+
+def table_texts(
+    frame: pl.DataFrame,
+    *,
+    formats: Mapping[str, Formatter] | None = None,
+    together: Sequence[str] = (),
+    fixed: Callable[[object, int], str] = format_fixed,
+    plain: Formatter = format_number,
+) -> list[list[str]]:
+    """Each column's cells as text: a `formats` column by its own function; the `together`
+    columns (a table whose rows are different metrics) with their row's shared decimals; any
+    other float column with the column's; the rest by `plain`. `fixed(value, decimals)`
+    prints a value with given decimals (`format_fixed`, or a table's own way with missing)."""
+    formats = formats or {}
+    joint = [name for name in together if name in frame.columns]
+    per_row = [shared_decimals(values) for values in frame.select(joint).iter_rows()]
+    cells = []
+    for name, dtype in frame.schema.items():
+        values = frame[name].to_list()
+        if name in formats:
+            cells.append([formats[name](value) for value in values])
+        elif name in joint:
+            cells.append([fixed(v, d) for v, d in zip(values, per_row, strict=True)])
+        elif dtype.is_float():
+            decimals = shared_decimals(values)
+            cells.append([fixed(value, decimals) for value in values])
+        else:
+            cells.append([plain(value) for value in values])
+    return cells

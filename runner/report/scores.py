@@ -15,7 +15,8 @@ import polars as pl
 
 from runner.analysis.score_pairs import SCORE_METRIC
 from runner.report.numbers import format_number, format_share
-from runner.report.tables import html_table
+from runner.report.sections import QUANTITIES
+from runner.report.tables import html_table, with_interval
 from runner.results.schema import R, S
 
 CellKey = tuple[str, str, int, str]  # (case_id, model, repeat, arm)
@@ -108,15 +109,14 @@ def scores_section(data: ScoresInput) -> str:
 def _deltas(rows: pl.DataFrame) -> str:
     if rows.is_empty():
         return ""
-    shown = rows.select(
-        R.model, R.arm, "metric", "baseline", "value", "delta",
-        pl.format("[{}, {}]", pl.col("ci_low").round(4), pl.col("ci_high").round(4)).alias(
-            "95% CI"),
+    shown = with_interval(rows.with_columns(pl.col(pl.Float64).round(4)), QUANTITIES).select(
+        R.model, R.arm, "metric", "baseline", "value", "delta", "95% CI",
         "p_value", "q_value", "significant", "n", "mde",
     )  # fmt: skip
     return html_table(
         shown,
         table_id="score-deltas",
+        together=QUANTITIES,
         formats={"significant": lambda v: "★ yes" if v else "no"},
         row_class=lambda row: "significant" if row["significant"] else "",
     )

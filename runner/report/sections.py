@@ -10,7 +10,7 @@ import polars as pl
 
 from runner.analysis.summary import client_lag_note
 from runner.report.numbers import MISSING, format_number, format_share
-from runner.report.tables import html_table
+from runner.report.tables import html_table, with_interval
 from runner.results.manifest import Manifest
 
 
@@ -88,11 +88,7 @@ def comparison_table(comparison: pl.DataFrame) -> str:
     """`compare`'s rows with the CI as one column; significant rows carry a class and a mark."""
     if not comparison.height:
         return '<p class="empty">No arm to compare with the baseline.</p>'
-    shown = comparison.with_columns(
-        pl.struct("ci_low", "ci_high")
-        .map_elements(_interval, return_dtype=pl.String)
-        .alias("95% CI")
-    ).drop("ci_low", "ci_high")
+    shown = with_interval(comparison, QUANTITIES).drop("ci_low", "ci_high")
     order = [c for c in shown.columns if c not in ("95% CI", "p_value", "significant", "n")]
     shown = shown.select(*order, "95% CI", "p_value", "significant", "n")
     shown = shown.with_columns(
@@ -103,10 +99,13 @@ def comparison_table(comparison: pl.DataFrame) -> str:
     return html_table(
         shown,
         table_id="comparison-table",
+        together=QUANTITIES,
         row_class=lambda row: "significant" if row["significant"].startswith("★") else "",
     )
 
 
+# The columns in a metric's own unit: a row's share their decimals (1.000 beside 0.833).
+QUANTITIES = ("baseline", "value", "delta", "ci_low", "ci_high", "mde")
 # Output metrics: a change means less alike than the baseline's repeats are to each other.
 OUTPUT_CHANGE = {"exact_match": -1.0, "similarity": -1.0}
 OUTPUT_QUESTION = "outputs differ from the baseline more than repeats differ"
@@ -151,12 +150,6 @@ def effect_section(evidence: pl.DataFrame, summary: pl.DataFrame) -> str:
         formats={"evidence in arm": format_share, "evidence in baseline": format_share},
         row_class=lambda row: "" if row["did the beta take effect?"].startswith("yes") else "warn",
     )
-
-
-def _interval(bounds: dict[str, float | None]) -> str:
-    if bounds["ci_low"] is None and bounds["ci_high"] is None:
-        return MISSING
-    return f"[{format_number(bounds['ci_low'])}, {format_number(bounds['ci_high'])}]"
 
 
 def _share_interval(bounds: dict[str, float | None]) -> str:

@@ -1,5 +1,9 @@
 """Polars frames as HTML tables: escaped cells, numbers formatted and right-aligned.
 
+Numbers follow the rule of `runner.report.numbers` (the terminal's tables' too): a float
+column's values share their decimals, and so do a row's `together` columns in a table whose
+rows are different metrics (1.000 beside 0.833, never 1.0 beside 1).
+
 Every table sits in its own horizontally scrolling box (`div.scroll`), so a wide table scrolls
 inside the page instead of overflowing it.
 """
@@ -12,9 +16,15 @@ from typing import Any
 
 import polars as pl
 
-from runner.report.numbers import format_number
+from runner.report.numbers import (
+    MISSING,
+    Formatter,
+    format_fixed,
+    format_number,
+    shared_decimals,
+    table_texts,
+)
 
-Formatter = Callable[[Any], str]
 RowClass = Callable[[dict[str, Any]], str]
 RowText = Callable[[dict[str, Any]], str]
 
@@ -26,16 +36,18 @@ def html_table(
     formats: Mapping[str, Formatter] | None = None,
     row_class: RowClass | None = None,
     empty: RowText | None = None,
+    together: Sequence[str] = (),
 ) -> str:
     """`frame` as a <table>: a header row of column names, one <tr> per row, every cell escaped.
 
     `formats` maps a column to a function from value to text; `row_class` gives each row a
     CSS class (an empty string for none); `empty` gives the text of a missing (null) cell from
-    its row (default: a dash)."""
+    its row (default: a dash); `together` columns share a row's decimals (see the module)."""
     header = "".join(f"<th>{escape(name)}</th>" for name in frame.columns)
+    texts = table_texts(frame, formats=formats, together=together, plain=cell_text)
     rows = [
-        _row(row, frame.columns, formats or {}, row_class, empty)
-        for row in frame.iter_rows(named=True)
+        _row(row, dict(zip(frame.columns, shown, strict=True)), row_class, empty)
+        for row, shown in zip(frame.iter_rows(named=True), zip(*texts, strict=True), strict=True)
     ]
     ident = f' id="{escape(table_id)}"' if table_id else ""
     return (
@@ -53,20 +65,34 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
+def with_interval(frame: pl.DataFrame, quantities: Sequence[str]) -> pl.DataFrame:
+    """`frame` with a "95% CI" column, `[ci_low, ci_high]` in the decimals the row's
+    `quantities` (those it has; ci_low and ci_high among them) share; a dash when both are
+    missing."""
+    present = [q for q in quantities if q in frame.columns]
+    texts = [
+        MISSING
+        if row["ci_low"] is None and row["ci_high"] is None
+        else _interval(row, shared_decimals([row[q] for q in present]))
+        for row in frame.select(present).iter_rows(named=True)
+    ]
+    return frame.with_columns(pl.Series("95% CI", texts, dtype=pl.String))
+
+
+def _interval(row: dict[str, Any], decimals: int) -> str:
+    return f"[{format_fixed(row['ci_low'], decimals)}, {format_fixed(row['ci_high'], decimals)}]"
+
+
 def _row(
     row: dict[str, Any],
-    columns: Sequence[str],
-    formats: Mapping[str, Formatter],
+    texts: Mapping[str, str],
     row_class: RowClass | None,
     empty: RowText | None,
 ) -> str:
     cells = []
-    for name in columns:
+    for name, shown in texts.items():
         value = row[name]
-        if value is None and empty is not None:
-            text = empty(row)
-        else:
-            text = formats[name](value) if name in formats else cell_text(value)
+        text = empty(row) if value is None and empty is not None else shown
         numeric = isinstance(value, (int, float)) and not isinstance(value, bool)
         cells.append(
             f'<td class="num">{escape(text)}</td>' if numeric else f"<td>{escape(text)}</td>"

@@ -82,3 +82,20 @@ def test_the_summary_warns_when_client_lag_could_explain_latency_differences() -
     assert 'id="client-lag"' in html
     assert "40 ms" in html
     assert lag_note(summary.with_columns(pl.lit(1.0).alias("p95_client_lag_ms"))) == ""
+
+
+def test_comparison_rows_share_their_decimals_as_in_the_terminal() -> None:
+    """A metric row's baseline, value, delta and interval share one count of decimals
+    (1.000 beside 0.833, never 1.0), as the terminal's compare table shows them."""
+    comparison = pl.DataFrame(
+        {
+            "model": ["m"], "arm": ["beta"], "metric": ["score:exact"], "baseline": [1.0],
+            "value": [0.8333], "delta": [-0.1667], "ci_low": [-0.3333], "ci_high": [0.0],
+            "p_value": [0.25], "significant": [False], "n": [6], "mde": [0.2],
+        }
+    )  # fmt: skip
+    html = comparison_table(comparison)
+    cells = "".join(f'<td class="num">{v}</td>' for v in ("1.000", "0.833", "-0.167"))
+    assert cells in html
+    assert "<td>[-0.333, 0.000]</td>" in html
+    assert '<td class="num">0.200</td>' in html

@@ -56,3 +56,12 @@ def test_table_applies_formats_and_row_classes() -> None:
     )
     assert '<tr class="hit"><td>Y</td></tr>' in html
     assert "<tr><td>N</td></tr>" in html
+
+
+def test_a_float_column_shares_its_decimals() -> None:
+    """A float column's values share the decimals its finest needs (the terminal's rule):
+    1.000 beside 0.833 and 12.000, never 1.0 beside 1 for 0.9996."""
+    frame = pl.DataFrame({"score": [1.0, 0.833, 12.0, 0.9996, None]})
+    cells = [td.split("<")[0] for td in html_table(frame).split('<td class="num">')[1:]]
+    assert cells == ["1.000", "0.833", "12.000", "1.000"]
+    assert "<td>\N{EM DASH}</td>" in html_table(frame)
