@@ -94,20 +94,41 @@ def table_texts(
     """Each column's cells as text: a `formats` column by its own function; the `together`
     columns (a table whose rows are different metrics) with their row's shared decimals; any
     other float column with the column's; the rest by `plain`. `fixed(value, decimals)`
-    prints a value with given decimals (`format_fixed`, or a table's own way with missing)."""
+    prints a value with given decimals (`format_fixed`, or a table's own way with missing).
+    A `together` cell holding a list (an `interval_column`) reads `[low, high]`."""
     formats = formats or {}
     joint = [name for name in together if name in frame.columns]
-    per_row = [shared_decimals(values) for values in frame.select(joint).iter_rows()]
+    per_row = [shared_decimals(_flat(values)) for values in frame.select(joint).iter_rows()]
     cells = []
     for name, dtype in frame.schema.items():
         values = frame[name].to_list()
         if name in formats:
             cells.append([formats[name](value) for value in values])
         elif name in joint:
-            cells.append([fixed(v, d) for v, d in zip(values, per_row, strict=True)])
+            cells.append([_joint(fixed, v, d) for v, d in zip(values, per_row, strict=True)])
         elif dtype.is_float():
             decimals = shared_decimals(values)
             cells.append([fixed(value, decimals) for value in values])
         else:
             cells.append([plain(value) for value in values])
     return cells
+
+
+INTERVAL = "95% CI"
+
+
+def interval_column(low: str = "ci_low", high: str = "ci_high") -> pl.Expr:
+    """The interval as one cell, `[low, high]` (null when both bounds are): in `together`,
+    `table_texts` prints its bounds in the decimals of the rest of its row."""
+    missing = pl.col(low).is_null() & pl.col(high).is_null()
+    return pl.when(missing).then(None).otherwise(pl.concat_list(low, high)).alias(INTERVAL)
+
+
+def _flat(values: Sequence[object]) -> list[object]:
+    return [v for value in values for v in (value if isinstance(value, list) else [value])]
+
+
+def _joint(fixed: Callable[[object, int], str], value: object, decimals: int) -> str:
+    if isinstance(value, list):
+        return "[" + ", ".join(fixed(v, decimals) for v in value) + "]"
+    return fixed(value, decimals)

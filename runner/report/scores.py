@@ -14,9 +14,9 @@ from html import escape
 import polars as pl
 
 from runner.analysis.score_pairs import SCORE_METRIC
-from runner.report.numbers import format_number, format_share
+from runner.report.numbers import INTERVAL, format_number, format_share, interval_column
 from runner.report.sections import QUANTITIES
-from runner.report.tables import html_table, with_interval
+from runner.report.tables import html_table
 from runner.results.schema import R, S
 
 CellKey = tuple[str, str, int, str]  # (case_id, model, repeat, arm)
@@ -109,14 +109,14 @@ def scores_section(data: ScoresInput) -> str:
 def _deltas(rows: pl.DataFrame) -> str:
     if rows.is_empty():
         return ""
-    shown = with_interval(rows.with_columns(pl.col(pl.Float64).round(4)), QUANTITIES).select(
-        R.model, R.arm, "metric", "baseline", "value", "delta", "95% CI",
+    shown = rows.with_columns(pl.col(pl.Float64).round(4)).select(
+        R.model, R.arm, "metric", "baseline", "value", "delta", interval_column(),
         "p_value", "q_value", "significant", "n", "mde",
     )  # fmt: skip
     return html_table(
         shown,
         table_id="score-deltas",
-        together=QUANTITIES,
+        together=(*QUANTITIES, INTERVAL),
         formats={"significant": lambda v: "★ yes" if v else "no"},
         row_class=lambda row: "significant" if row["significant"] else "",
     )

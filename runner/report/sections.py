@@ -9,8 +9,8 @@ from typing import Any
 import polars as pl
 
 from runner.analysis.summary import client_lag_note
-from runner.report.numbers import MISSING, format_number, format_share
-from runner.report.tables import html_table, with_interval
+from runner.report.numbers import INTERVAL, MISSING, format_number, format_share, interval_column
+from runner.report.tables import html_table
 from runner.results.manifest import Manifest
 
 
@@ -88,9 +88,9 @@ def comparison_table(comparison: pl.DataFrame) -> str:
     """`compare`'s rows with the CI as one column; significant rows carry a class and a mark."""
     if not comparison.height:
         return '<p class="empty">No arm to compare with the baseline.</p>'
-    shown = with_interval(comparison, QUANTITIES).drop("ci_low", "ci_high")
-    order = [c for c in shown.columns if c not in ("95% CI", "p_value", "significant", "n")]
-    shown = shown.select(*order, "95% CI", "p_value", "significant", "n")
+    shown = comparison.with_columns(interval_column()).drop("ci_low", "ci_high")
+    order = [c for c in shown.columns if c not in (INTERVAL, "p_value", "significant", "n")]
+    shown = shown.select(*order, INTERVAL, "p_value", "significant", "n")
     shown = shown.with_columns(
         pl.struct("metric", "delta", "significant")
         .map_elements(_verdict, return_dtype=pl.String)
@@ -99,7 +99,7 @@ def comparison_table(comparison: pl.DataFrame) -> str:
     return html_table(
         shown,
         table_id="comparison-table",
-        together=QUANTITIES,
+        together=(*QUANTITIES, INTERVAL),
         row_class=lambda row: "significant" if row["significant"].startswith("★") else "",
     )
 

@@ -16,14 +16,7 @@ from typing import Any
 
 import polars as pl
 
-from runner.report.numbers import (
-    MISSING,
-    Formatter,
-    format_fixed,
-    format_number,
-    shared_decimals,
-    table_texts,
-)
+from runner.report.numbers import Formatter, format_number, table_texts
 
 RowClass = Callable[[dict[str, Any]], str]
 RowText = Callable[[dict[str, Any]], str]
@@ -63,24 +56,6 @@ def cell_text(value: Any) -> str:
     if value is None or isinstance(value, (int, float)):
         return format_number(value)
     return str(value)
-
-
-def with_interval(frame: pl.DataFrame, quantities: Sequence[str]) -> pl.DataFrame:
-    """`frame` with a "95% CI" column, `[ci_low, ci_high]` in the decimals the row's
-    `quantities` (those it has; ci_low and ci_high among them) share; a dash when both are
-    missing."""
-    present = [q for q in quantities if q in frame.columns]
-    texts = [
-        MISSING
-        if row["ci_low"] is None and row["ci_high"] is None
-        else _interval(row, shared_decimals([row[q] for q in present]))
-        for row in frame.select(present).iter_rows(named=True)
-    ]
-    return frame.with_columns(pl.Series("95% CI", texts, dtype=pl.String))
-
-
-def _interval(row: dict[str, Any], decimals: int) -> str:
-    return f"[{format_fixed(row['ci_low'], decimals)}, {format_fixed(row['ci_high'], decimals)}]"
 
 
 def _row(

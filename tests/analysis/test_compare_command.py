@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 from pathlib import Path
 
@@ -10,9 +11,11 @@ import pytest
 from e2e_support import run_cli
 from frames import result_row, row
 from manifest_support import make_run
+from rich.console import Console
 
 from runner.analysis import COMPARE_COLUMNS, METRICS
-from runner.cli.commands.compare import render
+from runner.cli.commands.compare import NARROW, for_reading, narrow_groups, render
+from runner.cli.terminal import render_table
 
 
 @pytest.fixture
@@ -133,3 +136,20 @@ def test_markdown_cells_follow_the_terminal_tables_rule() -> None:
 
 
 TYPES = [pl.String] * 3 + [pl.Float64] * 7 + [pl.Boolean, pl.Int64, pl.Float64]
+
+
+def test_the_narrow_layouts_interval_shares_its_rows_decimals() -> None:
+    """In the narrow layout the interval's bounds and the row's figures share one count of
+    decimals: a bound that needs 4 (-0.0123) gives 1.0000 and 0.8333 beside it."""
+    values = ("m", "beta", "score:exact", 1.0, 0.8333, -0.1667, -0.0123, 0.2, 0.25, 0.5)
+    table = pl.DataFrame(
+        [(*values, False, 6, None)],
+        schema=dict(zip(COMPARE_COLUMNS, TYPES, strict=True)),
+        orient="row",
+    )
+    [(_, rows)] = narrow_groups(for_reading(table))
+    console = Console(file=io.StringIO(), width=200)
+    console.print(render_table(rows, together=NARROW))
+    line = next(x for x in console.file.getvalue().splitlines() if "score:exact" in x)
+    cells = [text for text in line.split() if text != "\N{BOX DRAWINGS LIGHT VERTICAL}"]
+    assert cells[1:6] == ["1.0000", "0.8333", "-0.1667", "[-0.0123,", "0.2000]"]

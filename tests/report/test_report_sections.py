@@ -99,3 +99,19 @@ def test_comparison_rows_share_their_decimals_as_in_the_terminal() -> None:
     assert cells in html
     assert "<td>[-0.333, 0.000]</td>" in html
     assert '<td class="num">0.200</td>' in html
+
+
+def test_a_comparison_rows_interval_shares_the_rows_decimals() -> None:
+    """The interval's bounds and the row's figures share one count of decimals: a bound
+    that needs 4 (-0.0123) gives 1.0000 and 0.8333 beside it, not 1.000 and 0.833."""
+    comparison = pl.DataFrame(
+        {
+            "model": ["m"], "arm": ["beta"], "metric": ["score:exact"], "baseline": [1.0],
+            "value": [0.8333], "delta": [-0.1667], "ci_low": [-0.0123], "ci_high": [0.2],
+            "p_value": [0.25], "significant": [False], "n": [6], "mde": [0.2],
+        }
+    )  # fmt: skip
+    html = comparison_table(comparison)
+    cells = "".join(f'<td class="num">{v}</td>' for v in ("1.0000", "0.8333", "-0.1667"))
+    assert cells in html
+    assert "<td>[-0.0123, 0.2000]</td>" in html

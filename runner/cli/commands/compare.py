@@ -29,7 +29,6 @@ from runner.cli.gates import RunTables, check_thresholds
 from runner.cli.terminal import (
     fit_table,
     fits,
-    fixed_cell,
     out_console,
     render_table,
     say,
@@ -37,7 +36,8 @@ from runner.cli.terminal import (
 )
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
-from runner.report.numbers import shared_decimals
+from runner.report.numbers import INTERVAL, interval_column
+from runner.report.sections import QUANTITIES
 
 FORMATS = ("table", "markdown", "csv", "json")
 JSON_COLUMNS = tuple(c for c in COMPARE_COLUMNS if c != "n")  # the documented JSON keys
@@ -93,7 +93,7 @@ def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, cho
         for (model, arm), rows in narrow_groups(shown):
             title = f"{model} / {arm} vs {chosen}"
             fitted = fit_table(
-                console, rows, title, NARROW_HEADERS, ("p_value",), ("metric",), together=QUANTITIES
+                console, rows, title, NARROW_HEADERS, ("p_value",), ("metric",), together=NARROW
             )
             console.print(fitted)
     evidence = evidence_report(results, chosen, comparison=table)
@@ -107,8 +107,7 @@ def for_reading(table: pl.DataFrame) -> pl.DataFrame:
     return table.with_columns(pl.col(pl.Float64).round(4))
 
 
-# The columns in a metric's own unit: a row's share its decimals (1.000 beside 0.833).
-QUANTITIES = ("baseline", "value", "delta", "ci_low", "ci_high", "mde")
+NARROW = (*QUANTITIES, INTERVAL)  # the narrow layout's interval shares its row's decimals
 NARROW_HEADERS = {
     "baseline": "base", "value": "arm", "p_value": "p", "q_value": "q", "significant": "sig",
 }  # fmt: skip
@@ -117,17 +116,13 @@ NARROW_HEADERS = {
 def narrow_groups(shown: pl.DataFrame) -> list[tuple[tuple[str, str], pl.DataFrame]]:
     """The comparison split per (model, arm), with the interval in one column: the layout
     for a terminal too narrow for the whole table."""
-    interval = [
-        "-" if row[3] is None else f"[{fixed_cell(row[3], d)}, {fixed_cell(row[4], d)}]"
-        for row, d in ((r, shared_decimals(r)) for r in shown.select(QUANTITIES).iter_rows())
-    ]
-    narrow = shown.with_columns(pl.Series("95% CI", interval, dtype=pl.String))
+    narrow = shown.with_columns(interval_column())
     columns = [
         "metric",
         "baseline",
         "value",
         "delta",
-        "95% CI",
+        INTERVAL,
         "p_value",
         "q_value",
         "significant",
