@@ -22,7 +22,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 
 from runner.clock import utc_now
 from runner.config.types import Experiment
-from runner.errors import BatchNotProcessed, RequestFailed
+from runner.errors import BatchNotProcessed, NotMessagesAPI, RequestFailed
 from runner.http.client import AttemptOutcome, MessagesClient, PreparedRequest
 from runner.http.retry import build_retrying
 from runner.plan.matrix import PlannedRequest
@@ -133,15 +133,35 @@ class BatchSender:
             await self._fail_all([state.by_key[k] for k in keys], batch, state, rows)
             return
         sent_at = _parse_time(record.created_at)
-        async for line in self._client.json_lines(str(batch.message.get("results_url"))):
+        url = str(batch.message.get("results_url"))
+        retrying = build_retrying(self._experiment.run.retry, self._services.sleep)
+        try:  # a download cut or refused is read again (free); settled keys are skipped
+            await retrying(self._collect, url, keys, sent_at, record, state, rows)
+        except (RequestFailed, ValueError) as exc:  # unreadable results: rows, not a crash
+            failed = AttemptOutcome(sent_at, error=_unreadable(exc, record.batch_id))
+            for key in sorted(keys):
+                await self._settle(state.by_key[key], failed, record, state, rows)
+            return
+        for key in keys:  # listed in the batch but absent from its results: as if expired
+            missing = AttemptOutcome(sent_at, error=BatchNotProcessed("expired"))
+            await self._settle(state.by_key[key], missing, record, state, rows)
+
+    async def _collect(
+        self,
+        url: str,
+        keys: set[str],
+        sent_at: datetime,
+        record: BatchRecord,
+        state: _State,
+        rows: MemoryObjectSendStream[Row],
+    ) -> None:
+        """Settle each request of `keys` whose line the results at `url` hold."""
+        async for line in self._client.json_lines(url):
             key = str(line.get("custom_id"))
             if key in keys:
                 keys.discard(key)
                 outcome = outcome_of(line, sent_at)
                 await self._settle(state.by_key[key], outcome, record, state, rows)
-        for key in keys:  # listed in the batch but absent from its results: as if expired
-            missing = AttemptOutcome(sent_at, error=BatchNotProcessed("expired"))
-            await self._settle(state.by_key[key], missing, record, state, rows)
 
     async def _until_ended(self, batch_id: str) -> AttemptOutcome:
         delay = self._options.poll_initial_s
@@ -202,6 +222,14 @@ class BatchSender:
     ) -> None:
         for planned in requests:
             await self._settle(planned, outcome, None, state, rows)
+
+
+def _unreadable(exc: RequestFailed | ValueError, batch_id: str) -> RequestFailed:
+    """The failure recorded for the requests a batch's results could not give: the download's
+    own failure, or a malformed results line read as an answer that is not the API's."""
+    if isinstance(exc, RequestFailed):
+        return exc
+    return NotMessagesAPI(f"The results of batch {batch_id} could not be read: {exc}.")
 
 
 def _headers(chunk: Chunk) -> dict[str, str]:
