@@ -78,16 +78,19 @@ def test_nothing_paced_is_not_measured() -> None:
     assert Pacer(LateTimer()).late_ms is None
 
 
-async def _stream(app: EmulatorApp) -> tuple[list[Message], str]:
-    """Drive one streamed request through the ASGI app; the body messages and request id."""
-    raw = json.dumps(body(stream=True, max_tokens=32)).encode()
-    scope = {
+async def _post(
+    app: EmulatorApp, raw: bytes, state: dict[str, float] | None = None
+) -> list[Message]:
+    """Drive one POST /v1/messages with body `raw` through the ASGI app; every message sent."""
+    scope: dict[str, object] = {
         "type": "http",
         "method": "POST",
         "path": "/v1/messages",
         "query_string": b"",
         "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()],
     }
+    if state is not None:
+        scope["state"] = state
     sent: list[Message] = []
 
     async def receive() -> Message:
@@ -97,6 +100,12 @@ async def _stream(app: EmulatorApp) -> tuple[list[Message], str]:
         sent.append(message)
 
     await app(scope, receive, send)
+    return sent
+
+
+async def _stream(app: EmulatorApp) -> tuple[list[Message], str]:
+    """Drive one streamed request through the ASGI app; the body messages and request id."""
+    sent = await _post(app, json.dumps(body(stream=True, max_tokens=32)).encode())
     start = sent[0]
     request_id = dict(start["headers"])[b"request-id"].decode()
     return [m for m in sent if m["type"] == "http.response.body"], request_id
@@ -285,23 +294,7 @@ async def test_the_schedule_counts_from_when_the_request_arrived() -> None:
     after it arrived (250 ms after the handler started), and logged as taking 300 ms."""
     timer = LateTimer()
     app = create_app(PACED, timer=timer)
-    raw = json.dumps(body()).encode()
-    scope = {
-        "type": "http",
-        "method": "POST",
-        "path": "/v1/messages",
-        "query_string": b"",
-        "headers": [(k.lower().encode(), v.encode()) for k, v in HEADERS.items()],
-        "state": {ARRIVED: timer.t - 0.050},
-    }
-
-    async def receive() -> Message:
-        return {"type": "http.request", "body": raw, "more_body": False}
-
-    async def send(message: Message) -> None:
-        pass
-
-    await app(scope, receive, send)
+    await _post(app, json.dumps(body()).encode(), state={ARRIVED: timer.t - 0.050})
     assert timer.t == pytest.approx(1_000.250)
     async with httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://e"
