@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
+
+import anthropic
+from anthropic.types.beta import BetaMessage
 
 from runner.emulator import EmulatorConfig
 
@@ -42,3 +46,13 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move time forward."""
         self.now += seconds
+
+
+def beta_reply(
+    sdk: anthropic.Anthropic, stream: bool, messages: list[Any], params: Any
+) -> BetaMessage:
+    """One beta Messages reply from the SDK, streamed (its final message) or not."""
+    if stream:
+        with sdk.beta.messages.stream(messages=messages, **params) as events:
+            return events.get_final_message()
+    return sdk.beta.messages.create(messages=messages, **params)

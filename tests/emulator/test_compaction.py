@@ -8,7 +8,7 @@ import anthropic
 import httpx
 import pytest
 
-from tests.emulator.support import HEADERS, MODEL
+from tests.emulator.support import HEADERS, MODEL, beta_reply
 
 BETA = "compact-2026-01-12"
 LONG = "The order history of the customer, one line after another. " * 4_000  # ~60K tokens
@@ -186,11 +186,7 @@ def test_the_sdk_reads_compaction_blocks_and_continues_a_paused_compaction(
     messages: list[Any] = _long_question()
     replies = []
     for _ in range(2):
-        if stream:
-            with sdk.beta.messages.stream(messages=messages, **params) as events:
-                message = events.get_final_message()
-        else:
-            message = sdk.beta.messages.create(messages=messages, **params)
+        message = beta_reply(sdk, stream, messages, params)
         replies.append(message)
         messages = [*messages, {"role": "assistant", "content": message.content}]
     paused, answer = replies

@@ -11,7 +11,7 @@ import pytest
 from anthropic.types import ToolUseBlock
 
 from runner.emulator import EmulatorServer
-from tests.emulator.support import HEADERS, MODEL
+from tests.emulator.support import HEADERS, MODEL, beta_reply
 
 CONTEXT_MANAGEMENT = "context-management-2025-06-27"
 ORDER_TOOL = {
@@ -232,11 +232,7 @@ def test_the_sdk_drives_a_tool_loop_with_context_management(
         "context_management": edits,
     }
     for _ in range(12):
-        if stream:
-            with sdk.beta.messages.stream(messages=messages, **params) as events:
-                message = events.get_final_message()
-        else:
-            message = sdk.beta.messages.create(messages=messages, **params)
+        message = beta_reply(sdk, stream, messages, params)
         if message.stop_reason != "tool_use":
             break
         calls = [b for b in message.content if b.type == "tool_use"]
