@@ -32,6 +32,7 @@ import random
 from dataclasses import dataclass, replace
 
 from runner.emulator.catalog import COMPACT_BETAS, CONTEXT_MANAGEMENT
+from runner.emulator.context_edits import setting_value
 from runner.emulator.errors import invalid_request
 from runner.emulator.parts import Part, prose
 from runner.emulator.request import MessageRequest, Obj, Turn
@@ -76,9 +77,7 @@ def compact_edit(request: MessageRequest, betas: tuple[str, ...]) -> Obj | None:
 
 
 def _trigger(edit: Obj) -> int:
-    trigger = edit.get("trigger")
-    value = trigger.get("value") if isinstance(trigger, dict) else None
-    return value if isinstance(value, int) and not isinstance(value, bool) else DEFAULT_TRIGGER
+    return setting_value(edit.get("trigger"), DEFAULT_TRIGGER)
 
 
 def after_compaction(request: MessageRequest) -> MessageRequest:

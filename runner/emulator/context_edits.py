@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from runner.emulator.request import MessageRequest, Obj, Turn
+from runner.emulator.request import MessageRequest, Obj, Turn, int_or
 from runner.emulator.tokens import block_tokens
 
 CLEARED = "[cleared by context management]"
@@ -62,7 +62,7 @@ def apply_edits(request: MessageRequest, edits: tuple[Obj, ...], input_tokens: i
             continue
         changes, count_name, count = _changes(request, edit)
         tokens = _cleared_tokens(request, changes)
-        if not changes or tokens < _value(edit.get("clear_at_least"), 0):
+        if not changes or tokens < setting_value(edit.get("clear_at_least"), 0):
             continue
         applied.append({"type": edit["type"], count_name: count, "cleared_input_tokens": tokens})
         cleared += tokens
@@ -70,10 +70,9 @@ def apply_edits(request: MessageRequest, edits: tuple[Obj, ...], input_tokens: i
     return Edits(applied, cleared, request)
 
 
-def _value(setting: object, default: int) -> int:
+def setting_value(setting: object, default: int) -> int:
     """The `value` of a `{"type": ..., "value": N}` setting."""
-    inner = setting.get("value") if isinstance(setting, dict) else None
-    return inner if isinstance(inner, int) and not isinstance(inner, bool) else default
+    return int_or(setting.get("value") if isinstance(setting, dict) else None, default)
 
 
 def _triggered(request: MessageRequest, edit: Obj, input_tokens: int) -> bool:
@@ -81,8 +80,8 @@ def _triggered(request: MessageRequest, edit: Obj, input_tokens: int) -> bool:
         return False
     trigger = edit.get("trigger")
     if isinstance(trigger, dict) and trigger.get("type") == "tool_uses":
-        return len(list(_tool_uses(request))) >= _value(trigger, 0)
-    return input_tokens >= _value(trigger, DEFAULT_TRIGGER)
+        return len(list(_tool_uses(request))) >= setting_value(trigger, 0)
+    return input_tokens >= setting_value(trigger, DEFAULT_TRIGGER)
 
 
 def _tool_uses(request: MessageRequest) -> Iterator[Obj]:
@@ -114,7 +113,7 @@ def _clear_tool_uses(request: MessageRequest, edit: Obj) -> Changes:
     inputs = edit.get("clear_tool_inputs")
     inputs_of = _names(inputs) if isinstance(inputs, list) else None
     changes: Changes = {}
-    for use in uses[: max(0, len(uses) - _value(edit.get("keep"), 3))]:
+    for use in uses[: max(0, len(uses) - setting_value(edit.get("keep"), 3))]:
         name = str(use.get("name"))
         if name in excluded:
             continue
@@ -135,7 +134,7 @@ def _old_thinking_turns(request: MessageRequest, edit: Obj) -> list[Turn]:
     """The assistant turns with thinking before the last `keep` of them."""
     turns = [t for t in request.turns if any(b.get("type") == "thinking" for b in t.blocks)]
     keep = edit.get("keep")
-    kept = len(turns) if keep == "all" else _value(keep, 1)
+    kept = len(turns) if keep == "all" else setting_value(keep, 1)
     return turns[: max(0, len(turns) - kept)]
 
 

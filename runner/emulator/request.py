@@ -127,6 +127,11 @@ def _check_sampling(body: Obj, version: str) -> None:
             raise invalid_request(f"{name}: Input should be a number between 0 and 1")
 
 
+def int_or(value: object, default: int) -> int:
+    """`value` when it is an integer (a bool is not), else `default`."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else default
+
+
 def _is_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 

@@ -23,7 +23,7 @@ import json
 import random
 
 from runner.emulator.parts import Part, prose, text_part
-from runner.emulator.request import MessageRequest, Obj
+from runner.emulator.request import MessageRequest, Obj, int_or
 
 SEARCH_RESULTS = 3
 
@@ -41,9 +41,7 @@ def searches_left(request: MessageRequest) -> int:
     tool = search_tool(request)
     if tool is None:
         return 0
-    allowed = tool.get("max_uses")
-    wanted = allowed if isinstance(allowed, int) and not isinstance(allowed, bool) else 1
-    return max(0, wanted - _searches_done(request, str(tool.get("name"))))
+    return max(0, int_or(tool.get("max_uses"), 1) - _searches_done(request, str(tool.get("name"))))
 
 
 def _searches_done(request: MessageRequest, name: str) -> int:
