@@ -41,8 +41,10 @@ _TOML_TOKENS = re.compile(
 _JSON_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
 
 
-def file_problem(path: Path) -> str | None:
-    """A sentence saying why `path` cannot be read as a file, or None if it can be tried."""
+def file_problem(path: Path, limit: int | None = None) -> str | None:
+    """A sentence saying why `path` cannot be read as a file (or, with `limit`, why it is too
+    large to: its recorded size is over `limit`, found before reading any of it, so a sparse
+    2 GB file costs nothing), or None if it can be tried."""
     try:
         info = path.stat()
     except OSError as exc:
@@ -52,6 +54,8 @@ def file_problem(path: Path) -> str | None:
     for test, kind in _KINDS:
         if test(info.st_mode):
             return f"This is {kind}, not a regular file; give the path of a regular file."
+    if limit is not None and info.st_size > limit:
+        return _too_large(limit)
     return None
 
 
@@ -68,7 +72,7 @@ def _stat_problem(path: Path, exc: OSError) -> str:
 def read_bytes(path: Path, blame: ConfigError | None = None, limit: int = MAX_TOML_BYTES) -> bytes:
     """The file's bytes (at most `limit`); failures raise `blame` if given, else a ConfigError
     on `path`."""
-    problem = file_problem(path) or _size_problem(path, limit)
+    problem = file_problem(path, limit)
     if problem is None:
         try:
             with path.open("rb") as handle:
@@ -82,16 +86,6 @@ def read_bytes(path: Path, blame: ConfigError | None = None, limit: int = MAX_TO
     if blame is not None:
         raise ConfigError(blame.path, blame.where, f"{blame.problem} {path}: {problem}")
     raise ConfigError(path, "", problem)
-
-
-def _size_problem(path: Path, limit: int) -> str | None:
-    """Refuse a file whose recorded size is over `limit` before reading any of it (a sparse
-    2 GB file costs nothing to stat)."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return None  # reading it names the problem
-    return _too_large(limit) if size > limit else None
 
 
 def _too_large(limit: int) -> str:
