@@ -18,18 +18,17 @@ _PER_TOKEN = 1e-6
 _ONE_HOUR, _CREATED, _MODEL = "_cache_write_1h", "_cache_created", "_priced_model"
 
 
-def per_token_prices(prices: PriceTable) -> dict[str, dict[str, float]]:
-    """Per price field, the per-token price of each model id and of each catalogued alias
-    (a model id named in the table wins over another model's alias of the same name)."""
-    by_field: dict[str, dict[str, float]] = {field: {} for field in PRICE_FIELDS}
+def per_token_prices(prices: PriceTable) -> dict[str, tuple[float, ...]]:
+    """Each model id and each catalogued alias with its per-token prices, in `PRICE_FIELDS`
+    order (a model id named in the table wins over another model's alias of the same name)."""
+    found: dict[str, tuple[float, ...]] = {}
     for model, price in prices.models.items():
         info = find_model(model)
         aliases = info.aliases if info is not None and info.id == model else ()
-        for field, table in by_field.items():
-            per_token = getattr(price, field) * _PER_TOKEN
-            table.update({alias: per_token for alias in aliases if alias not in prices.models})
-            table[model] = per_token
-    return by_field
+        per_token = tuple(getattr(price, field) * _PER_TOKEN for field in PRICE_FIELDS)
+        found.update({alias: per_token for alias in aliases if alias not in prices.models})
+        found[model] = per_token
+    return found
 
 
 def priced(results: pl.LazyFrame, prices: PriceTable | None) -> pl.LazyFrame:
@@ -73,7 +72,7 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
         "cache_write_1h": pl.min_horizontal(one_hour, created),
         "cache_read": pl.col(R.cache_read_input_tokens).fill_null(0),
     }
-    cost = pl.sum_horizontal(tokens[f] * _price(table, f) for f in PRICE_FIELDS)
+    cost = pl.sum_horizontal(tokens[f] * _price(table, i) for i, f in enumerate(PRICE_FIELDS))
     discount = pl.when(pl.col(R.batch_id).is_not_null()).then(prices.batch_discount).otherwise(1.0)
     speed = pl.col(R.usage_json).str.json_path_match("$.speed")
     discount = discount * pl.when(speed == "fast").then(prices.fast_multiplier).otherwise(1.0)
@@ -82,14 +81,14 @@ def with_cost(results: pl.LazyFrame | pl.DataFrame, prices: PriceTable) -> pl.La
     return frame.with_columns(priced.alias(COST)).drop(_ONE_HOUR, _CREATED, _MODEL)
 
 
-def _model_index(table: dict[str, dict[str, float]]) -> pl.Expr:
+def _model_index(table: dict[str, tuple[float, ...]]) -> pl.Expr:
     """Each row's model as its position among the priced names (null for one not priced): a
     cast to an enum of those names, much cheaper than a string lookup per price field."""
-    names = list(table["input"])
-    return pl.col(R.model).cast(pl.Enum(names), strict=False).to_physical()
+    return pl.col(R.model).cast(pl.Enum(list(table)), strict=False).to_physical()
 
 
-def _price(table: dict[str, dict[str, float]], field: str) -> pl.Expr:
-    """Each row's per-token price of `field`, taken by its model's index (`_model_index`)."""
-    prices = pl.Series([table[field][name] for name in table["input"]], dtype=pl.Float64)
+def _price(table: dict[str, tuple[float, ...]], field: int) -> pl.Expr:
+    """Each row's per-token price of `PRICE_FIELDS[field]`, taken by its model's index
+    (`_model_index`)."""
+    prices = pl.Series([per_token[field] for per_token in table.values()], dtype=pl.Float64)
     return pl.lit(prices).gather(pl.col(_MODEL))
