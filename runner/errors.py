@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+from typing import ClassVar
 
 
 class BetaRunnerError(Exception):
@@ -90,27 +91,29 @@ class TargetUnusable(BetaRunnerError):
         )
 
 
-class ArmsFailed(BetaRunnerError):
+class _SomeMeasureNothing(BetaRunnerError):
+    """`lines` holds one line per arm or scorer that measures nothing; `consequence` follows."""
+
+    consequence: ClassVar[str]
+
+    def __init__(self, lines: tuple[str, ...]) -> None:
+        self.lines = lines
+        super().__init__(f"{'; '.join(lines)}. {self.consequence}")
+
+
+class ArmsFailed(_SomeMeasureNothing):
     """Some arm has no successful request at all; `lines` holds one line per such arm."""
 
-    def __init__(self, lines: tuple[str, ...]) -> None:
-        self.lines = lines
-        shown = "; ".join(lines)
-        super().__init__(
-            f"{shown}. Its results measure only failures; pass --allow-errors to accept that."
-        )
+    consequence = "Its results measure only failures; pass --allow-errors to accept that."
 
 
-class ScorersFailed(BetaRunnerError):
+class ScorersFailed(_SomeMeasureNothing):
     """Some scorer scored nothing (every row is an error); `lines` holds one line each."""
 
-    def __init__(self, lines: tuple[str, ...]) -> None:
-        self.lines = lines
-        shown = "; ".join(lines)
-        super().__init__(
-            f"{shown}. Its scores measure nothing; fix the scorer and rescore with "
-            "beta-runner score RUN_DIR (or pass --allow-errors to accept that)."
-        )
+    consequence = (
+        "Its scores measure nothing; fix the scorer and rescore with "
+        "beta-runner score RUN_DIR (or pass --allow-errors to accept that)."
+    )
 
 
 class ServerIdRefused(BetaRunnerError):
