@@ -52,6 +52,13 @@ def _damage(run_dir: Path, change: object) -> str:
     return str(path)
 
 
+def _read_with(reader: str, experiment: Path, run_dir: Path) -> list[str]:
+    """The command line that makes `reader` (a run option, or a command) read `run_dir`."""
+    if reader.startswith("--"):
+        return ["run", str(experiment), "--local", reader, str(run_dir), "-q"]
+    return [reader, str(run_dir)]
+
+
 @pytest.mark.parametrize(("change", "problem"), DAMAGE)
 @pytest.mark.parametrize("reader", ["--resume", "--retry-errors", "compare", "report"])
 def test_every_reader_names_the_file_and_the_problem_with_exit_2(
@@ -65,11 +72,7 @@ def test_every_reader_names_the_file_and_the_problem_with_exit_2(
     experiment, run_dir = finished
     path = _damage(run_dir, change)
     capsys.readouterr()
-    if reader.startswith("--"):
-        args = ["run", experiment, "--local", reader, run_dir, "-q"]
-    else:
-        args = [reader, run_dir]
-    assert run_cli(args) == 2
+    assert run_cli(_read_with(reader, experiment, run_dir)) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {path}: ")
     assert problem in err
@@ -123,8 +126,7 @@ def test_a_manifest_that_is_no_json_file_is_refused_in_one_line(
     experiment, run_dir = finished
     replace_with(run_dir / MANIFEST, place)
     capsys.readouterr()
-    args = ["run", experiment, "--local", reader, run_dir, "-q"] if reader == "--resume" else []
-    assert run_cli(args or [reader, run_dir]) == 2
+    assert run_cli(_read_with(reader, experiment, run_dir)) == 2
     err = capsys.readouterr().err
     assert err.startswith(f"error: {run_dir / MANIFEST}: ")
     assert problem in err
