@@ -84,17 +84,21 @@ def test_the_summary_warns_when_client_lag_could_explain_latency_differences() -
     assert lag_note(summary.with_columns(pl.lit(1.0).alias("p95_client_lag_ms"))) == ""
 
 
-def test_comparison_rows_share_their_decimals_as_in_the_terminal() -> None:
-    """A metric row's baseline, value, delta and interval share one count of decimals
-    (1.000 beside 0.833, never 1.0), as the terminal's compare table shows them."""
-    comparison = pl.DataFrame(
+def _one_comparison(ci_low: float, ci_high: float) -> pl.DataFrame:
+    """One compare row, baseline 1.0 against 0.8333, with the given interval."""
+    return pl.DataFrame(
         {
             "model": ["m"], "arm": ["beta"], "metric": ["score:exact"], "baseline": [1.0],
-            "value": [0.8333], "delta": [-0.1667], "ci_low": [-0.3333], "ci_high": [0.0],
+            "value": [0.8333], "delta": [-0.1667], "ci_low": [ci_low], "ci_high": [ci_high],
             "p_value": [0.25], "significant": [False], "n": [6], "mde": [0.2],
         }
     )  # fmt: skip
-    html = comparison_table(comparison)
+
+
+def test_comparison_rows_share_their_decimals_as_in_the_terminal() -> None:
+    """A metric row's baseline, value, delta and interval share one count of decimals
+    (1.000 beside 0.833, never 1.0), as the terminal's compare table shows them."""
+    html = comparison_table(_one_comparison(ci_low=-0.3333, ci_high=0.0))
     cells = "".join(f'<td class="num">{v}</td>' for v in ("1.000", "0.833", "-0.167"))
     assert cells in html
     assert "<td>[-0.333, 0.000]</td>" in html
@@ -104,14 +108,7 @@ def test_comparison_rows_share_their_decimals_as_in_the_terminal() -> None:
 def test_a_comparison_rows_interval_shares_the_rows_decimals() -> None:
     """The interval's bounds and the row's figures share one count of decimals: a bound
     that needs 4 (-0.0123) gives 1.0000 and 0.8333 beside it, not 1.000 and 0.833."""
-    comparison = pl.DataFrame(
-        {
-            "model": ["m"], "arm": ["beta"], "metric": ["score:exact"], "baseline": [1.0],
-            "value": [0.8333], "delta": [-0.1667], "ci_low": [-0.0123], "ci_high": [0.2],
-            "p_value": [0.25], "significant": [False], "n": [6], "mde": [0.2],
-        }
-    )  # fmt: skip
-    html = comparison_table(comparison)
+    html = comparison_table(_one_comparison(ci_low=-0.0123, ci_high=0.2))
     cells = "".join(f'<td class="num">{v}</td>' for v in ("1.0000", "0.8333", "-0.1667"))
     assert cells in html
     assert "<td>[-0.0123, 0.2000]</td>" in html
