@@ -451,17 +451,20 @@ async def test_unparseable_answer_is_a_failure_not_a_crash(
     assert outcome.latency_ms is not None
 
 
+def _answering(body: bytes, *, stream: bool) -> Recorder:
+    """A server whose every answer is a 200 carrying body, as SSE or as plain JSON."""
+    if stream:
+        return Recorder(lambda _: _sse_response(body))
+    return Recorder(lambda _: httpx.Response(200, content=body))
+
+
 @pytest.mark.anyio
 @pytest.mark.parametrize("stream", [False, True], ids=["json", "sse"])
 async def test_an_answer_nested_past_the_parsers_limit_is_a_failed_attempt(stream: bool) -> None:
     """A server sending JSON nested 100,000 deep gets an error row, not a RecursionError."""
     deep = b"[" * 100_000 + b"]" * 100_000
-    if stream:
-        body = b"event: message_start\ndata: " + deep + b"\n\n"
-        server = Recorder(lambda _: _sse_response(body))
-    else:
-        server = Recorder(lambda _: httpx.Response(200, content=deep))
-    outcome = await _send(server, stream=stream)
+    body = b"event: message_start\ndata: " + deep + b"\n\n" if stream else deep
+    outcome = await _send(_answering(body, stream=stream), stream=stream)
     assert outcome.message is None
     assert "could not be parsed (RecursionError" in str(outcome.error)
 
@@ -544,11 +547,7 @@ async def test_an_answer_of_the_wrong_shape_is_a_failed_attempt(
     """JSON that parses but is not shaped like the Messages API's (a hostile server's, or
     another API's) is a not_messages_api failure naming what is wrong, never an exception
     that stops the run, and a block index far ahead allocates nothing."""
-    if stream:
-        server = Recorder(lambda _: _sse_response(body))
-    else:
-        server = Recorder(lambda _: httpx.Response(200, content=body))
-    outcome = await _send(server, stream=stream)
+    outcome = await _send(_answering(body, stream=stream), stream=stream)
     assert type(outcome.error) is NotMessagesAPI
     assert said in str(outcome.error)
     assert outcome.message is None
