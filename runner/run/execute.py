@@ -57,7 +57,7 @@ class RequestContext:
     clock: Clock
     sleep: Sleep
     sink: AttemptSink
-    watch: AttemptWatch = field(default_factory=lambda: Unwatched())
+    watch: AttemptWatch = field(default_factory=Unwatched)
 
 
 @dataclass
