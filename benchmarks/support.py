@@ -56,11 +56,6 @@ def emulator_process(settings: Sequence[str], cpu: int | None = None) -> Iterato
         yield url
 
 
-def pin_to(cpu: int) -> None:
-    """Run this process on core `cpu` only (Linux), as `taskset -c CPU` would."""
-    os.sched_setaffinity(0, {cpu})
-
-
 @contextmanager
 def emulator_child(settings: Sequence[str], cpu: int | None = None) -> Iterator[tuple[str, int]]:
     """Like `emulator_process`, yielding the base URL and the child's process id."""
