@@ -90,9 +90,6 @@ class LatenessLog:
         if len(self._requests) > self._capacity:
             self._requests.popitem(last=False)
 
-    def __len__(self) -> int:
-        return len(self._requests)
-
     def body(self, http: str) -> dict[str, object]:
         """The JSON of `GET /_emulator/lateness`: the loop and parser served on, the requests."""
         requests = [{"request_id": rid, **asdict(v)} for rid, v in self._requests.items()]
