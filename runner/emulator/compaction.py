@@ -147,4 +147,5 @@ def compaction_for(edit: Obj | None, seen: MessageRequest, prompt: int) -> Compa
     words = max(low, min(high, prompt // 100))
     summary = "Summary of the conversation so far. " + prose(random.Random(digest), words)
     block: Obj = {"type": "compaction", "content": summary}
-    return Compaction(block, prompt, words + 6, edit.get("pause_after_compaction") is True)
+    tokens = len(summary.split(" "))  # one output token a space-separated piece (`parts`)
+    return Compaction(block, prompt, tokens, edit.get("pause_after_compaction") is True)
