@@ -128,7 +128,7 @@ def _parse(line: bytes, results: list[list[object]], attempts: list[list[object]
 def _frame(rows: list[list[object]], schema: pl.Schema) -> pl.DataFrame:
     if not rows:
         return pl.DataFrame(schema=schema)
-    times = [i for i, dtype in enumerate(schema.dtypes()) if isinstance(dtype, pl.Datetime)]
+    times = _times(schema)
     for row in rows:
         for i in times:
             value = row[i]
