@@ -125,7 +125,6 @@ class RunDirectory:
     ) -> None:
         """Write one numbered part for each non-empty batch of rows (turns before results, so
         a request's final row never precedes the turns it summarises)."""
-        number = self._next_part
         batches: tuple[tuple[str, Sequence[object], pl.Schema], ...] = (
             ("attempts", attempts, ATTEMPTS_SCHEMA),
             ("judge_requests", judges, JUDGE_REQUESTS_SCHEMA),
@@ -133,12 +132,9 @@ class RunDirectory:
             ("scores", scores, SCORES_SCHEMA),
             ("results", results, RESULTS_SCHEMA),
         )
-        for kind, rows, schema in batches:
-            if rows:
-                self._write_part(kind, number, rows_to_frame(list(rows), schema))
-        if any(rows for _, rows, _ in batches):
-            files.sync_directory(self.path / PARTS)  # once for every part just renamed in
-            self._next_part += 1
+        self._write_frames(
+            [(kind, rows_to_frame(list(rows), schema)) for kind, rows, schema in batches if rows]
+        )
 
     def replace_scores(self, scorers: Sequence[str], scores: Sequence[ScoreRow]) -> None:
         """Rewrite `scores.parquet`: `scorers`' rows replaced by `scores`, others' kept."""
@@ -190,7 +186,7 @@ class RunDirectory:
                     f"{self.path / JOURNAL}: its last record was cut short (a kill while it "
                     "was written); that request is sent again."
                 )
-            self._write_frames(found.results, found.attempts)
+            self._write_frames([("attempts", found.attempts), ("results", found.results)])
             self.retire_journal()
         return warnings
 
@@ -198,14 +194,15 @@ class RunDirectory:
         """Remove the journal: everything in it is in the parts."""
         (self.path / JOURNAL).unlink(missing_ok=True)
 
-    def _write_frames(self, results: pl.DataFrame, attempts: pl.DataFrame) -> None:
-        number = self._next_part
-        for kind, frame in (("attempts", attempts), ("results", results)):
-            if frame.height:
-                self._write_part(kind, number, frame)
-        if results.height or attempts.height:
-            files.sync_directory(self.path / PARTS)
-        self._next_part += 1
+    def _write_frames(self, frames: Sequence[tuple[str, pl.DataFrame]]) -> None:
+        """One part numbered `_next_part` per non-empty (kind, frame), in order; the parts
+        directory synced once for all of them."""
+        written = [(kind, frame) for kind, frame in frames if frame.height]
+        for kind, frame in written:
+            self._write_part(kind, self._next_part, frame)
+        if written:
+            files.sync_directory(self.path / PARTS)  # once for every part just renamed in
+            self._next_part += 1
 
     def _set_aside(self, part: Path) -> str:
         part.rename(part.with_name(part.name + ".damaged"))
@@ -345,7 +342,7 @@ def is_sharded(path: Path) -> bool:
 def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
     """The run's files of one kind in write order: compacted first, then parts; per shard."""
     files: list[Path] = []
-    for directory in [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]:
+    for directory in _with_shards(run_dir):
         files += [directory / final] if (directory / final).is_file() else []
         files += sorted((directory / PARTS).glob(f"{kind}-*.parquet"))
     return files
@@ -353,8 +350,12 @@ def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
 
 def _journals(run_dir: Path) -> list[JournalContents]:
     """The journals (a killed session's rows held nowhere else) of the run and its shards."""
-    directories = [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]
-    return [read_journal(d) for d in directories if (d / JOURNAL).exists()]
+    return [read_journal(d) for d in _with_shards(run_dir) if (d / JOURNAL).exists()]
+
+
+def _with_shards(run_dir: Path) -> list[Path]:
+    """The run directory, then its shard directories in order."""
+    return [run_dir, *sorted(run_dir.glob(f"{SHARD_PREFIX}*"))]
 
 
 def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
