@@ -187,16 +187,11 @@ class Scheduler:
         snapshot: RateLimitSnapshot | None,
         output: int | None,
         load: Load,
-        reported_at: float | None = None,
     ) -> None:
-        """Account for a finished attempt: learn limits (unless `learn` already did), refund
-        tokens, pause on a throttled failure and adapt concurrency.
-
-        `reported_at` is when the response headers arrived (monotonic; default now): the
-        server counted its remaining budget before then.
-        """
+        """Account for a finished attempt: learn limits (unless `learn` already did, when its
+        headers arrived), refund tokens, pause on a throttled failure and adapt concurrency."""
         now = self._clock.now()
-        self.learn(ticket, snapshot, now if reported_at is None else reported_at)
+        self.learn(ticket, snapshot, now)
         self._refund_output(ticket, output, now)
         self._window.record(load)
         if load is Load.THROTTLED:
