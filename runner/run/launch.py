@@ -35,14 +35,8 @@ from runner.results.writer import ResultObserver
 from runner.run.batches import BatchOptions, BatchSender
 from runner.run.option_names import FLAGS, OptionNames
 from runner.run.resume import RESUME, RETRY_ERRORS, Continuation, continuation, locate
-from runner.run.session import (
-    RunOutcome,
-    RunServices,
-    create_run_directory,
-    execute_run,
-    http_client,
-    new_run_id,
-)
+from runner.run.services import RunServices, http_client
+from runner.run.session import RunOutcome, create_run_directory, execute_run, new_run_id
 
 LOCAL_KEY = "local-emulator-key"
 VIAS = ("live", "batches")

@@ -17,7 +17,7 @@ import anyio
 from runner.config.types import Arm, Experiment, JSONObject
 from runner.errors import APIStatusError, RequestFailed
 from runner.http.client import COUNT_TOKENS_PATH, MessagesClient, PreparedRequest
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 ACCEPTED, REJECTED, UNREACHABLE = "accepted", "rejected", "unreachable"
 CHECK_TIMEOUT_S = 30.0

@@ -29,7 +29,7 @@ from runner.http.client import MessagesClient
 from runner.results.store import RunDirectory, read_scores
 from runner.run.launch import api_key_for, target_url
 from runner.run.scoring import rescore, stale_scorers
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 
 @click.command("score")

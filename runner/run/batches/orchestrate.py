@@ -31,7 +31,7 @@ from runner.run.batches.chunks import Chunk, chunk_requests
 from runner.run.batches.collect import outcome_of
 from runner.run.batches.ledger import BatchLedger, BatchRecord
 from runner.run.rows import Totals, attempt_row, result_row
-from runner.run.session import RunServices
+from runner.run.services import RunServices
 
 BATCHES_PATH = "/v1/messages/batches"
 

@@ -1,0 +1,120 @@
+"""How one session's requests are sent and recorded.
+
+One task group holds the writer (`RowWriter.consume`) reading a memory object stream; the
+requests are sent into that stream either by one lane of workers per model under that model's
+scheduler (`runner.run.lanes`), or by another `Sender` (Message Batches). All the schedulers
+share one run-wide cap on attempts in flight. Closing the stream's send side ends the writer once
+everything sent has been written. Scoring after the sending (`score_after`) reuses the
+schedulers, so the judges' requests are paced and capped with the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import anyio
+from anyio.streams.memory import MemoryObjectSendStream
+
+from runner.config.types import Experiment
+from runner.http.client import MessagesClient
+from runner.http.lag import LoopLag
+from runner.plan.matrix import PlannedRequest
+from runner.results.store import RunDirectory
+from runner.results.writer import Row, RowWriter
+from runner.run.execute import RequestContext, Unwatched
+from runner.run.lanes import AttemptForwarder, Lane, Prior, start_model_lane
+from runner.run.scoring import DroppedAttempts, LiveScoring, judge_lane, score_session
+from runner.run.services import RunServices, Sender
+from runner.run.stop import Stop
+from runner.schedule.scheduler import Scheduler
+
+
+@dataclass(frozen=True)
+class Session:
+    """What one session's sending needs, wired once when the run starts."""
+
+    experiment: Experiment
+    run_id: str
+    services: RunServices
+    writer: RowWriter
+    stop: Stop
+    prior: Prior
+    schedulers: dict[str, Scheduler]
+    lag: LoopLag  # the ticker behind `client_lag_ms`, also in `services`
+    scrub: Callable[[str], str]  # removes the API key from text bound for a file or stderr
+
+
+def schedulers(experiment: Experiment, services: RunServices) -> dict[str, Scheduler]:
+    """One scheduler per model, all under one run-wide cap on attempts in flight."""
+    in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
+    return {
+        model: Scheduler(
+            experiment.run.rate_limits,
+            experiment.run.concurrency,
+            clock=services.clock,
+            sleep=services.sleep,
+            shared=in_flight,
+            max_pause_s=experiment.run.retry.max_backoff_s,
+        )
+        for model in experiment.models
+    }
+
+
+async def record(session: Session, todo: list[PlannedRequest], sender: Sender | None) -> None:
+    """Send `todo` (through the model lanes, or `sender` when given) and write every row."""
+    send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=1024)
+    async with anyio.create_task_group() as outer:
+        outer.start_soon(session.writer.consume, receive)
+        async with send:
+            if sender is None:
+                await _send_all(session, todo, send)
+                return
+            with session.stop.work:
+                await sender(todo, send, session.prior.attempts)
+
+
+async def score_after(session: Session, run_dir: RunDirectory) -> None:
+    """Score what the workers did not (batch results, earlier sessions), then run the judges."""
+    experiment, services = session.experiment, session.services
+    context = RequestContext(
+        session.run_id, _client(experiment, services), experiment.run.retry, services.clock,
+        services.sleep, DroppedAttempts(),
+    )  # fmt: skip
+    await score_session(experiment, run_dir, judge_lane(experiment, context, session.schedulers))
+
+
+async def _send_all(
+    session: Session, todo: list[PlannedRequest], rows: MemoryObjectSendStream[Row]
+) -> None:
+    experiment, services, stop = session.experiment, session.services, session.stop
+    context = RequestContext(
+        session.run_id,
+        _client(experiment, services),
+        experiment.run.retry,
+        services.clock,
+        services.sleep,
+        AttemptForwarder(rows, session.prior.attempts),
+        stop.target or Unwatched(),
+    )
+    lane = Lane(
+        experiment, context, session.schedulers, session.prior, LiveScoring.of(experiment),
+        session.writer.journal,
+    )  # fmt: skip
+    with stop.work:
+        async with anyio.create_task_group() as group:
+            for model in experiment.models:
+                mine = [p for p in todo if p.model == model]
+                if mine:
+                    start_model_lane(group, lane, mine, rows)
+
+
+def _client(experiment: Experiment, services: RunServices) -> MessagesClient:
+    return MessagesClient(
+        services.http,
+        experiment.target,
+        services.api_key,
+        timeout_s=experiment.run.timeout_s,
+        clock=services.clock,
+        lag=services.lag,
+    )
