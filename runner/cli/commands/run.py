@@ -120,24 +120,13 @@ def run(
     if emulator_settings and not local:
         raise UsageError("--emulator settings only apply with --local.")
     options = LaunchOptions(
-        experiment=experiment,
-        results_dir=results_dir,
-        local=local,
-        base_url=base_url,
-        run_id=run_id,
-        concurrency=concurrency,
-        emulator=emulator_config(emulator_settings),
-        resume=resume,
-        retry_errors=retry_errors,
-        via=via,
-        batch_size=batch_size,
+        experiment=experiment, results_dir=results_dir, local=local, base_url=base_url,
+        run_id=run_id, concurrency=concurrency, emulator=emulator_config(emulator_settings),
+        resume=resume, retry_errors=retry_errors, via=via, batch_size=batch_size,
         shard=parse_shard(shard) if shard is not None else None,
-    )
+    )  # fmt: skip
     prepared = prepare_run(options, Environment.from_os())
-    with flag_errors():
-        check_score_metrics(thresholds, [s.name for s in prepared.experiment.scorers])
-        arms = [arm.name for arm in prepared.experiment.arms]
-        check_names(thresholds, arms, prepared.experiment.models)
+    _check_threshold_names(thresholds, prepared.experiment)
     log = command_log(ctx, log_format, (prepared.api_key,))
     for warning in prepared.warnings:
         log.warning(warning)
@@ -145,36 +134,52 @@ def run(
         _nothing_left(prepared.experiment, prepared.continuing, log)
         return
     outcome = _launch(prepared, options, log, quiet or log.is_json)
-    tables = RunTables.read(outcome.run_dir, prepared.experiment.prices)  # read once, shared
-    _print_summary(prepared.experiment, outcome, tables)
-    if outcome.exit_code in INTERRUPTED:
-        log.info(
-            f"The run was interrupted; what finished is saved in {outcome.run_dir}. Resume it "
-            f"with: beta-runner run {experiment} --resume {outcome.run_dir}",
-            "resume_hint",
-        )
-    if outcome.exit_code == 0:
-        _check_finished(outcome.run_dir, tables, thresholds, allow_errors, log)
+    _after_run(experiment, prepared.experiment, outcome, _Gates(thresholds, allow_errors), log)
     sys.exit(outcome.exit_code)
 
 
 INTERRUPTED = (130, 143)  # SIGINT, SIGTERM
 
 
-def _check_finished(
-    run_dir: Path,
-    tables: RunTables,
-    thresholds: Sequence[Threshold],
-    allow_errors: bool,
-    log: EventLog,
+@dataclasses.dataclass(frozen=True)
+class _Gates:
+    """What a finished run is checked against: `--fail-on` thresholds and `--allow-errors`."""
+
+    thresholds: Sequence[Threshold]
+    allow_errors: bool
+
+
+def _check_threshold_names(thresholds: Sequence[Threshold], experiment: Experiment) -> None:
+    """UsageError if a `--fail-on` threshold names a metric, arm or model the run lacks."""
+    with flag_errors():
+        check_score_metrics(thresholds, [s.name for s in experiment.scorers])
+        check_names(thresholds, [arm.name for arm in experiment.arms], experiment.models)
+
+
+def _after_run(
+    experiment_file: Path, experiment: Experiment, outcome: RunOutcome, gates: _Gates, log: EventLog
 ) -> None:
+    """Print the summary, then tell how to resume an interrupted run or check a finished one."""
+    tables = RunTables.read(outcome.run_dir, experiment.prices)  # read once, shared
+    _print_summary(experiment, outcome, tables)
+    if outcome.exit_code in INTERRUPTED:
+        log.info(
+            f"The run was interrupted; what finished is saved in {outcome.run_dir}. Resume it "
+            f"with: beta-runner run {experiment_file} --resume {outcome.run_dir}",
+            "resume_hint",
+        )
+    if outcome.exit_code == 0:
+        _check_finished(outcome.run_dir, tables, gates, log)
+
+
+def _check_finished(run_dir: Path, tables: RunTables, gates: _Gates, log: EventLog) -> None:
     """A finished run's gates: every arm answered and every scorer scored (unless errors are
     allowed), then the `--fail-on` thresholds; each raises what its exit code says."""
-    if not allow_errors:
+    if not gates.allow_errors:
         _check_every_arm_answered(tables.results, log)
         check_every_scorer_scored(tables.scores, log)
-    if thresholds:
-        check_thresholds(thresholds, run_dir, tables, log)
+    if gates.thresholds:
+        check_thresholds(gates.thresholds, run_dir, tables, log)
 
 
 def _nothing_to_do(prepared: PreparedRun) -> bool:
