@@ -11,6 +11,7 @@ unfinished request (results are free to read), so nothing is paid for twice.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -24,7 +25,7 @@ from runner.clock import utc_now
 from runner.config.types import Experiment
 from runner.errors import BatchNotProcessed, NotMessagesAPI, RequestFailed
 from runner.http.client import AttemptOutcome, MessagesClient, PreparedRequest
-from runner.http.retry import build_retrying
+from runner.http.retry import retried
 from runner.plan.matrix import PlannedRequest
 from runner.results.writer import Row
 from runner.run.batches.chunks import Chunk, chunk_requests
@@ -134,9 +135,9 @@ class BatchSender:
             return
         sent_at = _parse_time(record.created_at)
         url = str(batch.message.get("results_url"))
-        retrying = build_retrying(self._experiment.run.retry, self._services.sleep)
+        collect = functools.partial(self._collect, url, keys, sent_at, record, state, rows)
         try:  # a download cut or refused is read again (free); settled keys are skipped
-            await retrying(self._collect, url, keys, sent_at, record, state, rows)
+            await retried(self._experiment.run.retry, self._services.sleep, collect)
         except (RequestFailed, ValueError) as exc:  # unreadable results: rows, not a crash
             failed = AttemptOutcome(sent_at, error=_unreadable(exc, record.batch_id))
             for key in sorted(keys):
@@ -185,9 +186,7 @@ class BatchSender:
             return outcome
 
         try:
-            result: AttemptOutcome = await build_retrying(
-                self._experiment.run.retry, self._services.sleep
-            )(once)
+            result = await retried(self._experiment.run.retry, self._services.sleep, once)
         except RequestFailed as failure:
             return AttemptOutcome(utc_now(), error=failure, http_status=failure.info.status)
         return result
