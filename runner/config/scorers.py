@@ -186,11 +186,6 @@ Scorer = (
 NEEDS_EXPECTED = (ExactScorer, IncludesScorer, NumericScorer)
 
 
-def fingerprint(scorer: Scorer) -> str:
-    """A short hash of everything that decides the scorer's scores (computed once each)."""
-    return scorer.fingerprint
-
-
 def read_scorers(root: Table, default_model: str) -> tuple[Scorer, ...]:
     """The `[[scorers]]` tables, names unique; `default_model` is a judge's default model."""
     scorers: dict[str, Scorer] = {}
@@ -346,7 +341,7 @@ def describe(scorer: Scorer) -> dict[str, object]:
     """The scorer's settings as plain data (for the manifest), with its type and fingerprint."""
     settings = {k: v for k, v in asdict(scorer).items() if k != "call"}
     kind = next(k for k, reader in _TYPE_OF.items() if isinstance(scorer, reader))
-    return {"type": kind, **settings, "fingerprint": fingerprint(scorer)}
+    return {"type": kind, **settings, "fingerprint": scorer.fingerprint}
 
 
 _TYPE_OF: dict[str, type] = {

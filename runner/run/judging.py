@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import anyio
 import polars as pl
 
-from runner.config.scorers import JudgeScorer, fingerprint
+from runner.config.scorers import JudgeScorer
 from runner.config.types import Arm, Case
 from runner.http.client import MESSAGES_PATH, PreparedRequest
 from runner.plan.matrix import PlannedRequest, estimate_input_tokens
@@ -143,12 +143,12 @@ async def _judge_one(lane: JudgeLane, job: JudgeJob) -> tuple[ScoreRow, JudgeReq
 
 
 def _judge_key(job: JudgeJob) -> str:
-    text = f"{job.judge.name}\0{fingerprint(job.judge)}\0{job.judged_key}"
+    text = f"{job.judge.name}\0{job.judge.fingerprint}\0{job.judged_key}"
     return "j" + hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def _score_row(job: JudgeJob, result: ResultRow) -> ScoreRow:
-    mark = fingerprint(job.judge)
+    mark = job.judge.fingerprint
     if result.status != STATUS_OK:
         error = f"the judge request failed: {result.error_type}: {result.error_message}"
         return ScoreRow(job.judged_key, job.judge.name, mark, None, None, None, error)

@@ -18,7 +18,7 @@ import anyio
 import polars as pl
 
 from runner.clock import MonotonicClock, real_sleep
-from runner.config.scorers import JudgeScorer, Scorer, fingerprint
+from runner.config.scorers import JudgeScorer, Scorer
 from runner.config.types import Case, Experiment
 from runner.http.client import MessagesClient
 from runner.results.schema import STATUS_OK, AttemptRow, JudgeRequestRow, ResultRow, S, ScoreRow
@@ -75,13 +75,13 @@ def stale_scorers(experiment: Experiment, run_dir: RunDirectory) -> tuple[Scorer
     marks: dict[str, set[str]] = {}
     for name, mark in stored.iter_rows():
         marks.setdefault(name, set()).add(mark)
-    return tuple(s for s in experiment.scorers if marks.get(s.name) != {fingerprint(s)})
+    return tuple(s for s in experiment.scorers if marks.get(s.name) != {s.fingerprint})
 
 
 def changed_scorers(experiment: Experiment, run_dir: RunDirectory) -> tuple[Scorer, ...]:
     """The experiment's scorers with rows in the run made with other settings."""
     stored = read_scores(run_dir.path).select(S.scorer, S.fingerprint).unique().collect()
-    current = {s.name: fingerprint(s) for s in experiment.scorers}
+    current = {s.name: s.fingerprint for s in experiment.scorers}
     names = {name for name, mark in stored.iter_rows() if current.get(name, mark) != mark}
     return tuple(s for s in experiment.scorers if s.name in names)
 

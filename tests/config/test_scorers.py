@@ -13,7 +13,6 @@ from runner.config.scorers import (
     JsonScorer,
     JudgeScorer,
     PythonScorer,
-    fingerprint,
 )
 from runner.errors import ConfigError
 from runner.scoring import Score, ScoreInput
@@ -94,7 +93,7 @@ def test_a_python_scorer_resolves_relative_to_the_experiment_file(tmp_path: Path
     case = load_experiment(path).experiment.cases[0]
     assert first.call(ScoreInput(case, "arithmetic!")) == Score(1.0, None, "topic")
     (tmp_path / "checks/mine.py").write_text(textwrap.dedent(module) + "\n# changed\n")
-    assert fingerprint(load_experiment(path).experiment.scorers[0]) != fingerprint(first)
+    assert load_experiment(path).experiment.scorers[0].fingerprint != first.fingerprint
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,6 @@ import pytest
 from e2e_support import run_cli
 
 from runner.config.load import load_experiment
-from runner.config.scorers import fingerprint
 from runner.emulator import EmulatorConfig, EmulatorServer
 from runner.emulator.planted import parse_beta_effect
 from runner.results.store import RunDirectory
@@ -405,7 +404,7 @@ def test_after_a_session_a_changed_scorer_is_rescored_whole(
     assert counts["correct"] == 32
     after = pl.read_parquet(run_dir / "scores.parquet")
     correct = after.filter(pl.col("scorer") == "correct")
-    assert correct["fingerprint"].unique().to_list() == [fingerprint(changed)]
+    assert correct["fingerprint"].unique().to_list() == [changed.fingerprint]
     others = pl.col("scorer") != "correct"
     assert (
         after.filter(others)
