@@ -21,7 +21,7 @@ from dataclasses import replace
 from runner.emulator.answers import answer, is_judge_prompt, judge_reply, known_answer
 from runner.emulator.effects import Features
 from runner.emulator.parts import WORDS, Completion, Part, prose, text_part
-from runner.emulator.request import MessageRequest, Obj, thinking_signature
+from runner.emulator.request import MessageRequest, Obj, number_or, thinking_signature
 from runner.emulator.server_tools import continues_paused_turn, search_parts, searches_left
 
 MAX_TOOL_STEPS = 6
@@ -66,10 +66,8 @@ def _word(rng: random.Random, words: Sequence[str]) -> str:
 
 
 def _number(schema: Obj, rng: random.Random, integer: bool) -> int | float:
-    low, high = schema.get("minimum", 1), schema.get("maximum", 99)
-    low = low if isinstance(low, int | float) and not isinstance(low, bool) else 1
-    high = high if isinstance(high, int | float) and not isinstance(high, bool) else low + 98
-    high = max(high, low)
+    low = number_or(schema.get("minimum", 1), 1)
+    high = max(number_or(schema.get("maximum", 99), low + 98), low)
     value = rng.randint(math.ceil(low), max(math.ceil(low), math.floor(high)))
     return value if integer else float(value)
 

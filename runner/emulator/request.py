@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
+from typing import TypeGuard
 
 from runner.emulator.catalog import ModelInfo, find_model
 from runner.emulator.errors import invalid_request, not_found
@@ -129,10 +130,19 @@ def _check_sampling(body: Obj, version: str) -> None:
 
 def int_or(value: object, default: int) -> int:
     """`value` when it is an integer (a bool is not), else `default`."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else default
+    return value if _is_int(value) else default
 
 
-def _is_number(value: object) -> bool:
+def number_or(value: object, default: float) -> float:
+    """`value` when it is a number (a bool is not), else `default`."""
+    return value if _is_number(value) else default
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _is_number(value: object) -> TypeGuard[int | float]:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -150,7 +160,7 @@ def _max_tokens(body: Obj) -> int:
     value = body.get("max_tokens")
     if value is None:
         raise invalid_request("max_tokens: Field required")
-    if not isinstance(value, int) or isinstance(value, bool):
+    if not _is_int(value):
         raise invalid_request("max_tokens: Input should be a valid integer")
     if value < 1:
         raise invalid_request("max_tokens: Input should be greater than or equal to 1")
@@ -311,7 +321,7 @@ def _thinking(body: Obj) -> tuple[str, int, bool]:
     if raw["type"] != "enabled":
         return str(raw["type"]), 0, omitted
     budget = raw.get("budget_tokens")
-    if not isinstance(budget, int) or isinstance(budget, bool) or budget < MIN_THINKING_BUDGET:
+    if not _is_int(budget) or budget < MIN_THINKING_BUDGET:
         raise invalid_request(
             f"thinking.budget_tokens: Input should be an integer >= {MIN_THINKING_BUDGET}"
         )
