@@ -6,6 +6,9 @@ serves, and stops it on exit. Logging stays quiet: no access log, warnings only,
 deliberate connection drops are not reported as application errors. Both run uvicorn on
 uvloop and httptools when installed (`pip install 'beta-runner[fast]'`), else on asyncio and
 h11 (`server_stack`), with the ASGI lifespan on so the app's loop-lag ticker runs.
+Connections are accepted by the emulator's own `accept.Acceptor` (every waiting connection
+each time the socket is ready), not by the loop's server, which under uvloop takes one per
+loop iteration and leaves a burst of new connections waiting in the kernel's queue.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from types import TracebackType
 
 import uvicorn
 
+from runner.emulator.accept import Acceptor
 from runner.emulator.app import EmulatorApp, create_app
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.latency import LOOP_TIMER
@@ -88,7 +92,30 @@ def _settings(app: EmulatorApp, graceful_s: int | None = None) -> uvicorn.Config
     )
 
 
-class _ThreadServer(uvicorn.Server):
+class _Server(uvicorn.Server):
+    """uvicorn's server, with its listening sockets served by an `Acceptor` each."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        """Listen, run uvicorn's startup (the lifespan) with no server of its own, then
+        accept; a connection made before the accepting starts waits in the queue."""
+        for sock in sockets or ():
+            sock.listen(self.config.backlog)
+            sock.setblocking(False)
+        await super().startup(sockets=[])
+        loop = asyncio.get_running_loop()
+        backlog = self.config.backlog
+        for sock in sockets or ():
+            # uvicorn's shutdown uses only a server's close() and wait_closed(), which it has.
+            acceptor = Acceptor(loop, sock, self._protocol, backlog=backlog)
+            self.servers.append(acceptor)  # type: ignore[arg-type]
+
+    def _protocol(self) -> asyncio.Protocol:
+        return self.config.http_protocol_class(  # type: ignore[call-arg]
+            config=self.config, server_state=self.server_state, app_state=self.lifespan.state
+        )
+
+
+class _ThreadServer(_Server):
     def install_signal_handlers(self) -> None:
         """Signals belong to the main thread's owner, not to a test server."""
 
@@ -168,6 +195,6 @@ def serve(config: EmulatorConfig, sock: socket.socket) -> None:
     the garbage collector's reach (`gc.freeze`): a full collection walked all of it, stalling
     every reply in flight by 15-45 ms a few times per thousand requests."""
     _hide_drops()
-    server = uvicorn.Server(_settings(create_app(config)))
+    server = _Server(_settings(create_app(config)))
     gc.freeze()
     server.run(sockets=[sock])
