@@ -11,7 +11,14 @@ Per result row (a plain request is a conversation of one turn):
 
 `compare` tests them with the same paired statistics as every metric, on pairs where both
 requests are ok, and adds them when the results hold a conversation (`has_conversations`).
-Turn-level views (`per_turn`) read `turns.parquet`.
+
+Turn-level views (`per_turn`, `conversation_summary`) read `turns.parquet`. There a turn's
+input side is counted three ways, as the API reports it: `input_tokens` (read at the full
+price: neither read from nor written to the cache), cache reads and cache writes. What the
+model saw in a turn, the context whose growth a beta may change, is their sum, the turn's
+**context tokens**; a caching arm moves tokens from `input_tokens` into cache reads without
+shrinking the context, so `input_tokens` alone would show a context that did not shrink as
+one that did. A missing cache count is 0 (the API leaves it out when nothing was cached).
 """
 
 from __future__ import annotations
@@ -55,28 +62,51 @@ def has_conversations(results: pl.LazyFrame) -> bool:
     return bool(found)
 
 
+PER_TURN_COLUMNS = (
+    T.model, T.arm, T.turn, "conversations", "mean_context_tokens", "mean_input_tokens",
+    "mean_cache_read_tokens", "mean_cache_creation_tokens", "mean_output_tokens",
+    "mean_tool_calls", "edited",
+)  # fmt: skip
+
+
+def context_tokens() -> pl.Expr:
+    """A turn's context tokens: input + cache read + cache creation (see the module)."""
+    read = pl.col(T.cache_read_input_tokens).fill_null(0)
+    created = pl.col(T.cache_creation_input_tokens).fill_null(0)
+    return pl.col(T.input_tokens) + read + created
+
+
 def per_turn(turns: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Per (model, arm, turn): conversations that reached the turn, mean input and output
-    tokens, mean cache-read tokens, mean tool calls, and how many turns had context edits."""
+    """Per (model, arm, turn), over the ok turns: conversations that reached the turn; the
+    mean context tokens and, apart, their parts (`input_tokens`, cache reads, cache writes);
+    mean output tokens and tool calls; and how many of the turns had context edits."""
     frame = turns.lazy().filter(pl.col(T.status) == "ok")
     return (
         frame.group_by(T.model, T.arm, T.turn)
         .agg(
             pl.len().alias("conversations"),
+            context_tokens().mean().alias("mean_context_tokens"),
             pl.col(T.input_tokens).mean().alias("mean_input_tokens"),
+            pl.col(T.cache_read_input_tokens).fill_null(0).mean().alias("mean_cache_read_tokens"),
+            pl.col(T.cache_creation_input_tokens)
+            .fill_null(0)
+            .mean()
+            .alias("mean_cache_creation_tokens"),
             pl.col(T.output_tokens).mean().alias("mean_output_tokens"),
-            pl.col(T.cache_read_input_tokens).mean().alias("mean_cache_read_tokens"),
             pl.col(T.tool_names).list.len().mean().alias("mean_tool_calls"),
             (pl.col(T.context_edits).list.len() > 0).sum().alias("edited"),
         )
         .sort(T.model, T.arm, T.turn)
+        .select(PER_TURN_COLUMNS)
         .collect()
     )
 
 
 def conversation_summary(turns: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
-    """Per (model, arm): conversations, mean turns and tool calls, and the mean input tokens
-    of each turn in order (`input_tokens_by_turn`, one number per turn reached)."""
+    """Per (model, arm): conversations, mean turns and tool calls, and per turn in order (one
+    number per turn reached) the mean context tokens (`context_tokens_by_turn`), the mean
+    `input_tokens` alone (`input_tokens_by_turn`: without cache reads and writes) and the mean
+    output tokens (`output_tokens_by_turn`)."""
     by_turn = per_turn(turns)
     conversations = (
         turns.lazy()
@@ -92,6 +122,7 @@ def conversation_summary(turns: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
         .collect()
     )
     growth = by_turn.group_by(T.model, T.arm, maintain_order=True).agg(
+        pl.col("mean_context_tokens").round(0).cast(pl.Int64).alias("context_tokens_by_turn"),
         pl.col("mean_input_tokens").round(0).cast(pl.Int64).alias("input_tokens_by_turn"),
         pl.col("mean_output_tokens").round(0).cast(pl.Int64).alias("output_tokens_by_turn"),
     )

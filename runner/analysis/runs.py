@@ -11,6 +11,7 @@ import dataclasses
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeGuard
 
 import polars as pl
 
@@ -19,15 +20,28 @@ from runner.catalog.prices import PriceTable
 from runner.config.prices import recorded_prices
 from runner.errors import RunStoreError
 from runner.results.manifest import MANIFEST, Counts, Manifest, RunStatus, read_manifest
-from runner.results.schema import RESULTS_SCHEMA, SCORES_SCHEMA, R, S
+from runner.results.schema import (
+    JUDGE_REQUESTS_SCHEMA,
+    RESULTS_SCHEMA,
+    SCORES_SCHEMA,
+    TURNS_SCHEMA,
+    J,
+    R,
+    S,
+    T,
+)
 from runner.results.store import (
+    JUDGE_REQUESTS,
     RESULTS,
     SCORES,
+    TURNS,
     RunDirectory,
     is_sharded,
     latest_rows,
+    read_judge_requests,
     read_results,
     read_scores,
+    read_turns,
 )
 
 RunPaths = str | Path | Iterable[str | Path]
@@ -37,15 +51,19 @@ def load_run(path: str | Path, *, prices: PriceTable | None = None) -> pl.LazyFr
     """One run's results, from all of its shards, with a `cost_usd` column.
 
     `path` is a run directory, or the URL of one that polars can scan (`s3://`, `gs://`,
-    `az://`, `https://`, `file://`): there, the compacted `results.parquet` files of the run
-    and of each shard are read. Costs use `prices` when given, else the prices the run
-    recorded in its manifest (a URL's manifest is not read: there, without `prices`, the
-    frame has no `cost_usd` column, and a UserWarning says what to pass).
-    RunStoreError when a local `path` is not a run directory or its manifest is damaged.
+    `az://`, `file://`: the compacted `results.parquet` files of the run and of each shard;
+    `http://`, `https://`, which cannot list a directory: the run's own `results.parquet`,
+    so a run split into shards is read shard by shard there). Costs use `prices` when
+    given, else the prices the run recorded in its manifest (a URL's manifest is not read:
+    there, without `prices`, the frame has no `cost_usd` column, and a UserWarning says
+    what to pass).
+    RunStoreError when a local `path` is not a run directory or its manifest is damaged, or
+    when a URL's tables cannot be read (one line: the URL and what went wrong).
     """
-    if isinstance(path, str) and "://" in path:
-        pattern = f"{path.rstrip('/')}/**/{RESULTS}"
-        remote = latest_rows(pattern, RESULTS_SCHEMA, [R.request_key])
+    if is_url(path):
+        remote = _remote(path, RESULTS, RESULTS_SCHEMA, [R.request_key])
+        if remote is None:
+            raise RunStoreError(f"{path}: no {RESULTS} there; is it the URL of a run directory?")
         if prices is None:
             warnings.warn(_unpriced(path), UserWarning, stacklevel=2)
             return remote
@@ -56,6 +74,35 @@ def load_run(path: str | Path, *, prices: PriceTable | None = None) -> pl.LazyFr
     for directory in _manifest_dirs(local):
         read_manifest(directory)  # raises `<file>: <what is wrong>` for a damaged run
     return with_cost(read_results(local), prices or run_prices(local))
+
+
+def is_url(path: str | Path) -> TypeGuard[str]:
+    """Whether `path` names a run by URL (`scheme://...`) rather than a local directory."""
+    return isinstance(path, str) and "://" in path
+
+
+_UNLISTABLE = ("http", "https")  # no directory listing: a glob cannot find shards there
+
+
+def _remote(url: str, name: str, schema: pl.Schema, key: list[str]) -> pl.LazyFrame | None:
+    """The table `name` of the run at `url`, latest row per `key`, or None when there is no
+    such table; RunStoreError, one line naming the URL, when it cannot be read."""
+    base = url.rstrip("/")
+    listable = base.split("://", 1)[0].lower() not in _UNLISTABLE
+    pattern = f"{base}/**/{name}" if listable else f"{base}/{name}"
+    try:
+        table = latest_rows(pattern, schema, key)
+        found = table.select(pl.len()).collect().item() > 0
+    except FileNotFoundError:  # http(s): the file is not there
+        return None
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise RunStoreError(_unreadable(pattern, exc)) from None
+    return table if found else None  # an object store's glob that matched nothing
+
+
+def _unreadable(pattern: str, exc: BaseException) -> str:
+    first = (str(exc).splitlines() or [type(exc).__name__])[0].strip()
+    return f"{pattern}: cannot be read ({first[:300]}); check the URL and that it is reachable."
 
 
 def _unpriced(url: str) -> str:
@@ -114,12 +161,30 @@ def experiment_runs(results_dir: Path, experiment: str) -> list[Path]:
 def load_scores(path: str | Path) -> pl.LazyFrame | None:
     """A run's scores (`scores.parquet` and parts, all shards), or None when it has none; of
     a URL polars can scan, like `load_run`, the `scores.parquet` files of the run and shards."""
-    if isinstance(path, str) and "://" in path:
-        pattern = f"{path.rstrip('/')}/**/{SCORES}"
-        scores = latest_rows(pattern, SCORES_SCHEMA, [S.request_key, S.scorer])
-    else:
-        scores = read_scores(Path(path))
+    if is_url(path):
+        return _remote(path, SCORES, SCORES_SCHEMA, [S.request_key, S.scorer])
+    scores = read_scores(Path(path))
     return scores if scores.select(pl.len()).collect().item() else None
+
+
+def load_turns(path: str | Path) -> pl.LazyFrame:
+    """A run's turns (`turns.parquet`, one row per turn of a conversation case; empty for a
+    run without), of a local run directory or of a URL as `load_run` reads one."""
+    if is_url(path):
+        found = _remote(path, TURNS, TURNS_SCHEMA, [T.request_key, T.turn])
+        return found if found is not None else pl.LazyFrame(schema=TURNS_SCHEMA)
+    return read_turns(Path(path))
+
+
+def load_judge_requests(path: str | Path, *, prices: PriceTable | None = None) -> pl.LazyFrame:
+    """A run's judge requests (empty when it has none), with `cost_usd` priced like
+    `load_run`'s (`prices`, else the run's recorded prices; a URL's only with `prices`)."""
+    if is_url(path):
+        key = [J.request_key]
+        found = _remote(path, JUDGE_REQUESTS, JUDGE_REQUESTS_SCHEMA, key)
+        table = found if found is not None else pl.LazyFrame(schema=JUDGE_REQUESTS_SCHEMA)
+        return with_cost(table, prices) if prices is not None else table
+    return with_cost(read_judge_requests(Path(path)), prices or run_prices(path))
 
 
 def run_prices(path: str | Path) -> PriceTable:

@@ -7,14 +7,10 @@ counts nowhere but in `errors`. `score_summary` gives per (model, arm, scorer): 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import polars as pl
 
-from runner.analysis.cost import COST, with_cost
-from runner.analysis.runs import run_prices
+from runner.analysis.cost import COST
 from runner.results.schema import SCORES_SCHEMA, STATUS_OK, J, R, S
-from runner.results.store import read_judge_requests
 
 SCORE_PREFIX = "score."
 PASS_RATE = ".pass_rate"
@@ -74,18 +70,22 @@ def empty_scores() -> pl.LazyFrame:
     return pl.LazyFrame(schema=SCORES_SCHEMA)
 
 
-def judge_totals(run_dir: Path) -> pl.DataFrame:
+def judge_totals(judges: pl.LazyFrame | pl.DataFrame) -> pl.DataFrame:
     """Per judge (scorer) and judge model: requests, errors, tokens and cost of a run's judge
-    requests, priced with the run's prices (they are never part of an arm's figures)."""
-    judges = with_cost(read_judge_requests(run_dir), run_prices(run_dir))
+    requests (`load_judge_requests`; they are never part of an arm's figures). The cost is
+    null where no request of the judge was priced (no price for its model, or `judges` has
+    no `cost_usd` column), never 0."""
+    frame = judges.lazy()
+    if COST not in frame.collect_schema().names():
+        frame = frame.with_columns(pl.lit(None, pl.Float64).alias(COST))
     return (
-        judges.group_by(J.arm, J.model)
+        frame.group_by(J.arm, J.model)
         .agg(
             pl.len().alias("requests"),
             (pl.col(J.status) != STATUS_OK).sum().alias("errors"),
             pl.col(J.input_tokens).sum(),
             pl.col(J.output_tokens).sum(),
-            pl.col(COST).sum(),
+            pl.when(pl.col(COST).count() > 0).then(pl.col(COST).sum()).alias(COST),
         )
         .rename({J.arm: "judge"})
         .sort("judge", J.model)

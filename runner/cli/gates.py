@@ -55,11 +55,12 @@ class RunTables:
 
 
 def check_thresholds(
-    thresholds: Sequence[Threshold], run_dir: Path, tables: RunTables, log: EventLog
+    thresholds: Sequence[Threshold], run_dir: Path | None, tables: RunTables, log: EventLog
 ) -> None:
     """Raise ThresholdsCrossed naming every crossed threshold over the run's `tables`.
 
-    The previous run is looked for beside `run_dir` (`<results>/<experiment>/<run id>`).
+    The previous run is looked for beside `run_dir` (`<results>/<experiment>/<run id>`); a
+    run with no directory (read from a URL) has none, so the caller refuses `regress.` there.
     """
     violations = _violations(thresholds, run_dir, tables, log)
     for violation in violations:
@@ -71,9 +72,8 @@ def check_thresholds(
 
 
 def _violations(
-    thresholds: Sequence[Threshold], run_dir: Path, tables: RunTables, log: EventLog
+    thresholds: Sequence[Threshold], run_dir: Path | None, tables: RunTables, log: EventLog
 ) -> list[Violation]:
-    run = run_dir.parent if run_dir.name.startswith(SHARD_PREFIX) else run_dir
     baseline = default_baseline(tables.results)
     scores = tables.scores
     with flag_errors():
@@ -84,10 +84,17 @@ def _violations(
         check_names(thresholds, sorted(arms), sorted(models))
     plain = [t for t in thresholds if t.kind != "regress"]
     violations = evaluate(plain, current, baseline_arm=baseline)
-    earlier = _Earlier(earlier_complete(run.parent.parent, run.parent.name, run))
+    earlier = _Earlier(_earlier_runs(run_dir))
     for threshold in (t for t in thresholds if t.kind == "regress"):
         violations += _regressions(threshold, current, earlier, log)
     return violations
+
+
+def _earlier_runs(run_dir: Path | None) -> list[RunDirectory]:
+    if run_dir is None:
+        return []
+    run = run_dir.parent if run_dir.name.startswith(SHARD_PREFIX) else run_dir
+    return earlier_complete(run.parent.parent, run.parent.name, run)
 
 
 def _regressions(

@@ -1,4 +1,9 @@
-"""Everything the report shows, read once from a run directory through the analysis API."""
+"""Everything the report shows, read once from a run through the analysis API.
+
+A run is a local directory or a URL that `load_run` reads; a URL's manifest is not read (the
+analysis reads only Parquet there), so its report has no run facts and its arms are in name
+order (the baseline first), and without `prices` its costs are missing, never guessed.
+"""
 
 from __future__ import annotations
 
@@ -19,8 +24,16 @@ from runner.analysis import (
     side_by_side,
     summarize,
 )
-from runner.analysis.runs import load_scores, run_manifest
+from runner.analysis.conversation import per_turn
+from runner.analysis.runs import (
+    is_url,
+    load_judge_requests,
+    load_scores,
+    load_turns,
+    run_manifest,
+)
 from runner.analysis.scores import empty_scores, judge_totals, score_summary
+from runner.catalog.prices import PriceTable
 from runner.report.browser import ErrorKey
 from runner.results.manifest import Manifest
 from runner.results.schema import STATUS_OK, R
@@ -28,9 +41,11 @@ from runner.results.schema import STATUS_OK, R
 
 @dataclass(frozen=True)
 class ReportData:
-    """One run's manifest, results and analysis tables, with its arms in experiment order."""
+    """One run's manifest (None for a run read from a URL), results and analysis tables,
+    with its arms in experiment order."""
 
-    manifest: Manifest
+    manifest: Manifest | None
+    title: str
     results: pl.DataFrame
     summary: pl.DataFrame
     arms: tuple[str, ...]
@@ -45,26 +60,30 @@ class ReportData:
     scores: pl.DataFrame
     score_summary: pl.DataFrame
     judges: pl.DataFrame
+    turns: pl.DataFrame
 
 
-def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
-    """Read `run_dir` and compute the tables; UnknownBaseline if `baseline` is not one of its
-    arms."""
-    manifest = run_manifest(run_dir)
-    results = load_run(run_dir).collect()
-    arms = arm_order(manifest, results)
+def gather(
+    run: str | Path, baseline: str | None = None, prices: PriceTable | None = None
+) -> ReportData:
+    """Read the run (a directory or a URL) and compute the tables, priced with `prices` if
+    given (else the run's own); UnknownBaseline if `baseline` is not one of its arms."""
+    manifest = None if is_url(run) else run_manifest(run)
+    results = load_run(run, prices=prices).collect()
     chosen = baseline or default_baseline(results)
+    arms = arm_order(manifest, results, chosen)
     check_baseline(chosen, arms)
-    scores = load_scores(run_dir)
+    scores = load_scores(run)
     table = (scores if scores is not None else empty_scores()).collect()
     comparison = compare(results, baseline=chosen, scores=scores)
     return ReportData(
         manifest=manifest,
+        title=_title(run, manifest),
         results=results,
         summary=summarize(results),
         arms=arms,
         baseline=chosen,
-        prompts=case_prompts(manifest),
+        prompts=case_prompts(manifest) if manifest is not None else {},
         comparison=comparison,
         outputs=side_by_side(results, baseline=chosen),
         error_rates=error_rates(results),
@@ -73,15 +92,27 @@ def gather(run_dir: Path, baseline: str | None = None) -> ReportData:
         evidence=evidence_report(results, chosen, comparison=comparison),
         scores=table,
         score_summary=score_summary(results, table),
-        judges=judge_totals(run_dir),
+        judges=judge_totals(load_judge_requests(run, prices=prices)),
+        turns=per_turn(load_turns(run)),
     )
 
 
-def arm_order(manifest: Manifest, results: pl.DataFrame) -> tuple[str, ...]:
-    """The arms in the experiment's order, then any others found in the results, sorted."""
-    declared = [arm["name"] for arm in _experiment(manifest).get("arms", [])]
-    found = sorted(set(results[R.arm].to_list()) - set(declared))
-    return tuple(declared + found)
+def arm_order(
+    manifest: Manifest | None, results: pl.DataFrame, baseline: str | None = None
+) -> tuple[str, ...]:
+    """The arms in the experiment's order, then any others found in the results, sorted;
+    without a manifest, the `baseline` first and the others sorted."""
+    declared = [arm["name"] for arm in _experiment(manifest).get("arms", [])] if manifest else []
+    found = set(results[R.arm].to_list())
+    if not declared and baseline in found:
+        declared = [baseline]
+    return tuple(declared + sorted(found - set(declared)))
+
+
+def _title(run: str | Path, manifest: Manifest | None) -> str:
+    if manifest is None:
+        return f"beta-runner report: {run}"
+    return f"beta-runner report: {manifest.experiment_name} / {manifest.run_id}"
 
 
 def case_prompts(manifest: Manifest) -> dict[str, str]:

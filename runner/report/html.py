@@ -11,6 +11,8 @@ from importlib import metadata, resources
 from pathlib import Path
 from string import Template
 
+from runner.analysis.runs import is_url
+from runner.catalog.prices import PriceTable
 from runner.report.browser import BrowserInput, case_browser
 from runner.report.charts import distribution_charts, error_chart, token_charts
 from runner.report.data import ReportData, gather
@@ -29,6 +31,7 @@ from runner.report.sections import (
     run_facts,
     summary_table,
 )
+from runner.report.turns import turns_section
 from runner.results import files
 
 REPORT_FILE = "report.html"
@@ -36,9 +39,8 @@ REPORT_FILE = "report.html"
 
 def render_page(data: ReportData) -> str:
     """The whole HTML page for `data`."""
-    title = f"beta-runner report: {data.manifest.experiment_name} / {data.manifest.run_id}"
     return _template().substitute(
-        title=escape(title),
+        title=escape(data.title),
         version=escape(_version()),
         arms=", ".join(escape(arm) for arm in data.arms),
         baseline=escape(data.baseline),
@@ -46,15 +48,26 @@ def render_page(data: ReportData) -> str:
     )
 
 
-def build_report(run_dir: Path, baseline: str | None = None) -> str:
-    """The report page of the run in `run_dir`, compared against `baseline`."""
-    return render_page(gather(run_dir, baseline))
+def build_report(
+    run: str | Path, baseline: str | None = None, prices: PriceTable | None = None
+) -> str:
+    """The report page of the run (a directory, or a URL `load_run` reads), compared against
+    `baseline`, priced with `prices` when given (else the run's recorded prices)."""
+    return render_page(gather(run, baseline, prices))
 
 
-def write_report(run_dir: Path, output: Path | None = None, baseline: str | None = None) -> Path:
-    """Write the report (default `RUN_DIR/report.html`) atomically; return its path."""
-    target = output or run_dir / REPORT_FILE
-    page = build_report(run_dir, baseline)
+def write_report(
+    run: str | Path,
+    output: Path | None = None,
+    baseline: str | None = None,
+    prices: PriceTable | None = None,
+) -> Path:
+    """Write the report atomically (default `RUN_DIR/report.html`; for a URL, `output` is
+    required) and return its path."""
+    if output is None and is_url(run):
+        raise ValueError(f"write_report({run!r}): a run read from a URL needs an output path.")
+    target = output or Path(run) / REPORT_FILE
+    page = build_report(run, baseline, prices)
     files.write_bytes(target, page.encode("utf-8"))
     return target
 
@@ -67,7 +80,7 @@ def _body(data: ReportData) -> str:
     )  # fmt: skip
     scored = ScoresInput(data.score_summary, data.comparison, data.judges)
     sections = [
-        ("run", "Run", run_facts(data.manifest)),
+        ("run", "Run", run_facts(data.manifest) if data.manifest else _no_manifest()),
         ("summary", "Per-arm summary", summary_table(data.summary) + lag_note(data.summary)),
         (
             "distributions",
@@ -84,11 +97,19 @@ def _body(data: ReportData) -> str:
         ("effect", "Did the beta take effect?", effect_section(data.evidence, data.summary)),
         ("comparison", f"Comparison with {data.baseline}", comparison_table(data.comparison)),
         ("scores", "Scores", scores_section(scored)),
+        ("turns", "Conversations, turn by turn", turns_section(data.turns, data.arms)),
         ("outputs", "Outputs side by side", case_browser(browser)),
     ]
     return "\n".join(
         f'<section id="{ident}"><h2>{escape(heading)}</h2>{content}</section>'
         for ident, heading, content in sections
+    )
+
+
+def _no_manifest() -> str:
+    return (
+        '<p class="empty">Read from a URL: the run\'s manifest (status, times, counts, '
+        "prices) was not read.</p>"
     )
 
 

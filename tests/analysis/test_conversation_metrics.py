@@ -61,12 +61,14 @@ def test_plain_requests_keep_the_plain_metrics() -> None:
     assert compare(frame, n_boot=50)["metric"].to_list() == list(METRICS)
 
 
-def _turn(arm: str, key: str, turn: int, tokens: int, edits: list[str]) -> dict[str, object]:
+def _turn(
+    arm: str, key: str, turn: int, tokens: int, edits: list[str], read: int | None = 0
+) -> dict[str, object]:
     base: dict[str, object] = dict.fromkeys(TURNS_SCHEMA.names())
     base.update(
         run_id="r", request_key=key, turn=turn, case_id="c", model="m", arm=arm, status="ok",
         attempts=1, sent_at=datetime(2026, 12, 1, tzinfo=UTC), input_tokens=tokens,
-        output_tokens=10, cache_read_input_tokens=0, tool_names=["t"] if turn < 3 else [],
+        output_tokens=10, cache_read_input_tokens=read, tool_names=["t"] if turn < 3 else [],
         tool_inputs=[], tool_errors=0, context_edits=edits,
     )  # fmt: skip
     return base
@@ -93,8 +95,29 @@ def test_per_turn_and_summary_show_tokens_growing_turn_by_turn() -> None:
             "conversations": [1, 1],
             "mean_turns": [3.0, 3.0],
             "mean_tool_calls": [2.0, 2.0],
+            "context_tokens_by_turn": [[300, 700, 1100], [300, 700, 600]],
             "input_tokens_by_turn": [[300, 700, 1100], [300, 700, 600]],
             "output_tokens_by_turn": [[10, 10, 10], [10, 10, 10]],
         }
     )
     assert_frame_equal(summary, expected, check_dtypes=False)
+
+
+def test_context_tokens_count_what_the_model_read_with_cache_reads_and_writes() -> None:
+    """A caching arm moves tokens into cache reads: its context tokens match the baseline's
+    while its uncached input drops; the parts are shown apart, a missing count as 0."""
+    rows = [
+        _turn("baseline", "a", 1, 300, []),
+        _turn("baseline", "a", 2, 700, []),
+        _turn("cached", "b", 1, 300, [], read=None),
+        {**_turn("cached", "b", 2, 100, [], read=550), "cache_creation_input_tokens": 50},
+    ]
+    by_turn = per_turn(pl.DataFrame(rows, schema=TURNS_SCHEMA))
+    cached = by_turn.filter(pl.col("arm") == "cached")
+    assert cached["mean_context_tokens"].to_list() == [300.0, 700.0]
+    assert cached["mean_input_tokens"].to_list() == [300.0, 100.0]
+    assert cached["mean_cache_read_tokens"].to_list() == [0.0, 550.0]
+    assert cached["mean_cache_creation_tokens"].to_list() == [0.0, 50.0]
+    summary = conversation_summary(pl.DataFrame(rows, schema=TURNS_SCHEMA))
+    assert summary["context_tokens_by_turn"].to_list() == [[300, 700], [300, 700]]
+    assert summary["input_tokens_by_turn"].to_list() == [[300, 700], [300, 100]]

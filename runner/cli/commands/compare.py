@@ -22,10 +22,12 @@ from runner.analysis import (
     evidence_report,
     load_run,
 )
-from runner.analysis.runs import load_scores, run_prices
+from runner.analysis.runs import is_url, load_scores, run_prices
 from runner.analysis.summary import client_lag_note, summarize
+from runner.analysis.thresholds import Threshold
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
 from runner.cli.gates import RunTables, check_thresholds
+from runner.cli.locations import Run, run_argument, run_name, unpriced_note
 from runner.cli.terminal import (
     fit_table,
     fits,
@@ -36,6 +38,7 @@ from runner.cli.terminal import (
 )
 from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.prices import load_prices
+from runner.errors import UsageError
 from runner.report.numbers import INTERVAL, interval_column
 from runner.report.sections import QUANTITIES
 
@@ -44,7 +47,7 @@ JSON_COLUMNS = tuple(c for c in COMPARE_COLUMNS if c != "n")  # the documented J
 
 
 @click.command("compare")
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@run_argument
 @click.option("--baseline", default=None, help="The arm to compare against (default: baseline).")
 @click.option("--format", "form", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option("--prices", type=click.Path(path_type=Path), help="A price TOML overriding prices.")
@@ -54,7 +57,7 @@ JSON_COLUMNS = tuple(c for c in COMPARE_COLUMNS if c != "n")  # the documented J
 @click.pass_context
 def compare_command(
     ctx: click.Context,
-    run_dir: Path,
+    run_dir: Run,
     baseline: str | None,
     form: str,
     prices: Path | None,
@@ -62,10 +65,17 @@ def compare_command(
     fail_on: Sequence[str],
     log_format: str | None,
 ) -> None:
-    """Compare each arm of RUN_DIR with the baseline arm: deltas, 95% CIs, p-values."""
+    """Compare each arm of RUN_DIR (a run directory, or the URL of one) with the baseline
+    arm: deltas, 95% CIs, p-values."""
     thresholds = parse_fail_on(fail_on)
-    priced_with = load_prices(prices, run_prices(run_dir)) if prices is not None else None
-    results = load_run(run_dir, prices=priced_with)
+    beside = _for_thresholds(run_dir, thresholds)  # before anything is read or printed
+    log = command_log(ctx, log_format)
+    if prices is None:
+        priced_with = None
+    else:
+        priced_with = load_prices(prices, None if is_url(run_dir) else run_prices(run_dir))
+    with unpriced_note(run_dir, priced_with is not None, log):
+        results = load_run(run_dir, prices=priced_with)
     tables = RunTables(results, summarize(results), load_scores(run_dir))  # read once
     chosen = baseline or default_baseline(results)
     with flag_errors():
@@ -80,13 +90,26 @@ def compare_command(
         if note is not None:
             click.echo(note, err=True)
     if thresholds:
-        check_thresholds(thresholds, run_dir, tables, command_log(ctx, log_format))
+        check_thresholds(thresholds, beside, tables, log)
 
 
-def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Path, chosen: str) -> None:
+def _for_thresholds(run: Run, thresholds: Sequence[Threshold]) -> Path | None:
+    """The run directory `regress.` thresholds look beside (None: a URL has no earlier runs;
+    a UsageError when one is asked for there)."""
+    if isinstance(run, Path):
+        return run
+    if any(t.kind == "regress" for t in thresholds):
+        raise UsageError(
+            f"--fail-on regress.*: {run} is a URL; a regress threshold compares with the "
+            "earlier runs beside a local run directory."
+        )
+    return None
+
+
+def _print_tables(table: pl.DataFrame, results: pl.LazyFrame, run_dir: Run, chosen: str) -> None:
     console = out_console()
     shown = for_reading(table)
-    full = render_table(shown, f"{run_dir.name}: arms vs {chosen}", together=QUANTITIES)
+    full = render_table(shown, f"{run_name(run_dir)}: arms vs {chosen}", together=QUANTITIES)
     if fits(console, full):
         console.print(full)
     else:

@@ -288,7 +288,8 @@ def _print_scores(console: Console, tables: RunTables) -> None:
 
 CONVERSATION_HEADERS = {
     "conversations": "n", "mean_turns": "turns", "mean_tool_calls": "tool calls",
-    "input_tokens_by_turn": "input tokens by turn",
+    "context_tokens_by_turn": "context tokens by turn",
+    "input_tokens_by_turn": "uncached input tokens by turn",
     "output_tokens_by_turn": "output tokens by turn",
 }  # fmt: skip
 
@@ -299,12 +300,15 @@ def _print_conversations(console: Console, experiment: Experiment, run_dir: Path
     if turns.select(pl.len()).collect().item() == 0:
         return
     table = conversation_summary(turns).with_columns(
-        pl.col("input_tokens_by_turn", "output_tokens_by_turn")
+        pl.col("context_tokens_by_turn", "input_tokens_by_turn", "output_tokens_by_turn")
         .list.eval(pl.element().cast(pl.String))
         .list.join(" · ")
     )
-    title = f"{experiment.name}: conversations per arm (means over conversations)"
-    droppable = ("output_tokens_by_turn",)
+    title = (
+        f"{experiment.name}: conversations per arm (means over conversations; a turn's "
+        "context tokens = input + cache read + cache write)"
+    )
+    droppable = ("output_tokens_by_turn", "input_tokens_by_turn")
     whole = ("model", "arm")
     console.print(fit_table(console, table, title, CONVERSATION_HEADERS, droppable, whole=whole))
 

@@ -14,10 +14,11 @@ from pathlib import Path
 import anyio
 import click
 
-from runner.analysis.runs import load_run
+from runner.analysis.runs import load_judge_requests, load_run
 from runner.analysis.scores import judge_totals, score_summary
 from runner.cli.commands.options import command_log, emulator_option, log_format_option
 from runner.cli.emulator_settings import emulator_config
+from runner.cli.locations import Run, local_run, run_argument
 from runner.cli.scoring import check_every_scorer_scored, score_table
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
@@ -33,7 +34,7 @@ from runner.run.services import http_client
 
 
 @click.command("score")
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@run_argument
 @click.option(
     "--experiment",
     "experiment_file",
@@ -54,7 +55,7 @@ from runner.run.services import http_client
 @click.pass_context
 def score_command(
     ctx: click.Context,
-    run_dir: Path,
+    run_dir: Run,
     experiment_file: Path | None,
     names: Sequence[str],
     local: bool,
@@ -68,7 +69,7 @@ def score_command(
     experiment's target (or --base-url, or the emulator with --local)."""
     if emulator_settings and not local:
         raise UsageError("--emulator settings only apply with --local.")
-    directory = RunDirectory.open(run_dir)
+    directory = RunDirectory.open(local_run(run_dir, "score"))
     env = Environment.from_os()
     loaded = load_experiment(_experiment_path(directory, experiment_file), env_base_url=None)
     log = command_log(ctx, log_format)
@@ -85,13 +86,14 @@ def score_command(
             _score, experiment.experiment, directory, chosen, judges, url, env, local
         )
     written = ", ".join(f"{name} ({count} rows)" for name, count in counts.items())
-    click.echo(f"Scored {run_dir.name}: {written}.")
-    scores = read_scores(run_dir)
-    summary = score_summary(load_run(run_dir), scores)
+    click.echo(f"Scored {directory.path.name}: {written}.")
+    scores = read_scores(directory.path)
+    summary = score_summary(load_run(directory.path), scores)
     console = out_console()
     console.print(score_table(console, summary, "scores per arm"))
     if judges:
-        console.print(fit_table(console, judge_totals(directory.path), "judge requests"))
+        judged = judge_totals(load_judge_requests(directory.path))
+        console.print(fit_table(console, judged, "judge requests"))
     check_every_scorer_scored(scores, log, [s.name for s in chosen])
 
 
