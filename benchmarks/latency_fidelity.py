@@ -10,7 +10,8 @@ same transport, timing each request with the least work possible and measuring t
 lag, is the floor this machine allows. After each run the emulator's own lateness is read
 from `GET /_emulator/lateness` and joined by request id. A request's server lateness is how
 far behind the latency model its last write went out, counted from the request's arrival
-(when the emulator's parser began reading it), plus how long it may have waited before that:
+(when the emulator's parser began reading it, less how long its bytes had waited in the
+kernel, to within the kernel's 10 ms count), plus how long it may have waited before that:
 the emulator loop's lag when the handler started, at most the time the request took from
 being sent to its arrival (the machine's one wall clock, which client and emulator share).
 

@@ -28,7 +28,7 @@ from runner.emulator.accept import Acceptor
 from runner.emulator.app import EmulatorApp, create_app
 from runner.emulator.config import EmulatorConfig
 from runner.emulator.latency import LOOP_TIMER
-from runner.emulator.lateness import ARRIVED
+from runner.emulator.lateness import ARRIVED, queued_s
 from runner.emulator.ratelimit import Clock
 from runner.emulator.wire import ConnectionDropped
 
@@ -62,9 +62,10 @@ def server_stack() -> tuple[str, str]:
 
 
 def _stamping(http: str) -> str | type[asyncio.Protocol]:
-    """The HTTP protocol to serve with: for httptools, one that stamps when it began parsing
-    each request (`lateness.ARRIVED`), so the latency model counts from the request's
-    arrival, not from when a busy loop got round to its handler."""
+    """The HTTP protocol to serve with: for httptools, one that stamps when each request
+    arrived (`lateness.ARRIVED`): when it began parsing it, less how long its bytes had waited
+    in the kernel (`lateness.queued_s`), so the latency model counts from the request's
+    arrival, not from when a busy loop got round to reading it or to its handler."""
     if http != "httptools":
         return http
     from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -72,7 +73,8 @@ def _stamping(http: str) -> str | type[asyncio.Protocol]:
     class Stamped(HttpToolsProtocol):
         def on_message_begin(self) -> None:
             super().on_message_begin()
-            self.scope["state"][ARRIVED] = LOOP_TIMER.now()
+            waited = queued_s(self.transport.get_extra_info("socket"))
+            self.scope["state"][ARRIVED] = LOOP_TIMER.now() - waited
 
     return Stamped
 

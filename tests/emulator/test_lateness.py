@@ -4,6 +4,8 @@ request, and its loop's lag, reported at `GET /_emulator/lateness` (fake timers,
 from __future__ import annotations
 
 import json
+import socket
+import struct
 import time
 
 import anyio
@@ -12,7 +14,14 @@ import pytest
 
 from runner.emulator import EmulatorApp, EmulatorConfig, EmulatorServer, create_app
 from runner.emulator.latency import Pacer
-from runner.emulator.lateness import ARRIVED, LATENESS_PATH, Lateness, LatenessLog, LoopLag
+from runner.emulator.lateness import (
+    ARRIVED,
+    LATENESS_PATH,
+    Lateness,
+    LatenessLog,
+    LoopLag,
+    queued_s,
+)
 from runner.emulator.server import server_stack
 from runner.emulator.wire import Message
 from tests.emulator.support import FAST, HEADERS, TODAY, body
@@ -302,3 +311,49 @@ async def test_the_schedule_counts_from_when_the_request_arrived() -> None:
         (logged,) = (await client.get(LATENESS_PATH)).json()["requests"]
     assert logged["took_ms"] == pytest.approx(300.0)
     assert logged["late_ms"] == pytest.approx(0.0, abs=1e-6)
+
+
+class Info:
+    """A socket stand-in whose TCP_INFO says data was last received `ms` ago (or fails)."""
+
+    def __init__(self, ms: int | None) -> None:
+        self.ms = ms
+
+    def getsockopt(self, level: int, option: int, buflen: int, /) -> bytes:
+        if self.ms is None:
+            raise OSError("not a TCP socket")
+        return bytes(8) + bytes(11 * 4) + struct.pack("=I", self.ms) + bytes(buflen - 56)
+
+
+@pytest.mark.skipif(not hasattr(socket, "TCP_INFO"), reason="TCP_INFO is Linux's")
+@pytest.mark.parametrize(
+    ("ms", "queued"),
+    [
+        pytest.param(250, 0.240, id="waited-250ms"),
+        pytest.param(4, 0.0, id="within-a-jiffy"),
+        pytest.param(None, 0.0, id="no-tcp-info"),
+    ],
+)
+def test_the_kernel_wait_is_read_from_tcp_info_less_a_jiffy(ms: int | None, queued: float) -> None:
+    """Bytes the kernel got 250 ms ago waited at least 240 ms (its count is jiffy-coarse);
+    within a jiffy, or on a socket without TCP_INFO, nothing is claimed."""
+    assert queued_s(Info(ms)) == pytest.approx(queued)
+
+
+def test_without_a_socket_nothing_waited() -> None:
+    """A transport with no socket (ASGI in process) reports no kernel wait."""
+    assert queued_s(None) == 0.0
+
+
+def test_a_real_connection_reports_a_wait_no_longer_than_it_was() -> None:
+    """On a loopback connection just written to, the reading never exceeds the time since."""
+    with (
+        socket.create_server(("127.0.0.1", 0)) as listener,
+        socket.create_connection(listener.getsockname()) as client,
+    ):
+        written = time.monotonic()
+        client.sendall(b"GET / HTTP/1.1\r\n\r\n")
+        conn, _ = listener.accept()
+        with conn:
+            conn.recv(64, socket.MSG_PEEK)
+            assert 0.0 <= queued_s(conn) <= time.monotonic() - written
