@@ -61,7 +61,17 @@ WORDS = [
 def synthetic_results(rows: int, seed: int = 0) -> pl.DataFrame:
     """About `rows` result rows with the results schema (whole cases x models x arms x repeats)."""
     cases = max(1, rows // (len(MODELS) * len(ARMS) * REPEATS))
-    grid = (
+    grid = _grid(cases)
+    frame = grid.with_columns(*_measured(grid.height, seed), *_fixed())
+    return frame.select(
+        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
+        for name, dtype in RESULTS_SCHEMA.items()
+    )
+
+
+def _grid(cases: int) -> pl.DataFrame:
+    """Every case x model x arm x repeat, one row each."""
+    return (
         pl.DataFrame({R.case_id: [f"case-{i}" for i in range(cases)]})
         .join(pl.DataFrame({R.model: list(MODELS)}), how="cross")
         .join(pl.DataFrame({R.arm: list(ARMS)}), how="cross")
@@ -69,36 +79,41 @@ def synthetic_results(rows: int, seed: int = 0) -> pl.DataFrame:
             pl.DataFrame({R.repeat: list(range(REPEATS))}, schema={R.repeat: pl.Int32}), how="cross"
         )
     )
-    n = grid.height
+
+
+def _measured(n: int, seed: int) -> list[pl.Expr]:
+    """The columns that vary: 2% errors, noisy latencies and tokens, `slow` +30 ms."""
     noise = pl.int_range(n).hash(seed) % 10_000 / 10_000.0
     planted = pl.when(pl.col(R.arm) == "slow").then(30.0).otherwise(0.0)
     ok = (pl.int_range(n).hash(seed + 1) % 100) >= 2
-    frame = grid.with_columns(
+    return [
+        pl.when(ok).then(pl.lit("ok")).otherwise(pl.lit("error")).alias(R.status),
+        pl.when(ok).then(None).otherwise(pl.lit("overloaded")).alias(R.error_type),
+        (200.0 + 100.0 * noise + planted).alias(R.latency_ms),
+        (100.0 + 50.0 * noise + planted).alias(R.ttft_ms),
+        (20 + (noise * 40).cast(pl.Int64)).alias(R.output_tokens),
+        _text(seed).alias(R.text),
+    ]
+
+
+def _fixed() -> list[pl.Expr]:
+    """The columns every row holds the same, or derives from its key alone."""
+    return [
         pl.lit("bench").alias(R.run_id),
         pl.format("{}|{}|{}|{}", R.case_id, R.model, R.arm, R.repeat).alias(R.request_key),
         pl.col(R.arm).replace_strict(ARMS, return_dtype=pl.List(pl.String)).alias(R.betas),
-        pl.when(ok).then(pl.lit("ok")).otherwise(pl.lit("error")).alias(R.status),
-        pl.when(ok).then(None).otherwise(pl.lit("overloaded")).alias(R.error_type),
         pl.lit(1, pl.Int32).alias(R.attempts),
         pl.lit(0.0).alias(R.queue_ms),
         pl.lit(0.0).alias(R.backoff_ms),
-        (200.0 + 100.0 * noise + planted).alias(R.latency_ms),
-        (100.0 + 50.0 * noise + planted).alias(R.ttft_ms),
         pl.lit(datetime(2026, 11, 1, tzinfo=UTC)).alias(R.started_at),
         pl.lit(datetime(2026, 11, 1, tzinfo=UTC)).alias(R.finished_at),
-        _text(seed).alias(R.text),
         pl.lit("end_turn").alias(R.stop_reason),
         pl.lit(30, pl.Int64).alias(R.input_tokens),
-        (20 + (noise * 40).cast(pl.Int64)).alias(R.output_tokens),
         pl.lit(0, pl.Int64).alias(R.cache_creation_input_tokens),
         pl.lit(0, pl.Int64).alias(R.cache_read_input_tokens),
         pl.lit(["text"]).alias(R.content_types),
         _evidence().alias(R.evidence),
-    )
-    return frame.select(
-        pl.col(name).cast(dtype) if name in frame.columns else pl.lit(None, dtype).alias(name)
-        for name, dtype in RESULTS_SCHEMA.items()
-    )
+    ]
 
 
 def _text(seed: int) -> pl.Expr:
