@@ -15,6 +15,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import anyio
 import polars as pl
@@ -22,6 +23,9 @@ import polars as pl
 from benchmarks.support import ARMS, MODEL, emulator_process, experiment, new_run, run_through
 from runner.results.schema import A, R
 from runner.results.store import read_attempts, read_results
+
+if TYPE_CHECKING:
+    from anthropic import AsyncAnthropic
 
 LATENCY = ("ttft_ms=50", "ms_per_output_token=1", "jitter=0.1")
 
@@ -72,19 +76,9 @@ async def official_sdk(url: str, requests: int, concurrency: int, stream: bool) 
 
     async def one(i: int) -> None:
         nonlocal failures
-        arm = ARMS[i % len(ARMS)]
         async with semaphore:
             try:
-                reply = await client.beta.messages.create(
-                    model=MODEL,
-                    max_tokens=32,
-                    stream=stream,
-                    betas=list(arm.betas),
-                    messages=[{"role": "user", "content": f"Question {i}: say something."}],
-                )
-                if stream:
-                    async for _ in reply:  # type: ignore[union-attr]
-                        pass
+                await _sdk_request(client, i, stream)
             except anthropic.APIError:
                 failures += 1
 
@@ -95,6 +89,21 @@ async def official_sdk(url: str, requests: int, concurrency: int, stream: bool) 
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     await client.close()
     return Figures("official SDK", wall, cpu * 1000 / requests, statuses.count(429), failures)
+
+
+async def _sdk_request(client: AsyncAnthropic, i: int, stream: bool) -> None:
+    """Request `i` as the SDK sends it (its arm's betas), a stream read to the end."""
+    arm = ARMS[i % len(ARMS)]
+    reply = await client.beta.messages.create(
+        model=MODEL,
+        max_tokens=32,
+        stream=stream,
+        betas=list(arm.betas),
+        messages=[{"role": "user", "content": f"Question {i}: say something."}],
+    )
+    if stream:
+        async for _ in reply:  # type: ignore[union-attr]
+            pass
 
 
 def main() -> None:
