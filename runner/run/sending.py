@@ -17,7 +17,6 @@ import anyio
 from anyio.streams.memory import MemoryObjectSendStream
 
 from runner.config.types import Experiment
-from runner.http.client import MessagesClient
 from runner.http.lag import LoopLag
 from runner.plan.matrix import PlannedRequest
 from runner.results.store import RunDirectory
@@ -25,7 +24,7 @@ from runner.results.writer import Row, RowWriter
 from runner.run.execute import RequestContext, Unwatched
 from runner.run.lanes import AttemptForwarder, Lane, Prior, start_model_lane
 from runner.run.scoring import DroppedAttempts, LiveScoring, judge_lane, score_session
-from runner.run.services import RunServices, Sender
+from runner.run.services import RunServices, Sender, messages_client
 from runner.run.stop import Stop
 from runner.schedule.scheduler import Scheduler
 
@@ -77,9 +76,10 @@ async def record(session: Session, todo: list[PlannedRequest], sender: Sender | 
 async def score_after(session: Session, run_dir: RunDirectory) -> None:
     """Score what the workers did not (batch results, earlier sessions), then run the judges."""
     experiment, services = session.experiment, session.services
+    client = messages_client(experiment, services)
     context = RequestContext(
-        session.run_id, _client(experiment, services), experiment.run.retry, services.clock,
-        services.sleep, DroppedAttempts(),
+        session.run_id, client, experiment.run.retry, services.clock, services.sleep,
+        DroppedAttempts(),
     )  # fmt: skip
     await score_session(experiment, run_dir, judge_lane(experiment, context, session.schedulers))
 
@@ -90,7 +90,7 @@ async def _send_all(
     experiment, services, stop = session.experiment, session.services, session.stop
     context = RequestContext(
         session.run_id,
-        _client(experiment, services),
+        messages_client(experiment, services),
         experiment.run.retry,
         services.clock,
         services.sleep,
@@ -107,14 +107,3 @@ async def _send_all(
                 mine = [p for p in todo if p.model == model]
                 if mine:
                     start_model_lane(group, lane, mine, rows)
-
-
-def _client(experiment: Experiment, services: RunServices) -> MessagesClient:
-    return MessagesClient(
-        services.http,
-        experiment.target,
-        services.api_key,
-        timeout_s=experiment.run.timeout_s,
-        clock=services.clock,
-        lag=services.lag,
-    )

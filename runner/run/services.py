@@ -11,6 +11,8 @@ import httpx
 from anyio.streams.memory import MemoryObjectSendStream
 
 from runner.clock import Clock, MonotonicClock, Sleep, real_sleep
+from runner.config.types import Experiment
+from runner.http.client import MessagesClient
 from runner.http.lag import LoopLag
 from runner.http.transport import PooledTransport, RunClient
 from runner.plan.matrix import PlannedRequest
@@ -43,6 +45,19 @@ class RunServices:
     ) -> RunServices:
         """Real time and sleep."""
         return cls(http, api_key, MonotonicClock(), real_sleep, observer)
+
+
+def messages_client(experiment: Experiment, services: RunServices) -> MessagesClient:
+    """The run's Messages API client: over `services.http`, timed by `services.clock`, marking
+    loop lag on `services.lag` when there is one."""
+    return MessagesClient(
+        services.http,
+        experiment.target,
+        services.api_key,
+        timeout_s=experiment.run.timeout_s,
+        clock=services.clock,
+        lag=services.lag,
+    )
 
 
 class Sender(Protocol):

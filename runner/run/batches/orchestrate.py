@@ -11,6 +11,7 @@ unfinished request (results are free to read), so nothing is paid for twice.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from anyio.streams.memory import MemoryObjectSendStream
 from runner.clock import utc_now
 from runner.config.types import Experiment
 from runner.errors import BatchNotProcessed, NotMessagesAPI, RequestFailed
-from runner.http.client import AttemptOutcome, MessagesClient, PreparedRequest
+from runner.http.client import AttemptOutcome, PreparedRequest
 from runner.http.retry import retried
 from runner.plan.matrix import PlannedRequest
 from runner.results.writer import Row
@@ -32,7 +33,7 @@ from runner.run.batches.chunks import Chunk, chunk_requests
 from runner.run.batches.collect import outcome_of
 from runner.run.batches.ledger import BatchLedger, BatchRecord
 from runner.run.rows import Totals, attempt_row, result_row
-from runner.run.services import RunServices
+from runner.run.services import RunServices, messages_client
 
 BATCHES_PATH = "/v1/messages/batches"
 
@@ -73,13 +74,8 @@ class BatchSender:
         self._services = services
         self._ledger = BatchLedger(run_dir)
         self._options = options or BatchOptions()
-        self._client = MessagesClient(
-            services.http,
-            experiment.target,
-            services.api_key,
-            timeout_s=experiment.run.timeout_s,
-            clock=services.clock,
-        )
+        # No loop lag is marked: a batch's result is not one HTTP exchange the client timed.
+        self._client = messages_client(experiment, dataclasses.replace(services, lag=None))
 
     async def __call__(
         self,
