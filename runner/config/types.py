@@ -85,6 +85,15 @@ class Arm:
         """The `anthropic-beta` value, or None when the arm sends no such header."""
         return ",".join(self.betas) if self.betas else None
 
+    def request_headers(self) -> dict[str, str]:
+        """The headers the arm's requests carry: its own, plus `anthropic-beta` when it has
+        betas (a new dict each call, for the caller to keep)."""
+        headers = dict(self.headers)
+        beta = self.beta_header
+        if beta is not None:
+            headers["anthropic-beta"] = beta
+        return headers
+
 
 ToolFunction = Callable[[JSONObject], object]
 

@@ -117,10 +117,7 @@ def prepare(
     scheduler should expect it to cost."""
     body = request_body(experiment, planned, messages)
     encoded = json.dumps(body, separators=(",", ":")).encode()
-    headers = dict(planned.arm.headers)
-    beta = planned.arm.beta_header
-    if beta is not None:
-        headers["anthropic-beta"] = beta
+    headers = planned.arm.request_headers()
     prepared = PreparedRequest(MESSAGES_PATH, encoded, headers, experiment.run.stream)
     return prepared, Cost(estimate_input_tokens(body), _max_tokens(body))
 

@@ -64,10 +64,7 @@ def count_tokens_request(experiment: Experiment, arm: Arm, model: str) -> Prepar
     body: JSONObject = {"model": model, "messages": list(case.messages)}
     if case.system is not None:
         body["system"] = case.system
-    headers = dict(arm.headers)
-    if arm.beta_header is not None:
-        headers["anthropic-beta"] = arm.beta_header
-    return PreparedRequest(COUNT_TOKENS_PATH, json.dumps(body).encode(), headers)
+    return PreparedRequest(COUNT_TOKENS_PATH, json.dumps(body).encode(), arm.request_headers())
 
 
 def _verdict(error: RequestFailed | None) -> tuple[str, str]:

@@ -109,7 +109,8 @@ class BatchSender:
         created: dict[BatchRecord, list[str]] = {}
         chunks = chunk_requests(self._experiment, fresh, max_requests=self._options.max_requests)
         for chunk in chunks:
-            outcome = await self._call(PreparedRequest(BATCHES_PATH, chunk.body, _headers(chunk)))
+            headers = chunk.arm.request_headers()
+            outcome = await self._call(PreparedRequest(BATCHES_PATH, chunk.body, headers))
             if outcome.error is not None or outcome.message is None:
                 await self._fail_all(chunk.requests, outcome, state, rows)
                 continue
@@ -225,13 +226,6 @@ def _unreadable(exc: RequestFailed | ValueError, batch_id: str) -> RequestFailed
     if isinstance(exc, RequestFailed):
         return exc
     return NotMessagesAPI(f"The results of batch {batch_id} could not be read: {exc}.")
-
-
-def _headers(chunk: Chunk) -> dict[str, str]:
-    headers = dict(chunk.arm.headers)
-    if chunk.arm.beta_header is not None:
-        headers["anthropic-beta"] = chunk.arm.beta_header
-    return headers
 
 
 def _record(batch: dict[str, Any], chunk: Chunk, round_number: int) -> BatchRecord:
