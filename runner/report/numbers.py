@@ -17,6 +17,7 @@ from typing import Any
 import polars as pl
 
 Formatter = Callable[[Any], str]
+_Column = Callable[[list[Any]], list[str]]  # a column's values -> their texts
 
 MISSING = "\N{EM DASH}"
 
@@ -96,22 +97,31 @@ def table_texts(
     other float column with the column's; the rest by `plain`. `fixed(value, decimals)`
     prints a value with given decimals (`format_fixed`, or a table's own way with missing).
     A `together` cell holding a list (an `interval_column`) reads `[low, high]`."""
-    formats = formats or {}
     joint = [name for name in together if name in frame.columns]
     per_row = [shared_decimals(_flat(values)) for values in frame.select(joint).iter_rows()]
-    cells = []
-    for name, dtype in frame.schema.items():
-        values = frame[name].to_list()
-        if name in formats:
-            cells.append([formats[name](value) for value in values])
-        elif name in joint:
-            cells.append([_joint(fixed, v, d) for v, d in zip(values, per_row, strict=True)])
-        elif dtype.is_float():
-            decimals = shared_decimals(values)
-            cells.append([fixed(value, decimals) for value in values])
-        else:
-            cells.append([plain(value) for value in values])
-    return cells
+    own: dict[str, _Column] = {name: _row_decimals(fixed, per_row) for name in joint}
+    own.update({name: _each(formatter) for name, formatter in (formats or {}).items()})
+    floats, rest = _column_decimals(fixed), _each(plain)
+    return [
+        own.get(name, floats if dtype.is_float() else rest)(frame[name].to_list())
+        for name, dtype in frame.schema.items()
+    ]
+
+
+def _each(formatter: Formatter) -> _Column:
+    return lambda values: [formatter(value) for value in values]
+
+
+def _column_decimals(fixed: Callable[[object, int], str]) -> _Column:
+    def texts(values: list[Any]) -> list[str]:
+        decimals = shared_decimals(values)
+        return [fixed(value, decimals) for value in values]
+
+    return texts
+
+
+def _row_decimals(fixed: Callable[[object, int], str], per_row: Sequence[int]) -> _Column:
+    return lambda values: [_joint(fixed, v, d) for v, d in zip(values, per_row, strict=True)]
 
 
 INTERVAL = "95% CI"
