@@ -19,20 +19,25 @@ from runner.errors import RunFailed
 from runner.results.manifest import Counts, Manifest, RunStatus
 from runner.results.store import RunDirectory, table_counts
 from runner.results.writer import RowWriter
+from runner.run.sending import SessionParts
 from runner.run.stop import Stop
 
 
 async def close(
-    run_dir: RunDirectory,
-    manifest: Manifest,
-    writer: RowWriter,
-    stop: Stop,
-    failure: Exception | None,
-    scrub: Callable[[str], str],
+    parts: SessionParts, run_dir: RunDirectory, manifest: Manifest, failure: Exception | None
 ) -> Manifest:
     """Compact (not after a failure) and write the closing manifest; returns it."""
-    writer.journal.close()
-    closed = await _closed(run_dir, manifest, _session_counts(writer), stop, failure, scrub)
+    parts.writer.journal.close()
+    written = _session_counts(parts.writer)
+    if failure is None:
+        counts = await _compacted(run_dir, manifest.counts.planned)
+    else:  # not compacted: the parts and the journal are kept for a resume
+        counts = manifest.counts
+    why = _why_failed(failure, parts.stop)
+    status = _status(why, parts.stop)
+    closed = manifest.finished(status, utc_now(), counts, written)
+    if why is not None:
+        closed = dataclasses.replace(closed, failure=parts.scrub(why))
     run_dir.write_manifest(closed)
     return closed
 
@@ -44,28 +49,23 @@ def run_failed(run_dir: RunDirectory, failure: Exception, scrub: Callable[[str],
     return error
 
 
-async def _closed(
-    run_dir: RunDirectory,
-    manifest: Manifest,
-    session: Counts,
-    stop: Stop,
-    failure: Exception | None,
-    scrub: Callable[[str], str],
-) -> Manifest:
+def _why_failed(failure: Exception | None, stop: Stop) -> str | None:
+    """The unexpected error's first cause, or the target watch's verdict; None if neither."""
     if failure is not None:
-        closed = manifest.finished(RunStatus.FAILED, utc_now(), manifest.counts, session)
         leaf = _first_leaf(failure)
-        return dataclasses.replace(closed, failure=scrub(f"{type(leaf).__name__}: {leaf}"))
-    counts = await _compacted(run_dir, manifest.counts.planned)
-    if stop.unusable is not None:
-        closed = manifest.finished(RunStatus.FAILED, utc_now(), counts, session)
-        return dataclasses.replace(closed, failure=scrub(str(stop.unusable)))
-    status = RunStatus.INTERRUPTED if stop.signals else RunStatus.COMPLETE
-    return manifest.finished(status, utc_now(), counts, session)
+        return f"{type(leaf).__name__}: {leaf}"
+    return str(stop.unusable) if stop.unusable is not None else None
+
+
+def _status(why_failed: str | None, stop: Stop) -> RunStatus:
+    if why_failed is not None:
+        return RunStatus.FAILED
+    return RunStatus.INTERRUPTED if stop.signals else RunStatus.COMPLETE
 
 
 async def _compacted(run_dir: RunDirectory, planned: int) -> Counts:
-    """Retire the journal, compact the parts, and count what the run's tables hold."""
+    """Retire the journal (the writer has flushed everything it holds), compact the parts,
+    and count what the run's tables hold."""
     run_dir.retire_journal()
     await anyio.to_thread.run_sync(run_dir.compact)
     return Counts(planned=planned, **table_counts(run_dir.path))

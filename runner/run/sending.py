@@ -30,7 +30,7 @@ from runner.schedule.scheduler import Scheduler
 
 
 @dataclass(frozen=True)
-class Session:
+class SessionParts:
     """What one session's sending needs, wired once when the run starts."""
 
     experiment: Experiment
@@ -60,7 +60,7 @@ def schedulers(experiment: Experiment, services: RunServices) -> dict[str, Sched
     }
 
 
-async def record(session: Session, todo: list[PlannedRequest], sender: Sender | None) -> None:
+async def record(session: SessionParts, todo: list[PlannedRequest], sender: Sender | None) -> None:
     """Send `todo` (through the model lanes, or `sender` when given) and write every row."""
     send, receive = anyio.create_memory_object_stream[Row](max_buffer_size=1024)
     async with anyio.create_task_group() as outer:
@@ -73,7 +73,7 @@ async def record(session: Session, todo: list[PlannedRequest], sender: Sender | 
                 await sender(todo, send, session.prior.attempts)
 
 
-async def score_after(session: Session, run_dir: RunDirectory) -> None:
+async def score_after(session: SessionParts, run_dir: RunDirectory) -> None:
     """Score what the workers did not (batch results, earlier sessions), then run the judges."""
     experiment, services = session.experiment, session.services
     client = messages_client(experiment, services)
@@ -85,7 +85,7 @@ async def score_after(session: Session, run_dir: RunDirectory) -> None:
 
 
 async def _send_all(
-    session: Session, todo: list[PlannedRequest], rows: MemoryObjectSendStream[Row]
+    session: SessionParts, todo: list[PlannedRequest], rows: MemoryObjectSendStream[Row]
 ) -> None:
     experiment, services, stop = session.experiment, session.services, session.stop
     context = RequestContext(

@@ -32,7 +32,7 @@ from runner.run.closing import close, run_failed
 from runner.run.heap import frozen_heap
 from runner.run.lanes import Prior
 from runner.run.resume import Continuation
-from runner.run.sending import Session, record, schedulers, score_after
+from runner.run.sending import SessionParts, record, schedulers, score_after
 from runner.run.services import RunServices, Sender, http_client
 from runner.run.stop import Stop, watch_signals
 from runner.run.target import TargetWatch
@@ -121,7 +121,7 @@ def _wire(
     run_id: str,
     services: RunServices,
     continuing: Continuation | None,
-) -> Session:
+) -> SessionParts:
     """The session's parts: its stop (signals and the target watch), writer, prior attempts,
     schedulers and loop-lag ticker (made here unless `services` brings one)."""
     stop = Stop(resume=services.names.given("resume", str(run_dir.path)))
@@ -132,11 +132,11 @@ def _wire(
     lag = services.lag or LoopLag()
     services = dataclasses.replace(services, lag=lag)
     scrub = Redactor((services.api_key,)).scrub
-    return Session(experiment, run_id, services, writer, stop, prior, paced, lag, scrub)
+    return SessionParts(experiment, run_id, services, writer, stop, prior, paced, lag, scrub)
 
 
 async def _guarded(
-    session: Session,
+    session: SessionParts,
     run_dir: RunDirectory,
     manifest: Manifest,
     todo: list[PlannedRequest],
@@ -150,14 +150,13 @@ async def _guarded(
         failure = await _send_and_score(session, run_dir, todo, sender)
         telemetry = {m: s.telemetry() for m, s in session.schedulers.items()}
         manifest = dataclasses.replace(manifest, scheduler=telemetry)
-        stop, writer = session.stop, session.writer
-        manifest = await close(run_dir, manifest, writer, stop, failure, session.scrub)
+        manifest = await close(session, run_dir, manifest, failure)
         guard.cancel_scope.cancel()  # the watcher and the ticker never end by themselves
     return manifest, failure
 
 
 async def _send_and_score(
-    session: Session, run_dir: RunDirectory, todo: list[PlannedRequest], sender: Sender | None
+    session: SessionParts, run_dir: RunDirectory, todo: list[PlannedRequest], sender: Sender | None
 ) -> Exception | None:
     """Record the session, then (unless a signal came) score it; an unexpected error is
     returned, to be recorded in the manifest and raised as RunFailed."""
@@ -172,7 +171,7 @@ async def _send_and_score(
 
 
 def _outcome(
-    session: Session, run_dir: RunDirectory, manifest: Manifest, failure: Exception | None
+    session: SessionParts, run_dir: RunDirectory, manifest: Manifest, failure: Exception | None
 ) -> RunOutcome:
     if failure is not None:
         raise run_failed(run_dir, failure, session.scrub) from failure
