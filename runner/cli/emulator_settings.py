@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +41,13 @@ def emulator_config(settings: Iterable[str], base: EmulatorConfig | None = None)
         else:
             changes[key] = _convert(setting, key, value)
     return dataclasses.replace(base or EmulatorConfig(), beta_effects=tuple(effects), **changes)
+
+
+def local_only(settings: Sequence[str], local: bool) -> None:
+    """UsageError when `--emulator` settings are given without `--local` (nothing would
+    use them)."""
+    if settings and not local:
+        raise UsageError("--emulator settings only apply with --local.")
 
 
 def setting_names() -> list[str]:

@@ -25,7 +25,7 @@ from runner.cli.commands.options import (
     log_format_option,
     results_option,
 )
-from runner.cli.emulator_settings import emulator_config
+from runner.cli.emulator_settings import emulator_config, local_only
 from runner.cli.gates import RunTables, check_thresholds
 from runner.cli.logs import EventLog
 from runner.cli.scoring import check_every_scorer_scored, score_table
@@ -41,7 +41,7 @@ from runner.cli.translate import flag_errors, parse_fail_on
 from runner.config.environment import Environment
 from runner.config.prices import pricing_note
 from runner.config.types import Experiment
-from runner.errors import ArmsFailed, RunFailed, TargetUnusable, UsageError
+from runner.errors import ArmsFailed, RunFailed, TargetUnusable
 from runner.results.manifest import RunStatus
 from runner.results.schema import R, ResultRow
 from runner.results.store import read_turns
@@ -117,8 +117,7 @@ def run(
 ) -> None:
     """Run EXPERIMENT and print the per-arm summary."""
     thresholds = parse_fail_on(fail_on)
-    if emulator_settings and not local:
-        raise UsageError("--emulator settings only apply with --local.")
+    local_only(emulator_settings, local)
     options = LaunchOptions(
         experiment=experiment, results_dir=results_dir, local=local, base_url=base_url,
         run_id=run_id, concurrency=concurrency, emulator=emulator_config(emulator_settings),

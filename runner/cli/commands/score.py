@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import anyio
@@ -17,8 +18,9 @@ import click
 from runner.analysis.runs import load_judge_requests, load_run
 from runner.analysis.scores import judge_totals, score_summary
 from runner.cli.commands.options import command_log, emulator_option, log_format_option
-from runner.cli.emulator_settings import emulator_config
+from runner.cli.emulator_settings import emulator_config, local_only
 from runner.cli.locations import Run, local_run, run_argument
+from runner.cli.logs import EventLog
 from runner.cli.scoring import check_every_scorer_scored, score_table
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
@@ -67,26 +69,32 @@ def score_command(
 
     Nothing is sent to the arms; judges among the chosen scorers send their requests to the
     experiment's target (or --base-url, or the emulator with --local)."""
-    if emulator_settings and not local:
-        raise UsageError("--emulator settings only apply with --local.")
+    local_only(emulator_settings, local)
     directory = RunDirectory.open(local_run(run_dir, "score"))
     env = Environment.from_os()
     loaded = load_experiment(_experiment_path(directory, experiment_file), env_base_url=None)
     log = command_log(ctx, log_format)
     for warning in loaded.warnings:
         log.warning(warning)
-    experiment = loaded
-    chosen = _chosen(experiment.experiment, directory, names)
+    experiment = loaded.experiment
+    chosen = _chosen(experiment, directory, names)
     if not chosen:
         click.echo("Every scorer's rows are up to date; nothing to score (--scorer NAME forces).")
         return
     judges = any(isinstance(s, JudgeScorer) for s in chosen)
     with target_url(local, base_url, emulator_config(emulator_settings)) as url:
-        counts = anyio.run(
-            _score, experiment.experiment, directory, chosen, judges, url, env, local
-        )
+        judging = _Judging.of(experiment, url, env, local) if judges else None
+        counts = anyio.run(_score, experiment, directory, chosen, judging)
     written = ", ".join(f"{name} ({count} rows)" for name, count in counts.items())
     click.echo(f"Scored {directory.path.name}: {written}.")
+    _print_scores(directory, chosen, judges, log)
+
+
+def _print_scores(
+    directory: RunDirectory, chosen: Sequence[Scorer], judges: bool, log: EventLog
+) -> None:
+    """The scores per arm (and the judges' requests, when judges scored), then the check
+    that each chosen scorer scored something."""
     scores = read_scores(directory.path)
     summary = score_summary(load_run(directory.path), scores)
     console = out_console()
@@ -97,21 +105,31 @@ def score_command(
     check_every_scorer_scored(scores, log, [s.name for s in chosen])
 
 
+@dataclass(frozen=True)
+class _Judging:
+    """Where the judges' requests go, and the key they carry."""
+
+    target: Target
+    key: str | None
+
+    @classmethod
+    def of(cls, experiment: Experiment, url: str | None, env: Environment, local: bool) -> _Judging:
+        """The experiment's target, or the one at `url` (--base-url, the emulator)."""
+        target = experiment.target if url is None else _at(experiment, url)
+        return cls(target, api_key_for(experiment, env, local=local))
+
+
 async def _score(
     experiment: Experiment,
     directory: RunDirectory,
     chosen: Sequence[Scorer],
-    judges: bool,
-    url: str | None,
-    env: Environment,
-    local: bool,
+    judging: _Judging | None,
 ) -> dict[str, int]:
-    if not judges:
+    if judging is None:
         return await rescore(experiment, directory, chosen, None)
-    target = experiment.target if url is None else _at(experiment, url)
-    key = api_key_for(experiment, env, local=local)
-    async with http_client(experiment.run.concurrency, experiment.run.timeout_s) as http:
-        client = MessagesClient(http, target, key, timeout_s=experiment.run.timeout_s)
+    timeout = experiment.run.timeout_s
+    async with http_client(experiment.run.concurrency, timeout) as http:
+        client = MessagesClient(http, judging.target, judging.key, timeout_s=timeout)
         return await rescore(experiment, directory, chosen, client)
 
 
