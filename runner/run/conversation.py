@@ -111,7 +111,7 @@ async def converse(
         state.add(sent.totals)
         state.last = sent.outcome
         if sent.outcome.error is not None:
-            failed = _turn_row(ctx.run_id, planned, len(state.turns) + 1, sent, [], 0, None)
+            failed = _turn_row(ctx.run_id, planned, len(state.turns) + 1, sent, _Answered())
             await sink.turn(failed)
             return _summary(ctx.run_id, planned, state, sent.outcome)
         await _take_turn(ctx.run_id, planned, state, sent, sink)
@@ -146,7 +146,8 @@ async def _take_turn(
     calls = tool_calls(content)
     last = len(state.turns) + 1 >= planned.case.max_turns
     following, errors = await _following(planned, state, reply, calls, last)
-    row = _turn_row(run_id, planned, len(state.turns) + 1, sent, calls, errors, following)
+    answered = _Answered(calls, errors, following)
+    row = _turn_row(run_id, planned, len(state.turns) + 1, sent, answered)
     await sink.turn(row)
     state.turns.append(row)
     if following is None:
@@ -186,17 +187,22 @@ def _assistant(row: TurnRow) -> JSONObject:
     return {"role": "assistant", "content": json.loads(row.content_json or "[]")}
 
 
+@dataclass(frozen=True)
+class _Answered:
+    """What the client made of a turn's reply: the tool calls it answered, how many of their
+    results are errors, and the message it sends next (None: the conversation ends)."""
+
+    calls: list[ToolCall] = field(default_factory=list)
+    errors: int = 0
+    following: JSONObject | None = None
+
+
 def _turn_row(
-    run_id: str,
-    planned: PlannedRequest,
-    number: int,
-    sent: Sent,
-    calls: list[ToolCall],
-    errors: int,
-    following: JSONObject | None,
+    run_id: str, planned: PlannedRequest, number: int, sent: Sent, answered: _Answered
 ) -> TurnRow:
     """The turn's row; a failed turn (`sent.outcome.error`) has no reply columns."""
     outcome, error = sent.outcome, sent.outcome.error
+    calls, following = answered.calls, answered.following
     reply = (outcome.message or {}) if error is None else {}
     usage = reply.get("usage") or {}
     managed = reply.get("context_management")
@@ -218,7 +224,7 @@ def _turn_row(
         stop_reason=reply.get("stop_reason"),
         tool_names=[call.name for call in calls],
         tool_inputs=[_dumps(call.input) for call in calls],
-        tool_errors=errors,
+        tool_errors=answered.errors,
         context_edits=[str(e.get("type")) for e in edits] + _compacted(reply),
         cleared_input_tokens=_total(_int(e.get("cleared_input_tokens")) for e in edits),
         content_json=_dumps(reply.get("content") or []) if error is None else None,
