@@ -49,11 +49,12 @@ class BatchOptions:
 
 @dataclass
 class _State:
-    """Where every request of this session stands."""
+    """Where every request of this session stands, and the stream its rows are sent on."""
 
     by_key: dict[str, PlannedRequest]
     attempts: dict[str, int]
     pending: set[str]
+    rows: MemoryObjectSendStream[Row]
     resubmit: set[str] = field(default_factory=set)
     round: int = 1
 
@@ -88,6 +89,7 @@ class BatchSender:
             {p.key: p for p in todo},
             {p.key: prior.get(p.key, 0) for p in todo},
             {p.key for p in todo},
+            rows,
         )
         open_batches = self._ledger.newest_holding(state.pending)
         state.round = 1 + max((r.round for r in open_batches), default=0)
@@ -95,16 +97,16 @@ class BatchSender:
             covered = {key for keys in open_batches.values() for key in keys}
             unsent = state.pending - covered
             fresh = [state.by_key[k] for k in state.by_key if k in unsent]
-            open_batches.update(await self._create_all(fresh, state, rows))
+            open_batches.update(await self._create_all(fresh, state))
             async with anyio.create_task_group() as group:
                 for record, keys in open_batches.items():
-                    group.start_soon(self._finish, record, set(keys), state, rows)
+                    group.start_soon(self._finish, record, set(keys), state)
             open_batches = {}
             state.pending, state.resubmit = state.resubmit, set()
             state.round += 1
 
     async def _create_all(
-        self, fresh: list[PlannedRequest], state: _State, rows: MemoryObjectSendStream[Row]
+        self, fresh: list[PlannedRequest], state: _State
     ) -> dict[BatchRecord, list[str]]:
         created: dict[BatchRecord, list[str]] = {}
         chunks = chunk_requests(self._experiment, fresh, max_requests=self._options.max_requests)
@@ -112,46 +114,34 @@ class BatchSender:
             headers = chunk.arm.request_headers()
             outcome = await self._call(PreparedRequest(BATCHES_PATH, chunk.body, headers))
             if outcome.error is not None or outcome.message is None:
-                await self._fail_all(chunk.requests, outcome, state, rows)
+                await self._fail_all(chunk.requests, outcome, state)
                 continue
             record = _record(outcome.message, chunk, state.round)
             self._ledger.add(record)
             created[record] = list(record.keys)
         return created
 
-    async def _finish(
-        self,
-        record: BatchRecord,
-        keys: set[str],
-        state: _State,
-        rows: MemoryObjectSendStream[Row],
-    ) -> None:
+    async def _finish(self, record: BatchRecord, keys: set[str], state: _State) -> None:
         batch = await self._until_ended(record.batch_id)
         if batch.error is not None or batch.message is None:
-            await self._fail_all([state.by_key[k] for k in keys], batch, state, rows)
+            await self._fail_all([state.by_key[k] for k in keys], batch, state)
             return
         sent_at = _parse_time(record.created_at)
         url = str(batch.message.get("results_url"))
-        collect = functools.partial(self._collect, url, keys, sent_at, record, state, rows)
+        collect = functools.partial(self._collect, url, keys, sent_at, record, state)
         try:  # a download cut or refused is read again (free); settled keys are skipped
             await retried(self._experiment.run.retry, self._services.sleep, collect)
         except (RequestFailed, ValueError) as exc:  # unreadable results: rows, not a crash
             failed = AttemptOutcome(sent_at, error=_unreadable(exc, record.batch_id))
             for key in sorted(keys):
-                await self._settle(state.by_key[key], failed, record, state, rows)
+                await self._settle(state.by_key[key], failed, record, state)
             return
         for key in keys:  # listed in the batch but absent from its results: as if expired
             missing = AttemptOutcome(sent_at, error=BatchNotProcessed("expired"))
-            await self._settle(state.by_key[key], missing, record, state, rows)
+            await self._settle(state.by_key[key], missing, record, state)
 
     async def _collect(
-        self,
-        url: str,
-        keys: set[str],
-        sent_at: datetime,
-        record: BatchRecord,
-        state: _State,
-        rows: MemoryObjectSendStream[Row],
+        self, url: str, keys: set[str], sent_at: datetime, record: BatchRecord, state: _State
     ) -> None:
         """Settle each request of `keys` whose line the results at `url` hold."""
         async for line in self._client.json_lines(url):
@@ -159,7 +149,7 @@ class BatchSender:
             if key in keys:
                 keys.discard(key)
                 outcome = outcome_of(line, sent_at)
-                await self._settle(state.by_key[key], outcome, record, state, rows)
+                await self._settle(state.by_key[key], outcome, record, state)
 
     async def _until_ended(self, batch_id: str) -> AttemptOutcome:
         delay = self._options.poll_initial_s
@@ -194,7 +184,6 @@ class BatchSender:
         outcome: AttemptOutcome,
         record: BatchRecord | None,
         state: _State,
-        rows: MemoryObjectSendStream[Row],
     ) -> None:
         key = planned.key
         state.attempts[key] += 1
@@ -202,22 +191,18 @@ class BatchSender:
         batch_id = record.batch_id if record else None
         retry = outcome.error is not None and outcome.error.retryable
         with anyio.CancelScope(shield=True):  # a collected result is never lost
-            await rows.send(attempt_row(self._run_id, planned, attempts, outcome, 0.0, None))
+            await state.rows.send(attempt_row(self._run_id, planned, attempts, outcome, 0.0, None))
             if retry and attempts < self._experiment.run.retry.max_attempts:
                 state.resubmit.add(key)
                 return
             totals = Totals(attempts, 0.0, 0.0, outcome.sent_at)
-            await rows.send(result_row(self._run_id, planned, outcome, totals, batch_id))
+            await state.rows.send(result_row(self._run_id, planned, outcome, totals, batch_id))
 
     async def _fail_all(
-        self,
-        requests: Iterable[PlannedRequest],
-        outcome: AttemptOutcome,
-        state: _State,
-        rows: MemoryObjectSendStream[Row],
+        self, requests: Iterable[PlannedRequest], outcome: AttemptOutcome, state: _State
     ) -> None:
         for planned in requests:
-            await self._settle(planned, outcome, None, state, rows)
+            await self._settle(planned, outcome, None, state)
 
 
 def _unreadable(exc: RequestFailed | ValueError, batch_id: str) -> RequestFailed:
