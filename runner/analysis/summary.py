@@ -21,7 +21,7 @@ SUMMARY_COLUMNS = (
     "requests", "ok", "errors", "p50_latency_ms", "p95_latency_ms", "p50_ttft_ms",
     "mean_output_tokens", "errors_by_type", "error_rate",
     "ok_rate", "p90_latency_ms", "p99_latency_ms", "p90_ttft_ms", "p99_ttft_ms",
-    "output_tokens_per_s", "cost_usd", "mean_cost_usd", "p95_client_lag_ms",
+    "output_tokens_per_s", "cost_usd", "mean_cost_usd", "p95_client_lag_ms", "mean_connect_ms",
 )  # fmt: skip
 # Above this p95 client lag (ms), latency differences of a few ms may be the client's own.
 CLIENT_LAG_NOTE_MS = 5.0
@@ -35,9 +35,10 @@ def summarize(
 ) -> pl.DataFrame:
     """One row per group: requests, ok, errors, error_rate, errors_by_type, latency and TTFT
     percentiles, mean output tokens, then ok_rate, p90/p99 latency and TTFT, output tokens per
-    second (median over streamed ok rows), total and mean cost in USD, and the p95 of
-    `client_lag_ms` over ok rows (null where the rows do not record it)."""
-    frame = _with_lag(priced(results.lazy(), prices))
+    second (median over streamed ok rows), total and mean cost in USD, the p95 of
+    `client_lag_ms` and the mean of `connect_ms` (the part of each latency spent getting a
+    connection) over ok rows (each null where the rows do not record it)."""
+    frame = _with_measured(priced(results.lazy(), prices))
     ok = pl.col(R.status) == STATUS_OK
     figures = frame.group_by(list(by)).agg(
         pl.len().alias("requests"),
@@ -75,6 +76,7 @@ def _added_figures(ok: pl.Expr) -> list[pl.Expr]:
         _known_sum(pl.col(COST).filter(ok)).alias("cost_usd"),
         pl.col(COST).filter(ok).mean().alias("mean_cost_usd"),
         _quantile(R.client_lag_ms, 0.95, ok).alias("p95_client_lag_ms"),
+        pl.col(R.connect_ms).filter(ok).mean().alias("mean_connect_ms"),
     ]
 
 
@@ -108,11 +110,12 @@ def client_lag_note(summary: pl.DataFrame) -> str | None:
     )
 
 
-def _with_lag(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Results written before `client_lag_ms` existed, or built by hand, read as unmeasured."""
-    if R.client_lag_ms in frame.collect_schema().names():
-        return frame
-    return frame.with_columns(pl.lit(None, pl.Float64).alias(R.client_lag_ms))
+def _with_measured(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Results written before `client_lag_ms` or `connect_ms` existed, or built by hand, read
+    as unmeasured."""
+    names = frame.collect_schema().names()
+    missing = [c for c in (R.client_lag_ms, R.connect_ms) if c not in names]
+    return frame.with_columns(pl.lit(None, pl.Float64).alias(c) for c in missing)
 
 
 def _errors_by_type(frame: pl.LazyFrame, by: Sequence[str]) -> pl.LazyFrame:

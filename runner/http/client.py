@@ -2,7 +2,9 @@
 
 `MessagesClient.send` never retries and never raises for request failures: it returns an
 `AttemptOutcome` holding either the final message or a typed `RequestFailed`, plus timings
-measured from the moment the request is sent and the rate-limit headers of the response.
+measured from the moment the request is sent (and, where the transport says, how long of that
+the request waited for a connection: `transport.CONNECT_MS`) and the rate-limit headers of the
+response.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from runner.http.message import misshapen
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.http.sse import EventSplitter
 from runner.http.stream import MessageAccumulator
+from runner.http.transport import CONNECT_MS
 from runner.redact import Redactor
 
 MESSAGES_PATH = "/v1/messages"
@@ -67,6 +70,7 @@ class AttemptOutcome:
     ttft_ms: float | None = None
     latency_ms: float | None = None
     client_lag_ms: float | None = None
+    connect_ms: float | None = None  # how long the request waited for a connection
 
 
 HeadersSeen = Callable[["AttemptOutcome"], None]
@@ -215,6 +219,8 @@ class MessagesClient:
         response = await self._http.send(request, stream=True)
         try:
             outcome.ttfb_ms = self._since(started)
+            connect_ms = response.extensions.get(CONNECT_MS)
+            outcome.connect_ms = connect_ms if isinstance(connect_ms, float) else None
             outcome.http_status = response.status_code
             # One pass over the headers: httpx's Headers.get scans the whole list on each call.
             headers = dict(response.headers.items())

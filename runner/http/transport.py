@@ -18,14 +18,21 @@ Contract, as before the change:
   connection, a DNS or TLS failure -> `ConnectError`; a connection closed before the answer ->
   `RemoteProtocolError`; reset or cut while reading -> `ReadError`; timeouts -> `ConnectTimeout`
   / `ReadTimeout`. httpx-aiohttp's own table maps a plain connection error to `ConnectTimeout`,
-  which would record a reset as a timeout; this module corrects that.
+  which would record a reset as a timeout; this module corrects that;
+- each response says how long its request waited for a connection (`CONNECT_MS` in its
+  `extensions`, ms): a free one from the pool, or a new one opened (TCP, and TLS for https).
+  The pool's connector times its own `connect` and hands the figure back through a context
+  variable set for the request's task (aiohttp gives no per-request hook on this path).
 """
 
 from __future__ import annotations
 
 import http.cookiejar
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -34,6 +41,7 @@ from aiohttp.abc import AbstractResolver
 from httpx_aiohttp import AiohttpTransport
 
 KEEPALIVE_S = 5.0  # httpx's default keep-alive expiry
+CONNECT_MS = "connect_ms"  # the response extension: ms the request waited for a connection
 
 # Most specific first is not needed: the lookup walks the raised type's MRO.
 _HTTPX_ERROR: dict[type[BaseException], type[httpx.TransportError]] = {
@@ -55,6 +63,33 @@ _HTTPX_ERROR: dict[type[BaseException], type[httpx.TransportError]] = {
 }
 
 
+@dataclass(slots=True)
+class _Connecting:
+    """Where the connector leaves how long one request's connection took (ms)."""
+
+    ms: float | None = None
+
+
+_CONNECTING: ContextVar[_Connecting | None] = ContextVar("connecting", default=None)
+
+
+class _TimedConnector(aiohttp.TCPConnector):
+    """aiohttp's pool, timing how long each `connect` (pool wait and opening) took."""
+
+    async def connect(
+        self,
+        req: aiohttp.ClientRequest,
+        traces: list[aiohttp.tracing.Trace],
+        timeout: aiohttp.ClientTimeout,  # noqa: ASYNC109 -- aiohttp's signature, kept as it is
+    ) -> aiohttp.connector.Connection:
+        started = time.perf_counter()
+        connection = await super().connect(req, traces, timeout)
+        slot = _CONNECTING.get()
+        if slot is not None:
+            slot.ms = (time.perf_counter() - started) * 1000.0
+        return connection
+
+
 class PooledTransport(httpx.AsyncBaseTransport):
     """`connections` pooled aiohttp connections behind httpx's transport interface.
 
@@ -68,7 +103,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
 
     def _session(self) -> aiohttp.ClientSession:
         """Built at the first request, inside the running event loop, as aiohttp requires."""
-        connector = aiohttp.TCPConnector(
+        connector = _TimedConnector(
             limit=self._connections,
             limit_per_host=0,
             keepalive_timeout=KEEPALIVE_S,
@@ -78,10 +113,17 @@ class PooledTransport(httpx.AsyncBaseTransport):
         return aiohttp.ClientSession(connector=connector, cookie_jar=aiohttp.DummyCookieJar())
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        """Send through the pool; the body streams from the connection until closed."""
-        with _as_httpx_errors():
-            response = await self._inner.handle_async_request(request)
+        """Send through the pool; the body streams from the connection until closed. The
+        response's `CONNECT_MS` extension says how long getting a connection took."""
+        slot = _Connecting()
+        token = _CONNECTING.set(slot)
+        try:
+            with _as_httpx_errors():
+                response = await self._inner.handle_async_request(request)
+        finally:
+            _CONNECTING.reset(token)
         response.stream = _Body(response.stream)
+        response.extensions[CONNECT_MS] = slot.ms
         return response
 
     async def aclose(self) -> None:

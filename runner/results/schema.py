@@ -38,7 +38,7 @@ from runner.results.contract import Int32, register
 from runner.results.contract import row_values as row_values
 from runner.results.contract import rows_to_frame as rows_to_frame
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 STATUS_OK = "ok"
 STATUS_ERROR = "error"
@@ -107,6 +107,7 @@ class ResultRow:
     batch_id: str | None = None
     conversation: ConversationColumns = dataclasses.field(default_factory=ConversationColumns)
     client_lag_ms: float | None = None  # the final attempt's (see AttemptRow)
+    connect_ms: float | None = None  # the final attempt's (see AttemptRow)
 
 
 @dataclass(slots=True)
@@ -199,6 +200,9 @@ class AttemptRow:
     # The event loop's largest lag while the attempt was in flight (runner.http.lag): how much
     # of its latency the client itself may have added. None: not measured (batches).
     client_lag_ms: float | None = None
+    # How long of its latency the request waited for a connection: a free one from the pool,
+    # or a new one opened (TCP, TLS). None: no connection was had, or not measured.
+    connect_ms: float | None = None
 
 
 class R:
@@ -243,6 +247,7 @@ class R:
     turn_output_tokens: Final = "turn_output_tokens"
     last_turn_input_tokens: Final = "last_turn_input_tokens"
     client_lag_ms: Final = "client_lag_ms"
+    connect_ms: Final = "connect_ms"
 
 
 class T:
@@ -315,6 +320,7 @@ class A:
     sched_rpm: Final = "sched_rpm"
     sched_paused_ms: Final = "sched_paused_ms"
     client_lag_ms: Final = "client_lag_ms"
+    connect_ms: Final = "connect_ms"
 
 
 @dataclass(slots=True)

@@ -69,6 +69,7 @@ def attempt_row(
         sched_rpm=ticket.rpm if ticket else None,
         sched_paused_ms=ticket.paused_ms if ticket else None,
         client_lag_ms=outcome.client_lag_ms,
+        connect_ms=outcome.connect_ms,
     )
 
 
@@ -108,6 +109,7 @@ def result_row(
         batch_id=batch_id,
         conversation=_one_turn(outcome.message) if facts else ConversationColumns(),
         client_lag_ms=outcome.client_lag_ms,
+        connect_ms=outcome.connect_ms,
     )
 
 

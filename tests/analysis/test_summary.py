@@ -94,6 +94,22 @@ def test_client_lag_p95_per_arm_over_ok_rows() -> None:
     assert unmeasured["p95_client_lag_ms"].to_list() == [None]
 
 
+def test_connection_wait_mean_per_arm_over_ok_rows() -> None:
+    """mean_connect_ms per arm from ok rows (an error's is left out); a table without the
+    column reads as null."""
+    frame = results(
+        row(connect_ms=1.0, repeat=1),
+        row(connect_ms=3.0, repeat=2),
+        error(connect_ms=900.0, repeat=3),
+        row(arm="beta", connect_ms=0.5),
+    )
+    table = summarize(frame)
+    waits = dict(zip(table[R.arm], table["mean_connect_ms"], strict=True))
+    assert waits == {"baseline": pytest.approx(2.0), "beta": pytest.approx(0.5)}
+    unmeasured = summarize(results(row()).drop(R.connect_ms))
+    assert unmeasured["mean_connect_ms"].to_list() == [None]
+
+
 @pytest.mark.parametrize(
     ("lags", "warned"),
     [

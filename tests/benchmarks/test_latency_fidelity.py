@@ -16,12 +16,16 @@ def _table(
     server: list[float | None],
     to_handler_ms: float = 10.0,
     behind_ms: float = 0.0,
+    connect: list[float | None] | None = None,
 ) -> pl.DataFrame:
     """A run whose requests exceeded the injected time by `excess`, with those lags (the
-    emulator's loop lag at the handler's start as `server`), each reaching the handler
-    `to_handler_ms` after it was sent and written `behind_ms` late."""
+    emulator's loop lag at the handler's start as `server`) and waits for a connection (none
+    by default), each reaching the handler `to_handler_ms` after it was sent and written
+    `behind_ms` late."""
     ids = [f"req_{n}" for n in range(len(excess))]
-    found = Timings(ids, [100.0] * len(ids), [INJECTED + e for e in excess], list(client))
+    waits = connect if connect is not None else [0.0] * len(ids)
+    latencies = [INJECTED + e for e in excess]
+    found = Timings(ids, [100.0] * len(ids), latencies, list(client), list(waits))
     requests = pl.DataFrame(
         {
             "request_id": ids,
@@ -78,7 +82,11 @@ def test_a_failed_request_fails_the_row() -> None:
 def test_the_split_adds_up_to_the_excess() -> None:
     """Sent at 100 s, handler at +1 ms, last write 2 ms behind: the rest is the way back."""
     line = split(_table([10.0] * 100, [0.0] * 100, [0.0] * 100, 1.0, 2.0), concurrency=256)
-    assert "+1.0 on the way to the emulator, +2.0 behind its schedule, +7.0 on the way back" in line
+    expected = (
+        "+1.0 on the way to the emulator (0.0 of it waiting for a connection), "
+        "+2.0 behind its schedule, +7.0 on the way back"
+    )
+    assert expected in line
 
 
 def test_the_split_names_the_first_wave() -> None:
@@ -91,3 +99,26 @@ def test_the_split_names_the_first_wave() -> None:
     line = split(table, concurrency=2)
     assert "2 of 2 in the first wave" in line
     assert "after the first wave neither explains +1.0 /    +1.0" in line
+
+
+def test_a_wait_for_a_connection_longer_than_the_lag_accounts_for_its_part() -> None:
+    """A 40 ms excess with 10 ms of client lag is accounted for once the request is measured
+    to have waited 30 ms for a connection (and 8 ms of server lateness), and the split says
+    how much of the way to the emulator that wait was."""
+    table = _table([40.0] * 100, [10.0] * 100, [8.0] * 100, connect=[30.0] * 100)
+    assert "account for the rest" in verdict(table, failed=0)
+    assert "(30.0 of it waiting for a connection)" in split(table, concurrency=256)
+
+
+def test_a_lag_while_connecting_is_not_counted_twice() -> None:
+    """Client lag and the connection wait overlap (a lag while connecting shows in both), so
+    only the larger counts: 20 ms of each leave 12 of a 40 ms excess unexplained."""
+    table = _table([40.0] * 100, [20.0] * 100, [8.0] * 100, connect=[20.0] * 100)
+    assert table["neither"].to_list() == pytest.approx([12.0] * 100)
+    assert "NOT accounted for" in verdict(table, failed=0)
+
+
+def test_an_unmeasured_connection_wait_fails_the_row() -> None:
+    """A request whose connection wait was not measured is not accounted for by guesswork."""
+    table = _table([40.0] * 100, [30.0] * 100, [8.0] * 100, connect=[0.0] * 99 + [None])
+    assert verdict(table, failed=0).startswith("FAILED")

@@ -25,6 +25,7 @@ from runner.errors import (
 )
 from runner.http.client import MESSAGES_PATH, MessagesClient, PreparedRequest
 from runner.http.ratelimit import BucketState
+from runner.http.transport import CONNECT_MS
 
 BASE_URL = "http://testserver"
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
@@ -152,6 +153,28 @@ async def test_json_success_returns_the_message() -> None:
     assert outcome.sent_at.tzinfo is not None
     assert [(r.method, r.url.path) for r in server.requests] == [("POST", MESSAGES_PATH)]
     assert json.loads(server.requests[0].content) == {"model": "claude-test", "max_tokens": 10}
+
+
+@pytest.mark.parametrize(
+    ("extensions", "recorded"),
+    [
+        pytest.param({CONNECT_MS: 12.5}, 12.5, id="told"),
+        pytest.param({}, None, id="not-told"),
+    ],
+)
+@pytest.mark.anyio
+async def test_the_connection_wait_the_transport_reports_is_recorded(
+    extensions: dict[str, object], recorded: float | None
+) -> None:
+    """connect_ms is what the transport says its request waited for a connection, or null
+    from a transport that does not say (a test double, a proxy's transport)."""
+
+    def answer(_: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json=MESSAGE, extensions=extensions)
+
+    outcome = await _send(answer)
+    assert outcome.error is None
+    assert outcome.connect_ms == recorded
 
 
 @pytest.mark.anyio

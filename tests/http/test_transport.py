@@ -16,7 +16,7 @@ from raw_server import SSE_HEAD, chunk, closed_port, raw_server, read_request, r
 
 from runner.config.types import Target
 from runner.http.client import MESSAGES_PATH, AttemptOutcome, MessagesClient, PreparedRequest
-from runner.http.transport import PooledTransport
+from runner.http.transport import CONNECT_MS, PooledTransport
 from runner.run.session import http_client
 
 pytestmark = pytest.mark.anyio
@@ -210,3 +210,32 @@ async def test_a_compressed_stream_is_decoded() -> None:
     assert outcome.error is None
     assert outcome.message is not None
     assert outcome.message["content"] == [{"type": "text", "text": "Hi"}]
+
+
+async def test_each_answer_says_how_long_its_request_waited_for_a_connection() -> None:
+    """Every response through the pool carries connect_ms, the first (a new connection) and the
+    next (reused) alike, and the client records it: never negative, never longer than the
+    attempt."""
+    body = json.dumps({"ok": True}).encode()
+
+    async def answer(stream: SocketStream) -> None:
+        try:
+            while True:
+                await read_request(stream)
+                head = f"HTTP/1.1 200 OK\r\ncontent-length: {len(body)}\r\n\r\n".encode()
+                await stream.send(head + body)
+        except (anyio.EndOfStream, anyio.BrokenResourceError):
+            pass
+
+    async with raw_server(answer) as url, http_client(1, 5.0) as http:
+        answers = [await http.get(url + "/") for _ in range(2)]
+        outcome = await MessagesClient(http, Target(base_url=url), "key", timeout_s=5.0).send(
+            PreparedRequest("/v1/messages/count_tokens", b"{}")
+        )
+    for response in answers:
+        waited = response.extensions[CONNECT_MS]
+        assert isinstance(waited, float)
+        assert 0.0 <= waited <= response.elapsed.total_seconds() * 1000.0
+    assert outcome.connect_ms is not None
+    assert outcome.latency_ms is not None
+    assert 0.0 <= outcome.connect_ms <= outcome.latency_ms

@@ -198,8 +198,9 @@ def test_written_tables_match_the_schema_and_manifest_says_complete(
 def test_every_attempt_records_the_client_lag_it_saw(
     tmp_path: Path, emulator: EmulatorServer, keyed: str
 ) -> None:
-    """client_lag_ms is measured for every attempt and the result carries its final attempt's:
-    never negative, and on this idle loop far below the latency it qualifies."""
+    """client_lag_ms and connect_ms are measured for every attempt and the result carries its
+    final attempt's: never negative; the lag on this idle loop far below the latency it
+    qualifies, and the connection's wait a part of it."""
     experiment = write_experiment(tmp_path, emulator.url)
     code, run_dir = _run(tmp_path, experiment)
     assert code == 0
@@ -209,6 +210,10 @@ def test_every_attempt_records_the_client_lag_it_saw(
         assert lags.null_count() == 0
         assert lags.min() >= 0.0  # type: ignore[operator]
     assert (results["client_lag_ms"] < results["latency_ms"] + 1000.0).all()
+    for table in (attempts, results):  # the connection's wait, part of the latency
+        waits = table["connect_ms"]
+        assert waits.null_count() == 0
+        assert ((waits >= 0.0) & (waits <= table["latency_ms"])).all()
 
 
 def test_api_key_appears_in_no_written_file_or_output(
