@@ -141,19 +141,25 @@ def fit_table(
     """`render_table` fitted to the console's width: boxed if it fits, else compact, dropping
     columns of `droppable` (first listed first) until it fits; a caption names what was hidden.
     """
-    table = render_table(frame, title, headers, formats=formats, together=together)
+
+    def render(frame: pl.DataFrame, compact: bool) -> Table:
+        kept = whole if compact else ()  # the boxed table is kept only when nothing wraps
+        return render_table(
+            frame, title, headers, compact=compact, whole=kept, formats=formats, together=together
+        )
+
+    table = render(frame, compact=False)
     if fits(console, table):
         return table
     hidden: list[str] = []
-    shown = {"compact": True, "whole": whole, "formats": formats, "together": together}
-    table = render_table(frame, title, headers, **shown)  # type: ignore[arg-type]
+    table = render(frame, compact=True)
     for column in droppable:
         if fits(console, table):
             break
         if column in frame.columns:
             frame = frame.drop(column)
             hidden.append(column)
-            table = render_table(frame, title, headers, **shown)  # type: ignore[arg-type]
+            table = render(frame, compact=True)
     if hidden:
         table.caption = Text(
             f"not shown at {console.width} columns: {', '.join(hidden)} "
