@@ -5,7 +5,8 @@ requests are sent into that stream either by one lane of workers per model under
 scheduler (`runner.run.lanes`), or by another `Sender` (Message Batches). All the schedulers
 share one run-wide cap on attempts in flight. Closing the stream's send side ends the writer once
 everything sent has been written. Scoring after the sending (`score_after`) reuses the
-schedulers, so the judges' requests are paced and capped with the rest.
+scheduler of each judge model the run also sends to (`runner.run.scoring.judge_lane` makes one
+for any other), so those judges' requests are paced and capped with the rest.
 """
 
 from __future__ import annotations
