@@ -252,10 +252,9 @@ class MessagesClient:
         chunks = response.aiter_bytes() if encoded else response.stream
         assert isinstance(chunks, AsyncIterable)
         async for chunk in chunks:
-            for name, data in splitter.feed(chunk):
-                carried_content = accumulator.feed(name, data)
-                if carried_content and outcome.ttft_ms is None:
-                    outcome.ttft_ms = self._since(started)
+            carried_content = accumulator.feed_events(splitter.feed(chunk))
+            if carried_content and outcome.ttft_ms is None:
+                outcome.ttft_ms = self._since(started)
         if not accumulator.started:
             raise NotMessagesAPI("The answer is not a Messages API stream (no message_start).")
         if not accumulator.complete:

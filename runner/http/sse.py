@@ -5,14 +5,17 @@ Implements the parts of the SSE format the Messages API uses: events end at a bl
 `\\n`, `:` lines are comments, other fields are ignored. Working on bytes, with one split per
 network chunk, costs a fraction of decoding text line by line; at hundreds of streams a second
 that difference is most of the client's CPU time. `EventSplitter.feed` is called once per
-chunk and returns that chunk's complete events (no generator to resume per event); the
-common block, one `event: ` line and one `data: ` line with no CR, is read with one split.
+chunk and returns that chunk's complete events (no generator to resume per event). The
+common chunk, every event one `event: ` line and one `data: ` line with no CR, is decoded
+and split into lines once, its shape checked with C-level passes over those lines; any other
+chunk takes the general path, which reads such a block with one split.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterable, AsyncIterator
+from itertools import repeat
 
 _EVENT_END = re.compile(rb"\r\n\r\n|\n\n|\r\r")
 _LINE_END = re.compile(rb"\r\n|\n|\r")
@@ -27,6 +30,11 @@ class EventSplitter:
     def feed(self, chunk: bytes) -> list[tuple[str, str]]:
         """`(event name, data)` for every event `chunk` completes, in order."""
         pending = self._pending + chunk
+        if b"\r" not in pending:
+            plain = _plain_events(pending)
+            if plain is not None:
+                self._pending = pending[plain[0] :]
+                return plain[1]
         # Without a CR the only event end is LF LF: bytes.split is several times cheaper.
         parts = _EVENT_END.split(pending) if b"\r" in pending else pending.split(b"\n\n")
         self._pending = parts.pop()
@@ -36,6 +44,29 @@ class EventSplitter:
             if event is not None:
                 events.append(event)
         return events
+
+
+def _plain_events(pending: bytes) -> tuple[int, list[tuple[str, str]]] | None:
+    """Where `pending`'s complete events end and those events, when every one of them is
+    plain (an `event: NAME` line, a `data: DATA` line, a blank line); None when any is not
+    (or is not UTF-8): the general path then reads them, and reports what is wrong."""
+    end = pending.rfind(b"\n\n") + 2
+    if end == 1:  # no event is complete yet
+        return 0, []
+    try:
+        lines = pending[:end].decode().split("\n")
+    except UnicodeDecodeError:
+        return None
+    # Plain events make the lines name, data, blank, name, data, blank, ..., and a last "".
+    names, datas, blanks = lines[0:-1:3], lines[1::3], lines[2::3]
+    count = len(lines) // 3
+    if len(names) != count or len(datas) != count or "".join(blanks):
+        return None
+    if not all(map(str.startswith, names, repeat("event: "))):
+        return None
+    if not all(map(str.startswith, datas, repeat("data: "))):
+        return None
+    return end, [(name[7:], data[6:]) for name, data in zip(names, datas, strict=True)]
 
 
 async def aiter_events(chunks: AsyncIterable[bytes]) -> AsyncIterator[tuple[str, str]]:

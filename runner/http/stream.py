@@ -7,6 +7,8 @@ unknown event names are ignored, as clients must. Usage in `message_delta` is cu
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable
+from json.scanner import make_scanner
 from typing import Any
 
 from runner.errors import ErrorInfo, NotMessagesAPI, StreamErrorEvent
@@ -23,19 +25,27 @@ class MessageAccumulator:
 
     def feed(self, event: str, data: str) -> bool:
         """Apply one event; returns True when it carried content (a content delta)."""
-        handler = _HANDLERS.get(event)
-        if handler is None:
-            return False
-        payload = _decoded(data) if data else {}
-        if not isinstance(payload, dict):
-            raise NotMessagesAPI(f"The stream's {event} event holds no JSON object.")
-        try:
-            return handler(self, payload)
-        except (TypeError, AttributeError, ValueError, LookupError) as exc:  # a hostile shape
-            raise NotMessagesAPI(
-                f"The stream's {event} event is not shaped as the Messages API's "
-                f"({type(exc).__name__}: {exc})."
-            ) from None
+        return self.feed_events(((event, data),))
+
+    def feed_events(self, events: Iterable[tuple[str, str]]) -> bool:
+        """Apply `(event, data)` pairs in order (one network chunk's, in one call); True when
+        any carried content."""
+        carried = False
+        for event, data in events:
+            handler = _HANDLERS.get(event)
+            if handler is None:
+                continue
+            payload = _decoded(data) if data else {}
+            if not isinstance(payload, dict):
+                raise NotMessagesAPI(f"The stream's {event} event holds no JSON object.")
+            try:
+                carried = handler(self, payload) or carried
+            except (TypeError, AttributeError, ValueError, LookupError) as exc:  # hostile
+                raise NotMessagesAPI(
+                    f"The stream's {event} event is not shaped as the Messages API's "
+                    f"({type(exc).__name__}: {exc})."
+                ) from None
+        return carried
 
     @property
     def started(self) -> bool:
@@ -67,7 +77,10 @@ class MessageAccumulator:
         kind = str(delta.get("type"))
         field = _DELTA_FIELDS.get(kind)
         if field is not None:
-            self._chunks.setdefault(index, []).append(str(delta.get(field, "")))
+            chunks = self._chunks.get(index)
+            if chunks is None:
+                chunks = self._chunks[index] = []
+            chunks.append(str(delta.get(field, "")))
         elif kind == "signature_delta" and index < len(self._blocks):
             self._blocks[index]["signature"] = delta.get("signature", "")
         elif kind == "citations_delta" and index < len(self._blocks):
@@ -107,15 +120,19 @@ class MessageAccumulator:
         raise StreamErrorEvent(info)
 
 
-_raw_decode = json.JSONDecoder().raw_decode
+# The decoder's scanner (C), called directly: `raw_decode` adds a Python frame and a
+# whitespace match around this same call for every event. (typeshed types the argument as a
+# scanner; it is the decoder, as json's own code passes it.)
+_DECODER: Any = json.JSONDecoder()
+_scan: Callable[[str, int], tuple[Any, int]] = make_scanner(_DECODER)
 
 
 def _decoded(data: str) -> Any:
-    """`json.loads(data)`, without its wrapper's cost in the usual case (one value, nothing
+    """`json.loads(data)`, without its wrappers' cost in the usual case (one value, nothing
     around it); anything else goes to `json.loads`, which decodes it or raises its error."""
     try:
-        value, end = _raw_decode(data)
-    except ValueError:
+        value, end = _scan(data, 0)
+    except (StopIteration, ValueError):
         return json.loads(data)
     return value if end == len(data) else json.loads(data)
 

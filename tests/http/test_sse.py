@@ -71,3 +71,24 @@ def test_the_splitter_returns_each_chunks_complete_events() -> None:
     assert splitter.feed(b"event: a\ndata: 1\n\nevent: b\nda") == [("a", "1")]
     assert splitter.feed(b"ta: 2\n\nevent: c\ndata: 3\n\n") == [("b", "2"), ("c", "3")]
     assert splitter.feed(b"event: d\ndata: 4") == []
+
+
+@pytest.mark.parametrize(
+    "chunk",
+    [
+        pytest.param(b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\nevent: c\nda", id="plain"),
+        pytest.param(b"event: a\ndata: 1\n\nxevent: b\ndata: 2\n\n", id="text-before-event"),
+        pytest.param(b"event: a\ndata: 1\n\n\nevent: b\ndata: 2\n\n", id="three-newlines"),
+        pytest.param(b"event: a\ndata: 1\n\n: ping\n\nevent: b\ndata: 2\n\n", id="comment"),
+        pytest.param(b"event: a\ndata: 1\ndata: 2\n\nevent: b\ndata: 3\n\n", id="two-data"),
+        pytest.param(b"data: 1\n\nevent: b\ndata: 2\n\n", id="unnamed"),
+        pytest.param(b"event: a\ndata: 1\n\nevent: b\ndata: 2\n\n ", id="space-after"),
+        pytest.param(b"event: a\ndata: 1", id="none-complete"),
+    ],
+)
+def test_a_chunk_reads_the_same_as_its_blocks_one_by_one(chunk: bytes) -> None:
+    """A chunk of plain events (read in one pass) and a chunk with any other block gives
+    the events its blocks give parsed one at a time, the partial last one held back."""
+    *blocks, _partial = chunk.split(b"\n\n")
+    expected = [event for event in map(parse_event, blocks) if event is not None]
+    assert EventSplitter().feed(chunk) == expected
