@@ -149,8 +149,12 @@ class MessagesClient:
         """Exchange once within the per-attempt timeout; the failure, if any, as data."""
         started = self._clock.now()
         try:
-            with anyio.fail_after(self._timeout_s):
+            # A bare cancel scope: `fail_after` wraps the same scope in two generator-based
+            # context managers, a cost every attempt paid.
+            with anyio.move_on_after(self._timeout_s) as deadline:
                 await self._exchange(request, stream, outcome, started, on_headers)
+            if deadline.cancelled_caught:
+                raise TimeoutError
         except TimeoutError:
             outcome.error = RequestTimeout(
                 f"No complete answer within {self._timeout_s:g} s; raise [run] timeout_s "
