@@ -41,6 +41,7 @@ from runner.http.transport import CONNECT_MS
 from runner.redact import Redactor
 
 MESSAGES_PATH = "/v1/messages"
+_SENDS_A_LENGTH = frozenset({"POST", "PUT", "PATCH"})  # Content-Length: 0 when empty
 COUNT_TOKENS_PATH = "/v1/messages/count_tokens"
 USER_AGENT = "beta-runner"
 
@@ -108,6 +109,8 @@ class MessagesClient:
         }
         if api_key:
             self._headers["x-api-key"] = api_key
+        # What every attempt sends, encoded once: Host first, as httpx adds it.
+        self._sent = httpx.Headers({"Host": httpx.URL(self._base).netloc.decode(), **self._headers})
         self._redactor = Redactor((api_key,))
 
     async def send(
@@ -116,13 +119,7 @@ class MessagesClient:
         """Send once; failures come back as data in `outcome.error`. `on_headers` is told the
         outcome so far (status, request id, rate-limit headers, ttfb) as soon as the response
         headers arrive, before the body is read."""
-        request = httpx.Request(
-            prepared.method,
-            self._url_for(prepared.path),
-            content=prepared.body or None,
-            headers={**self._headers, **prepared.headers},
-            extensions=self._extensions,
-        )
+        request = self._request(prepared)
         outcome = AttemptOutcome(sent_at=utc_now())
         lag = self._lag
         mark = lag.open() if lag is not None else 0
@@ -132,6 +129,26 @@ class MessagesClient:
             if lag is not None:
                 outcome.client_lag_ms = lag.close(mark)
         return self._scrubbed(outcome)
+
+    def _request(self, prepared: PreparedRequest) -> httpx.Request:
+        """The request httpx would build from the body and the merged headers (the request's
+        own replacing the client's, by name in any case), from headers encoded once: building
+        it from a dict normalised and encoded every header anew, three times over."""
+        headers = httpx.Headers(self._sent)
+        for name, value in prepared.headers.items():
+            headers[name] = value
+        body = prepared.body
+        if body or prepared.method in _SENDS_A_LENGTH:
+            headers["Content-Length"] = str(len(body))
+        request = httpx.Request(
+            prepared.method,
+            self._url_for(prepared.path),
+            headers=headers,
+            stream=httpx.ByteStream(body),
+            extensions=self._extensions,
+        )
+        request.read()  # the body is in memory: `content` holds it, as for `content=`
+        return request
 
     def _url_for(self, path: str) -> httpx.URL:
         url = self._url.get(path)

@@ -214,6 +214,42 @@ async def test_headers_sent(given: dict[str, str], expected_beta: str | None) ->
 
 
 @pytest.mark.anyio
+async def test_the_request_is_the_one_httpx_would_build() -> None:
+    """The request sent carries what httpx builds from the body and the client's headers
+    merged with the request's: Host, Content-Length, the body; a request header replaces the
+    client's of the same name in any case."""
+    server = Recorder(lambda _: httpx.Response(200, json=MESSAGE))
+
+    await _send(server, headers={"Accept": "text/plain", "anthropic-beta": "b"})
+
+    sent = server.requests[0]
+    body = json.dumps({"model": "claude-test", "max_tokens": 10}).encode()
+    assert sent.content == body
+    assert sent.headers["host"] == "testserver"
+    assert sent.headers["content-length"] == str(len(body))
+    assert sent.headers.get_list("accept") == ["text/plain"]
+    assert sent.headers["anthropic-beta"] == "b"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("method", "length"),
+    [pytest.param("GET", None, id="get"), pytest.param("POST", "0", id="post")],
+)
+async def test_an_empty_body_has_a_length_only_where_httpx_gives_one(
+    method: str, length: str | None
+) -> None:
+    """No body: Content-Length 0 on a POST, none on a GET, as httpx's own requests."""
+    server = Recorder(lambda _: httpx.Response(200, json={"data": []}))
+    async with httpx.AsyncClient(transport=httpx.MockTransport(server)) as http:
+        client = MessagesClient(http, Target(base_url=BASE_URL), "sk-test", timeout_s=30.0)
+        await client.send(PreparedRequest("/v1/messages/batches", b"", method=method))
+
+    assert server.requests[0].headers.get("content-length") == length
+    assert server.requests[0].content == b""
+
+
+@pytest.mark.anyio
 async def test_no_key_header_without_a_key() -> None:
     """With no API key configured, no x-api-key header is sent at all."""
     server = Recorder(lambda _: httpx.Response(200, json=MESSAGE))
