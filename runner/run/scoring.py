@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import anyio
 import polars as pl
 
-from runner.clock import MonotonicClock, real_sleep
+from runner.clock import Clock, MonotonicClock, Sleep, real_sleep
 from runner.config.scorers import JudgeScorer, Scorer
 from runner.config.types import Case, Experiment
 from runner.http.client import MessagesClient
@@ -25,6 +25,7 @@ from runner.results.schema import STATUS_OK, AttemptRow, JudgeRequestRow, Result
 from runner.results.store import RunDirectory, read_results, read_scores
 from runner.run.execute import RequestContext
 from runner.run.judging import JudgeLane, judge_jobs, send_judges
+from runner.run.pacing import Pacing
 from runner.schedule.scheduler import Scheduler
 from runner.scoring.apply import answer_scorers, needs_thread, score_result, score_results
 from runner.scoring.inputs import ResultColumns
@@ -164,20 +165,16 @@ async def _judge(
 
 
 def judge_lane(
-    experiment: Experiment, context: RequestContext, schedulers: Mapping[str, Scheduler]
+    experiment: Experiment,
+    context: RequestContext,
+    pacing: Pacing,
+    schedulers: Mapping[str, Scheduler],
 ) -> JudgeLane:
-    """A lane for the experiment's judges, reusing `schedulers` where a judge's model has one."""
+    """A lane for the experiment's judges: `schedulers` where a judge's model has one, and
+    one made by `pacing` (the run's settings and in-flight cap) for any other."""
     models = {s.model for s in experiment.scorers if isinstance(s, JudgeScorer)}
-    extra = {
-        model: Scheduler(
-            experiment.run.rate_limits,
-            experiment.run.concurrency,
-            clock=context.clock,
-            sleep=context.sleep,
-        )
-        for model in models - set(schedulers)
-    }
-    return JudgeLane(context, {**schedulers, **extra}, experiment.run.concurrency)
+    extra = pacing.schedulers(sorted(models - set(schedulers)))
+    return JudgeLane(context, {**schedulers, **extra}, pacing.concurrency)
 
 
 async def rescore(
@@ -185,22 +182,21 @@ async def rescore(
     run_dir: RunDirectory,
     scorers: Sequence[Scorer],
     judge_client: MessagesClient | None,
+    *,
+    clock: Clock | None = None,
+    sleep: Sleep = real_sleep,
 ) -> dict[str, int]:
     """`beta-runner score`: replace `scorers`' rows in a finished run. Judges send their
-    requests through `judge_client` (needed only when a judge is among `scorers`); nothing is
-    sent to the arms."""
+    requests through `judge_client` (needed only when a judge is among `scorers`), paced like
+    a run's (`Pacing`) on `clock` and `sleep` (real time unless given); nothing is sent to the
+    arms."""
     lane = None
     if judge_client is not None:
-        clock = MonotonicClock()
+        clock = clock or MonotonicClock()
         context = RequestContext(
-            _run_id(run_dir),
-            judge_client,
-            experiment.run.retry,
-            clock,
-            real_sleep,
-            DroppedAttempts(),
+            _run_id(run_dir), judge_client, experiment.run.retry, clock, sleep, DroppedAttempts()
         )
-        lane = judge_lane(experiment, context, {})
+        lane = judge_lane(experiment, context, Pacing.of(experiment, clock, sleep), {})
     return await score_stored(experiment, run_dir, ScoringPass(tuple(scorers), True), lane)
 
 

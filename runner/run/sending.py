@@ -3,10 +3,11 @@
 One task group holds the writer (`RowWriter.consume`) reading a memory object stream; the
 requests are sent into that stream either by one lane of workers per model under that model's
 scheduler (`runner.run.lanes`), or by another `Sender` (Message Batches). All the schedulers
-share one run-wide cap on attempts in flight. Closing the stream's send side ends the writer once
-everything sent has been written. Scoring after the sending (`score_after`) reuses the
-scheduler of each judge model the run also sends to (`runner.run.scoring.judge_lane` makes one
-for any other), so those judges' requests are paced and capped with the rest.
+are made by one `Pacing` (`runner.run.pacing`) and share its run-wide cap on attempts in
+flight. Closing the stream's send side ends the writer once everything sent has been written.
+Scoring after the sending (`score_after`) reuses the scheduler of each judge model the run also
+sends to, and `runner.run.scoring.judge_lane` has the same `Pacing` make one for any other, so
+every judge's requests are paced, capped and paused like the arms'.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from runner.results.store import RunDirectory
 from runner.results.writer import Row, RowWriter
 from runner.run.execute import RequestContext, Unwatched
 from runner.run.lanes import AttemptForwarder, Lane, Prior, start_model_lane
+from runner.run.pacing import Pacing
 from runner.run.scoring import DroppedAttempts, LiveScoring, judge_lane, score_session
 from runner.run.services import RunServices, Sender, messages_client
 from runner.run.stop import Stop
@@ -40,25 +42,10 @@ class SessionParts:
     writer: RowWriter
     stop: Stop
     prior: Prior
-    schedulers: dict[str, Scheduler]
+    pacing: Pacing  # makes every scheduler of the run: the arms' below, and other judges'
+    schedulers: dict[str, Scheduler]  # one per model of the experiment
     lag: LoopLag  # the ticker behind `client_lag_ms`, also in `services`
     scrub: Callable[[str], str]  # removes the API key from text bound for a file or stderr
-
-
-def schedulers(experiment: Experiment, services: RunServices) -> dict[str, Scheduler]:
-    """One scheduler per model, all under one run-wide cap on attempts in flight."""
-    in_flight = anyio.CapacityLimiter(experiment.run.concurrency)
-    return {
-        model: Scheduler(
-            experiment.run.rate_limits,
-            experiment.run.concurrency,
-            clock=services.clock,
-            sleep=services.sleep,
-            shared=in_flight,
-            max_pause_s=experiment.run.retry.max_backoff_s,
-        )
-        for model in experiment.models
-    }
 
 
 async def record(session: SessionParts, todo: list[PlannedRequest], sender: Sender | None) -> None:
@@ -82,7 +69,8 @@ async def score_after(session: SessionParts, run_dir: RunDirectory) -> None:
         session.run_id, client, experiment.run.retry, services.clock, services.sleep,
         DroppedAttempts(),
     )  # fmt: skip
-    await score_session(experiment, run_dir, judge_lane(experiment, context, session.schedulers))
+    lane = judge_lane(experiment, context, session.pacing, session.schedulers)
+    await score_session(experiment, run_dir, lane)
 
 
 async def _send_all(

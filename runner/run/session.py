@@ -31,8 +31,9 @@ from runner.results.writer import RowWriter
 from runner.run.closing import close, run_failed
 from runner.run.heap import frozen_heap
 from runner.run.lanes import Prior
+from runner.run.pacing import Pacing
 from runner.run.resume import Continuation
-from runner.run.sending import SessionParts, record, schedulers, score_after
+from runner.run.sending import SessionParts, record, score_after
 from runner.run.services import RunServices, Sender, http_client
 from runner.run.stop import Stop, watch_signals
 from runner.run.target import TargetWatch
@@ -128,11 +129,14 @@ def _wire(
     stop.target = TargetWatch(experiment.target.base_url, stop.work)
     writer = RowWriter(run_dir, services.observer)
     prior = Prior(continuing.prior_attempts, continuing.turns) if continuing else Prior({}, {})
-    paced = schedulers(experiment, services)
+    pacing = Pacing.of(experiment, services.clock, services.sleep)
+    paced = pacing.schedulers(experiment.models)
     lag = services.lag or LoopLag()
     services = dataclasses.replace(services, lag=lag)
     scrub = Redactor((services.api_key,)).scrub
-    return SessionParts(experiment, run_id, services, writer, stop, prior, paced, lag, scrub)
+    return SessionParts(
+        experiment, run_id, services, writer, stop, prior, pacing, paced, lag, scrub
+    )
 
 
 async def _guarded(
