@@ -34,6 +34,12 @@ from runner.emulator.wire import ConnectionDropped
 
 STARTUP_TIMEOUT_S = 10.0
 SHUTDOWN_TIMEOUT_S = 5.0
+# How long an idle keep-alive connection stays open. uvicorn's default, 5 s, is the same as the
+# clients' own expiry (httpx's, the run transport's), and the server's count starts first: a
+# client reusing a connection just under 5 s idle wrote into one the server was closing, and
+# got a reset (httpx.ReadError). Longer than any common client's expiry (aiohttp's is 15 s),
+# so the client always retires an idle connection first, as against a real API front end.
+KEEP_ALIVE_S = 75
 
 
 class _DropFilter(logging.Filter):
@@ -88,6 +94,7 @@ def _settings(app: EmulatorApp, graceful_s: int | None = None) -> uvicorn.Config
         log_level="warning",
         access_log=False,
         lifespan="on",
+        timeout_keep_alive=KEEP_ALIVE_S,
         loop=loop,
         http=_stamping(http),
         timeout_graceful_shutdown=graceful_s,

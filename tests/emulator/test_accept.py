@@ -1,5 +1,6 @@
 """The emulator accepts every waiting connection when its socket is ready, on asyncio and on
-uvloop, within a bound; it pauses when out of file descriptors and stops when closed."""
+uvloop, within a bound; it pauses when out of file descriptors and stops when closed; and it
+keeps idle connections open longer than clients do."""
 
 from __future__ import annotations
 
@@ -15,10 +16,13 @@ import anyio
 import httpx
 import pytest
 
-from runner.emulator import EmulatorServer
+from runner.emulator import EmulatorServer, create_app
 from runner.emulator.accept import Acceptor
+from runner.emulator.server import _settings
+from runner.http.transport import KEEPALIVE_S
 from tests.emulator.support import FAST, HEADERS, body
 
+AIOHTTP_KEEPALIVE_S = 15.0  # aiohttp's TCPConnector default
 LOOPS = [pytest.param("asyncio", id="asyncio")]
 if importlib.util.find_spec("uvloop"):
     LOOPS.append(pytest.param("uvloop", id="uvloop"))
@@ -167,3 +171,11 @@ async def test_a_burst_of_connections_is_served() -> None:
             for _ in range(64):
                 group.start_soon(post, client)
     assert statuses == [200] * 64
+
+
+def test_an_idle_connection_outlives_the_clients_own_expiry() -> None:
+    """The emulator keeps an idle keep-alive connection open longer than httpx, aiohttp (15 s)
+    and the run's transport keep one, so a client never reuses one the server is closing."""
+    served = _settings(create_app(FAST))
+    expiries = (httpx.Limits().keepalive_expiry or 0.0, AIOHTTP_KEEPALIVE_S, KEEPALIVE_S)
+    assert all(served.timeout_keep_alive > expiry for expiry in expiries)
