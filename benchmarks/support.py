@@ -27,7 +27,7 @@ from runner.config.types import (
     RunSettings,
     Target,
 )
-from runner.plan.matrix import plan_requests
+from runner.plan.matrix import PlannedRequest, plan_requests
 from runner.results.store import RunDirectory
 from runner.results.writer import ResultObserver
 from runner.run.session import RunServices, create_run_directory, execute_run, http_client
@@ -121,9 +121,13 @@ def experiment(
     )
 
 
-def new_run(results_dir: Path, exp: Experiment, run_id: str) -> RunDirectory:
-    """A fresh run directory for `exp`, its manifest planning the whole matrix."""
-    return create_run_directory(results_dir, exp, run_id, len(plan_requests(exp)))
+def new_run(
+    results_dir: Path, exp: Experiment, run_id: str, planned: Sequence[PlannedRequest] | None = None
+) -> RunDirectory:
+    """A fresh run directory for `exp`, its manifest planning `planned` (default: the whole
+    matrix)."""
+    sending = len(planned) if planned is not None else len(plan_requests(exp))
+    return create_run_directory(results_dir, exp, run_id, sending)
 
 
 async def run_through(
@@ -132,7 +136,10 @@ async def run_through(
     run_id: str,
     api_key: str = "bench-key",
     observer: ResultObserver | None = None,
+    planned: Sequence[PlannedRequest] | None = None,
 ) -> None:
-    """Run `exp` into `run_dir` as `beta-runner run` would: its transport, real time."""
+    """Run `exp` (or only its `planned` requests) into `run_dir` as `beta-runner run` would:
+    its transport, real time."""
     async with http_client(exp.run.concurrency, 60.0) as http:
-        await execute_run(exp, run_dir, run_id, RunServices.real(http, api_key, observer))
+        services = RunServices.real(http, api_key, observer)
+        await execute_run(exp, run_dir, run_id, services, planned)
