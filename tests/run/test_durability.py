@@ -3,7 +3,9 @@ of a 1,200-request run, then `--resume`, sends again at most what was in flight;
 writers of one run directory cannot both run.
 
 The emulator answers at once (zero latency) and counts what it received, so the tests count
-how often each request was sent across the kills and resumes.
+how often each request was sent across the kills and resumes. Each session is a real process
+(`beta-runner run` forked from a helper that has imported the runner once, `forked_cli`), so
+a kill is a real SIGKILL without paying Python's start-up for every session.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 import os
 import random
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -21,6 +21,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from e2e_support import SECRET, write_experiment
+from forked_cli import ForkedChild, Forker
 from resume_support import ARM, MODEL, arrivals, keys_on_disk, manifest_of
 
 from runner.emulator import EmulatorConfig, EmulatorServer
@@ -45,6 +46,18 @@ def server() -> Iterator[EmulatorServer]:
         yield running
 
 
+@pytest.fixture
+def forker(tmp_path: Path) -> Iterator[Forker]:
+    """The helper that forks each session, with the test key in its environment."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
+    env["ANTHROPIC_API_KEY"] = SECRET
+    helper = Forker(env, tmp_path)
+    try:
+        yield helper
+    finally:
+        helper.close()
+
+
 def _experiment(directory: Path, url: str) -> Path:
     prompts = [(f"c{i}", f"Case c{i}: say something.") for i in range(CASES)]
     run = f"concurrency = {CONCURRENCY}"
@@ -52,16 +65,11 @@ def _experiment(directory: Path, url: str) -> Path:
     return write_experiment(directory, url, arms=arms, prompts=prompts, models=(MODEL,), run=run)
 
 
-def _child(experiment: Path, results: Path, *args: str) -> subprocess.Popen[bytes]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("ANTHROPIC_")}
-    env["ANTHROPIC_API_KEY"] = SECRET
-    command = [sys.executable, "-m", "runner", "run", str(experiment), "--results", str(results)]
-    return subprocess.Popen(
-        [*command, "-q", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env
-    )
+def _child(forker: Forker, experiment: Path, results: Path, *args: str) -> ForkedChild:
+    return forker.start(["run", str(experiment), "--results", str(results), "-q", *args])
 
 
-def _kill_when(child: subprocess.Popen[bytes], moment: Callable[[], bool]) -> None:
+def _kill_when(child: ForkedChild, moment: Callable[[], bool]) -> None:
     """SIGKILL the child as soon as `moment()` holds (polled every millisecond), unless it
     ends by itself first."""
     deadline = time.monotonic() + 60
@@ -131,7 +139,7 @@ def _moments(
 
 
 def test_kill_9_at_the_worst_and_random_moments_then_resume_never_pays_twice(
-    tmp_path: Path, server: EmulatorServer
+    tmp_path: Path, server: EmulatorServer, forker: Forker
 ) -> None:
     """Five sessions killed with SIGKILL (at directory creation, after a part, after journal
     records, at a random moment, during compaction), each resumed: one row per request at the
@@ -146,7 +154,7 @@ def test_kill_9_at_the_worst_and_random_moments_then_resume_never_pays_twice(
         before = len(server.app.received)
         durable_before = _durable(run_dir)
         moment = when()
-        child = _child(experiment, results, *args)
+        child = _child(forker, experiment, results, *args)
         _kill_when(child, moment)
         sent = arrivals(server, before)
         assert not durable_before & set(sent), f"{name}: a durable request was sent again"
@@ -158,7 +166,7 @@ def test_kill_9_at_the_worst_and_random_moments_then_resume_never_pays_twice(
         resent_total += len(lost)
     before = len(server.app.received)
     durable = _durable(run_dir)
-    final = _child(experiment, results, "--resume", str(run_dir))
+    final = _child(forker, experiment, results, "--resume", str(run_dir))
     final.communicate(timeout=120)
     assert final.returncode == 0
     assert not durable & set(arrivals(server, before))
@@ -178,16 +186,16 @@ def _check_one_row_each(run_dir: Path, sent: Counter[str]) -> None:
 
 
 def test_a_second_writer_exits_2_naming_the_first_and_the_data_stays_whole(
-    tmp_path: Path, server: EmulatorServer
+    tmp_path: Path, server: EmulatorServer, forker: Forker
 ) -> None:
     """While one `--resume` runs (after a kill: it takes over the stale lock), a second
     `--resume` of the same run exits 2 naming the first one's PID and sends nothing; the
     first completes with one row per request."""
     experiment = _experiment(tmp_path, server.url)
     results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
-    first = _child(experiment, results, "--run-id", "k")
+    first = _child(forker, experiment, results, "--run-id", "k")
     _kill_when(first, _this_sessions_journal(run_dir, 3))
-    resuming = _child(experiment, results, "--resume", str(run_dir))
+    resuming = _child(forker, experiment, results, "--resume", str(run_dir))
     deadline = time.monotonic() + 30
     while (run_dir / LOCK).read_text().strip() != str(resuming.pid):  # the killed one's first
         assert time.monotonic() < deadline
@@ -197,7 +205,7 @@ def test_a_second_writer_exits_2_naming_the_first_and_the_data_stays_whole(
     resuming.send_signal(signal.SIGSTOP)
     try:
         before = len(server.app.received)
-        second = _child(experiment, results, "--resume", str(run_dir))
+        second = _child(forker, experiment, results, "--resume", str(run_dir))
         _, err = second.communicate(timeout=60)
     finally:
         resuming.send_signal(signal.SIGCONT)
