@@ -24,7 +24,7 @@ from typing import IO
 
 # The helper: one JSON request a line on stdin, one JSON answer a line on stdout.
 _HELPER = r"""
-import json, os, sys
+import json, os, sys, traceback
 from runner.cli.main import main
 requests, answers = sys.stdin, sys.stdout
 for line in requests:
@@ -39,6 +39,8 @@ for line in requests:
             code = 1
             try:
                 code = main(ask["run"])
+            except BaseException:  # as `python -m runner` would show it
+                traceback.print_exc()
             finally:
                 sys.stdout.flush()
                 sys.stderr.flush()

@@ -45,7 +45,7 @@ class EventLog:
         if self._json:
             self.event(name, {"message": message})
         else:
-            self._console.print(Text(self._scrub(message)))
+            self._console.print(Text(self._scrub(message)), soft_wrap=True)  # one line each
 
     def warning(self, message: str) -> None:
         """A warning: a yellow line as text, a `warning` event as JSON."""
@@ -53,7 +53,7 @@ class EventLog:
             self.event("warning", {"message": message}, level="warning")
         else:
             line = Text.assemble(("warning:", "yellow"), " ", self._scrub(message))
-            self._console.print(line)
+            self._console.print(line, soft_wrap=True)
 
     def event(self, name: str, fields: dict[str, JSONValue], level: str = "info") -> None:
         """One machine-readable event (nothing in text format)."""

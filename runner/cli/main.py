@@ -7,7 +7,8 @@ Exit codes (the same table is in the README):
     1    a check failed: the target is wrong (TargetUnusable: refused, unknown host, TLS,
          401/403, 404, not a Messages API; the run stopped early), an arm has no successful
          request (ArmsFailed), a threshold was crossed (ThresholdsCrossed), `check` found a
-         header rejected or the target unreachable, or an unexpected error (RunFailed)
+         header rejected or the target unreachable, or an unexpected error (RunFailed; any
+         other exception: one line calling it a bug, never a traceback)
     2    bad usage or configuration (UsageError, ConfigError, RunStoreError); nothing sent
     130  interrupted by SIGINT; 143 by SIGTERM (the run is `interrupted`, resumable)
 
@@ -16,6 +17,7 @@ Each subcommand lives in `runner.cli.commands`.
 
 from __future__ import annotations
 
+import errno
 import sys
 from collections.abc import Sequence
 
@@ -79,6 +81,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except click.exceptions.Abort:
         click.echo("Aborted.", err=True)
         return 130
+    except click.exceptions.NoArgsIsHelpError as exc:  # `beta-runner` alone: the help, as is
+        click.echo(exc.ctx.get_help(), err=True)
+        return EXIT_USAGE
     except click.ClickException as exc:
         return _fail(words, click_message(exc), EXIT_USAGE)
     except (ConfigError, UsageError, RunStoreError) as exc:
@@ -94,7 +99,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         click.echo("Interrupted.", err=True)
         return 130
+    except Exception as exc:  # the promise: one line, never a traceback, even for a bug
+        return _fail(words, _unexpected(_sole(exc)), 1, exc)
     return 0
+
+
+def _sole(exc: BaseException) -> BaseException:
+    """The one error inside nested task-group exception groups (itself otherwise)."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
+
+
+def _unexpected(exc: BaseException) -> str:
+    if isinstance(exc, OSError):  # e.g. a disk that filled up while the run wrote
+        return _os_message(exc)
+    first = (str(exc).splitlines() or [""])[0].strip()[:300]
+    return (
+        f"unexpected {type(exc).__name__}{': ' + first if first else ''}. This is a bug in "
+        "beta-runner; please report it with the command that caused it."
+    )
 
 
 def _fail(
@@ -114,4 +138,9 @@ def _fail(
 
 def _os_message(exc: OSError) -> str:
     where = exc.filename if exc.filename is not None else "the file system"
+    if exc.errno == errno.ENOSPC:
+        return (
+            f"{where}: No space left on device; free some space, then continue the run with "
+            "--resume (what was written before is kept)."
+        )
     return f"{where}: {exc.strerror or exc}; check the path and its permissions."

@@ -9,6 +9,7 @@ table). Errors in the cases file name that file and its line.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import cast
@@ -81,7 +82,9 @@ def _json_object(path: Path, number: int, line: str) -> dict[str, object]:
         value = json.loads(line, object_pairs_hook=_no_duplicate_keys, parse_constant=_no_nan)
     except ValueError as exc:
         detail = (
-            f"{exc.msg} at column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else exc
+            f"{exc.msg.removesuffix(' at')} at column {exc.colno}"
+            if isinstance(exc, json.JSONDecodeError)
+            else exc
         )
         raise at.error("", f"The line is not valid JSON ({detail}); fix it.") from None
     if not isinstance(value, dict):
@@ -107,7 +110,7 @@ def _case(table: Table, source: str, base: Path, defaults: tuple[ToolScript, ...
     follow_ups = read_turns(table)[1:] if "turns" in table.data else ()
     conversation = bool(defaults) or any(key in table.data for key in CONVERSATION_KEYS)
     return Case(
-        id=table.required_text("id"),
+        id=_case_id(table),
         messages=_messages(table),
         system=_system(table),
         source=source,
@@ -118,6 +121,23 @@ def _case(table: Table, source: str, base: Path, defaults: tuple[ToolScript, ...
         expected=as_json(table.loc, table.at("expected"), table.data.get("expected")),
         metadata=table.json_object("metadata"),
     )
+
+
+# Control characters and line breaks: a case id is printed in tables and one-line logs, where
+# an escape sequence would repaint the terminal and a newline would split the line.
+_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def _case_id(table: Table) -> str:
+    value = table.required_text("id")
+    found = _UNPRINTABLE.search(value)
+    if found is not None:
+        raise table.fail(
+            "id",
+            f"The case id {value!r} holds the control character {found.group()!r}; case ids "
+            "are shown in tables and logs, so use printable text only.",
+        )
+    return value
 
 
 def _messages(table: Table) -> tuple[JSONObject, ...]:

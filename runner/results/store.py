@@ -91,7 +91,7 @@ class RunDirectory:
             staging.rename(path)
             files.sync_directory(path.parent)
         except OSError as exc:
-            raise RunStoreError(f"Cannot create the run directory {path}: {exc}.") from exc
+            raise RunStoreError(_cannot_create(path, exc)) from None
         finally:
             _remove_staging(staging)
         return cls(path)
@@ -285,8 +285,40 @@ def latest_rows(
         )  # fmt: skip
         parts.insert(0, scanned)
     scan = pl.concat(parts, how="vertical").with_row_index(_ROW)
-    winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
+    try:
+        winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        raise RunStoreError(_unreadable(files, schema, exc)) from None
     return scan.filter(pl.col(_ROW).is_in(winners.implode())).drop(_ROW)
+
+
+def _unreadable(files: list[Path] | str, schema: pl.Schema, exc: BaseException) -> str:
+    """Which of `files` polars could not read, and why, as one line (the first file that is
+    not a whole Parquet file or has columns the table has not; else all of them)."""
+    for path in files if isinstance(files, list) else []:
+        try:
+            columns = pl.read_parquet_schema(path)
+        except (pl.exceptions.PolarsError, OSError) as damaged:
+            return f"{path}: {_not_parquet(damaged)}"
+        extra = sorted(set(columns) - set(schema))
+        if extra:
+            return (
+                f"{path}: it has columns this table does not ({', '.join(extra[:5])}); it "
+                "is not a table of this run. Move it aside."
+            )
+    where = files if isinstance(files, str) else ", ".join(str(f) for f in files)
+    return f"{where}: cannot be read: {_first_line(exc)}."
+
+
+def _not_parquet(exc: BaseException) -> str:
+    return (
+        f"not a whole Parquet file ({_first_line(exc)}); it was damaged (a kill or a full disk "
+        "while it was written?). Move it aside; a --resume then sends its requests again."
+    )
+
+
+def _first_line(exc: BaseException) -> str:
+    return (str(exc).splitlines() or [type(exc).__name__])[0].strip()[:300]
 
 
 def table_counts(run_dir: Path) -> dict[str, int]:
@@ -343,9 +375,23 @@ def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
     """The run's files of one kind in write order: compacted first, then parts; per shard."""
     files: list[Path] = []
     for directory in _with_shards(run_dir):
-        files += [directory / final] if (directory / final).is_file() else []
+        files += _table_file(directory / final)
         files += sorted((directory / PARTS).glob(f"{kind}-*.parquet"))
     return files
+
+
+def _table_file(path: Path) -> list[Path]:
+    """`[path]` for a table that is a regular file, `[]` for none; RunStoreError for one
+    that is a directory, FIFO, device or broken link (read as none, a resume would send
+    its requests again and compaction would replace it)."""
+    if path.is_file():
+        return [path]
+    if not path.is_symlink() and not path.exists():
+        return []
+    problem = "It is a broken link." if not path.exists() else file_problem(path)
+    raise RunStoreError(
+        f"{path}: {problem or 'This is not a regular file.'} Move it aside: a table is a file."
+    )
 
 
 def _journals(run_dir: Path) -> list[JournalContents]:
@@ -375,6 +421,16 @@ def _damaged_parts(parts: Path) -> list[Path]:
         except Exception:
             damaged.append(part)
     return damaged
+
+
+def _cannot_create(path: Path, exc: OSError) -> str:
+    """Why the run directory `path` could not be made: a file where a directory must be
+    named as such; else the system's reason, without the staging name it was made under."""
+    for parent in reversed(path.parents):
+        if parent.exists() and not parent.is_dir():
+            return f"{parent}: this is a file, not a directory; give --results a directory."
+    reason = exc.strerror or type(exc).__name__
+    return f"Cannot create the run directory {path}: {reason}; check the path and its space."
 
 
 def _exists(path: Path) -> RunStoreError:

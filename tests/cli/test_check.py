@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import http.server
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -85,3 +87,47 @@ def test_configuration_errors_exit_2(
     experiment = write_experiment(tmp_path, "http://127.0.0.1:1")
     assert run_cli(["check", experiment, *extra]) == 2
     assert message in capsys.readouterr().err
+
+
+class _PageServer(http.server.BaseHTTPRequestHandler):
+    """Answers every POST 500 with an HTML page that echoes the request's headers."""
+
+    def do_POST(self) -> None:
+        page = f"<html>\n<pre>\n{self.headers}</pre>\n</html>\n".encode() * 20
+        self.send_response(500)
+        self.send_header("content-type", "text/html")
+        self.send_header("content-length", str(len(page)))
+        self.end_headers()
+        self.wfile.write(page)
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.fixture
+def page_server() -> Iterator[str]:
+    """A server whose errors are multi-line pages; yields its base URL."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageServer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+def test_a_server_answering_pages_is_one_error_line_and_one_line_cells(
+    tmp_path: Path, page_server: str, keyed: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A multi-line error page (echoing the key) reads as one escaped line, cut short, in the
+    error and in each table cell; the key is never shown."""
+    experiment = write_experiment(tmp_path, page_server, arms=ARMS[:2])
+    assert run_cli(["check", experiment]) == 1
+    out, err = capsys.readouterr()
+    (error,) = [line for line in err.splitlines() if not line.startswith("warning:")]
+    assert error.startswith(f"error: 2 of 2 checks got no usable answer from {page_server}: ")
+    assert len(error) < 500
+    assert keyed not in out + err
+    assert out.count("<html>") == 2  # one cell per check, each on one line

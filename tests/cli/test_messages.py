@@ -150,3 +150,14 @@ def test_history_refuses_a_name_that_is_no_directory(
     """`history ..` would look outside --results: refused like any name."""
     assert run_cli(["history", name, "--results", tmp_path]) == 2
     assert capfd.readouterr().err.startswith("error: EXPERIMENT (an experiment name)")
+
+
+def test_the_bare_command_prints_its_help_not_an_escaped_line(
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    """`beta-runner` alone: the help as help (lines, not `\\n` escapes), exit 2."""
+    assert run_cli([]) == 2
+    err = capfd.readouterr().err
+    assert err.startswith("Usage: beta-runner [OPTIONS] COMMAND [ARGS]...\n")
+    assert "\nCommands:\n" in err
+    assert "\\n" not in err

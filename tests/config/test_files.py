@@ -85,3 +85,21 @@ def test_a_file_over_the_cap_is_refused_with_its_limit(tmp_path: Path) -> None:
     with huge.open("wb") as handle:
         handle.truncate(MAX_TOML_BYTES + 1)
     assert f"larger than {MAX_TOML_BYTES // MIB} MiB" in _problem(huge)
+
+
+def test_a_cases_line_with_a_40_mb_prompt_is_read_not_scanned_for_minutes(
+    tmp_path: Path,
+) -> None:
+    """Nesting is checked over strings in one pass per run of plain characters: a 40 MB
+    prompt (under the JSON Lines cap) loads well within the suite's timeout."""
+    prompt = "x" * (40 * MIB)
+    (tmp_path / "big.jsonl").write_text(f'{{"id": "big", "prompt": "{prompt}"}}\n')
+    loaded = load_experiment(_experiment(tmp_path, cases_file="big.jsonl", cases=""))
+    assert len(loaded.experiment.cases[0].messages[0]["content"]) == 40 * MIB  # type: ignore[arg-type]
+
+
+def test_a_15_mb_string_in_the_experiment_is_read_likewise(tmp_path: Path) -> None:
+    """The TOML scan skips a 15 MB multi-line string (under the TOML cap) in one pass."""
+    cases = f'[[cases]]\nid = "c1"\nprompt = """{"y" * (15 * MIB)}"""\n'
+    loaded = load_experiment(_experiment(tmp_path, cases=cases))
+    assert loaded.experiment.cases[0].id == "c1"

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import stat
 from pathlib import Path
 
 import polars as pl
@@ -70,6 +72,37 @@ def test_unknown_baseline_is_a_usage_error(
     assert "The baseline arm 'nope' is not in these results; their arms are fast, plain." in err
     assert "--baseline ARM" in err
     assert not (run_dir / "report.html").exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_an_output_that_is_not_a_file_is_refused_and_left_as_it_is(
+    run_dir: Path, tmp_path: Path, kind: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """-o at a FIFO or a device exits 2 naming it; the page is never renamed over it."""
+    target = tmp_path / "out.html"
+    if kind == "fifo":
+        os.mkfifo(target)
+    else:
+        target.symlink_to("/dev/null")
+    assert main(["report", str(run_dir), "-o", str(target)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {target}: This is a ")
+    assert err.count("\n") == 1
+    assert stat.S_ISFIFO(target.stat().st_mode) if kind == "fifo" else target.is_symlink()
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
+
+
+@pytest.mark.slow
+def test_an_output_in_a_missing_directory_names_the_page_not_a_temporary(
+    run_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The error names the -o path, never the temporary name the page is written under."""
+    target = tmp_path / "missing" / "r.html"
+    assert main(["report", str(run_dir), "-o", str(target)]) == 2
+    assert capsys.readouterr().err == (
+        f"error: {target}: the report cannot be written there (No such file or directory).\n"
+    )
 
 
 def test_a_directory_without_a_manifest_is_a_usage_error(

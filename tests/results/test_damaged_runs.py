@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 from pathlib import Path
 
+import polars as pl
 import pytest
 from bad_file_support import BAD_JSON_FILES, Place, replace_with
 from e2e_support import run_cli, write_experiment
@@ -143,3 +145,60 @@ def test_load_run_refuses_a_manifest_that_is_no_json_file(
     with pytest.raises(RunStoreError, match=re.escape(problem)) as raised:
         load_run(run_dir)
     assert str(raised.value).startswith(f"{run_dir / MANIFEST}: ")
+
+
+def _garbage(path: Path) -> None:
+    path.write_bytes(b"PAR1 not a parquet file PAR1")
+
+
+def _foreign(path: Path) -> None:
+    pl.DataFrame({"unrelated": [1]}).write_parquet(path)
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _directory(path: Path) -> None:
+    path.mkdir()
+
+
+TABLE_DAMAGE = [
+    ("results.parquet", _garbage, "not a whole Parquet file", "garbage"),
+    ("results.parquet", _foreign, "has columns this table does not (unrelated)", "foreign"),
+    ("results.parquet", _fifo, "This is a named pipe (FIFO)", "fifo"),
+    ("results.parquet", _directory, "This is a directory", "directory"),
+    ("attempts.parquet", _garbage, "not a whole Parquet file", "garbage"),
+]
+# compare and report read the results table; --resume reads both.
+TABLE_READS = [
+    pytest.param(reader, table, place, problem, id=f"{reader}-{table}-{name}")
+    for table, place, problem, name in TABLE_DAMAGE
+    for reader in ("--resume", "compare", "report")
+    if reader == "--resume" or table == "results.parquet"
+]
+
+
+@pytest.mark.parametrize(("reader", "table", "place", "problem"), TABLE_READS)
+def test_a_damaged_table_is_refused_in_one_line_naming_it(
+    finished: tuple[Path, Path],
+    reader: str,
+    table: str,
+    place: Place,
+    problem: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """A table cut short, from elsewhere, or not a file: exit 2, one line naming it, and the
+    file left as found (read as no table, a resume would pay for its requests again and its
+    compaction would replace the file)."""
+    experiment, run_dir = finished
+    path = run_dir / table
+    replace_with(path, place)
+    before = path.lstat()
+    capsys.readouterr()
+    assert run_cli(_read_with(reader, experiment, run_dir)) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"error: {path}: ")
+    assert problem in err
+    assert err.count("\n") == 1
+    assert (path.lstat().st_ino, path.lstat().st_mode) == (before.st_ino, before.st_mode)

@@ -143,6 +143,16 @@ def test_create_refuses_an_existing_directory(run: RunDirectory, tmp_path: Path)
     assert run.read_manifest().status is RunStatus.COMPLETE
 
 
+def test_create_under_a_file_names_the_file_not_a_temporary(tmp_path: Path) -> None:
+    """A results path that is a file: the error names it, no Errno and no staging name."""
+    (tmp_path / "results").write_text("not a directory")
+    with pytest.raises(RunStoreError) as raised:
+        make_run(tmp_path / "results", "r1")
+    assert str(raised.value) == (
+        f"{tmp_path / 'results'}: this is a file, not a directory; give --results a directory."
+    )
+
+
 def test_open_requires_a_manifest(tmp_path: Path) -> None:
     """open() refuses a directory that has no manifest."""
     with pytest.raises(RunStoreError, match=MANIFEST):

@@ -10,6 +10,7 @@ import click
 import polars as pl
 
 from runner.cli.commands.options import command_log, log_format_option
+from runner.cli.failure import error_line, one_line
 from runner.cli.terminal import fit_table, out_console
 from runner.config.environment import Environment
 from runner.config.load import load_experiment
@@ -47,8 +48,10 @@ def check_command(
     unreachable = [c for c in checks if c.verdict == UNREACHABLE]
     if unreachable:
         click.echo(
-            f"error: {len(unreachable)} of {len(checks)} checks got no usable answer from "
-            f"{target.target.base_url}: {unreachable[0].message}",
+            error_line(
+                f"{len(unreachable)} of {len(checks)} checks got no usable answer from "
+                f"{target.target.base_url}: {_short(unreachable[0].message)}"
+            ),
             err=True,
         )
     failed = unreachable or any(c.verdict == REJECTED for c in checks)
@@ -63,9 +66,18 @@ def check_table(checks: list[HeaderCheck]) -> pl.DataFrame:
             "model": [c.model for c in checks],
             "anthropic-beta": [c.beta_header or "(none)" for c in checks],
             "verdict": [c.verdict for c in checks],
-            "message": [c.message for c in checks],
+            "message": [_short(c.message) for c in checks],
         }
     )
+
+
+_LONGEST = 300  # a server may answer pages (HTML, echoed headers): show where it starts
+
+
+def _short(message: str) -> str:
+    """A server's message on one line (control characters shown escaped), cut at 300."""
+    line = one_line(message)
+    return line if len(line) <= _LONGEST else line[: _LONGEST - 1] + "\N{HORIZONTAL ELLIPSIS}"
 
 
 def _at(experiment: Experiment, base_url: str) -> Experiment:

@@ -16,6 +16,7 @@ from runner.catalog.prices import PriceTable
 from runner.cli.commands.options import command_log, log_format_option
 from runner.cli.locations import Run, run_argument, run_name, unpriced_note
 from runner.cli.translate import flag_errors
+from runner.config.files import file_problem
 from runner.config.prices import load_prices
 from runner.errors import UsageError
 from runner.report import write_report
@@ -51,10 +52,26 @@ def report(
     if output is not None and output.is_dir():
         raise UsageError(f"-o {output}: this is a directory; give a file name such as report.html.")
     target = output or _default_output(run_dir)
+    _check_writable(target)
     priced = _prices(run_dir, prices)
-    with flag_errors(), unpriced_note(run_dir, priced is not None, command_log(ctx, log_format)):
-        path = write_report(run_dir, target, baseline, priced)
+    log = command_log(ctx, log_format)
+    try:
+        with flag_errors(), unpriced_note(run_dir, priced is not None, log):
+            path = write_report(run_dir, target, baseline, priced)
+    except OSError as exc:  # named by the page's path, not the temporary name it was written to
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(f"{target}: the report cannot be written there ({reason}).") from None
     click.echo(f"Report written to {path}")
+
+
+def _check_writable(target: Path) -> None:
+    """Refuse a target the page would replace that is not a file: the page is written beside
+    it and renamed over it, which would turn a device or a FIFO into a file."""
+    if not target.exists() and not target.is_symlink():
+        return
+    problem = file_problem(target)
+    if problem is not None:
+        raise UsageError(f"{target}: {problem.split(';')[0]}; give the name of a file to write.")
 
 
 def _default_output(run: Run) -> Path:
