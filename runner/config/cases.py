@@ -107,6 +107,30 @@ def _no_nan(constant: str) -> object:
 
 
 def _case(table: Table, source: str, base: Path, defaults: tuple[ToolScript, ...]) -> Case:
+    case = _read_case(table, source, base, defaults)
+    _check_size(table, case)
+    return case
+
+
+# The Messages API refuses a larger request (413 request_too_large, from its front end).
+MAX_REQUEST_BYTES = 32 * 1024 * 1024
+
+
+def _check_size(table: Table, case: Case) -> None:
+    """ConfigError when what the case sends (system, messages, tools, scripted turns) is over
+    the API's request size: every request of it would be refused, after being uploaded."""
+    sent = [case.system, list(case.messages), list(case.tools), list(case.follow_ups)]
+    size = len(json.dumps(sent, ensure_ascii=False).encode())
+    if size > MAX_REQUEST_BYTES:
+        key = next((k for k in ("prompt", "messages", "turns") if k in table.data), "id")
+        raise table.fail(
+            key,
+            f"Case '{case.id}' sends {size / 2**20:.0f} MiB of JSON; the Messages API refuses a "
+            "request over 32 MB (413 request_too_large), so shorten it.",
+        )
+
+
+def _read_case(table: Table, source: str, base: Path, defaults: tuple[ToolScript, ...]) -> Case:
     follow_ups = read_turns(table)[1:] if "turns" in table.data else ()
     conversation = bool(defaults) or any(key in table.data for key in CONVERSATION_KEYS)
     return Case(

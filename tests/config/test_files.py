@@ -87,15 +87,23 @@ def test_a_file_over_the_cap_is_refused_with_its_limit(tmp_path: Path) -> None:
     assert f"larger than {MAX_TOML_BYTES // MIB} MiB" in _problem(huge)
 
 
-def test_a_cases_line_with_a_40_mb_prompt_is_read_not_scanned_for_minutes(
+def test_a_cases_line_with_a_40_mb_prompt_is_scanned_at_once_and_refused_by_size(
     tmp_path: Path,
 ) -> None:
-    """Nesting is checked over strings in one pass per run of plain characters: a 40 MB
-    prompt (under the JSON Lines cap) loads well within the suite's timeout."""
+    """Nesting is checked over strings in one pass per run of plain characters (it took
+    minutes on a 40 MB prompt); then the case is refused: the API takes 32 MB at most."""
     prompt = "x" * (40 * MIB)
     (tmp_path / "big.jsonl").write_text(f'{{"id": "big", "prompt": "{prompt}"}}\n')
+    problem = _problem(_experiment(tmp_path, cases_file="big.jsonl", cases=""))
+    assert problem.startswith(f"{tmp_path / 'big.jsonl'}: line 1, prompt: Case 'big' sends 40")
+    assert "refuses a request over 32 MB" in problem
+
+
+def test_a_30_mb_prompt_is_sent_as_it_is(tmp_path: Path) -> None:
+    """Under the API's size a long prompt is read whole."""
+    (tmp_path / "big.jsonl").write_text(f'{{"id": "big", "prompt": "{"x" * (30 * MIB)}"}}\n')
     loaded = load_experiment(_experiment(tmp_path, cases_file="big.jsonl", cases=""))
-    assert len(loaded.experiment.cases[0].messages[0]["content"]) == 40 * MIB  # type: ignore[arg-type]
+    assert len(str(loaded.experiment.cases[0].messages[0]["content"])) == 30 * MIB
 
 
 def test_a_15_mb_string_in_the_experiment_is_read_likewise(tmp_path: Path) -> None:
