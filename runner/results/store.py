@@ -288,14 +288,16 @@ def latest_rows(
     try:
         winners = scan.group_by(key).agg(pl.col(_ROW).max()).select(_ROW).collect()[_ROW]
     except (pl.exceptions.PolarsError, OSError) as exc:
+        if isinstance(files, str):  # a URL: its reader tells a missing table from the rest
+            raise
         raise RunStoreError(_unreadable(files, schema, exc)) from None
     return scan.filter(pl.col(_ROW).is_in(winners.implode())).drop(_ROW)
 
 
-def _unreadable(files: list[Path] | str, schema: pl.Schema, exc: BaseException) -> str:
+def _unreadable(files: list[Path], schema: pl.Schema, exc: BaseException) -> str:
     """Which of `files` polars could not read, and why, as one line (the first file that is
     not a whole Parquet file or has columns the table has not; else all of them)."""
-    for path in files if isinstance(files, list) else []:
+    for path in files:
         try:
             columns = pl.read_parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError) as damaged:
@@ -306,8 +308,7 @@ def _unreadable(files: list[Path] | str, schema: pl.Schema, exc: BaseException) 
                 f"{path}: it has columns this table does not ({', '.join(extra[:5])}); it "
                 "is not a table of this run. Move it aside."
             )
-    where = files if isinstance(files, str) else ", ".join(str(f) for f in files)
-    return f"{where}: cannot be read: {_first_line(exc)}."
+    return f"{', '.join(str(f) for f in files)}: cannot be read: {_first_line(exc)}."
 
 
 def _not_parquet(exc: BaseException) -> str:
