@@ -79,11 +79,14 @@ async def _work(
     queue: MemoryObjectReceiveStream[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
 ) -> None:
+    # One collector per worker, emptied per request (a worker carries one request at a time),
+    # so no context is rebuilt per request.
+    made = _Collected(lane.context.sink)
+    context = dataclasses.replace(lane.context, sink=made)
     async with queue, rows:
         while (planned := await _next(queue)) is not None:
             scheduler = lane.schedulers[planned.model]
-            made = _Collected(lane.context.sink)
-            context = dataclasses.replace(lane.context, sink=made)
+            made.rows = []
             if planned.case.conversation:
                 earlier = lane.prior.turns.get(planned.key, ())
                 sink = _TurnForwarder(rows)
@@ -138,7 +141,8 @@ class AttemptForwarder:
 
 
 class _Collected:
-    """Forwards one request's attempt rows and keeps them for its journal record."""
+    """Forwards a worker's attempt rows and keeps the current request's for its journal
+    record (`rows`, a fresh list per request)."""
 
     def __init__(self, sink: AttemptSink) -> None:
         self._sink = sink
