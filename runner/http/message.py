@@ -111,10 +111,14 @@ def read_message(message: dict[str, Any]) -> MessageColumns:
         **billed_tokens(usage),
         thinking_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else None,
         content_types=[str(b.get("type")) for b in content],
-        content_json=json.dumps(content, separators=(",", ":")),
-        usage_json=json.dumps(usage, separators=(",", ":")),
+        content_json=_compact(content),
+        usage_json=_compact(usage),
         evidence=evidence(message),
     )
+
+
+# One encoder for every reply: `json.dumps` with any option builds a new one per call.
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def evidence(message: dict[str, Any]) -> list[str]:

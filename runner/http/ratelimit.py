@@ -46,17 +46,22 @@ _EMPTY = BucketState(None, None, None)
 def read_snapshot(headers: Mapping[str, str], now: datetime) -> RateLimitSnapshot:
     """Parse the rate-limit headers; malformed values become None rather than errors."""
     buckets: dict[str, BucketState] = {}
-    for name in BUCKETS:
-        prefix = f"anthropic-ratelimit-{name.replace('_', '-')}-"
-        limit = headers.get(prefix + "limit")
+    for name, limit_header, remaining_header, reset_header in _HEADERS:
+        limit = headers.get(limit_header)
         if limit is None:
             continue
         buckets[name] = BucketState(
-            _to_int(limit),
-            _to_int(headers.get(prefix + "remaining")),
-            headers.get(prefix + "reset"),
+            _to_int(limit), _to_int(headers.get(remaining_header)), headers.get(reset_header)
         )
     return RateLimitSnapshot(buckets, retry_after(headers, now))
+
+
+def _header_names(name: str) -> tuple[str, str, str, str]:
+    prefix = f"anthropic-ratelimit-{name.replace('_', '-')}-"
+    return name, prefix + "limit", prefix + "remaining", prefix + "reset"
+
+
+_HEADERS = tuple(map(_header_names, BUCKETS))  # spelled once, not per response
 
 
 def retry_after(headers: Mapping[str, str], now: datetime) -> float | None:
