@@ -24,7 +24,7 @@ from typing import IO
 
 # The helper: one JSON request a line on stdin, one JSON answer a line on stdout.
 _HELPER = r"""
-import json, os, sys, traceback
+import json, os, resource, signal, sys, traceback
 from runner.cli.main import main
 requests, answers = sys.stdin, sys.stdout
 for line in requests:
@@ -36,6 +36,10 @@ for line in requests:
             for fd, path in ((1, ask["stdout"]), (2, ask["stderr"])):
                 os.dup2(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), fd)
             os.close(0)
+            if ask["max_file_bytes"] is not None:  # writes past it fail with EFBIG
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                limit = ask["max_file_bytes"]
+                resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
             code = 1
             try:
                 code = main(ask["run"])
@@ -66,12 +70,13 @@ class Forker:
         )  # fmt: skip
         self._count = 0
 
-    def start(self, args: Sequence[str]) -> ForkedChild:
-        """A new session running `beta-runner ARGS`."""
+    def start(self, args: Sequence[str], max_file_bytes: int | None = None) -> ForkedChild:
+        """A new session running `beta-runner ARGS`; with `max_file_bytes`, a write that
+        would make a file larger fails (EFBIG), as on a disk that is full."""
         self._count += 1
         out, err = (self._workdir / f"session-{self._count}.{n}" for n in ("out", "err"))
         ask = {"run": list(args), "cwd": str(self._workdir), "stdout": str(out)}
-        ask["stderr"] = str(err)
+        ask.update(stderr=str(err), max_file_bytes=max_file_bytes)
         return ForkedChild(self, int(self.ask(ask)["pid"]), out, err)
 
     def ask(self, request: dict[str, object]) -> dict[str, int | None]:

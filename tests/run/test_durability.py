@@ -215,3 +215,31 @@ def test_a_second_writer_exits_2_naming_the_first_and_the_data_stays_whole(
     assert resuming.returncode == 0
     assert len(arrivals(server, before)) <= CASES
     _check_one_row_each(run_dir, arrivals(server))
+
+
+def test_a_disk_that_refuses_writes_mid_run_keeps_what_finished_and_resume_completes(
+    tmp_path: Path, server: EmulatorServer, forker: Forker
+) -> None:
+    """Writes past 512 KiB a file fail (EFBIG, as on a full disk): the run stops with exit 1
+    and one line saying to resume, no traceback, no half-written table; `--resume` then
+    sends only what has no row and ends with one row per request."""
+    experiment = _experiment(tmp_path, server.url)
+    results, run_dir = tmp_path / "out", tmp_path / "out" / "e2e" / "k"
+    full = forker.start(
+        ["run", str(experiment), "--results", str(results), "-q", "--run-id", "k"],
+        max_file_bytes=512 * 1024,  # the manifest fits, the journal of 1,200 answers not
+    )
+    _, err = full.communicate(timeout=60)
+    lines = err.decode().splitlines()
+    assert full.returncode == 1, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("error: ")
+    assert "--resume" in lines[0], lines[0]
+    assert not list(run_dir.rglob("*.tmp"))
+    durable = _durable(run_dir)
+    before = len(server.app.received)
+    resumed = _child(forker, experiment, results, "--resume", str(run_dir))
+    _, err = resumed.communicate(timeout=120)
+    assert resumed.returncode == 0, err
+    assert not durable & set(arrivals(server, before))
+    _check_one_row_each(run_dir, arrivals(server))
