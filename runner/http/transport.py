@@ -32,11 +32,10 @@ from __future__ import annotations
 import http.cookiejar
 import sys
 import time
-from collections.abc import AsyncIterator, Coroutine, Generator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Coroutine, Generator
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 import httpx
@@ -191,8 +190,9 @@ class PooledTransport(httpx.AsyncBaseTransport):
         slot = _Connecting()
         token = _CONNECTING.set(slot)
         try:
-            with _as_httpx_errors():
-                response = await self._inner.handle_async_request(request)
+            response = await self._inner.handle_async_request(request)
+        except _FAILURES as exc:
+            _reraise(exc)
         finally:
             _CONNECTING.reset(token)
         response.stream = _Body(response.stream)
@@ -201,8 +201,10 @@ class PooledTransport(httpx.AsyncBaseTransport):
 
     async def aclose(self) -> None:
         """Close the session and its connections."""
-        with _as_httpx_errors():
+        try:
             await self._inner.aclose()
+        except _FAILURES as exc:
+            _reraise(exc)
 
 
 class _Body(httpx.AsyncByteStream):
@@ -213,26 +215,31 @@ class _Body(httpx.AsyncByteStream):
         self._stream = stream
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        with _as_httpx_errors():
+        try:
             async for chunk in self._stream:
                 yield chunk
+        except _FAILURES as exc:
+            _reraise(exc)
 
     async def aclose(self) -> None:
-        with _as_httpx_errors():
+        try:
             await self._stream.aclose()
+        except _FAILURES as exc:
+            _reraise(exc)
 
 
-@contextmanager
-def _as_httpx_errors() -> Iterator[None]:
-    """Re-raise an aiohttp failure (raw, or as httpx-aiohttp translated it) as `_HTTPX_ERROR`
-    says, keeping the aiohttp exception as the cause."""
-    try:
-        yield
-    except (httpx.TransportError, aiohttp.ClientError) as exc:
-        original = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
-        if not isinstance(original, aiohttp.ClientError):
-            raise
-        raise httpx_error(original) from original
+# Caught with try/except at each call, not a @contextmanager: that built and drove a
+# generator three times per request.
+_FAILURES = (httpx.TransportError, aiohttp.ClientError)
+
+
+def _reraise(exc: httpx.TransportError | aiohttp.ClientError) -> NoReturn:
+    """Raise an aiohttp failure (raw, or as httpx-aiohttp translated it) as `_HTTPX_ERROR`
+    says, keeping the aiohttp exception as the cause; anything else as it is."""
+    original = exc.__cause__ if isinstance(exc, httpx.TransportError) else exc
+    if not isinstance(original, aiohttp.ClientError):
+        raise exc
+    raise httpx_error(original) from original
 
 
 def httpx_error(exc: aiohttp.ClientError) -> httpx.TransportError:
