@@ -243,8 +243,7 @@ class MessagesClient:
             connect_ms = response.extensions.get(CONNECT_MS)
             outcome.connect_ms = connect_ms if isinstance(connect_ms, float) else None
             outcome.http_status = response.status_code
-            # One pass over the headers: httpx's Headers.get scans the whole list on each call.
-            headers = dict(response.headers.items())
+            headers = _header_dict(response.headers)
             outcome.request_id = headers.get("request-id")
             outcome.limits = read_snapshot(headers, outcome.sent_at)
             if on_headers is not None:
@@ -284,6 +283,16 @@ class MessagesClient:
 
     def _since(self, started: float) -> float:
         return (self._clock.now() - started) * 1000.0
+
+
+def _header_dict(headers: httpx.Headers) -> dict[str, str]:
+    """`dict(headers.items())`: httpx's `Headers.get` scans the whole list on each call, and
+    `items()` reads the `encoding` property twice per header; here it is read once. Headers
+    sent more than once go through `items()`, which joins their values as httpx does."""
+    raw = headers.raw
+    encoding = headers.encoding
+    found = {name.lower().decode(encoding): value.decode(encoding) for name, value in raw}
+    return found if len(found) == len(raw) else dict(headers.items())
 
 
 def _json_line(line: str) -> dict[str, Any]:

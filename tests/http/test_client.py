@@ -610,3 +610,15 @@ async def test_an_answer_of_the_wrong_shape_is_a_failed_attempt(
     assert type(outcome.error) is NotMessagesAPI
     assert said in str(outcome.error)
     assert outcome.message is None
+
+
+@pytest.mark.anyio
+async def test_a_header_sent_twice_is_read_as_httpx_joins_it() -> None:
+    """A response header repeated is read as one value joined with ", " (httpx's reading),
+    so a repeated request-id is kept whole rather than cut to its last value."""
+    reply = httpx.Response(
+        200, json=MESSAGE, headers=[("request-id", "req_a"), ("Request-Id", "req_b")]
+    )
+    outcome = await _send(Recorder(lambda _: reply))
+
+    assert outcome.request_id == "req_a, req_b"
