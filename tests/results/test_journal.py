@@ -3,7 +3,9 @@ a killed session's journal and damaged parts are folded and set aside on recover
 
 from __future__ import annotations
 
+import json
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
@@ -149,3 +151,22 @@ def test_a_journal_of_many_records_reads_every_one(run: RunDirectory) -> None:
     _journal(run, *(f"k{i}" for i in range(2000)))
     found = read_journal(run.path)
     assert (found.results.height, found.attempts.height, found.torn) == (2000, 4000, False)
+
+
+def test_a_journal_with_iso_timestamps_reads_as_one_with_numbers(run: RunDirectory) -> None:
+    """A journal written before timestamps were numbers (ISO 8601 text) reads the same."""
+    _journal(run, "a")
+    numbers = read_journal(run.path)
+    path = run.path / JOURNAL
+    record = json.loads(path.read_bytes())
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    for row in [record["result"], *record["attempts"]]:
+        for i, value in enumerate(row):
+            if isinstance(value, int) and value > 10**15:  # microseconds since 1970
+                row[i] = (epoch + timedelta(microseconds=value)).isoformat()
+    path.write_text(json.dumps(record) + "\n")
+
+    text = read_journal(run.path)
+    assert text.results.equals(numbers.results)
+    assert text.attempts.equals(numbers.attempts)
+    assert text.results["started_at"].null_count() == 0
