@@ -13,7 +13,7 @@ run directory is never overwritten. A run split with `--shard K/N` keeps each sh
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +21,7 @@ import polars as pl
 from runner.config.files import file_problem
 from runner.errors import RunStoreError
 from runner.results import files
+from runner.results.damaged import SET_ASIDE, damaged_parts, part_number, set_aside
 from runner.results.journal import JOURNAL, JournalContents, read_journal
 from runner.results.manifest import MANIFEST as MANIFEST
 from runner.results.manifest import Manifest, RunStatus, read_manifest, write_manifest
@@ -178,7 +179,7 @@ class RunDirectory:
         """Make a run left by a killed session whole before a new session writes to it: set
         damaged parts aside (`*.parquet.damaged`) and fold the journal into a part, then
         remove it. Returns a warning per damaged part and for a torn journal record."""
-        warnings = [self._set_aside(part) for part in _damaged_parts(self.path / PARTS)]
+        warnings = [set_aside(part) for part in damaged_parts(self.path / PARTS)]
         if (self.path / JOURNAL).exists():  # not only a regular file: read_journal refuses it
             found = read_journal(self.path)
             if found.torn:
@@ -204,13 +205,6 @@ class RunDirectory:
             files.sync_directory(self.path / PARTS)  # once for every part just renamed in
             self._next_part += 1
 
-    def _set_aside(self, part: Path) -> str:
-        part.rename(part.with_name(part.name + ".damaged"))
-        return (
-            f"{part}: not a whole Parquet file (a kill while it was written?); set aside as "
-            f"{part.name}.damaged, its requests are sent again."
-        )
-
     def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
         """One part, its data on disk; the caller syncs the parts directory after the last."""
         path = self.path / PARTS / f"{kind}-{number:06d}.parquet"
@@ -229,22 +223,28 @@ def read_attempts(run_dir: str | Path) -> pl.LazyFrame:
     return _attempts(Path(run_dir), _journals(Path(run_dir)))
 
 
-def read_results_and_attempts(run_dir: str | Path) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+def read_results_and_attempts(
+    run_dir: str | Path, skip: Collection[Path] = ()
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
     """`read_results` and `read_attempts` together, a killed session's journal parsed once
-    for both (it holds the rows of both tables)."""
+    for both (it holds the rows of both tables); parts in `skip` (damaged ones) left out."""
     path = Path(run_dir)
     journals = _journals(path)
-    return _results(path, journals), _attempts(path, journals)
+    return _results(path, journals, skip), _attempts(path, journals, skip)
 
 
-def _results(run_dir: Path, journals: Sequence[JournalContents]) -> pl.LazyFrame:
-    files = _files(run_dir, RESULTS, "results")
+def _results(
+    run_dir: Path, journals: Sequence[JournalContents], skip: Collection[Path] = ()
+) -> pl.LazyFrame:
+    files = _files(run_dir, RESULTS, "results", skip)
     journaled = _concat([j.results for j in journals])
     return latest_rows(files, RESULTS_SCHEMA, [R.request_key], journaled)
 
 
-def _attempts(run_dir: Path, journals: Sequence[JournalContents]) -> pl.LazyFrame:
-    files = _files(run_dir, ATTEMPTS, "attempts")
+def _attempts(
+    run_dir: Path, journals: Sequence[JournalContents], skip: Collection[Path] = ()
+) -> pl.LazyFrame:
+    files = _files(run_dir, ATTEMPTS, "attempts", skip)
     journaled = _concat([j.attempts for j in journals])
     return latest_rows(files, ATTEMPTS_SCHEMA, [A.request_key, A.attempt, A.sent_at], journaled)
 
@@ -261,10 +261,11 @@ def read_judge_requests(run_dir: str | Path) -> pl.LazyFrame:
     return latest_rows(files, JUDGE_REQUESTS_SCHEMA, [J.request_key])
 
 
-def read_turns(run_dir: str | Path) -> pl.LazyFrame:
+def read_turns(run_dir: str | Path, skip: Collection[Path] = ()) -> pl.LazyFrame:
     """One row per (request, turn) of the run's conversation cases, the latest winning (a
-    turn sent again by --retry-errors replaces the failed one); empty for a run without."""
-    files = _files(Path(run_dir), TURNS, "turns")
+    turn sent again by --retry-errors replaces the failed one); empty for a run without.
+    Parts in `skip` (damaged ones) are left out."""
+    files = _files(Path(run_dir), TURNS, "turns", skip)
     return latest_rows(files, TURNS_SCHEMA, [T.request_key, T.turn])
 
 
@@ -301,7 +302,7 @@ def _unreadable(files: list[Path], schema: pl.Schema, exc: BaseException) -> str
         try:
             columns = pl.read_parquet_schema(path)
         except (pl.exceptions.PolarsError, OSError) as damaged:
-            return f"{path}: {_not_parquet(damaged)}"
+            return f"{path}: {_not_parquet(damaged, part=path.parent.name == PARTS)}"
         extra = sorted(set(columns) - set(schema))
         if extra:
             return (
@@ -311,10 +312,16 @@ def _unreadable(files: list[Path], schema: pl.Schema, exc: BaseException) -> str
     return f"{', '.join(str(f) for f in files)}: cannot be read: {_first_line(exc)}."
 
 
-def _not_parquet(exc: BaseException) -> str:
+def _not_parquet(exc: BaseException, *, part: bool) -> str:
+    """Why a file is unreadable and what to do: a --resume sets a damaged part aside itself."""
+    todo = (
+        "A --resume sets it aside and sends its requests again."
+        if part
+        else "Move it aside; a --resume then sends its requests again."
+    )
     return (
         f"not a whole Parquet file ({_first_line(exc)}); it was damaged (a kill or a full disk "
-        "while it was written?). Move it aside; a --resume then sends its requests again."
+        f"while it was written?). {todo}"
     )
 
 
@@ -372,12 +379,14 @@ def is_sharded(path: Path) -> bool:
     return any((shard / MANIFEST).is_file() for shard in path.glob(f"{SHARD_PREFIX}*"))
 
 
-def _files(run_dir: Path, final: str, kind: str) -> list[Path]:
-    """The run's files of one kind in write order: compacted first, then parts; per shard."""
+def _files(run_dir: Path, final: str, kind: str, skip: Collection[Path] = ()) -> list[Path]:
+    """The run's files of one kind in write order: compacted first, then parts (but those in
+    `skip`); per shard."""
     files: list[Path] = []
     for directory in _with_shards(run_dir):
         files += _table_file(directory / final)
-        files += sorted((directory / PARTS).glob(f"{kind}-*.parquet"))
+        parts = sorted((directory / PARTS).glob(f"{kind}-*.parquet"))
+        files += [part for part in parts if part not in skip]
     return files
 
 
@@ -410,18 +419,9 @@ def _concat(frames: list[pl.DataFrame]) -> pl.DataFrame | None:
 
 
 def _next_part_number(parts: Path) -> int:
-    numbers = [int(p.stem.rsplit("-", 1)[1]) for p in parts.glob("*-*.parquet")]
-    return max(numbers, default=0) + 1
-
-
-def _damaged_parts(parts: Path) -> list[Path]:
-    damaged = []
-    for part in sorted(parts.glob("*.parquet")):
-        try:
-            pl.read_parquet_schema(part)
-        except Exception:
-            damaged.append(part)
-    return damaged
+    """After every part, set-aside ones too (a new part never takes a damaged one's name)."""
+    found = [*parts.glob("*-*.parquet"), *parts.glob(f"*-*.parquet{SET_ASIDE}")]
+    return max((part_number(p) for p in found), default=0) + 1
 
 
 def _cannot_create(path: Path, exc: OSError) -> str:

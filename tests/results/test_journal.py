@@ -77,8 +77,8 @@ def test_a_truncated_part_is_set_aside_on_recovery_with_a_warning(run: RunDirect
     second.write_bytes(second.read_bytes()[:40])
     warnings = RunDirectory.open(run.path).recover()
     assert warnings == [
-        f"{second}: not a whole Parquet file (a kill while it was written?); set aside as "
-        f"{second.name}.damaged, its requests are sent again."
+        f"{second}: not a whole Parquet file (a kill or a failing disk while it was written?); "
+        f"set aside as {second.name}.damaged for inspection; its requests are sent again."
     ]
     assert read_results(run.path).collect()["request_key"].to_list() == ["a"]
 
