@@ -73,6 +73,7 @@ class RowWriter:
         self._scores: list[ScoreRow] = []
         self._judges: list[JudgeRequestRow] = []
         self._turns: list[DurableTurn] = []
+        self._buffered = 0  # rows in the five lists above, kept as they fill and empty
         self.counts: Counter[str] = Counter()
         self.journal = Journal(run_dir.path)
 
@@ -93,22 +94,18 @@ class RowWriter:
                     self._take_ready(rows)
                 except anyio.EndOfStream:
                     return
-                if not self._turns and self._buffered() < self._flush_rows:
+                if not self._turns and self._buffered < self._flush_rows:
                     continue
             self._release(await anyio.to_thread.run_sync(self.flush))
             deadline = anyio.current_time() + self._interval
 
     def _take_ready(self, rows: MemoryObjectReceiveStream[Row]) -> None:
         """Everything already waiting in the stream, so one flush commits it all."""
-        while self._buffered() < self._flush_rows:
+        while self._buffered < self._flush_rows:
             try:
                 self._take(rows.receive_nowait())
             except anyio.WouldBlock:
                 return
-
-    def _buffered(self) -> int:
-        parts = (self._results, self._attempts, self._scores, self._judges, self._turns)
-        return sum(len(part) for part in parts)
 
     def flush(self) -> list[DurableTurn]:
         """Append the buffered rows as one part (nothing when empty); the turns written."""
@@ -116,6 +113,7 @@ class RowWriter:
         scores, judges, turns = self._scores, self._judges, self._turns
         self._results, self._attempts, self._scores, self._judges = [], [], [], []
         self._turns = []
+        self._buffered = 0
         self._run_dir.append(results, attempts, scores, judges, [turn.row for turn in turns])
         return turns
 
@@ -125,6 +123,7 @@ class RowWriter:
             turn.written.set()
 
     def _take(self, row: Row) -> None:
+        self._buffered += 1
         if isinstance(row, DurableTurn):
             self._turns.append(row)
             self.counts["turns"] += 1
