@@ -34,6 +34,7 @@ when the failure shows that the target is wrong (refused connection, unknown hos
 from __future__ import annotations
 
 import dataclasses
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
@@ -60,10 +61,28 @@ class RunFailed(BetaRunnerError):
         self.run_dir = run_dir
         self.cause = cause
         super().__init__(
-            f"The run stopped on an unexpected error ({type(cause).__name__}: {cause}). "
-            f"Finished requests are saved in {run_dir}; resume it to continue (--resume "
-            f"{run_dir} on the command line, resume={str(run_dir)!r} in Python)."
+            f"{_what_stopped(cause)} Finished requests are saved in {run_dir}; "
+            f"{_fix_first(cause)}resume it to continue (--resume {run_dir} on the command "
+            f"line, resume={str(run_dir)!r} in Python)."
         )
+
+
+_ROOM = (errno.ENOSPC, errno.EFBIG, errno.EDQUOT)
+
+
+def _what_stopped(cause: BaseException) -> str:
+    """A file that could not be written, named (`OSError.filename`); else the error."""
+    if isinstance(cause, OSError) and cause.filename is not None:
+        return f"The run stopped: {cause.filename}: {cause.strerror or cause}."
+    return f"The run stopped on an unexpected error ({type(cause).__name__}: {cause})."
+
+
+def _fix_first(cause: BaseException) -> str:
+    if isinstance(cause, OSError) and cause.errno in _ROOM:
+        return "make room (free disk space, or raise the file-size or quota limit), then "
+    if isinstance(cause, OSError) and cause.filename is not None:
+        return "fix what stopped it, then "
+    return ""
 
 
 class ThresholdsCrossed(BetaRunnerError):

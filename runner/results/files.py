@@ -69,15 +69,28 @@ def _replace(path: Path, write: Callable[[Path], object], sync: bool = True) -> 
         write(temporary)
         _fsync(temporary)
         temporary.replace(path)
+    except (OSError, pl.exceptions.PolarsError) as exc:
+        raise naming(path, exc) from exc
     finally:
         temporary.unlink(missing_ok=True)
     if sync:
         sync_directory(path.parent)
 
 
+def naming(path: Path, exc: OSError | pl.exceptions.PolarsError) -> OSError:
+    """`exc`, from writing `path`, as an OSError whose `filename` is `path` (not the
+    temporary it was written to): what the run's failure message names. A polars error
+    keeps its first line as the reason; it carries no errno."""
+    if isinstance(exc, OSError):
+        return OSError(exc.errno, exc.strerror or str(exc), str(path))
+    return OSError(None, (str(exc).splitlines() or [type(exc).__name__])[0], str(path))
+
+
 def _fsync(path: Path, flags: int = 0) -> None:
     descriptor = os.open(path, os.O_RDONLY | flags)
     try:
         os.fsync(descriptor)
+    except OSError as exc:
+        raise naming(path, exc) from exc
     finally:
         os.close(descriptor)

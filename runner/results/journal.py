@@ -55,9 +55,12 @@ class Journal:
             "attempts": [_values(a, _ATTEMPT_TIMES) for a in attempts],
         }
         line = _ENCODE(record) + "\n"
-        if self._fd is None:
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        os.write(self._fd, line.encode())
+        try:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+            os.write(self._fd, line.encode())
+        except OSError as exc:  # a full disk: the failure names the journal
+            raise OSError(exc.errno, exc.strerror, str(self.path)) from exc
 
     def close(self) -> None:
         """Close the file (it stays until the run directory folds it into a part)."""

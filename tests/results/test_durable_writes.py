@@ -73,13 +73,31 @@ def test_data_is_synced_before_the_rename_and_the_directory_after(
 
 
 def test_a_failed_write_leaves_the_old_file_and_no_temporary(tmp_path: Path) -> None:
-    """A frame that cannot be written: the previous file is untouched, nothing is left over."""
+    """A frame that cannot be written: the previous file is untouched, nothing is left over,
+    and the error names the file (not its temporary) with polars' reason."""
     path = tmp_path / "table.parquet"
     files.write_parquet(path, FRAME)
     before = path.read_bytes()
-    with pytest.raises(pl.exceptions.PolarsError):
+    with pytest.raises(OSError, match="missing") as raised:
         files.sink_parquet(path, FRAME.lazy().select(pl.col("missing")), 1)
+    assert raised.value.filename == str(path)
     assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
+
+
+@pytest.mark.parametrize("write", WRITES)
+def test_a_write_the_system_refuses_names_the_file_not_its_temporary(
+    tmp_path: Path, write: Callable[[Path], None]
+) -> None:
+    """The final name taken by a directory: an OSError whose filename is that name, with the
+    system's reason and errno, and no temporary left beside it."""
+    path = tmp_path / "table.parquet"
+    (path / "in-the-way").mkdir(parents=True)
+    with pytest.raises(OSError, match=r"table\.parquet") as raised:
+        write(path)
+    assert raised.value.filename == str(path)
+    assert raised.value.errno in (errno.EISDIR, errno.ENOTEMPTY, errno.EEXIST)
+    assert raised.value.strerror
     assert [p.name for p in tmp_path.iterdir()] == ["table.parquet"]
 
 

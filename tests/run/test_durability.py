@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import time
 from collections import Counter
@@ -233,7 +234,9 @@ def test_a_disk_that_refuses_writes_mid_run_keeps_what_finished_and_resume_compl
     lines = err.decode().splitlines()
     assert full.returncode == 1, err
     assert len(lines) == 1, err
-    assert lines[0].startswith("error: ")
+    assert re.match(rf"error: The run stopped: {re.escape(str(run_dir))}/\S+: File too large\. ",
+                    lines[0]), lines[0]  # fmt: skip
+    assert "make room" in lines[0], lines[0]
     assert "--resume" in lines[0], lines[0]
     assert not list(run_dir.rglob("*.tmp"))
     durable = _durable(run_dir)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import inspect
 import json
+import os
 from pathlib import Path
 
 import polars as pl
@@ -162,3 +164,23 @@ def test_a_failed_run_says_how_to_resume_it_from_either_side() -> None:
     message = str(RunFailed(Path("results/e/r1"), ValueError("disk full")))
     assert "--resume results/e/r1 on the command line" in message
     assert "resume='results/e/r1' in Python" in message
+
+
+@pytest.mark.parametrize(
+    ("code", "advice"),
+    [
+        pytest.param(errno.ENOSPC, "make room (free disk space", id="disk-full"),
+        pytest.param(errno.EFBIG, "make room (free disk space", id="file-too-large"),
+        pytest.param(errno.EACCES, "fix what stopped it, then resume it", id="permission"),
+    ],
+)
+def test_a_run_stopped_by_a_failed_write_names_the_file_and_what_to_do(
+    code: int, advice: str
+) -> None:
+    """An OSError naming a file: the message names it and its reason (not "unexpected
+    error"), says what to do first, then how to resume."""
+    part = "results/e/r1/parts/results-000003.parquet"
+    message = str(RunFailed(Path("results/e/r1"), OSError(code, os.strerror(code), part)))
+    assert message.startswith(f"The run stopped: {part}: {os.strerror(code)}. ")
+    assert advice in message
+    assert "--resume results/e/r1 on the command line" in message
