@@ -99,7 +99,15 @@ def read_journal(run_dir: Path) -> JournalContents:
                 raise RunStoreError(f"{path}: line {number - 1} is damaged ({damage}).")
             damage = _parse(line, results, attempts)
     torn = damage is not None  # the last record, damaged by the kill that cut it
-    return JournalContents(_frame(results, RESULTS_SCHEMA), _frame(attempts, ATTEMPTS_SCHEMA), torn)
+    try:
+        frames = _frame(results, RESULTS_SCHEMA), _frame(attempts, ATTEMPTS_SCHEMA)
+    except (pl.exceptions.PolarsError, TypeError, ValueError, OverflowError) as exc:
+        first = (str(exc).splitlines() or [type(exc).__name__])[0][:200]
+        raise RunStoreError(
+            f"{path}: a record holds a value its table cannot take ({first}); this is not a "
+            "journal beta-runner wrote (move it aside)."
+        ) from None
+    return JournalContents(*frames, torn)
 
 
 def _lines(handle: BinaryIO, path: Path) -> Iterator[bytes]:
@@ -114,19 +122,36 @@ def _lines(handle: BinaryIO, path: Path) -> Iterator[bytes]:
 
 
 def _parse(line: bytes, results: list[list[object]], attempts: list[list[object]]) -> str | None:
-    """Add the line's record to `results` and `attempts`; why it is damaged, if it is (a line
-    without its newline is a record cut short)."""
+    """Add the line's record to `results` and `attempts`; why it is damaged, in plain words,
+    if it is (a line without its newline is a record cut short)."""
     if not line.endswith(b"\n"):
         return "cut short"
     try:
-        record = json.loads(line)
-        result, tried = record["result"], record["attempts"]
-        attempts.extend(tried)
-    # A line nested past the parser's depth (RecursionError) is damage too.
-    except (ValueError, KeyError, TypeError, RecursionError) as exc:
-        return str(exc)
-    results.append(result)
+        record = json.loads(line.decode())
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 text at byte {exc.start + 1}"
+    except json.JSONDecodeError as exc:
+        return f"not JSON at column {exc.colno}: {exc.msg.lower()}"
+    except RecursionError:  # nested past the parser's depth
+        return "nested too deeply to be a journal record"
+    if not _is_record(record):
+        return "not a journal record: it needs a result row and its attempt rows"
+    results.append(record["result"])
+    attempts.extend(record["attempts"])
     return None
+
+
+def _is_record(record: object) -> bool:
+    """`{"result": [...], "attempts": [[...], ...]}` with a value for every column."""
+    if not isinstance(record, dict):
+        return False
+    result, tried = record.get("result"), record.get("attempts")
+    return (
+        isinstance(result, list)
+        and len(result) == len(RESULTS_SCHEMA)
+        and isinstance(tried, list)
+        and all(isinstance(row, list) and len(row) == len(ATTEMPTS_SCHEMA) for row in tried)
+    )
 
 
 def _frame(rows: list[list[object]], schema: pl.Schema) -> pl.DataFrame:

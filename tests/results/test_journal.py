@@ -170,3 +170,47 @@ def test_a_journal_with_iso_timestamps_reads_as_one_with_numbers(run: RunDirecto
     assert text.results.equals(numbers.results)
     assert text.attempts.equals(numbers.attempts)
     assert text.results["started_at"].null_count() == 0
+
+
+@pytest.mark.parametrize(
+    ("damage", "reason"),
+    [
+        pytest.param(b"\x00{\n", "not JSON at column 1: expecting value", id="utf16-looking"),
+        pytest.param(b"ok \xe9\n", "not UTF-8 text at byte 4", id="latin-1"),
+        pytest.param(b"hello\n", "not JSON at column 1: expecting value", id="text"),
+        pytest.param(
+            b'{"result": [1], "attempts": []}\n',
+            "not a journal record: it needs a result row and its attempt rows",
+            id="short",
+        ),
+        pytest.param(
+            b"[1, 2]\n",
+            "not a journal record: it needs a result row and its attempt rows",
+            id="a-list",
+        ),
+    ],
+)
+def test_a_garbage_line_gets_a_plain_reason(run: RunDirectory, damage: bytes, reason: str) -> None:
+    """Garbage before the last record: the file, the line and a reason in plain words (no
+    codec names, no Python exception text)."""
+    _journal(run, "a")
+    path = run.path / JOURNAL
+    path.write_bytes(damage + path.read_bytes())
+    with pytest.raises(RunStoreError) as raised:
+        read_journal(run.path)
+    assert str(raised.value) == f"{path}: line 1 is damaged ({reason})."
+
+
+def test_a_record_with_a_value_its_column_cannot_hold_names_the_file(run: RunDirectory) -> None:
+    """A well-formed record whose values do not fit the table: one line naming the file,
+    not an unexpected polars error."""
+    _journal(run, "a", "b")
+    path = run.path / JOURNAL
+    first, rest = path.read_bytes().split(b"\n", 1)
+    record = json.loads(first)
+    record["result"] = [{"not": "a value"}] * len(record["result"])
+    path.write_bytes(json.dumps(record).encode() + b"\n" + rest)
+    with pytest.raises(RunStoreError) as raised:
+        read_journal(run.path)
+    assert str(raised.value).startswith(f"{path}: a record holds a value its table cannot take")
+    assert str(raised.value).endswith("(move it aside).")
