@@ -48,7 +48,11 @@ BAD_JSON_FILES = [
     pytest.param(_sparse, "The file is larger than", id="sparse-2-GB"),
     pytest.param(_not_utf8, "is not UTF-8 text (byte ff", id="invalid-utf8"),
     pytest.param(_nul, "not valid JSON", id="nul-byte"),
-    pytest.param(_deep, "nest more than", id="deeply-nested"),
+    pytest.param(
+        _deep,
+        "levels deep, deeper than any file beta-runner reads or writes: the file is damaged",
+        id="deeply-nested",
+    ),
 ]
 
 

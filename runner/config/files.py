@@ -143,7 +143,7 @@ def json_text(
     parser sees it; failures to read the file raise `blame` if given (else a ConfigError),
     naming the file."""
     text = decode_utf8(path, read_bytes(path, blame, limit))
-    check_nesting(path, text, _JSON_TOKENS, depth=depth)
+    check_nesting(path, text, _JSON_TOKENS, depth=depth, what=_JSON_NESTS)
     return text
 
 
@@ -154,15 +154,21 @@ def json_lines(path: Path, blame: ConfigError) -> Iterator[tuple[int, str]]:
     for number, line in enumerate(text.split("\n"), start=1):
         line = line.removesuffix("\r")
         if line.strip():
-            check_nesting(path, line, _JSON_TOKENS, number)
+            check_nesting(path, line, _JSON_TOKENS, number, what=_JSON_NESTS)
             yield number, line
 
 
 def check_nesting(
-    path: Path, text: str, tokens: re.Pattern[str], line: int | None = None, depth: int = MAX_DEPTH
+    path: Path,
+    text: str,
+    tokens: re.Pattern[str],
+    line: int | None = None,
+    depth: int = MAX_DEPTH,
+    what: str = "arrays and tables",
 ) -> None:
-    """ConfigError at the line where arrays and tables nest more than `depth` deep
-    (strings and comments skipped), before a recursive parser sees the text."""
+    """ConfigError at the line where `what` (TOML's arrays and tables, by default) nest more
+    than `depth` deep (strings and comments skipped), before a recursive parser sees the
+    text."""
     level = 0
     for token in tokens.finditer(text):
         mark = token.group()
@@ -170,7 +176,7 @@ def check_nesting(
             level += 1
             if level > depth:
                 at = line if line is not None else text.count("\n", 0, token.start()) + 1
-                raise ConfigError(path, f"line {at}", _deep_problem("arrays and tables", depth))
+                raise ConfigError(path, f"line {at}", _deep_problem(what, depth))
         elif mark in "]}":
             level = max(0, level - 1)
 
@@ -190,8 +196,12 @@ def too_deep(value: object, limit: int = MAX_DEPTH) -> bool:
     return False
 
 
+_JSON_NESTS = "arrays and objects"
+
+
 def _deep_problem(what: str, depth: int = MAX_DEPTH) -> str:
     return (
-        f"The {what} nest more than {depth} levels deep; no experiment needs that many, so "
-        "check the file for a runaway bracket or key."
+        f"The {what} nest more than {depth} levels deep, deeper than any file beta-runner "
+        "reads or writes: the file is damaged or is not the one meant (look for a runaway "
+        "bracket or key)."
     )
