@@ -4,7 +4,9 @@
 `write` on an `O_APPEND` file) before the request's worker takes the next request: its result
 row and its attempt rows, as `{"result": [...], "attempts": [[...], ...]}` with the values in
 the schema's column order (timestamps as integer microseconds since the Unix epoch, UTC; a
-journal written before holds ISO 8601 text, read as well). A `kill -9` therefore loses only the
+journal written before holds ISO 8601 text, read as well; a journal of an older schema
+version has fewer values per row, read as its version's columns with the later ones null:
+`runner.results.versions`). A `kill -9` therefore loses only the
 requests in flight (the kernel holds a finished `write` whatever happens to the process); the
 Parquet parts, written in batches by the writer, stay the files that are read. The journal
 is not `fsync`ed per record (that would cost a disk flush per request): a power loss or OS
@@ -33,7 +35,15 @@ import polars as pl
 
 from runner.config.files import MIB, file_problem
 from runner.errors import RunStoreError
-from runner.results.schema import ATTEMPTS_SCHEMA, RESULTS_SCHEMA, AttemptRow, ResultRow, row_values
+from runner.results.schema import (
+    ATTEMPTS_SCHEMA,
+    RESULTS_SCHEMA,
+    SCHEMA_VERSION,
+    AttemptRow,
+    ResultRow,
+    row_values,
+)
+from runner.results.versions import columns_at, version_of_width
 
 JOURNAL = "journal.jsonl"
 # One request's record: its result and attempts, answer text included (a 128K-token answer is
@@ -85,7 +95,8 @@ def read_journal(run_dir: Path) -> JournalContents:
     is damaged. Read a line at a time: a run of many requests has a journal of hundreds of MB."""
     path = run_dir / JOURNAL
     if not path.exists():
-        return JournalContents(_frame([], RESULTS_SCHEMA), _frame([], ATTEMPTS_SCHEMA), False)
+        empty = pl.DataFrame(schema=RESULTS_SCHEMA), pl.DataFrame(schema=ATTEMPTS_SCHEMA)
+        return JournalContents(*empty, False)
     problem = file_problem(path)
     if problem is not None:
         not_regular = problem.partition(";")[0]  # its advice is for a path the user gave
@@ -142,26 +153,39 @@ def _parse(line: bytes, results: list[list[object]], attempts: list[list[object]
 
 
 def _is_record(record: object) -> bool:
-    """`{"result": [...], "attempts": [[...], ...]}` with a value for every column."""
+    """`{"result": [...], "attempts": [[...], ...]}` with a value for every column of one
+    readable schema version's tables."""
     if not isinstance(record, dict):
         return False
     result, tried = record.get("result"), record.get("attempts")
-    return (
-        isinstance(result, list)
-        and len(result) == len(RESULTS_SCHEMA)
-        and isinstance(tried, list)
-        and all(isinstance(row, list) and len(row) == len(ATTEMPTS_SCHEMA) for row in tried)
+    if not isinstance(result, list) or not isinstance(tried, list):
+        return False
+    version = version_of_width(RESULTS_SCHEMA, len(result))  # a readable version's, or None
+    return version is not None and all(
+        isinstance(row, list) and version_of_width(ATTEMPTS_SCHEMA, len(row)) == version
+        for row in tried
     )
 
 
 def _frame(rows: list[list[object]], schema: pl.Schema) -> pl.DataFrame:
+    """The rows as a frame of `schema`: rows of an older version's width read as its columns,
+    the columns added since null; ValueError for rows of different versions."""
     if not rows:
         return pl.DataFrame(schema=schema)
-    times = _times(schema)
+    widths = {len(row) for row in rows}
+    if len(widths) > 1:
+        raise ValueError("records of different schema versions")
+    version = version_of_width(schema, widths.pop())
+    written = columns_at(schema, version if version is not None else SCHEMA_VERSION)
+    times = _times(written)
     for row in rows:
         for i in times:
             row[i] = _instant(row[i])
-    return pl.DataFrame(rows, schema=schema, orient="row")
+    frame = pl.DataFrame(rows, schema=written, orient="row")
+    if written == schema:
+        return frame
+    missing = [pl.lit(None, dtype).alias(n) for n, dtype in schema.items() if n not in written]
+    return frame.with_columns(missing).select(schema.names())
 
 
 def _instant(value: object) -> datetime | None:

@@ -5,7 +5,8 @@ what changed), versions, times, the `RunStatus` (running, complete, interrupted 
 failed on an unexpected error), whole-run `Counts`, and one `Session` per later session in
 `resumes`. `read_manifest` validates the file against these types on every read and raises
 RunStoreError `<file>: <what is wrong>` for anything else (not JSON, not an object, a missing
-or mistyped field); `write_manifest` replaces the file atomically.
+or mistyped field, a `schema_version` this beta-runner does not read: `runner.results.versions`);
+`write_manifest` replaces the file atomically.
 
 Never holds the API key: only the name of the environment variable that holds it.
 """
@@ -32,6 +33,7 @@ from runner.errors import RunStoreError
 from runner.results import files
 from runner.results.manifest_fields import Fields, read_json
 from runner.results.schema import SCHEMA_VERSION
+from runner.results.versions import readable
 
 MANIFEST = "manifest.json"
 # The manifest holds the experiment with its cases, which a cases file may bring in at up
@@ -99,10 +101,15 @@ class Manifest:
     failure: str | None = None
 
     def resumed(self, mode: str, started_at: datetime, sending: int) -> Manifest:
-        """Running again, with a new entry in the history of sessions."""
+        """Running again, with a new entry in the history of sessions; at the current schema
+        version (an older run's rows read in the current shape, and the session writes it)."""
         entry = Session(mode, started_at, sending)
         return dataclasses.replace(
-            self, status=RunStatus.RUNNING, finished_at=None, resumes=(*self.resumes, entry)
+            self,
+            status=RunStatus.RUNNING,
+            finished_at=None,
+            resumes=(*self.resumes, entry),
+            schema_version=SCHEMA_VERSION,
         )
 
     def finished(
@@ -162,9 +169,11 @@ def read_manifest(directory: Path) -> Manifest:
 
 def _manifest(top: Fields) -> Manifest:
     version = top.integer("schema_version")
-    if version != SCHEMA_VERSION:
-        top.fail("schema_version", f"is {version}; this beta-runner reads {SCHEMA_VERSION}")
+    problem = readable(version)
+    if problem is not None:
+        top.fail("schema_version", problem)
     return Manifest(
+        schema_version=version,
         run_id=top.text("run_id"),
         experiment_name=top.text("experiment_name"),
         experiment=top.mapping("experiment").data,

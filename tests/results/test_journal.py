@@ -214,3 +214,36 @@ def test_a_record_with_a_value_its_column_cannot_hold_names_the_file(run: RunDir
         read_journal(run.path)
     assert str(raised.value).startswith(f"{path}: a record holds a value its table cannot take")
     assert str(raised.value).endswith("(move it aside).")
+
+
+def _as_version_3(record: dict[str, Any]) -> dict[str, Any]:
+    """A record as schema version 3 wrote it: no connect_ms (each row's last value)."""
+    return {"result": record["result"][:-1], "attempts": [a[:-1] for a in record["attempts"]]}
+
+
+def test_a_version_3_journal_reads_with_connect_ms_null(run: RunDirectory) -> None:
+    """A journal a schema 3 session left (rows one value shorter) reads as the same rows,
+    connect_ms null: never misread as other columns, never 0."""
+    _journal(run, "a", "b")
+    current = read_journal(run.path)
+    path = run.path / JOURNAL
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    path.write_text("".join(json.dumps(_as_version_3(r)) + "\n" for r in lines))
+    old = read_journal(run.path)
+    for table in ("results", "attempts"):
+        read, written = getattr(old, table), getattr(current, table)
+        assert read.schema == written.schema
+        assert read["connect_ms"].null_count() == read.height
+        assert read.drop("connect_ms").equals(written.drop("connect_ms"))
+
+
+def test_a_journal_mixing_schema_versions_is_refused_naming_the_file(run: RunDirectory) -> None:
+    """Records of two schema versions in one journal (no session writes that) are one error
+    naming the file, not a frame of misplaced columns."""
+    _journal(run, "a", "b")
+    path = run.path / JOURNAL
+    first, second = path.read_text().splitlines()
+    path.write_text(json.dumps(_as_version_3(json.loads(first))) + "\n" + second + "\n")
+    with pytest.raises(RunStoreError) as raised:
+        read_journal(run.path)
+    assert str(raised.value).startswith(f"{path}: a record holds a value its table cannot take")
