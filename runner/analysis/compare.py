@@ -29,7 +29,11 @@ import polars as pl
 
 from runner.analysis.baseline import check_baseline, default_baseline
 from runner.analysis.bootstrap import BLOCK, block_index, block_statistics
-from runner.analysis.conversation import CONVERSATION_METRICS, has_conversations
+from runner.analysis.conversation import (
+    CONVERSATION_METRICS,
+    has_conversations,
+    with_last_turn_context,
+)
 from runner.analysis.cost import priced
 from runner.analysis.multiple import ALPHA as ALPHA
 from runner.analysis.multiple import BINARY_METRICS, MDE_FLOOR, adjusted
@@ -59,6 +63,7 @@ def compare(
     metrics: Sequence[str] | None = None,
     scores: pl.LazyFrame | pl.DataFrame | None = None,
     prices: PriceTable | None = None,
+    turns: pl.LazyFrame | pl.DataFrame | None = None,
 ) -> pl.DataFrame:
     """One row per (`by` group, arm != `baseline`, metric); see the module docstring.
 
@@ -66,6 +71,8 @@ def compare(
     is not an arm of `results`, ValueError for an unknown metric. `cost_usd` is computed with
     `prices` when given, else the table's own `cost_usd` column is used (`load_run` prices a
     run with the prices it recorded); without either, the cost metric has no pairs.
+    `turns` (the run's `turns.parquet`) gives a conversation's `last_turn_context_tokens`;
+    without it that metric has pairs of plain requests only.
     """
     frame = priced(results.lazy(), prices)
     baseline = baseline or default_baseline(frame)
@@ -74,6 +81,8 @@ def compare(
     metrics = metrics if metrics is not None else _default_metrics(frame)
     keys = [*by, R.arm]
     talking = any(metric in CONVERSATION_METRICS for metric in metrics)
+    if talking:
+        frame = with_last_turn_context(frame, turns)
     pairs = paired(frame, baseline, by, conversations=talking)
     blocks = _block_sums(pairs, keys, metrics, seed).collect()
     points = _points(_long(blocks, keys, metrics), keys)

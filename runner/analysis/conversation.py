@@ -4,8 +4,12 @@ Per result row (a plain request is a conversation of one turn):
 
 - turns: requests the conversation took; tool_calls: tool_use blocks over all its replies;
 - total_tokens: input + output + cache creation + cache read tokens, summed over the turns;
-- last_turn_input_tokens: the input tokens (as billed, after any context edits) of the last
-  turn, where a growing context shows most;
+- last_turn_input_tokens: the uncached input tokens (`input_tokens` as the API names it:
+  neither read from nor written to the cache; after any context edits) of the last turn;
+- last_turn_context_tokens: the last turn's context tokens (input + cache read + cache
+  write, see below), where a growing context shows most whether or not it is cached. It
+  comes from `turns.parquet` (pass `turns` to `compare`); a plain request is its own last
+  turn. Without the turns a conversation's value is not known and has no pair;
 - cache_read_share: cache-read tokens over all input-side tokens, summed over the turns;
 - total_latency_ms: the turns' latencies added up (the model's time, not the tools').
 
@@ -27,13 +31,14 @@ import polars as pl
 
 from runner.results.schema import R, T
 
+LAST_TURN_CONTEXT = "last_turn_context_tokens"
 CONVERSATION_METRICS = (
-    "turns", "tool_calls", "total_tokens", "last_turn_input_tokens", "cache_read_share",
-    "total_latency_ms",
+    "turns", "tool_calls", "total_tokens", "last_turn_input_tokens", LAST_TURN_CONTEXT,
+    "cache_read_share", "total_latency_ms",
 )  # fmt: skip
 SOURCE_COLUMNS = (
     R.turns, R.tool_calls, R.input_tokens, R.output_tokens, R.cache_creation_input_tokens,
-    R.cache_read_input_tokens, R.last_turn_input_tokens, R.latency_ms,
+    R.cache_read_input_tokens, R.last_turn_input_tokens, LAST_TURN_CONTEXT, R.latency_ms,
 )  # fmt: skip
 
 
@@ -48,9 +53,32 @@ def conversation_values() -> list[pl.Expr]:
         pl.col(R.tool_calls).cast(pl.Float64).alias("tool_calls"),
         (input_side + pl.col(R.output_tokens)).cast(pl.Float64).alias("total_tokens"),
         pl.col(R.last_turn_input_tokens).cast(pl.Float64).alias("last_turn_input_tokens"),
+        pl.col(LAST_TURN_CONTEXT).cast(pl.Float64),
         pl.when(input_side > 0).then(read / input_side).cast(pl.Float64).alias("cache_read_share"),
         pl.col(R.latency_ms).cast(pl.Float64).alias("total_latency_ms"),
     ]
+
+
+def with_last_turn_context(
+    results: pl.LazyFrame, turns: pl.LazyFrame | pl.DataFrame | None
+) -> pl.LazyFrame:
+    """`results` with `LAST_TURN_CONTEXT`: a conversation's last turn's context tokens from
+    `turns` (null without them), a plain request's own (input + cache read + cache write)."""
+    created = pl.col(R.cache_creation_input_tokens).fill_null(0)
+    own = pl.col(R.input_tokens) + pl.col(R.cache_read_input_tokens).fill_null(0) + created
+    plain = pl.col(R.turns).fill_null(1) <= 1
+    if turns is None:
+        return results.with_columns(pl.when(plain).then(own).alias(LAST_TURN_CONTEXT))
+    last = (
+        turns.lazy()
+        .sort(T.turn)
+        .group_by(T.request_key)
+        .agg(context_tokens().last().alias("_last_context"))
+        .rename({T.request_key: R.request_key})
+    )
+    joined = results.join(last, on=R.request_key, how="left", maintain_order="left")
+    value = pl.when(plain).then(own).otherwise(pl.col("_last_context"))
+    return joined.with_columns(value.alias(LAST_TURN_CONTEXT)).drop("_last_context")
 
 
 def has_conversations(results: pl.LazyFrame) -> bool:

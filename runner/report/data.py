@@ -75,7 +75,8 @@ def gather(
     check_baseline(chosen, arms)
     scores = load_scores(run)
     table = (scores if scores is not None else empty_scores()).collect()
-    comparison = compare(results, baseline=chosen, scores=scores)
+    turns = load_turns(run)
+    comparison = compare(results, baseline=chosen, scores=scores, turns=turns)
     return ReportData(
         manifest=manifest,
         title=_title(run, manifest),
@@ -93,7 +94,7 @@ def gather(
         scores=table,
         score_summary=score_summary(results, table),
         judges=judge_totals(load_judge_requests(run, prices=prices)),
-        turns=per_turn(load_turns(run)),
+        turns=per_turn(turns),
     )
 
 

@@ -121,3 +121,26 @@ def test_context_tokens_count_what_the_model_read_with_cache_reads_and_writes() 
     summary = conversation_summary(pl.DataFrame(rows, schema=TURNS_SCHEMA))
     assert summary["context_tokens_by_turn"].to_list() == [[300, 700], [300, 700]]
     assert summary["input_tokens_by_turn"].to_list() == [[300, 700], [300, 100]]
+
+
+def test_last_turn_context_tokens_count_cached_input_whole_and_uncached_input_apart() -> None:
+    """A caching arm moves the last turn's input into cache reads: `last_turn_input_tokens`
+    (uncached only) falls, `last_turn_context_tokens` (input + cache read + cache write, from
+    the turns) does not; without the turns, a conversation's context has no pair."""
+    conversations, turns = [], []
+    for arm, cached in (("baseline", 0), ("caching", 1000)):
+        for i in range(12):
+            talk = _conversation(arm, f"c{i}", [300, 700, 1100 + i - cached], cache_read=cached)
+            conversations.append(talk)
+            for number, tokens in enumerate(talk["turn_input_tokens"], start=1):
+                read = cached if number == 3 else 0
+                turns.append(_turn(arm, talk["request_key"], number, tokens, [], read=read))
+    frame, turn_rows = results(*conversations), pl.DataFrame(turns, schema=TURNS_SCHEMA)
+    values = {
+        r["metric"]: r for r in compare(frame, "baseline", n_boot=200, turns=turn_rows).to_dicts()
+    }
+    assert values["last_turn_input_tokens"]["delta"] == -1000.0
+    assert values["last_turn_context_tokens"]["delta"] == 0.0
+    assert values["last_turn_context_tokens"]["baseline"] == 1105.5
+    unknown = {r["metric"]: r for r in compare(frame, "baseline", n_boot=50).to_dicts()}
+    assert unknown["last_turn_context_tokens"]["value"] is None

@@ -47,6 +47,9 @@ def test_agent_tools_shows_conversations_and_context_management_cuts_late_turns(
     metrics = {r["metric"] for r in rows}
     assert {"turns", "tool_calls", "total_tokens", "cache_read_share"} <= metrics
     assert "total_latency_ms" in metrics
+    context = [r for r in rows if r["metric"] == "last_turn_context_tokens"]
+    assert context, "compare reads the turns for the last turn's context tokens"
+    assert all(r["value"] is not None and r["value"] > 0 for r in context), context
 
 
 def _check_clear_at_least(turns: pl.DataFrame) -> None:

@@ -22,7 +22,7 @@ from runner.analysis import (
     evidence_report,
     load_run,
 )
-from runner.analysis.runs import is_url, load_scores, run_prices
+from runner.analysis.runs import is_url, load_scores, load_turns, run_prices
 from runner.analysis.summary import client_lag_note, summarize
 from runner.analysis.thresholds import Threshold
 from runner.cli.commands.options import command_log, fail_on_option, log_format_option
@@ -79,7 +79,7 @@ def compare_command(
     tables = RunTables(results, summarize(results), load_scores(run_dir))  # read once
     chosen = baseline or default_baseline(results)
     with flag_errors():
-        table = compare(results, chosen, seed=seed, scores=tables.scores)
+        table = compare(results, chosen, seed=seed, scores=tables.scores, turns=load_turns(run_dir))
     note = client_lag_note(tables.summary)
     if form == "table":
         _print_tables(table, results, run_dir, chosen)
