@@ -156,13 +156,16 @@ class Scheduler:
         # One checkpoint (cancellation, and the others' turn) here; the slots are then taken
         # without another trip round the event loop when they are free.
         await anyio.lowlevel.checkpoint()
-        await self._wait_for_first_limits()
-        await _take(self._limiter)
+        if not self._learned.is_set():
+            await self._wait_for_first_limits()
+        if not _took(self._limiter):
+            await self._limiter.acquire()
         try:
             async with self._lock:
                 paused = await self._wait_for_budget(cost)
                 charged = self._charge(cost)
-            await _take(self._shared)
+            if not _took(self._shared):
+                await self._shared.acquire()
         except BaseException:
             self._limiter.release()
             raise
@@ -321,12 +324,15 @@ class _Slot:
         self._scheduler._exit()
 
 
-async def _take(limiter: anyio.CapacityLimiter) -> None:
-    """One token of `limiter`, at once when one is free and nobody waits ahead (FIFO kept)."""
+def _took(limiter: anyio.CapacityLimiter) -> bool:
+    """Whether a token of `limiter` was taken at once (one is free and nobody waits ahead:
+    FIFO kept); the caller awaits `acquire` otherwise. A plain call: no coroutine to build
+    and drive when the slot is free, as it is for most attempts."""
     try:
         limiter.acquire_nowait()
     except anyio.WouldBlock:
-        await limiter.acquire()
+        return False
+    return True
 
 
 @dataclass(slots=True)
