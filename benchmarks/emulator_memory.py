@@ -18,7 +18,7 @@ import anyio
 import httpx
 
 from benchmarks.support import MODEL, ZERO_LATENCY, emulator_child
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 HEADERS = {"x-api-key": "bench-key", "anthropic-version": "2023-06-01"}
 

@@ -52,7 +52,8 @@ from runner.http.lag import LoopLag
 from runner.http.transport import CONNECT_MS
 from runner.results.schema import A
 from runner.results.store import read_attempts
-from runner.run.session import frozen_heap, http_client
+from runner.run.heap import frozen_heap
+from runner.run.services import http_client
 
 TARGET_P50_MS, TARGET_P99_MS = 5.0, 10.0
 FLOAT = pl.Float64
@@ -194,11 +195,10 @@ def frame(found: Timings, server: Served, injected: float) -> pl.DataFrame:
     )
     # The client's share: its loop lag, or its wait for a connection where that was longer
     # (measured, and part of the latency); not their sum, since a lag while connecting is in both.
-    client = pl.max_horizontal("client", "connect")
+    client_share = pl.max_horizontal("client", "connect")
     both_known = pl.col("client").is_not_null() & pl.col("connect").is_not_null()
-    return split.with_columns(
-        pl.when(both_known).then(pl.col("excess") - client - pl.col("server")).alias("neither")
-    )
+    neither = pl.col("excess") - client_share - pl.col("server")
+    return split.with_columns(pl.when(both_known).then(neither).alias("neither"))
 
 
 def split(table: pl.DataFrame, concurrency: int) -> str:
@@ -312,7 +312,7 @@ def main() -> None:
     args = parser.parse_args()
     print(f"{args.requests} requests per line, {args.latency_ms:g} ms injected; ms, p50 / p99")
     print(HEADER)
-    all_ok, stacks = True, set()
+    all_ok, stacks = True, set[str]()
     for stream in (True, False)[: 1 if args.no_json else 2]:
         for concurrency in (int(c) for c in args.concurrency.split(",")):
             ok, seen = measure(args, stream, concurrency)

@@ -30,7 +30,8 @@ from runner.config.types import (
 from runner.plan.matrix import PlannedRequest, plan_requests
 from runner.results.store import RunDirectory
 from runner.results.writer import ResultObserver
-from runner.run.session import RunServices, create_run_directory, execute_run, http_client
+from runner.run.services import http_client
+from runner.run.session import RunServices, create_run_directory, execute_run
 
 MODEL = "claude-sonnet-5"
 ZERO_LATENCY = ("rpm=0", "itpm=0", "otpm=0", "ttft_ms=0", "ms_per_output_token=0", "jitter=0")

@@ -38,15 +38,14 @@ from runner.run.services import RunServices, Sender, http_client
 from runner.run.stop import Stop, watch_signals
 from runner.run.target import TargetWatch
 
-# The names scripts and tests start a run with; `frozen_heap` and `http_client` live in
-# runner.run.heap and runner.run.services and are re-exported here for the scripts that use them.
+# The names scripts and tests start a run with; `http_client` lives in runner.run.services and
+# is re-exported here for benchmarks/overhead.py, its last user (import it from there).
 __all__ = [
     "RunOutcome",
     "RunServices",
     "Sender",
     "create_run_directory",
     "execute_run",
-    "frozen_heap",
     "http_client",
     "new_run_id",
 ]

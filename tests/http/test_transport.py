@@ -17,7 +17,7 @@ from raw_server import SSE_HEAD, chunk, closed_port, raw_server, read_request, r
 from runner.config.types import Target
 from runner.http.client import MESSAGES_PATH, AttemptOutcome, MessagesClient, PreparedRequest
 from runner.http.transport import CONNECT_MS, PooledTransport
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 pytestmark = pytest.mark.anyio
 

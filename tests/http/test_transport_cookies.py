@@ -9,7 +9,7 @@ from anyio.abc import SocketStream
 from raw_server import raw_server, read_request
 
 from runner.http.transport import NoCookies
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 
 @pytest.mark.anyio

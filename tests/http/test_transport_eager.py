@@ -11,7 +11,7 @@ from anyio.abc import SocketStream
 from raw_server import raw_server
 
 from runner.http.transport import _started
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 pytestmark = pytest.mark.anyio
 

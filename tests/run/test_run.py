@@ -16,7 +16,8 @@ from runner.errors import RunFailed
 from runner.results.manifest import RunStatus
 from runner.results.schema import ResultRow
 from runner.results.store import RunDirectory, read_results
-from runner.run.session import RunServices, create_run_directory, execute_run, http_client
+from runner.run.services import http_client
+from runner.run.session import RunServices, create_run_directory, execute_run
 
 FAST = EmulatorConfig(ttft_ms=5.0, ms_per_output_token=0.05, jitter=0.0)
 
