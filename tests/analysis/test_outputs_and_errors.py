@@ -81,3 +81,29 @@ def test_evidence_report_flags_an_arm_indistinguishable_from_baseline() -> None:
     assert report["no_detectable_effect"].to_list() == [False, True]
     assert report["changed"][0] == "evidence_share"
     assert report["note"].to_list() == [None, NO_EFFECT_NOTE]
+
+
+@pytest.mark.parametrize(
+    ("lag_ms", "flagged"),
+    [
+        pytest.param(None, False, id="lag-not-measured"),
+        pytest.param(1.0, False, id="lag-smaller-than-the-change"),
+        pytest.param(20.0, True, id="lag-that-could-explain-it"),
+    ],
+)
+def test_a_latency_change_the_client_lag_could_explain_is_no_evidence_of_effect(
+    lag_ms: float | None, flagged: bool
+) -> None:
+    """A header-only arm 12 ms slower on every pair: a change when the client's mean lag is
+    smaller (or unknown); no evidence of effect when the lag could have added that much."""
+    noop = ["model-context-window-exceeded-2025-08-26"]
+    rows = []
+    for i in range(12):
+        rows.append(row(case_id=f"c{i}", latency_ms=100.0 + i, client_lag_ms=lag_ms))
+        slower = 112.0 + i + (i % 3) * 0.5
+        rows.append(
+            row(case_id=f"c{i}", arm="noop", betas=noop, latency_ms=slower, client_lag_ms=lag_ms)
+        )
+    report = evidence_report(results(*rows))
+    assert report["no_detectable_effect"].to_list() == [flagged]
+    assert report["changed"].to_list() == ["" if flagged else "latency_ms"]
