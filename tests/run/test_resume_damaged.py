@@ -89,3 +89,29 @@ def test_resume_sets_a_damaged_part_aside_and_sends_only_its_requests_again(
     attempts = attempts_of(run_dir).height
     assert _resume(run_dir, capsys) == []
     assert attempts_of(run_dir).height == attempts
+
+
+AGENT = Path(__file__).resolve().parents[2] / "experiments" / "agent_tools.toml"
+QUICK = ("ttft_ms=0", "ms_per_output_token=0", "ms_per_1k_input_tokens=0", "jitter=0")
+
+
+def test_a_damaged_turns_part_sends_its_conversations_again_from_the_gap(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The conversations whose turns the part held are sent again, from their first lost
+    turn; afterwards every conversation has as many turn rows as its result counts."""
+    settings = [word for setting in QUICK for word in ("--emulator", setting)]
+    args = ["run", AGENT, "--local", "--results", tmp_path / "out", "-q", *settings]
+    assert run_cli([*args, "--run-id", "t"]) == 0
+    run_dir = tmp_path / "out" / "agent-tools" / "t"
+    finished = _finished(run_dir)
+    lost = _split_and_damage(run_dir, "turns")
+    capsys.readouterr()
+    assert run_cli([*args, "--resume", run_dir]) == 0
+    part = run_dir / "parts" / "turns-000002.parquet"
+    assert f"warning: {part}: not a whole Parquet file" in capsys.readouterr().err
+    resent = {key for key, at in _finished(run_dir).items() if finished.get(key) != at}
+    assert resent == lost
+    turns = pl.read_parquet(run_dir / "turns.parquet").group_by("request_key").len()
+    counted = results_of(run_dir).join(turns, on="request_key", how="left")
+    assert counted.filter(pl.col("turns") > 1, pl.col("len") != pl.col("turns")).is_empty()
