@@ -81,7 +81,6 @@ class EmulatorApp:
     ) -> None:
         self.config = config
         self.received: list[ReceivedRequest] = []
-        self._http_parser = "unknown"
         self._clock = clock
         self._timer = timer
         self._loop_lag = LoopLag(timer)
@@ -93,19 +92,18 @@ class EmulatorApp:
         cache = PromptCache(self._clock)
         state = State(c, self._clock, self._clock(), limiter, cache, BatchStore())
         state.timer, state.loop_lag = self._timer, self._loop_lag
-        state.http_parser = self._http_parser
         return state
 
     def served_with(self, http_parser: str) -> None:
         """Name the server's HTTP implementation, for the lateness report."""
-        self._http_parser = self._state.http_parser = http_parser
+        self._state.http_parser = http_parser
 
     def reset(self) -> None:
         """Forget received requests, rate-limit buckets, cached prompts, batches and counts."""
         self.received.clear()
-        started = self._state.started
+        old = self._state
         self._state = self._fresh_state()
-        self._state.started = started
+        self._state.started, self._state.http_parser = old.started, old.http_parser
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """The ASGI entry point."""
