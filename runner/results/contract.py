@@ -121,8 +121,10 @@ def rows_to_frame(rows: Sequence[object], schema: pl.Schema) -> pl.DataFrame:
     return pl.DataFrame(series, schema=schema)
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
+# A timestamp as a number: microseconds since EPOCH, `(value - EPOCH) // MICROSECOND` (the
+# journal's encoding too).
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+MICROSECOND = timedelta(microseconds=1)
 _JSON_INNER = (pl.String(), pl.Int64(), pl.Int32())
 
 
@@ -135,7 +137,7 @@ def _series(name: str, values: list[object], dtype: pl.DataType) -> pl.Series:
             if exploded.to_list() == values:
                 return exploded
         if isinstance(dtype, pl.Datetime) and dtype.time_unit == "us":
-            micros = [None if v is None else (v - _EPOCH) // _MICROSECOND for v in values]  # type: ignore[operator]
+            micros = [None if v is None else (v - EPOCH) // MICROSECOND for v in values]  # type: ignore[operator]
             return pl.Series(name, micros, dtype=pl.Int64()).cast(dtype)
     except (TypeError, ValueError, pl.exceptions.PolarsError):
         pass  # a value only polars' own reading takes (or rejects, saying why)

@@ -27,7 +27,7 @@ import json
 import os
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO
 
@@ -35,6 +35,7 @@ import polars as pl
 
 from runner.config.files import MIB, file_problem
 from runner.errors import RunStoreError
+from runner.results.contract import EPOCH, MICROSECOND
 from runner.results.schema import (
     ATTEMPTS_SCHEMA,
     RESULTS_SCHEMA,
@@ -192,7 +193,7 @@ def _instant(value: object) -> datetime | None:
     """A journal's timestamp: microseconds since the epoch, or ISO 8601 text (older
     journals, and a timestamp without a time zone); None for anything else."""
     if isinstance(value, int) and not isinstance(value, bool):
-        return _EPOCH + timedelta(microseconds=value)
+        return EPOCH + timedelta(microseconds=value)
     return datetime.fromisoformat(value) if isinstance(value, str) else None
 
 
@@ -212,14 +213,12 @@ def _values(row: ResultRow | AttemptRow, times: tuple[int, ...]) -> list[object]
         value = values[i]
         if isinstance(value, datetime):
             try:
-                values[i] = (value - _EPOCH) // _MICROSECOND
+                values[i] = (value - EPOCH) // MICROSECOND
             except TypeError:  # no time zone: kept as the text it is
                 values[i] = value.isoformat()
     return values
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_MICROSECOND = timedelta(microseconds=1)
 # No `default` hook: `_values` has already made every timestamp (the one non-JSON type) a
 # number or text.
 _ENCODE = json.JSONEncoder(separators=(",", ":")).encode
