@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import polars as pl
+from manifest_support import make_run
 
 from runner.results.schema import (
     RESULTS_SCHEMA,
@@ -78,3 +80,15 @@ def result_row(values: dict[str, Any]) -> ResultRow:
     conversation = ConversationColumns(**{k: v for k, v in values.items() if k in turns})
     rest = {k: v for k, v in values.items() if k not in parts | turns}
     return ResultRow(message=message, conversation=conversation, **rest)
+
+
+def two_arm_run(results_dir: Path, **values: Any) -> Path:
+    """A compacted run `r1` under `results_dir`: a baseline and an arm `beta` 50 ms slower,
+    12 cases each (enough pairs for the shift to survive the correction across a compare
+    table's rows), every row also with `values`."""
+    run = make_run(results_dir, "r1")
+    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i, **values) for i in range(12)]
+    rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i, **values) for i in range(12)]
+    run.append([result_row(r) for r in rows], [])
+    run.compact()
+    return run.path

@@ -7,23 +7,14 @@ from pathlib import Path
 
 import pytest
 from e2e_support import run_cli
-from frames import result_row, row
-from manifest_support import make_run
+from frames import two_arm_run
 
 WARNING = "Client lag: this machine's event loop ran up to 40 ms late"
 
 
 def _run(tmp_path: Path, lag_ms: float) -> Path:
     """A baseline and one arm 50 ms slower, every request with `lag_ms` of client lag."""
-    run = make_run(tmp_path / "results", "r1")
-    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i, client_lag_ms=lag_ms) for i in range(12)]
-    rows += [
-        row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i, client_lag_ms=lag_ms)
-        for i in range(12)
-    ]
-    run.append([result_row(r) for r in rows], [])
-    run.compact()
-    return run.path
+    return two_arm_run(tmp_path / "results", client_lag_ms=lag_ms)
 
 
 @pytest.mark.parametrize("form", ["table", "json"])

@@ -9,8 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from e2e_support import run_cli
-from frames import result_row, row
-from manifest_support import make_run
+from frames import two_arm_run
 from rich.console import Console
 
 from runner.analysis import COMPARE_COLUMNS, METRICS
@@ -22,12 +21,7 @@ from runner.cli.terminal import render_table
 def run_dir(tmp_path: Path) -> Path:
     """A compacted run with a baseline and one arm, 12 cases each (enough pairs for a +50 ms
     shift to survive the correction across the table's rows)."""
-    run = make_run(tmp_path / "results", "r1")
-    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(12)]
-    rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(12)]
-    run.append([result_row(r) for r in rows], [])
-    run.compact()
-    return run.path
+    return two_arm_run(tmp_path / "results")
 
 
 def test_json_is_a_list_of_objects_with_the_documented_keys(

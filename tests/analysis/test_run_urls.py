@@ -9,8 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from e2e_support import run_cli
-from frames import result_row, row
-from manifest_support import make_run
+from frames import two_arm_run
 from polars.testing import assert_frame_equal
 from served_files import Served, serve_directory
 
@@ -25,12 +24,7 @@ from runner.results.schema import R
 @pytest.fixture
 def run_dir(tmp_path: Path) -> Path:
     """A compacted two-arm run, 12 cases each, the arm 50 ms slower."""
-    run = make_run(tmp_path / "results", "r1")
-    rows = [row(case_id=f"c{i}", latency_ms=100.0 + i) for i in range(12)]
-    rows += [row(case_id=f"c{i}", arm="beta", latency_ms=150.0 + i) for i in range(12)]
-    run.append([result_row(r) for r in rows], [])
-    run.compact()
-    return run.path
+    return two_arm_run(tmp_path / "results")
 
 
 @pytest.fixture
