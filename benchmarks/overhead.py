@@ -38,7 +38,7 @@ from benchmarks.support import (
     new_run,
     run_through,
 )
-from runner.run.session import http_client
+from runner.run.services import http_client
 
 BODY = {
     "model": MODEL,

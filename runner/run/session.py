@@ -34,19 +34,17 @@ from runner.run.lanes import Prior
 from runner.run.pacing import Pacing
 from runner.run.resume import Continuation
 from runner.run.sending import SessionParts, record, score_after
-from runner.run.services import RunServices, Sender, http_client
+from runner.run.services import RunServices, Sender
 from runner.run.stop import Stop, watch_signals
 from runner.run.target import TargetWatch
 
-# The names scripts and tests start a run with; `http_client` lives in runner.run.services and
-# is re-exported here for benchmarks/overhead.py, its last user (import it from there).
+# The names scripts and tests start a run with.
 __all__ = [
     "RunOutcome",
     "RunServices",
     "Sender",
     "create_run_directory",
     "execute_run",
-    "http_client",
     "new_run_id",
 ]
 
