@@ -10,12 +10,13 @@ from __future__ import annotations
 import functools
 import http.server
 import re
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from loopback_support import serve_in_thread
 
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
 
@@ -69,13 +70,5 @@ class Served:
 @contextmanager
 def serve_directory(root: Path) -> Iterator[Served]:
     """Serve `root` until the block ends."""
-    handler = functools.partial(_RangeHandler, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield Served(f"http://127.0.0.1:{server.server_address[1]}")
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_in_thread(functools.partial(_RangeHandler, directory=str(root))) as url:
+        yield Served(url)

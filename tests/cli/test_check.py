@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from e2e_support import free_port, run_cli, write_experiment
+from loopback_support import serve_in_thread
 
 from runner.emulator import EmulatorConfig, EmulatorServer
 
@@ -107,15 +107,8 @@ class _PageServer(http.server.BaseHTTPRequestHandler):
 @pytest.fixture
 def page_server() -> Iterator[str]:
     """A server whose errors are multi-line pages; yields its base URL."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _PageServer)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serve_in_thread(_PageServer) as url:
+        yield url
 
 
 def test_a_server_answering_pages_is_one_error_line_and_one_line_cells(

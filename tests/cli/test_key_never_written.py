@@ -4,14 +4,14 @@ even against a gateway that echoes it (whole, in pieces, escaped) in its errors 
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import polars as pl
 import pytest
 from e2e_support import SECRET, run_cli, write_experiment
+from loopback_support import serve_in_thread
 
 pytestmark = pytest.mark.slow
 
@@ -52,14 +52,8 @@ class _EchoingGateway(BaseHTTPRequestHandler):
 @pytest.fixture
 def gateway() -> Iterator[str]:
     """The echoing gateway on a loopback port; yields its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _EchoingGateway)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve_in_thread(_EchoingGateway) as url:
+        yield url
 
 
 def _leaks(text: str) -> list[str]:
