@@ -70,3 +70,11 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def finished_local_run(folder: Path) -> Path:
+    """Run the e2e experiment locally into folder/results as run "r1"; returns `folder`."""
+    experiment = write_experiment(folder, "http://127.0.0.1:9")
+    args = ["run", experiment, "--local", "--run-id", "r1", "-q", "--results", folder / "results"]
+    assert run_cli(args) == 0
+    return folder

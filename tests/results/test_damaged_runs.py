@@ -11,7 +11,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 from bad_file_support import BAD_JSON_FILES, Place, replace_with
-from e2e_support import run_cli, write_experiment
+from e2e_support import finished_local_run, run_cli
 
 from runner.analysis import load_run
 from runner.errors import RunStoreError
@@ -33,11 +33,7 @@ DAMAGE = [
 @pytest.fixture(scope="module")
 def made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished local run, made once for the module; tests damage copies of it."""
-    folder = tmp_path_factory.mktemp("made")
-    experiment = write_experiment(folder, "http://127.0.0.1:9")
-    args = ["run", experiment, "--local", "--run-id", "r1", "-q", "--results", folder / "results"]
-    assert run_cli(args) == 0
-    return folder
+    return finished_local_run(tmp_path_factory.mktemp("made"))
 
 
 @pytest.fixture

@@ -8,17 +8,13 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from e2e_support import attempts_of, results_of, run_cli, write_experiment
+from e2e_support import attempts_of, finished_local_run, results_of, run_cli
 
 
 @pytest.fixture(scope="module")
 def made_once(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One finished local run, made once for the module; tests damage copies of it."""
-    folder = tmp_path_factory.mktemp("made")
-    experiment = write_experiment(folder, "http://127.0.0.1:9")
-    args = ["run", experiment, "--local", "--run-id", "r1", "-q", "--results", folder / "results"]
-    assert run_cli(args) == 0
-    return folder
+    return finished_local_run(tmp_path_factory.mktemp("made"))
 
 
 @pytest.fixture
