@@ -36,6 +36,7 @@ from runner.results.store import (
     SCORES,
     TURNS,
     RunDirectory,
+    first_line,
     is_sharded,
     latest_rows,
     read_judge_requests,
@@ -101,8 +102,7 @@ def _remote(url: str, name: str, schema: pl.Schema, key: list[str]) -> pl.LazyFr
 
 
 def _unreadable(pattern: str, exc: BaseException) -> str:
-    first = (str(exc).splitlines() or [type(exc).__name__])[0].strip()
-    return f"{pattern}: cannot be read ({first[:300]}); check the URL and that it is reachable."
+    return f"{pattern}: cannot be read ({first_line(exc)}); check the URL and that it is reachable."
 
 
 def _unpriced(url: str) -> str:

@@ -309,7 +309,7 @@ def _unreadable(files: list[Path], schema: pl.Schema, exc: BaseException) -> str
                 f"{path}: it has columns this table does not ({', '.join(extra[:5])}); it "
                 "is not a table of this run. Move it aside."
             )
-    return f"{', '.join(str(f) for f in files)}: cannot be read: {_first_line(exc)}."
+    return f"{', '.join(str(f) for f in files)}: cannot be read: {first_line(exc)}."
 
 
 def _not_parquet(exc: BaseException, *, part: bool) -> str:
@@ -320,12 +320,14 @@ def _not_parquet(exc: BaseException, *, part: bool) -> str:
         else "Move it aside; a --resume then sends its requests again."
     )
     return (
-        f"not a whole Parquet file ({_first_line(exc)}); it was damaged (a kill or a full disk "
+        f"not a whole Parquet file ({first_line(exc)}); it was damaged (a kill or a full disk "
         f"while it was written?). {todo}"
     )
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first line of `exc`'s message (its type's name when it has none), at most 300
+    characters: the reason a one-line error message quotes."""
     return (str(exc).splitlines() or [type(exc).__name__])[0].strip()[:300]
 
 
