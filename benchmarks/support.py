@@ -27,7 +27,7 @@ from runner.config.types import (
     RunSettings,
     Target,
 )
-from runner.plan.matrix import PlannedRequest, plan_requests
+from runner.plan.matrix import PlannedRequest
 from runner.results.store import RunDirectory
 from runner.results.writer import ResultObserver
 from runner.run.services import http_client
@@ -126,8 +126,8 @@ def new_run(
     results_dir: Path, exp: Experiment, run_id: str, planned: Sequence[PlannedRequest] | None = None
 ) -> RunDirectory:
     """A fresh run directory for `exp`, its manifest planning `planned` (default: the whole
-    matrix)."""
-    sending = len(planned) if planned is not None else len(plan_requests(exp))
+    matrix, counted without planning it: the run plans it)."""
+    sending = len(planned) if planned is not None else exp.request_count
     return create_run_directory(results_dir, exp, run_id, sending)
 
 

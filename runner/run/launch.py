@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import anyio
@@ -76,9 +77,10 @@ class PreparedRun:
     continuing: Continuation | None = None
     shard: Shard | None = None
 
-    @property
+    @cached_property
     def planned(self) -> list[PlannedRequest]:
-        """The requests this start will send (this shard's only, when sharded)."""
+        """The requests this start will send (this shard's only, when sharded), planned once
+        however often a caller asks."""
         todo = self.continuing.todo if self.continuing else plan_requests(self.experiment)
         if self.shard is None:
             return list(todo)
