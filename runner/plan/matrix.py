@@ -3,6 +3,10 @@
 Fairness: for each (repeat, case, model) block every arm's request is dispatched back to back
 in an order shuffled with the run's seed, so no arm systematically goes later, after a 429
 episode, or onto a warmer cache than another.
+
+Sharing: the repeats of one (case, model, arm) cell send the same opening body, so a plan
+gives each cell one `Opening` that encodes it (and estimates its cost) on first use; the
+repeats reuse those immutable bytes. A later turn of a conversation is encoded each time.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import hashlib
 import json
 import random
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from runner.config.types import Arm, Case, Experiment, JSONObject, JSONValue
 from runner.http.client import MESSAGES_PATH, PreparedRequest
@@ -19,17 +23,43 @@ from runner.schedule.scheduler import Cost
 
 _CHARS_PER_TOKEN = 4
 _DEFAULT_MAX_TOKENS = 1024
+_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with options builds one per call
+
+
+class Opening:
+    """The opening request of one (case, model, arm) cell of a plan of `experiment`, made on
+    first use and shared by the cell's repeats; only for that experiment's request and stream
+    settings (the rest of an experiment never reaches the body)."""
+
+    __slots__ = ("_made", "_request", "_stream")
+
+    def __init__(self, experiment: Experiment) -> None:
+        self._request = experiment.request
+        self._stream = experiment.run.stream
+        self._made: tuple[PreparedRequest, Cost] | None = None
+
+    def fits(self, experiment: Experiment) -> bool:
+        """Whether `experiment` builds the same bodies as the one this was planned from."""
+        return experiment.request is self._request and experiment.run.stream == self._stream
+
+    def made(self, experiment: Experiment, planned: PlannedRequest) -> tuple[PreparedRequest, Cost]:
+        """The cell's opening request and cost, made from `experiment` the first time."""
+        if self._made is None:
+            self._made = _prepared(experiment, planned, request_body(experiment, planned))
+        return self._made
 
 
 @dataclass(frozen=True, slots=True)
 class PlannedRequest:
-    """One cell of the matrix."""
+    """One cell of the matrix (`opening`: its cell's shared opening request, when planned by
+    `plan_requests`)."""
 
     key: str
     case: Case
     model: str
     arm: Arm
     repeat: int
+    opening: Opening | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -65,18 +95,19 @@ def request_key(case_id: str, model: str, arm: str, repeat: int) -> str:
 def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
     """Every request of the experiment, in dispatch order (seeded randomised arm blocks)."""
     rng = random.Random(experiment.run.seed)
+    cases, models, arms = experiment.cases, experiment.models, experiment.arms
+    # Keyed by the objects: ids need not be unique in an Experiment built in Python.
+    openings = {(id(c), m, id(a)): Opening(experiment) for c in cases for m in models for a in arms}
     planned: list[PlannedRequest] = []
     for repeat in range(experiment.run.repeats):
-        for case in experiment.cases:
-            for model in experiment.models:
-                arms = list(experiment.arms)
-                rng.shuffle(arms)
-                planned.extend(
-                    PlannedRequest(
-                        request_key(case.id, model, a.name, repeat), case, model, a, repeat
-                    )
-                    for a in arms
-                )
+        for case in cases:
+            for model in models:
+                block = list(arms)
+                rng.shuffle(block)
+                for arm in block:
+                    key = request_key(case.id, model, arm.name, repeat)
+                    opening = openings[id(case), model, id(arm)]
+                    planned.append(PlannedRequest(key, case, model, arm, repeat, opening))
     return planned
 
 
@@ -114,9 +145,18 @@ def prepare(
     messages: Sequence[JSONObject] | None = None,
 ) -> tuple[PreparedRequest, Cost]:
     """The request as sent (with `messages`, a later turn of a conversation), and what the
-    scheduler should expect it to cost."""
-    body = request_body(experiment, planned, messages)
-    encoded = json.dumps(body, separators=(",", ":")).encode()
+    scheduler should expect it to cost. Without `messages` it is the cell's shared opening
+    when `planned` has one that fits `experiment`: the same bytes, encoded once."""
+    opening = planned.opening
+    if messages is None and opening is not None and opening.fits(experiment):
+        return opening.made(experiment, planned)
+    return _prepared(experiment, planned, request_body(experiment, planned, messages))
+
+
+def _prepared(
+    experiment: Experiment, planned: PlannedRequest, body: JSONObject
+) -> tuple[PreparedRequest, Cost]:
+    encoded = _COMPACT.encode(body).encode()
     headers = planned.arm.request_headers()
     prepared = PreparedRequest(MESSAGES_PATH, encoded, headers, experiment.run.stream)
     return prepared, Cost(estimate_input_tokens(body), _max_tokens(body))

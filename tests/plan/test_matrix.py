@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -244,3 +245,65 @@ def test_case_tools_join_the_request_tools_replacing_by_name() -> None:
 
     assert body["tools"] == [{"name": "a", "input_schema": schema}, *own]
     assert body["messages"] == later
+
+
+def test_the_repeats_of_a_cell_share_one_opening_request() -> None:
+    """Every repeat of a planned cell gets the same prepared request and cost, byte for byte
+    the fresh encoding of its body, also for the run's copy of the experiment with the
+    emulator's address."""
+    experiment = _experiment(repeats=3, request={"max_tokens": 50})
+    at_emulator = replace(experiment, target=replace(experiment.target, base_url="http://e"))
+    plan = plan_requests(experiment)
+    cell = (plan[0].case, plan[0].model, plan[0].arm)
+    repeats = [p for p in plan if (p.case, p.model, p.arm) == cell]
+
+    made = [prepare(at_emulator, p) for p in repeats]
+
+    assert len(repeats) == 3
+    assert all(m[0] is made[0][0] and m[1] is made[0][1] for m in made)
+    fresh = json.dumps(request_body(experiment, repeats[0]), separators=(",", ":")).encode()
+    assert made[0][0].body == fresh
+    assert made[0][1].input_tokens == estimate_input_tokens(request_body(experiment, repeats[0]))
+
+
+def _other_request(experiment: Experiment) -> Experiment:
+    return replace(experiment, request={"max_tokens": 9})
+
+
+def _other_stream(experiment: Experiment) -> Experiment:
+    return replace(experiment, run=RunSettings(repeats=2, stream=False))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [pytest.param(_other_request, id="request"), pytest.param(_other_stream, id="stream")],
+)
+def test_an_experiment_the_plan_was_not_made_from_gets_its_own_body(
+    change: Callable[[Experiment], Experiment],
+) -> None:
+    """A request prepared from an experiment with other request or stream settings than the
+    plan's carries those settings, not the plan's shared opening."""
+    experiment = _experiment(request={"max_tokens": 50})
+    planned = plan_requests(experiment)[0]
+    prepare(experiment, planned)
+    other = change(experiment)
+
+    prepared, cost = prepare(other, planned)
+
+    assert json.loads(prepared.body) == request_body(other, planned)
+    assert prepared.stream is other.run.stream
+    assert cost.max_tokens == request_body(other, planned)["max_tokens"]
+
+
+def test_a_later_turn_is_not_served_the_opening() -> None:
+    """With a conversation's later messages the body carries them, after the opening was
+    made for the same planned request."""
+    experiment = _experiment()
+    planned = plan_requests(experiment)[0]
+    opening, _ = prepare(experiment, planned)
+    later = [*planned.case.messages, {"role": "assistant", "content": "Yes?"}]
+
+    prepared, _ = prepare(experiment, planned, later)
+
+    assert json.loads(prepared.body)["messages"] == later
+    assert json.loads(opening.body)["messages"] == list(planned.case.messages)
