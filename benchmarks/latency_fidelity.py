@@ -4,23 +4,26 @@
         [--latency-ms 300] [--no-json]
 
 The emulator (in its own process) answers every request in exactly `--latency-ms`. At each
-concurrency beta-runner sends the requests and records `latency_ms` and `client_lag_ms` (the
-client's event loop's largest lag while the attempt was in flight); a bare httpx loop on the
-same transport, timing each request with the least work possible and measuring the same loop
-lag, is the floor this machine allows. After each run the emulator's own lateness is read
-from `GET /_emulator/lateness` and joined by request id. A request's server lateness is how
-far behind the latency model its last write went out, counted from the request's arrival
-(when the emulator's parser began reading it, less how long its bytes had waited in the
-kernel, to within the kernel's 10 ms count), plus how long it may have waited before that:
-the emulator loop's lag when the handler started, at most the time the request took from
-being sent to its arrival (the machine's one wall clock, which client and emulator share).
+concurrency beta-runner sends the requests and records `latency_ms` and `client_lag_ms` (what
+the client itself added: its event loop's largest lag while the attempt was in flight or, if
+longer, its wait from the answer's last bytes reaching its kernel, read from TCP_INFO, to its
+clock's stop); a bare httpx loop on the same transport, timing each request with the least work
+possible and measuring its client lag the same way, is the floor this machine allows. After
+each run the emulator's own lateness is read from `GET /_emulator/lateness` and joined by
+request id. A request's server lateness is how far behind the latency model its last write went
+out, counted from the request's arrival (when the emulator's parser began reading it, less how
+long its bytes had waited in the kernel, to within the kernel's 10 ms count), plus how long it
+may have waited before that: the emulator loop's lag when the handler started, at most the time
+the request took from being sent to its arrival (the machine's one wall clock, which client and
+emulator share).
 
 Printed per client, mode and concurrency, each p50 / p99 in ms over the same requests: the
 recorded latency minus the injected one, the client lag, the wait for a connection
 (`connect_ms`: pool wait and opening it, measured by the transport for both clients), the
 server lateness, and what neither explains (latency - injected - the larger of client_lag_ms
 and connect_ms - server lateness: not their sum, since a lag while connecting shows in both;
-the lags are upper bounds, so it can be negative). Below each row one line says whether the
+the lags are upper bounds or, read from the kernel, within its 1-10 ms tick either way, so it
+can be negative). Below each row one line says whether the
 target is met (p50 within 5 ms, p99 within 10 ms of the injected latency; the issue sets it
 at concurrency 256) or, if not, whether the measured lags account for the rest (what neither
 explains is within those bounds); a second says where the slowest 1% of requests lost their
@@ -48,8 +51,8 @@ import httpx
 import polars as pl
 
 from benchmarks.support import MODEL, emulator_process, experiment, new_run, run_through
-from runner.http.lag import LoopLag
-from runner.http.transport import CONNECT_MS
+from runner.http.lag import LoopLag, client_lag
+from runner.http.transport import CONNECT_MS, RETURNED, Returned
 from runner.results.schema import A
 from runner.results.store import read_attempts
 from runner.run.heap import frozen_heap
@@ -106,8 +109,8 @@ def _bare_request(stream: bool) -> tuple[bytes, dict[str, str]]:
 
 
 async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) -> Timings:
-    """A minimal loop: send, read the whole body, stop the clock; the same lag ticker, and the
-    heap frozen as a run freezes it."""
+    """A minimal loop: send, read the whole body, stop the clock; the same client lag (ticker
+    and the transport's `Returned`), and the heap frozen as a run freezes it."""
     body, headers = _bare_request(stream)
     found = Timings()
     limiter = anyio.CapacityLimiter(concurrency)
@@ -116,6 +119,8 @@ async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) ->
 
         async def one() -> None:
             async with limiter:
+                returned = Returned()
+                RETURNED.set(returned)  # in this task's own context, gone with it
                 mark, sent_at, started = lag.open(), time.time(), time.perf_counter()
                 try:
                     async with http.stream(
@@ -127,13 +132,14 @@ async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) ->
                     found.failed += 1
                     return
                 elapsed = (time.perf_counter() - started) * 1000
+                back = returned.wait_ms()
                 if response.status_code != 200:
                     found.failed += 1
                     return
                 found.request_ids.append(response.headers.get("request-id", ""))
                 found.sent_at.append(sent_at)
                 found.latency_ms.append(elapsed)
-                found.lag_ms.append(lag.close(mark))
+                found.lag_ms.append(client_lag(lag.close(mark), back))
                 waited = response.extensions.get(CONNECT_MS)
                 found.connect_ms.append(waited if isinstance(waited, float) else None)
 

@@ -2,8 +2,9 @@
 
 It is the default target of `beta-runner run --local`, the server every test talks to, and
 what benchmarks measure against. It is written from the API contract and imports nothing
-from the rest of `runner`. See `effects` for what each beta does here, `faults` for the
-`[[emulator:FAULT]]` prompt directive and `planted` for planted effects.
+from the rest of `runner` but `tcp_info` (the kernel's struct, read by both ends). See
+`effects` for what each beta does here, `faults` for the `[[emulator:FAULT]]` prompt
+directive and `planted` for planted effects.
 
 Given tools, a reply may call them (`generation`), so a client's tool loop runs several turns;
 the request checks (`request`) refuse a tool_use left unanswered, a stray or misplaced

@@ -31,13 +31,11 @@ not have; no Messages body or event carries anything extra).
 from __future__ import annotations
 
 import asyncio
-import socket
-import struct
 from collections import OrderedDict
 from dataclasses import asdict, dataclass
-from typing import Protocol
 
 from runner.emulator.latency import LOOP_TIMER, Timer
+from runner.tcp_info import JIFFY_S, SocketOptions, since_received_s
 
 INTERVAL_S = 0.005
 CAPACITY = 100_000
@@ -45,39 +43,16 @@ LATENESS_PATH = "/_emulator/lateness"
 # The key under the request scope's "state" where the server stamps when it parsed the
 # request's first bytes (`server`'s httptools protocol), on the pacer's clock.
 ARRIVED = "emulator.arrived"
-# struct tcp_info (linux/tcp.h): eight one-byte fields, then u32s; tcpi_last_data_recv is the
-# twelfth, in ms, counted in jiffies: up to 10 ms coarse (HZ >= 100).
-_TCP_INFO_SIZE = 104
-_LAST_DATA_RECV = struct.Struct("=I")
-_LAST_DATA_RECV_AT = 8 + 11 * 4
-JIFFY_S = 0.010
-
-
-class SocketOptions(Protocol):
-    """What `queued_s` reads of a connection's socket (a socket, or a transport's stand-in)."""
-
-    def getsockopt(self, level: int, option: int, buflen: int, /) -> bytes:
-        """The option's raw value."""
-        ...
 
 
 def queued_s(sock: SocketOptions | None) -> float:
     """How long, at least, the data last received on the TCP connection `sock` has waited in
     the kernel to be read, in seconds: the kernel's time since it received it
-    (`tcpi_last_data_recv`) less one jiffy, since it counts whole jiffies (so this never says
+    (`runner.tcp_info`) less one jiffy, since it counts whole jiffies (so this never says
     more than waited, and the emulator never answers early). 0.0 where unknown (not Linux,
     not TCP, no socket)."""
-    option = getattr(socket, "TCP_INFO", None)
-    if sock is None or option is None:
-        return 0.0
-    try:
-        info = sock.getsockopt(socket.IPPROTO_TCP, option, _TCP_INFO_SIZE)
-    except OSError:
-        return 0.0
-    if len(info) < _LAST_DATA_RECV_AT + _LAST_DATA_RECV.size:
-        return 0.0
-    ms = int(_LAST_DATA_RECV.unpack_from(info, _LAST_DATA_RECV_AT)[0])
-    return max(0.0, ms / 1000.0 - JIFFY_S)
+    since = since_received_s(sock)
+    return 0.0 if since is None else max(0.0, since - JIFFY_S)
 
 
 class LoopLag:

@@ -32,12 +32,12 @@ from runner.errors import (
     StreamCut,
     failure_for,
 )
-from runner.http.lag import LoopLag
+from runner.http.lag import LoopLag, client_lag
 from runner.http.message import misshapen
 from runner.http.ratelimit import RateLimitSnapshot, read_snapshot
 from runner.http.sse import EventSplitter
 from runner.http.stream import MessageAccumulator
-from runner.http.transport import CONNECT_MS
+from runner.http.transport import CONNECT_MS, RETURNED, Returned
 from runner.redact import Redactor
 
 MESSAGES_PATH = "/v1/messages"
@@ -123,11 +123,14 @@ class MessagesClient:
         outcome = AttemptOutcome(sent_at=utc_now())
         lag = self._lag
         mark = lag.open() if lag is not None else 0
+        returned = Returned()
+        token = RETURNED.set(returned if lag is not None else None)
         try:
             await self._timed(request, prepared.stream, outcome, on_headers)
         finally:  # also when cancelled: an open mark would keep its lags forever
+            RETURNED.reset(token)
             if lag is not None:
-                outcome.client_lag_ms = lag.close(mark)
+                outcome.client_lag_ms = client_lag(lag.close(mark), returned.wait_ms())
         return self._scrubbed(outcome)
 
     def _request(self, prepared: PreparedRequest) -> httpx.Request:

@@ -3,9 +3,15 @@
 A ticker task sleeps `interval_s` again and again; a wake-up's lag is how much later than due
 it woke. While the loop is busy (parsing, building rows, other tasks' callbacks), every due
 callback waits about that long, the one that reads an attempt's answer included; so the
-largest lag seen while an attempt was in flight bounds how much of its recorded latency the
+largest lag seen while an attempt was in flight says how much of its recorded latency the
 client itself added. A run whose lags stay under a millisecond measured the server; one with
 lags of tens of ms measured partly itself, and says so.
+
+It says too little for a reply at the back of several long loop iterations, and misses the
+awaits between its last chunk and the clock's stop; so an attempt's `client_lag_ms` is this
+lag or, where the transport knows when the answer's last bytes reached the kernel
+(`transport.Returned`), the wait from then to the clock's stop, whichever is larger
+(`client_lag`).
 
 `open()` marks an attempt's start; `close(mark)` returns the largest lag (ms) among the
 wake-ups since, or the lag of a wake-up that is overdue now, whichever is larger. Lags are
@@ -77,3 +83,12 @@ class LoopLag:
             oldest = min(self._open, default=self._base + len(self._lags))
             del self._lags[: oldest - self._base]
             self._base = oldest
+
+
+def client_lag(loop_ms: float | None, returned_ms: float | None) -> float | None:
+    """An attempt's `client_lag_ms`: its loop lag, or the wait from its answer's last bytes
+    reaching the kernel to its clock's stop if known and longer; None while the loop lag is
+    not measured."""
+    if loop_ms is None or returned_ms is None:
+        return loop_ms
+    return max(loop_ms, returned_ms)

@@ -25,6 +25,17 @@ Contract, as before the change:
   `extensions`, ms): a free one from the pool, or a new one opened (TCP, and TLS for https).
   The pool's connector times its own `connect` and hands the figure back through a context
   variable set for the request's task (aiohttp gives no per-request hook on this path).
+
+And one addition: when a response's body ends (EOF, streamed or read whole), the transport
+knows when the answer's last bytes reached this machine's kernel: now less the kernel's time
+since the connection last received data (`runner.tcp_info`, one getsockopt; unbiased, within
+one jiffy of 1-10 ms), on the process's monotonic clock (`time.perf_counter`, the one latency
+is measured on). It tells only a caller that asked, by setting a fresh `Returned` in
+`RETURNED` for its task; `Returned.wait_ms()` at the caller's clock stop is how long it took
+to finish with an answer that had arrived. None where unknown (no socket, one closed, not
+Linux). The socket is taken when the connection is had: aiohttp releases it at EOF, and
+should the pool lend it to another request that receives bytes before the reading, the
+arrival read is theirs: later, so the wait reads shorter, never longer.
 """
 
 from __future__ import annotations
@@ -41,6 +52,8 @@ import aiohttp
 import httpx
 from aiohttp.abc import AbstractResolver
 from httpx_aiohttp import AiohttpTransport
+
+from runner.tcp_info import SocketOptions, since_received_s
 
 KEEPALIVE_S = 5.0  # httpx's default keep-alive expiry
 CONNECT_MS = "connect_ms"  # the response extension: ms the request waited for a connection
@@ -67,12 +80,32 @@ _HTTPX_ERROR: dict[type[BaseException], type[httpx.TransportError]] = {
 
 @dataclass(slots=True)
 class _Connecting:
-    """Where the connector leaves how long one request's connection took (ms)."""
+    """Where the connector leaves how long one request's connection took (ms) and its socket."""
 
     ms: float | None = None
+    socket: SocketOptions | None = None
 
 
 _CONNECTING: ContextVar[_Connecting | None] = ContextVar("connecting", default=None)
+
+
+@dataclass(slots=True)
+class Returned:
+    """When the last bytes of a response's body reached the kernel (`time.perf_counter` s),
+    left by the transport at the body's end; None until then, or where unknown."""
+
+    at: float | None = None
+
+    def wait_ms(self) -> float | None:
+        """ms from the bytes' arrival to now (None: unknown): the caller's share of the way
+        back when read at its clock's stop."""
+        return None if self.at is None else (time.perf_counter() - self.at) * 1000.0
+
+
+# Set by a caller for its task (a fresh `Returned` per request); unset, nothing is read. Not a
+# response extension: the body ends after the response was handed up, and the caller's code
+# that stops its clock need not hold the response.
+RETURNED: ContextVar[Returned | None] = ContextVar("returned", default=None)
 
 
 class _TimedConnector(aiohttp.TCPConnector):
@@ -89,6 +122,8 @@ class _TimedConnector(aiohttp.TCPConnector):
         slot = _CONNECTING.get()
         if slot is not None:
             slot.ms = (time.perf_counter() - started) * 1000.0
+            transport = connection.transport
+            slot.socket = None if transport is None else transport.get_extra_info("socket")
         return connection
 
 
@@ -195,7 +230,7 @@ class PooledTransport(httpx.AsyncBaseTransport):
             _reraise(exc)
         finally:
             _CONNECTING.reset(token)
-        response.stream = _Body(response.stream)
+        response.stream = _Body(response.stream, slot.socket)
         response.extensions[CONNECT_MS] = slot.ms
         return response
 
@@ -208,11 +243,15 @@ class PooledTransport(httpx.AsyncBaseTransport):
 
 
 class _Body(httpx.AsyncByteStream):
-    """A response body whose failures are the same httpx exceptions as the request's."""
+    """A response body whose failures are the same httpx exceptions as the request's, and
+    whose end says when its last bytes arrived (`RETURNED`)."""
 
-    def __init__(self, stream: httpx.AsyncByteStream | httpx.SyncByteStream) -> None:
+    def __init__(
+        self, stream: httpx.AsyncByteStream | httpx.SyncByteStream, sock: SocketOptions | None
+    ) -> None:
         assert isinstance(stream, httpx.AsyncByteStream)
         self._stream = stream
+        self._socket = sock
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
@@ -220,6 +259,10 @@ class _Body(httpx.AsyncByteStream):
                 yield chunk
         except _FAILURES as exc:
             _reraise(exc)
+        returned = RETURNED.get()
+        if returned is not None:
+            since = since_received_s(self._socket)
+            returned.at = None if since is None else time.perf_counter() - since
 
     async def aclose(self) -> None:
         try:

@@ -197,8 +197,9 @@ class AttemptRow:
     sched_in_flight: Int32 | None
     sched_rpm: float | None
     sched_paused_ms: float | None
-    # The event loop's largest lag while the attempt was in flight (runner.http.lag): how much
-    # of its latency the client itself may have added. None: not measured (batches).
+    # How much of its latency the client itself may have added (ms): its event loop's largest
+    # lag in flight (runner.http.lag) or, if longer, its wait from the answer's last bytes
+    # reaching the kernel to the clock's stop (TCP_INFO, where known). None: not measured.
     client_lag_ms: float | None = None
     # How long of its latency the request waited for a connection: a free one from the pool,
     # or a new one opened (TCP, TLS). None: no connection was had, or not measured.

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anyio
 import pytest
 
-from runner.http.lag import LoopLag
+from runner.http.lag import LoopLag, client_lag
 
 
 class LateClock:
@@ -101,3 +101,20 @@ async def test_an_open_attempt_keeps_its_lags_through_a_trim() -> None:
         found = lag.close(mark)
         group.cancel_scope.cancel()
     assert found == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize(
+    ("loop_ms", "returned_ms", "recorded"),
+    [
+        pytest.param(3.0, 45.0, 45.0, id="read-late"),
+        pytest.param(30.0, 4.0, 30.0, id="loop-late"),
+        pytest.param(3.0, None, 3.0, id="arrival-unknown"),
+        pytest.param(None, 45.0, None, id="loop-not-measured"),
+    ],
+)
+def test_client_lag_is_the_larger_of_the_loop_lag_and_the_wait_for_a_read(
+    loop_ms: float | None, returned_ms: float | None, recorded: float | None
+) -> None:
+    """client_lag_ms: the loop lag, or the wait from arrival to the clock's stop if longer;
+    unmeasured while the ticker is not running."""
+    assert client_lag(loop_ms, returned_ms) == recorded
