@@ -90,8 +90,9 @@ def _quantile(column: str, q: float, ok: pl.Expr) -> pl.Expr:
 
 
 def client_lag_note(summary: pl.DataFrame) -> str | None:
-    """A warning when the client's own event-loop lag (p95 per group of `summarize`) exceeds
-    `CLIENT_LAG_NOTE_MS`, naming the worst group; None when it does not, or was not measured."""
+    """A warning when the client's own lag (p95 per group of `summarize`: its event loop's lag,
+    or how late it read an answer that had reached it) exceeds `CLIENT_LAG_NOTE_MS`, naming the
+    worst group; None when it does not, or was not measured."""
     if "p95_client_lag_ms" not in summary.columns:
         return None
     measured = summary.filter(pl.col("p95_client_lag_ms").is_not_null())
@@ -103,10 +104,10 @@ def client_lag_note(summary: pl.DataFrame) -> str | None:
         return None
     group = ", ".join(str(worst[k]) for k in summary.columns[: summary.columns.index("requests")])
     return (
-        f"Client lag: this machine's event loop ran up to {lag:.0f} ms late (p95, {group}) "
-        "while requests were in flight, so latency and TTFT differences of that order may be "
-        "the client's, not the API's; lower the concurrency or use a less busy machine to "
-        "measure them."
+        f"Client lag: beta-runner itself added up to {lag:.0f} ms to requests in flight "
+        f"(p95, {group}: its event loop ran late, or it read answers late), so latency and "
+        "TTFT differences of that order may be the client's, not the API's; lower the "
+        "concurrency or use a less busy machine to measure them."
     )
 
 

@@ -9,7 +9,7 @@ import pytest
 from e2e_support import run_cli
 from frames import two_arm_run
 
-WARNING = "Client lag: this machine's event loop ran up to 40 ms late"
+WARNING = "Client lag: beta-runner itself added up to 40 ms to requests in flight"
 
 
 def _run(tmp_path: Path, lag_ms: float) -> Path:
