@@ -85,11 +85,21 @@ class Shard:
 
 
 def request_key(case_id: str, model: str, arm: str, repeat: int) -> str:
-    """A stable id: the same cell gets the same key in every run of the experiment."""
-    digest = hashlib.blake2b(
-        json.dumps([case_id, model, arm, repeat]).encode(), digest_size=8
-    ).hexdigest()
-    return f"r{digest}"
+    """A stable id: the same cell gets the same key in every run of the experiment (`r`, then
+    the 8-byte blake2b hex digest of the JSON list `[case_id, model, arm, repeat]`)."""
+    return _keyed(_cell_digest(case_id, model, arm), repeat)
+
+
+def _cell_digest(case_id: str, model: str, arm: str) -> hashlib.blake2b:
+    """The key's digest fed the JSON list up to its repeat, copied for each repeat."""
+    opening = json.dumps([case_id, model, arm])[:-1] + ", "
+    return hashlib.blake2b(opening.encode(), digest_size=8)
+
+
+def _keyed(cell: hashlib.blake2b, repeat: int) -> str:
+    digest = cell.copy()
+    digest.update(f"{repeat}]".encode())
+    return f"r{digest.hexdigest()}"
 
 
 def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
@@ -97,7 +107,12 @@ def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
     rng = random.Random(experiment.run.seed)
     cases, models, arms = experiment.cases, experiment.models, experiment.arms
     # Keyed by the objects: ids need not be unique in an Experiment built in Python.
-    openings = {(id(c), m, id(a)): Opening(experiment) for c in cases for m in models for a in arms}
+    cells = {
+        (id(c), m, id(a)): (_cell_digest(c.id, m, a.name), Opening(experiment))
+        for c in cases
+        for m in models
+        for a in arms
+    }
     planned: list[PlannedRequest] = []
     for repeat in range(experiment.run.repeats):
         for case in cases:
@@ -105,8 +120,8 @@ def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
                 block = list(arms)
                 rng.shuffle(block)
                 for arm in block:
-                    key = request_key(case.id, model, arm.name, repeat)
-                    opening = openings[id(case), model, id(arm)]
+                    digest, opening = cells[id(case), model, id(arm)]
+                    key = _keyed(digest, repeat)
                     planned.append(PlannedRequest(key, case, model, arm, repeat, opening))
     return planned
 

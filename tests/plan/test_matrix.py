@@ -62,6 +62,27 @@ def test_request_key_is_stable() -> None:
 
 
 @pytest.mark.parametrize(
+    ("cell", "key"),
+    [
+        pytest.param(("case-0", "model-a", "control", 0), "r9136ea7615d79341", id="plain"),
+        pytest.param(
+            ('case-é "q"', "claude-sonnet-5", "warm", 12), "r107060b788b923f0", id="escaped"
+        ),
+    ],
+)
+def test_request_key_is_the_one_earlier_runs_recorded(
+    cell: tuple[str, str, str, int], key: str
+) -> None:
+    """Keys never change between versions, so a resumed run finds the requests it made."""
+    case_id, model, arm, repeat = cell
+    one_cell = _experiment(repeats=13, arms=(Arm(arm),), cases=(Case(case_id, ({},)),))
+    plan = plan_requests(replace(one_cell, models=(model,)))
+
+    assert request_key(*cell) == key
+    assert plan[repeat].key == key
+
+
+@pytest.mark.parametrize(
     "other",
     [
         pytest.param(("case-1", "model-a", "control", 0), id="case"),
