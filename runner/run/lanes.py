@@ -1,22 +1,24 @@
-"""A run's lanes: per model, a feeder and workers that carry each request to its result.
+"""A run's lanes: per model, workers that carry each request to its result.
 
-`start_model_lane` starts, in the caller's task group, one model's feeder (a bounded memory
-stream of its requests) and its workers, more than the concurrency so that requests sleeping
-in a backoff do not leave slots idle (the schedulers' limiters bound what is in flight); a
-model paced to a low rate occupies only its own workers. A worker performs one request at a
-time (or a conversation, turn by turn), appends its result and attempt rows to the run's
-journal before it takes the next request, then hands the result and its scores to the writer.
+`start_model_lane` starts, in the caller's task group, one model's workers, sharing one
+iterator over its requests (each request is taken by exactly one worker, in plan order, with
+no stream and no feeder task to hand it over): more workers than the concurrency, so that
+requests sleeping in a backoff do not leave slots idle (the schedulers' limiters bound what is
+in flight); a model paced to a low rate occupies only its own workers. A worker performs one
+request at a time (or a conversation, turn by turn), appends its result and attempt rows to
+the run's journal before it takes the next request, then hands the result and its scores to
+the writer.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
+from anyio.streams.memory import MemoryObjectSendStream
 
 from runner.config.types import Experiment
 from runner.plan.matrix import PlannedRequest, prepare
@@ -35,22 +37,12 @@ def start_model_lane(
     todo: list[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
 ) -> None:
-    """One model's feeder and workers: a model sleeping on its own budget keeps its own
-    workers busy, never another model's."""
+    """One model's workers: a model sleeping on its own budget keeps its own workers busy,
+    never another model's."""
     concurrency = lane.experiment.run.concurrency
-    queue_send, queue_receive = anyio.create_memory_object_stream[PlannedRequest](
-        max_buffer_size=concurrency
-    )
-    group.start_soon(_feed, todo, queue_send)
-    with queue_receive:
-        for _ in range(min(len(todo), 2 * concurrency + 8)):
-            group.start_soon(_work, lane, queue_receive.clone(), rows.clone())
-
-
-async def _feed(todo: list[PlannedRequest], queue: MemoryObjectSendStream[PlannedRequest]) -> None:
-    async with queue:
-        for planned in todo:
-            await queue.send(planned)
+    queue = iter(todo)  # shared: each request goes to the one worker that takes it next
+    for _ in range(min(len(todo), 2 * concurrency + 8)):
+        group.start_soon(_work, lane, queue, rows.clone())
 
 
 @dataclass(frozen=True)
@@ -76,15 +68,15 @@ class Lane:
 
 async def _work(
     lane: Lane,
-    queue: MemoryObjectReceiveStream[PlannedRequest],
+    queue: Iterator[PlannedRequest],
     rows: MemoryObjectSendStream[Row],
 ) -> None:
     # One collector per worker, emptied per request (a worker carries one request at a time),
     # so no context is rebuilt per request.
     made = _Collected(lane.context.sink)
     context = dataclasses.replace(lane.context, sink=made)
-    async with queue, rows:
-        while (planned := await _next(queue)) is not None:
+    async with rows:
+        for planned in queue:  # no checkpoint of its own: the request's scheduler slot is one
             scheduler = lane.schedulers[planned.model]
             made.rows = []
             if planned.case.conversation:
@@ -100,21 +92,6 @@ async def _work(
             await hand_over(rows, result)
             for score in await lane.scoring.rows(planned.case, result):
                 await hand_over(rows, score)
-
-
-async def _next(queue: MemoryObjectReceiveStream[PlannedRequest]) -> PlannedRequest | None:
-    """The next planned request (None once the feeder is done), at once when one is waiting:
-    the request's scheduler slot is its checkpoint."""
-    try:
-        return queue.receive_nowait()
-    except anyio.WouldBlock:
-        pass
-    except anyio.EndOfStream:
-        return None
-    try:
-        return await queue.receive()
-    except anyio.EndOfStream:
-        return None
 
 
 async def hand_over(rows: MemoryObjectSendStream[Row], row: Row) -> None:
