@@ -151,29 +151,47 @@ class Scheduler:
         attempt; both are released when the attempt ends (see the module docstring)."""
         return _Slot(self, cost)
 
-    async def _enter(self, cost: Cost) -> Ticket:
+    async def _enter(self, cost: Cost, borrower: object) -> Ticket:
         queued = self._clock.now()
         # One checkpoint (cancellation, and the others' turn) here; the slots are then taken
         # without another trip round the event loop when they are free.
         await anyio.lowlevel.checkpoint()
+        ticket = self._enter_at_once(cost, borrower, queued)
+        return ticket if ticket is not None else await self._wait(cost, borrower, queued)
+
+    def _enter_at_once(self, cost: Cost, borrower: object, queued: float) -> Ticket | None:
+        """The ticket, with plain calls, when nothing is waited for (limits known, both slots
+        free, nobody waiting for budget, the budget in hand: most attempts); else None,
+        having taken nothing. The same steps as `_wait`, none of which would wait."""
+        if not self._learned.is_set() or self._lock.locked():
+            return None
+        if not _took(self._limiter, borrower):
+            return None
+        charges = self._charges(cost)
+        if self._budget_wait(charges, self._clock.now()) > 0 or not _took(self._shared, borrower):
+            self._limiter.release_on_behalf_of(borrower)  # nothing ran since: a plain undo
+            return None
+        return self._ticket(self._charge(charges), cost, queued, 0.0)
+
+    async def _wait(self, cost: Cost, borrower: object, queued: float) -> Ticket:
         if not self._learned.is_set():
             await self._wait_for_first_limits()
-        if not _took(self._limiter):
-            await self._limiter.acquire()
+        if not _took(self._limiter, borrower):
+            await self._limiter.acquire_on_behalf_of(borrower)
         try:
             async with self._lock:
                 paused = await self._wait_for_budget(cost)
-                charged = self._charge(cost)
-            if not _took(self._shared):
-                await self._shared.acquire()
+                charged = self._charge(self._charges(cost))
+            if not _took(self._shared, borrower):
+                await self._shared.acquire_on_behalf_of(borrower)
         except BaseException:
-            self._limiter.release()
+            self._limiter.release_on_behalf_of(borrower)
             raise
         return self._ticket(charged, cost, queued, paused)
 
-    def _exit(self) -> None:
-        self._shared.release()
-        self._limiter.release()
+    def _exit(self, borrower: object) -> None:
+        self._shared.release_on_behalf_of(borrower)
+        self._limiter.release_on_behalf_of(borrower)
 
     def learn(self, ticket: Ticket, snapshot: RateLimitSnapshot | None, reported_at: float) -> None:
         """Re-anchor the budgets on a response's rate-limit headers, as soon as they arrive
@@ -214,12 +232,18 @@ class Scheduler:
         paused = 0.0
         while True:
             now = self._clock.now()
-            pause = self._pause_until - now
-            wait = max([pause, *(b.wait_for(c, now) for b, c in self._charges(cost))])
+            wait = self._budget_wait(self._charges(cost), now)  # buckets learned meanwhile too
             if wait <= 0:
                 return paused
-            paused += max(0.0, min(pause, wait))
+            paused += max(0.0, min(self._pause_until - now, wait))
             await self._sleep(wait)
+
+    def _budget_wait(self, charges: list[tuple[TokenBucket, float]], now: float) -> float:
+        """Seconds until every budget holds its charge and no 429 pause is in force."""
+        wait = self._pause_until - now
+        for bucket, amount in charges:
+            wait = max(wait, bucket.wait_for(amount, now))
+        return wait
 
     def _charges(self, cost: Cost) -> list[tuple[TokenBucket, float]]:
         pairs = [(self._requests, 1.0), (self._input, float(cost.input_tokens))]
@@ -229,10 +253,11 @@ class Scheduler:
     def _output_at_send(self, cost: Cost) -> int:
         return cost.max_tokens if self._limits.output_counting == "max_tokens" else 0
 
-    def _charge(self, cost: Cost) -> _Charged:
-        """Take `cost` from the budgets: the attempt's number, the time, the budgets' marks."""
+    def _charge(self, charges: list[tuple[TokenBucket, float]]) -> _Charged:
+        """Take the charges from the budgets: the attempt's number, the time, the budgets'
+        marks."""
         now = self._clock.now()
-        for bucket, amount in self._charges(cost):
+        for bucket, amount in charges:
             bucket.take(amount, now)
         self._seq += 1
         marks = [b.taken if b else 0.0 for b in (self._requests, self._input, self._output)]
@@ -318,18 +343,19 @@ class _Slot:
         self._cost = cost
 
     async def __aenter__(self) -> Ticket:
-        return await self._scheduler._enter(self._cost)
+        return await self._scheduler._enter(self._cost, self)
 
     async def __aexit__(self, *exc_info: object) -> None:
-        self._scheduler._exit()
+        self._scheduler._exit(self)
 
 
-def _took(limiter: anyio.CapacityLimiter) -> bool:
-    """Whether a token of `limiter` was taken at once (one is free and nobody waits ahead:
-    FIFO kept); the caller awaits `acquire` otherwise. A plain call: no coroutine to build
-    and drive when the slot is free, as it is for most attempts."""
+def _took(limiter: anyio.CapacityLimiter, borrower: object) -> bool:
+    """Whether a token of `limiter` was taken at once for `borrower` (one is free and nobody
+    waits ahead: FIFO kept); the caller awaits `acquire_on_behalf_of` otherwise. A plain call:
+    no coroutine to build and drive when the slot is free, as it is for most attempts. The
+    borrower is the attempt's slot, not its task: no task to look up on either side."""
     try:
-        limiter.acquire_nowait()
+        limiter.acquire_on_behalf_of_nowait(borrower)
     except anyio.WouldBlock:
         return False
     return True
