@@ -1,13 +1,13 @@
 """A run's lanes: per model, workers that carry each request to its result.
 
-`start_model_lane` starts, in the caller's task group, one model's workers, sharing one
-iterator over its requests (each request is taken by exactly one worker, in plan order, with
-no stream and no feeder task to hand it over): more workers than the concurrency, so that
-requests sleeping in a backoff do not leave slots idle (the schedulers' limiters bound what is
-in flight); a model paced to a low rate occupies only its own workers. A worker performs one
-request at a time (or a conversation, turn by turn), appends its result and attempt rows to
-the run's journal before it takes the next request, then hands the result and its scores to
-the writer.
+`start_model_lane` starts, in the caller's task group, one model's crew of workers, sharing
+one iterator over its requests (each request is taken by exactly one worker, in plan order,
+with no stream and no feeder task to hand it over). As many work as the concurrency, so a
+request is taken only when a slot can carry it; one sleeping in a backoff starts a stand-in so
+its slot does not stay idle (see `_Crew`; the schedulers' limiters bound what is in flight); a
+model paced to a low rate occupies only its own workers. A worker performs one request at a
+time (or a conversation, turn by turn), appends its result and attempt rows to the run's
+journal before it takes the next request, then hands the result and its scores to the writer.
 """
 
 from __future__ import annotations
@@ -15,11 +15,13 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from operator import length_hint
 
 import anyio
 import anyio.abc
 from anyio.streams.memory import MemoryObjectSendStream
 
+from runner.clock import Sleep
 from runner.config.types import Experiment
 from runner.plan.matrix import PlannedRequest, prepare
 from runner.results.journal import Journal
@@ -29,6 +31,7 @@ from runner.run.conversation import converse
 from runner.run.execute import AttemptSink, RequestContext, perform
 from runner.run.scoring import LiveScoring
 from runner.schedule.scheduler import Scheduler
+from runner.scoring.apply import needs_thread
 
 
 def start_model_lane(
@@ -40,9 +43,11 @@ def start_model_lane(
     """One model's workers: a model sleeping on its own budget keeps its own workers busy,
     never another model's."""
     concurrency = lane.experiment.run.concurrency
-    queue = iter(todo)  # shared: each request goes to the one worker that takes it next
-    for _ in range(min(len(todo), 2 * concurrency + 8)):
-        group.start_soon(_work, lane, queue, rows.clone())
+    most = 2 * concurrency + 8
+    waits_outside = needs_thread(lane.scoring.scorers) or any(p.case.conversation for p in todo)
+    crew = _Crew(group, lane, iter(todo), rows, most if waits_outside else concurrency, most)
+    for _ in range(min(len(todo), crew.size)):
+        crew.start()
 
 
 @dataclass(frozen=True)
@@ -66,32 +71,101 @@ class Lane:
     journal: Journal
 
 
-async def _work(
-    lane: Lane,
-    queue: Iterator[PlannedRequest],
-    rows: MemoryObjectSendStream[Row],
-) -> None:
+class _Crew:
+    """A lane's workers and the one iterator they take its requests from (each request goes
+    to the one worker that takes it next, in plan order).
+
+    At most `size` (the concurrency) are at work, so that a request is taken only when a slot
+    can carry it and no worker waits on the scheduler's limiter holding one. A worker going to
+    sleep in a backoff starts a stand-in (up to `most` workers in all), so the sleeper's slot
+    does not stay idle; once it wakes, the next worker to finish a request while more than
+    `size` are at work retires. In a lane whose workers wait outside their slots in other
+    ways (a conversation's tools and turns, a scorer in a thread) `size` is `most`: all start
+    at once and the scheduler's limiter alone bounds what is in flight.
+    """
+
+    def __init__(
+        self,
+        group: anyio.abc.TaskGroup,
+        lane: Lane,
+        queue: Iterator[PlannedRequest],
+        rows: MemoryObjectSendStream[Row],
+        size: int,
+        most: int,
+    ) -> None:
+        self._group, self._lane, self._rows = group, lane, rows
+        self.queue, self.size, self.most = queue, size, most
+        self.working = 0  # started, and not asleep in a backoff
+        self.live = 0
+
+    def start(self) -> None:
+        """Start one more worker."""
+        self.working += 1
+        self.live += 1
+        self._group.start_soon(_work, self._lane, self, self._rows.clone())
+
+    def sleeping(self, sleep: Sleep) -> Sleep:
+        """`sleep`, for a backoff: a stand-in starts while the worker sleeps, if need be."""
+
+        async def backoff(seconds: float) -> None:
+            self.working -= 1
+            if self.working < self.size and self.live < self.most and length_hint(self.queue):
+                self.start()
+            try:
+                await sleep(seconds)
+            finally:
+                self.working += 1
+
+        return backoff
+
+    def retiring(self) -> bool:
+        """Whether the worker that just finished a request should end (too many at work)."""
+        return self.working > self.size
+
+    def ended(self) -> None:
+        """One worker ended."""
+        self.working -= 1
+        self.live -= 1
+
+
+async def _work(lane: Lane, crew: _Crew, rows: MemoryObjectSendStream[Row]) -> None:
     # One collector per worker, emptied per request (a worker carries one request at a time),
     # so no context is rebuilt per request.
     made = _Collected(lane.context.sink)
-    context = dataclasses.replace(lane.context, sink=made)
-    async with rows:
-        for planned in queue:  # no checkpoint of its own: the request's scheduler slot is one
-            scheduler = lane.schedulers[planned.model]
-            made.rows = []
-            if planned.case.conversation:
-                earlier = lane.prior.turns.get(planned.key, ())
-                sink = _TurnForwarder(rows)
-                args = (context, scheduler, lane.experiment, planned, sink, earlier)
-                result = await converse(*args)
-            else:
-                prepared, cost = prepare(lane.experiment, planned)
-                result = await perform(context, scheduler, planned, prepared, cost)
-            result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
-            lane.journal.append(result, made.rows)  # durable before the next request starts
-            await hand_over(rows, result)
-            for score in await lane.scoring.rows(planned.case, result):
-                await hand_over(rows, score)
+    context = dataclasses.replace(lane.context, sink=made, sleep=crew.sleeping(lane.context.sleep))
+    try:
+        async with rows:
+            for planned in crew.queue:  # no checkpoint of its own: the request's slot is one
+                made.rows = []
+                await _carry(lane, context, planned, made, rows)
+                if crew.retiring():
+                    return
+    finally:
+        crew.ended()
+
+
+async def _carry(
+    lane: Lane,
+    context: RequestContext,
+    planned: PlannedRequest,
+    made: _Collected,
+    rows: MemoryObjectSendStream[Row],
+) -> None:
+    """One request to its result, recorded in the journal, then handed to the writer with
+    its scores."""
+    scheduler = lane.schedulers[planned.model]
+    if planned.case.conversation:
+        earlier = lane.prior.turns.get(planned.key, ())
+        sink = _TurnForwarder(rows)
+        result = await converse(context, scheduler, lane.experiment, planned, sink, earlier)
+    else:
+        prepared, cost = prepare(lane.experiment, planned)
+        result = await perform(context, scheduler, planned, prepared, cost)
+    result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
+    lane.journal.append(result, made.rows)  # durable before the next request starts
+    await hand_over(rows, result)
+    for score in await lane.scoring.rows(planned.case, result):
+        await hand_over(rows, score)
 
 
 async def hand_over(rows: MemoryObjectSendStream[Row], row: Row) -> None:
