@@ -289,13 +289,23 @@ class MessagesClient:
 
 
 def _header_dict(headers: httpx.Headers) -> dict[str, str]:
-    """`dict(headers.items())`: httpx's `Headers.get` scans the whole list on each call, and
-    `items()` reads the `encoding` property twice per header; here it is read once. Headers
-    sent more than once go through `items()`, which joins their values as httpx does."""
+    """`dict(headers.items())`. The usual headers (ASCII, each name once, no newline in one)
+    are decoded in a few C passes: all names joined into one string and all values into
+    another, each decoded once and split; per header, Python-level decoding costs several
+    times more (and httpx's `items()` first checks the encoding of every header). Any other
+    headers go through `items()`, which picks httpx's encoding and joins repeated values."""
     raw = headers.raw
-    encoding = headers.encoding
-    found = {name.lower().decode(encoding): value.decode(encoding) for name, value in raw}
-    return found if len(found) == len(raw) else dict(headers.items())
+    if raw:
+        names, values = zip(*raw, strict=True)
+        try:
+            keys = b"\n".join(names).lower().decode("ascii").split("\n")
+            texts = b"\n".join(values).decode("ascii").split("\n")
+        except UnicodeDecodeError:
+            return dict(headers.items())
+        found = dict(zip(keys, texts, strict=False))  # unequal lengths fail the check below
+        if len(found) == len(raw) == len(keys) == len(texts):
+            return found
+    return dict(headers.items())
 
 
 def _json_line(line: str) -> dict[str, Any]:

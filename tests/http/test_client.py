@@ -622,3 +622,25 @@ async def test_a_header_sent_twice_is_read_as_httpx_joins_it() -> None:
     outcome = await _send(Recorder(lambda _: reply))
 
     assert outcome.request_id == "req_a, req_b"
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "raw",
+    [
+        pytest.param([("request-id", "req_\u00e9".encode())], id="utf-8"),
+        pytest.param([("request-id", b"req_\xe9")], id="latin-1"),
+        pytest.param([("x-note", "a\nb"), ("request-id", "req_a")], id="newline-in-a-value"),
+    ],
+)
+async def test_unusual_response_headers_are_read_as_httpx_reads_them(
+    raw: list[tuple[str, str | bytes]],
+) -> None:
+    """Headers beyond plain ASCII (or a value holding a newline) are read with the encoding
+    httpx picks, each name paired with its own value."""
+    reply = httpx.Response(200, json=MESSAGE, headers=raw)
+    expected = httpx.Headers(raw).get("request-id")
+
+    outcome = await _send(Recorder(lambda _: reply))
+
+    assert outcome.request_id == expected

@@ -92,3 +92,15 @@ def test_retry_after(headers: dict[str, str], expected: float | None) -> None:
         assert result is None
     else:
         assert result == pytest.approx(expected)
+
+
+def test_read_snapshot_reads_a_bucket_without_its_remaining_count() -> None:
+    """A bucket whose limit is reported without the remaining count keeps the limit."""
+    headers = {
+        "anthropic-ratelimit-tokens-limit": "38000",
+        "anthropic-ratelimit-tokens-reset": "2026-05-01T12:00:02Z",
+    }
+
+    snapshot = read_snapshot(headers, NOW)
+
+    assert snapshot.bucket("tokens") == BucketState(38000, None, "2026-05-01T12:00:02Z")
