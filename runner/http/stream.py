@@ -7,6 +7,7 @@ unknown event names are ignored, as clients must. Usage in `message_delta` is cu
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from json.scanner import make_scanner
 from typing import Any
@@ -32,6 +33,12 @@ class MessageAccumulator:
         any carried content."""
         carried = False
         for event, data in events:
+            # The usual content event, folded without decoding JSON (`_PLAIN_TEXT_DELTA`).
+            plain = _PLAIN_TEXT_DELTA(data) if event == "content_block_delta" else None
+            if plain is not None:
+                self._text_delta(*plain.groups())
+                carried = True
+                continue
             handler = _HANDLERS.get(event)
             if handler is None:
                 continue
@@ -55,6 +62,12 @@ class MessageAccumulator:
     def result(self) -> dict[str, Any]:
         """The message as a non-streaming response would have returned it."""
         return {**self.message, "content": self._blocks}
+
+    def _text_delta(self, index: str, text: str) -> None:
+        chunks = self._chunks.get(int(index))
+        if chunks is None:
+            chunks = self._chunks[int(index)] = []
+        chunks.append(text)
 
     def _start(self, payload: dict[str, Any]) -> bool:
         self.message = dict(payload.get("message") or {})
@@ -136,6 +149,14 @@ def _decoded(data: str) -> Any:
         return json.loads(data)
     return value if end == len(data) else json.loads(data)
 
+
+# A text delta in the API's own compact form whose text has no escape: a JSON string holds
+# no raw quote, backslash or control character, so without escapes its characters are its
+# value; the index is a JSON integer (no sign, no leading zero). Any other data: json.loads.
+_PLAIN_TEXT_DELTA = re.compile(
+    r'\{"type":"content_block_delta","index":(0|[1-9][0-9]*),'
+    r'"delta":\{"type":"text_delta","text":"([^"\\\x00-\x1f]*)"\}\}'
+).fullmatch
 
 _DELTA_ENVELOPE = frozenset({"type", "delta", "usage"})
 

@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from runner.errors import Load, StreamErrorEvent
+from runner.http.sse import EventSplitter
 from runner.http.stream import MessageAccumulator
 
 START = {
@@ -297,3 +298,89 @@ def test_event_data_that_is_not_one_json_value_is_refused(data: str) -> None:
     """Data that `json.loads` refuses is refused with its ValueError (a row, not a crash)."""
     with pytest.raises(json.JSONDecodeError):
         MessageAccumulator().feed("content_block_delta", data)
+
+
+def _compact_text_delta(index: str, text: str) -> str:
+    """A text delta as the API writes it: compact JSON, `text` a JSON string literal."""
+    return (
+        f'{{"type":"content_block_delta","index":{index},'
+        f'"delta":{{"type":"text_delta","text":{text}}}}}'
+    )
+
+
+def _folded_texts(deltas: list[str]) -> list[dict[str, Any]]:
+    accumulator = MessageAccumulator()
+    accumulator.feed_events(
+        [
+            ("message_start", json.dumps(START)),
+            _block_start(0, {"type": "text", "text": ""}),
+            _block_start(1, {"type": "text", "text": "a"}),
+            *(("content_block_delta", data) for data in deltas),
+            _block_stop(0),
+            _block_stop(1),
+        ]
+    )
+    return list(accumulator.result()["content"])
+
+
+@pytest.mark.parametrize(
+    ("index", "text"),
+    [
+        pytest.param("0", '"plain"', id="plain"),
+        pytest.param("1", '" second block"', id="second-block"),
+        pytest.param("0", '"caf\u00e9 \u2713"', id="non-ascii"),
+        pytest.param("0", '""', id="empty"),
+        pytest.param("0", r'"line\nbreak \"quoted\" \\ \u00e9"', id="escapes"),
+    ],
+)
+def test_a_compact_text_delta_folds_as_its_decoded_json(index: str, text: str) -> None:
+    """A text delta in the API's compact form (read without decoding JSON when its text has
+    no escape) folds into the same blocks as the same delta decoded as JSON."""
+    compact = _compact_text_delta(index, text)
+    spaced = json.dumps(json.loads(compact))  # not compact: always decoded as JSON
+
+    assert _folded_texts([compact, compact]) == _folded_texts([spaced, spaced])
+    assert _folded_texts([compact])[int(index)]["text"].endswith(json.loads(text))
+
+
+@pytest.mark.parametrize(
+    ("index", "text"),
+    [
+        pytest.param("01", '"x"', id="leading-zero-index"),
+        pytest.param("0", '"tab\there"', id="raw-control-character"),
+        pytest.param("0", r'"bad \q escape"', id="bad-escape"),
+        pytest.param("0", '"unterminated', id="unterminated"),
+    ],
+)
+def test_a_compact_text_delta_json_refuses_is_refused(index: str, text: str) -> None:
+    """Compact text-delta data that `json.loads` refuses is refused with its error."""
+    with pytest.raises(json.JSONDecodeError):
+        _folded_texts([_compact_text_delta(index, text)])
+
+
+def _compact_stream(ending: bytes) -> bytes:
+    events = [
+        ("message_start", json.dumps(START, separators=(",", ":"))),
+        _block_start(0, {"type": "text", "text": ""}),
+        ("content_block_delta", _compact_text_delta("0", '"Hel"')),
+        ("content_block_delta", _compact_text_delta("0", r'"lo\n"')),
+        ("content_block_delta", _compact_text_delta("0", '"!"')),
+        ("content_block_stop", '{"type":"content_block_stop","index":0}'),
+        ("message_stop", '{"type":"message_stop"}'),
+    ]
+    text = "".join(f"event: {name}\ndata: {data}\n\n" for name, data in events)
+    return text.encode().replace(b"\n", ending)
+
+
+@pytest.mark.parametrize("ending", [b"\n", b"\r\n"], ids=["lf", "crlf"])
+@pytest.mark.parametrize("size", [1, 5, 100, 4096], ids=["bytewise", "small", "mid", "whole"])
+def test_a_compact_stream_folds_the_same_however_it_is_cut(ending: bytes, size: int) -> None:
+    """Cut into chunks anywhere (an event split across chunks), with LF or CRLF lines, a
+    stream of compact events folds into the same message."""
+    data = _compact_stream(ending)
+    splitter, accumulator = EventSplitter(), MessageAccumulator()
+    for start in range(0, len(data), size):
+        accumulator.feed_events(splitter.feed(data[start : start + size]))
+
+    assert accumulator.complete
+    assert accumulator.result()["content"] == [{"type": "text", "text": "Hello\n!"}]
