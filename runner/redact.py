@@ -16,17 +16,26 @@ Most text holds no piece of the key, and looking for candidates costs tens of mi
 answer; so first a cheaper test that every piece passes: any 8 consecutive characters of a
 key contain one of its 4-character blocks starting at a multiple of 4, so text holding none
 of those blocks (a substring search each, in C) holds no piece and skips the search.
+
+`scrub_json(value)` scrubs a JSON value (a decoded answer) through its `json.dumps` text, so
+a piece is found wherever the value holds it, keys included, and the value comes back
+unchanged (the same object) when its text holds nothing to scrub.
 """
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from json import encoder as json_encoder
+from typing import Any, TypeVar
 
 REDACTED = "[redacted]"
 MIN_PIECE = 8
 _BLOCK = MIN_PIECE // 2  # every MIN_PIECE-long piece holds an aligned block this long
 _KEY_SHAPE = re.compile(r"sk-ant-[A-Za-z0-9_\-]*")
+_SHAPE_START = "sk-ant-"  # every key-shaped match begins so: a substring test rules most out
+Value = TypeVar("Value")
 
 
 class Redactor:
@@ -54,7 +63,9 @@ class Redactor:
 
     def scrub(self, text: str) -> str:
         """`text` with every secret piece and key-shaped string replaced by [redacted]."""
-        spans = self._pieces(text) + [m.span() for m in _KEY_SHAPE.finditer(text)]
+        spans = self._pieces(text)
+        if _SHAPE_START in text:
+            spans += [m.span() for m in _KEY_SHAPE.finditer(text)]
         if not spans:
             return text
         out, last = [], 0
@@ -63,6 +74,13 @@ class Redactor:
             last = end
         out.append(text[last:])
         return "".join(out)
+
+    def scrub_json(self, value: Value) -> Value:
+        """`value` read back from its scrubbed `json.dumps` text; `value` itself when that
+        text holds nothing to scrub."""
+        text = _dumps(value)
+        cleaned = self.scrub(text)
+        return value if cleaned == text else json.loads(cleaned)
 
     def scrub_optional(self, text: str | None) -> str | None:
         """`scrub`, passing None through."""
@@ -93,3 +111,20 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+def _one_shot_dumps() -> Callable[[Any], str]:
+    """`json.dumps` with its defaults, as text: its C encoder made once, not on every call as
+    `json.dumps` makes it. Without the circular-reference check, which a decoded answer (a
+    tree) never needs: the check's shared memo would outlive a failed call."""
+    make: Any = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover -- CPython always has the C encoder
+        return json.dumps
+    encode = make(
+        None, json.JSONEncoder().default, json_encoder.encode_basestring_ascii,
+        None, ": ", ", ", False, False, True,
+    )  # fmt: skip
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _one_shot_dumps()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from runner.redact import REDACTED, Redactor
@@ -44,3 +46,27 @@ def test_every_eight_characters_of_the_key_are_found_wherever_they_start(key: st
     for start in range(len(key) - 7):
         piece = key[start : start + 8]
         assert redactor.scrub(f"<{piece}>") == f"<{REDACTED}>", piece
+
+
+def test_a_json_value_with_nothing_to_scrub_comes_back_as_it_is() -> None:
+    """`scrub_json` returns the very object it was given when its text holds no secret."""
+    value = {"content": [{"type": "text", "text": "caf\u00e9 \u2713"}], "usage": {"n": 1.5}}
+
+    assert Redactor([KEY]).scrub_json(value) is value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param({"content": [{"text": f"echo {KEY[10:30]}\u00e9"}]}, id="nested-value"),
+        pytest.param({f"x{KEY}": 1, "n": [1, 2.5, None, True]}, id="in-a-key"),
+        pytest.param({"text": "sk-ant-other-key\n\u2713"}, id="shape"),
+    ],
+)
+def test_a_json_value_is_scrubbed_through_its_json_text(value: dict[str, object]) -> None:
+    """`scrub_json` is the value read back from its scrubbed `json.dumps` text, wherever in
+    the value (string or key, among escapes) the secret sits."""
+    scrubbed = Redactor([KEY]).scrub_json(value)
+
+    assert scrubbed == json.loads(Redactor([KEY]).scrub(json.dumps(value)))
+    assert REDACTED in json.dumps(scrubbed)

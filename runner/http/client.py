@@ -201,10 +201,7 @@ class MessagesClient:
         if outcome.error is not None:
             outcome.error = outcome.error.scrubbed(self._redactor.scrub)
         if outcome.message is not None:
-            text = json.dumps(outcome.message)
-            cleaned = self._redactor.scrub(text)
-            if cleaned != text:
-                outcome.message = json.loads(cleaned)
+            outcome.message = self._redactor.scrub_json(outcome.message)
         return outcome
 
     async def json_lines(self, url: str) -> AsyncIterator[dict[str, Any]]:
