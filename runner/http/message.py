@@ -7,7 +7,8 @@ and usage fields beyond the plain baseline, so analysis can tell whether a beta 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from json import encoder as json_encoder
 from typing import Any
 
 from runner.results.schema import MessageColumns
@@ -40,10 +41,11 @@ def billed_tokens(usage: dict[str, Any]) -> dict[str, int | None]:
     """The token counts a reply is billed for: summed over `usage.iterations` when it lists
     them (a compaction's own sampling is billed but left out of the top-level fields), else
     the top-level ones."""
-    iterations = [i for i in usage.get("iterations") or [] if isinstance(i, dict)]
-    if not iterations:
-        return {name: _int(usage.get(name)) for name in BILLED}
-    return {name: _sum(_int(i.get(name)) for i in iterations) for name in BILLED}
+    listed = usage.get("iterations")
+    iterations = [i for i in listed if isinstance(i, dict)] if listed else None
+    if iterations:
+        return {name: _sum(_int(i.get(name)) for i in iterations) for name in BILLED}
+    return {name: _int(usage.get(name)) for name in BILLED}
 
 
 def _sum(values: Iterable[int | None]) -> int | None:
@@ -105,33 +107,51 @@ def read_message(message: dict[str, Any]) -> MessageColumns:
     content = message.get("content") or []
     usage = message.get("usage") or {}
     details = usage.get("output_tokens_details") or {}
+    kinds = [b.get("type") for b in content]
     return MessageColumns(
         text="".join(b.get("text", "") for b in content if b.get("type") == "text"),
         stop_reason=message.get("stop_reason"),
         **billed_tokens(usage),
         thinking_tokens=_int(details.get("thinking_tokens")) if isinstance(details, dict) else None,
-        content_types=[str(b.get("type")) for b in content],
+        content_types=list(map(str, kinds)),
         content_json=_compact(content),
         usage_json=_compact(usage),
-        evidence=evidence(message),
+        evidence=_evidence(message, kinds),
     )
 
 
-# One encoder for every reply: `json.dumps` with any option builds a new one per call.
-_compact = json.JSONEncoder(separators=(",", ":")).encode
+def _one_shot_compact() -> Callable[[Any], str]:
+    """`json.dumps(value, separators=(",", ":"))`, its C encoder made once (`json.dumps` with
+    any option makes an encoder, and it a C encoder, on every call). Without the circular
+    reference check, which a decoded answer (a tree) never needs."""
+    make: Any = getattr(json_encoder, "c_make_encoder", None)
+    if make is None:  # pragma: no cover -- CPython always has the C encoder
+        return json.JSONEncoder(separators=(",", ":")).encode
+    encode = make(
+        None, json.JSONEncoder().default, json_encoder.encode_basestring_ascii,
+        None, ":", ",", False, False, True,
+    )  # fmt: skip
+    return lambda value: "".join(encode(value, 0))
+
+
+_compact = _one_shot_compact()
 
 
 def evidence(message: dict[str, Any]) -> list[str]:
     """Signals beyond a plain text answer, e.g. `block:thinking`, `usage.speed=fast`."""
-    content = message.get("content") or []
-    found = {f"block:{b.get('type')}" for b in content if b.get("type")}
-    found.discard("block:text")
-    if _thinks_after_tool(content):
+    return _evidence(message, [b.get("type") for b in message.get("content") or []])
+
+
+def _evidence(message: dict[str, Any], kinds: list[Any]) -> list[str]:
+    """`evidence`, given the type of each content block."""
+    found = {f"block:{kind}" for kind in kinds if kind and kind != "text"}
+    if "tool_use" in kinds and "thinking" in kinds[kinds.index("tool_use") :]:
         found.add(THINKING_AFTER_TOOL)
     stop = message.get("stop_reason")
     if stop and stop not in _PLAIN_STOP_REASONS:
         found.add(f"stop_reason:{stop}")
-    found.update(f"field:{k}" for k, v in message.items() if k not in _PLAIN_TOP_LEVEL and v)
+    if not _PLAIN_TOP_LEVEL.issuperset(message):  # one C pass; the usual message has none
+        found.update(f"field:{k}" for k, v in message.items() if k not in _PLAIN_TOP_LEVEL and v)
     found.update(_usage_signals(message.get("usage") or {}))
     return sorted(found)
 
@@ -141,15 +161,11 @@ THINKING_AFTER_TOOL = "block:thinking_after_tool"
 block in one reply; in a conversation, also a reply to tool results that thinks)."""
 
 
-def _thinks_after_tool(content: list[Any]) -> bool:
-    kinds = [b.get("type") for b in content if isinstance(b, dict)]
-    return "tool_use" in kinds and "thinking" in kinds[kinds.index("tool_use") :]
-
-
 def _usage_signals(usage: dict[str, Any]) -> set[str]:
     signals: set[str] = set()
-    for key, value in usage.items():
-        if key in _PLAIN_USAGE or not value or value == "standard":
+    for key in usage.keys() - _PLAIN_USAGE:  # in any order: a set, sorted by the caller
+        value = usage[key]
+        if not value or value == "standard":
             continue
         if isinstance(value, dict):
             signals.update(f"usage.{key}.{k}" for k, v in value.items() if v)
