@@ -86,18 +86,22 @@ class RowWriter:
             self._release(self.flush())
 
     async def _drain(self, rows: MemoryObjectReceiveStream[Row]) -> None:
-        deadline = anyio.current_time() + self._interval
         while True:
-            with anyio.move_on_at(deadline):
+            # One cancel scope per batch, not per row: entering and leaving one cost more
+            # than taking the row it waited for.
+            with anyio.move_on_after(self._interval):
                 try:
-                    self._take(await rows.receive())
-                    self._take_ready(rows)
+                    await self._fill(rows)
                 except anyio.EndOfStream:
                     return
-                if not self._turns and self._buffered < self._flush_rows:
-                    continue
-            self._release(await anyio.to_thread.run_sync(self.flush))
-            deadline = anyio.current_time() + self._interval
+            if self._buffered:
+                self._release(await anyio.to_thread.run_sync(self.flush))
+
+    async def _fill(self, rows: MemoryObjectReceiveStream[Row]) -> None:
+        """Take rows until the batch is full or holds a turn (EndOfStream when rows end)."""
+        while not self._turns and self._buffered < self._flush_rows:
+            self._take(await rows.receive())
+            self._take_ready(rows)
 
     def _take_ready(self, rows: MemoryObjectReceiveStream[Row]) -> None:
         """Everything already waiting in the stream, so one flush commits it all."""

@@ -340,6 +340,26 @@ async def test_writer_with_fewer_rows_than_a_batch_writes_on_close(run: RunDirec
 
 
 @pytest.mark.anyio
+async def test_writer_flushes_a_batch_once_the_interval_passes(run: RunDirectory) -> None:
+    """Rows below flush_rows reach disk after flush_interval_s, the stream still open, and
+    each later batch after its own interval."""
+    writer = RowWriter(run, flush_rows=100, flush_interval_s=0.05)
+    send, receive = anyio.create_memory_object_stream[Row](10)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(writer.consume, receive)
+        async with send:
+            for written, key in enumerate("ab", start=1):
+                await send.send(_result(key))
+                with anyio.fail_after(5):
+                    while len(_parts(run)) < written:  # noqa: ASYNC110 -- a file a thread writes
+                        await anyio.sleep(0.01)
+
+    assert _parts(run) == ["results-000001.parquet", "results-000002.parquet"]
+    assert sorted(read_results(run.path).collect()["request_key"]) == ["a", "b"]
+
+
+@pytest.mark.anyio
 async def test_writer_with_no_rows_writes_nothing(run: RunDirectory) -> None:
     """A stream closed without rows leaves no part behind."""
     writer = RowWriter(run)
