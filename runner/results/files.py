@@ -16,6 +16,7 @@ import os
 import secrets
 from collections.abc import Callable
 from pathlib import Path
+from typing import Literal
 
 import polars as pl
 
@@ -38,11 +39,19 @@ def write_bytes(path: Path, data: bytes) -> None:
     _replace(path, lambda temporary: temporary.write_bytes(data))
 
 
-def write_parquet(path: Path, frame: pl.DataFrame, *, sync_directory: bool = True) -> None:
-    """Write `frame` as the Parquet file `path`, durably; a caller writing several files in
-    one directory may pass `sync_directory=False` and sync it once after the last."""
+def write_parquet(
+    path: Path, frame: pl.DataFrame, *, sync_directory: bool = True, compressed: bool = True
+) -> None:
+    """Write `frame` as the Parquet file `path`, durably (zstd-compressed unless not
+    `compressed`); a caller writing several files in one directory may pass
+    `sync_directory=False` and sync it once after the last."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _replace(path, frame.write_parquet, sync_directory)
+    compression: Literal["zstd", "uncompressed"] = "zstd" if compressed else "uncompressed"
+    _replace(
+        path,
+        lambda temporary: frame.write_parquet(temporary, compression=compression),
+        sync_directory,
+    )
 
 
 def sink_parquet(path: Path, frame: pl.LazyFrame, row_group_size: int) -> None:

@@ -208,7 +208,9 @@ class RunDirectory:
     def _write_part(self, kind: str, number: int, frame: pl.DataFrame) -> None:
         """One part, its data on disk; the caller syncs the parts directory after the last."""
         path = self.path / PARTS / f"{kind}-{number:06d}.parquet"
-        files.write_parquet(path, frame, sync_directory=False)
+        # Uncompressed: zstd cost more than building the frame, and compaction, which folds
+        # the parts into the run's tables, compresses those.
+        files.write_parquet(path, frame, sync_directory=False, compressed=False)
 
 
 def read_results(run_dir: str | Path) -> pl.LazyFrame:
