@@ -23,6 +23,7 @@ class MessageAccumulator:
         self.complete = False
         self._blocks: list[dict[str, Any]] = []
         self._chunks: dict[int, list[str]] = {}
+        self._open: dict[str, list[str]] = {}  # `_chunks` lists by the index as written
 
     def feed(self, event: str, data: str) -> bool:
         """Apply one event; returns True when it carried content (a content delta)."""
@@ -36,7 +37,8 @@ class MessageAccumulator:
             # The usual content event, folded without decoding JSON (`_PLAIN_TEXT_DELTA`).
             plain = _PLAIN_TEXT_DELTA(data) if event == "content_block_delta" else None
             if plain is not None:
-                self._text_delta(*plain.groups())
+                index, text = plain.groups()
+                (self._open.get(index) or self._text_chunks(index)).append(text)
                 carried = True
                 continue
             handler = _HANDLERS.get(event)
@@ -63,11 +65,12 @@ class MessageAccumulator:
         """The message as a non-streaming response would have returned it."""
         return {**self.message, "content": self._blocks}
 
-    def _text_delta(self, index: str, text: str) -> None:
+    def _text_chunks(self, index: str) -> list[str]:
         chunks = self._chunks.get(int(index))
         if chunks is None:
             chunks = self._chunks[int(index)] = []
-        chunks.append(text)
+        self._open[index] = chunks
+        return chunks
 
     def _start(self, payload: dict[str, Any]) -> bool:
         self.message = dict(payload.get("message") or {})
@@ -106,6 +109,7 @@ class MessageAccumulator:
         index = int(payload.get("index", 0))
         if index >= len(self._blocks):
             return False
+        self._open.clear()  # a list popped here must not be appended to again
         _close_block(self._blocks[index], "".join(self._chunks.pop(index, [])))
         return False
 

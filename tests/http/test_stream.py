@@ -384,3 +384,29 @@ def test_a_compact_stream_folds_the_same_however_it_is_cut(ending: bytes, size: 
 
     assert accumulator.complete
     assert accumulator.result()["content"] == [{"type": "text", "text": "Hello\n!"}]
+
+
+def test_compact_text_deltas_after_their_block_stopped_fold_as_decoded_ones() -> None:
+    """A text delta for a block already stopped (then stopped again) folds as the same delta
+    decoded as JSON does: the text after the first stop is added at the second."""
+
+    def folded(delta: str) -> list[dict[str, Any]]:
+        accumulator = MessageAccumulator()
+        accumulator.feed_events(
+            [
+                _block_start(0, {"type": "text", "text": ""}),
+                ("content_block_delta", delta),
+                _block_stop(0),
+                ("content_block_delta", delta),
+                _block_stop(0),
+            ]
+        )
+        return list(accumulator.result()["content"])
+
+    compact = _compact_text_delta("0", '"ab"')
+
+    assert (
+        folded(compact)
+        == folded(json.dumps(json.loads(compact)))
+        == [{"type": "text", "text": "abab"}]
+    )
