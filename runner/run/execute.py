@@ -10,6 +10,7 @@ happens, the request ends as exactly one `ResultRow`: failures are data, never e
 from __future__ import annotations
 
 import contextlib
+import functools
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -68,6 +69,7 @@ class _Progress:
     pending_backoff_ms: float = 0.0
     last: AttemptOutcome | None = None
     numbered_after: int = 0
+    started: float = 0.0  # when the first attempt began (clock seconds)
 
 
 @dataclass(frozen=True)
@@ -102,7 +104,7 @@ async def send_with_retries(
     """One attempt sequence: send until success or the policy gives up. Attempt rows are
     numbered after `numbered_after` (the attempts of a conversation's earlier turns)."""
     started_at = utc_now()
-    state = _Progress(numbered_after=numbered_after)
+    state = _Progress(numbered_after=numbered_after, started=ctx.clock.now())
 
     async def timed_sleep(seconds: float) -> None:
         before = ctx.clock.now()
@@ -111,17 +113,9 @@ async def send_with_retries(
         state.backoff_ms += slept
         state.pending_backoff_ms += slept
 
-    started = ctx.clock.now()
-
-    async def one_attempt() -> AttemptOutcome:
-        outcome = await _attempt(ctx, scheduler, planned, prepared, cost, state)
-        if outcome.error is not None:
-            outcome.error = checked_hint(ctx.retry, outcome.error, ctx.clock.now() - started)
-            raise outcome.error
-        return outcome
-
+    attempt = functools.partial(_attempt, ctx, scheduler, planned, prepared, cost, state)
     with contextlib.suppress(RequestFailed):  # the failure is in state.last: a result row
-        await retried(ctx.retry, timed_sleep, one_attempt)
+        await retried(ctx.retry, timed_sleep, attempt)
     assert state.last is not None  # at least one attempt always runs
     return Sent(state.last, Totals(state.attempts, state.queue_ms, state.backoff_ms, started_at))
 
@@ -134,6 +128,8 @@ async def _attempt(
     cost: Cost,
     state: _Progress,
 ) -> AttemptOutcome:
+    """One attempt, its row handed on while its slot is held; its failure raised for the
+    retry controller (a GaveUp when its retry hint asks for more than the policy allows)."""
     async with scheduler.slot(cost) as ticket:
 
         def headers_seen(partial: AttemptOutcome) -> None:
@@ -152,6 +148,10 @@ async def _attempt(
         # Still holding the slot: from here to the request's journal record nothing waits, so
         # no other request is sent before a finished one is durable.
         await ctx.sink.attempt(row)
+    if outcome.error is not None:
+        elapsed = ctx.clock.now() - state.started
+        outcome.error = checked_hint(ctx.retry, outcome.error, elapsed)
+        raise outcome.error
     return outcome
 
 

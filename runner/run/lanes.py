@@ -25,7 +25,7 @@ from runner.clock import Sleep
 from runner.config.types import Experiment
 from runner.plan.matrix import PlannedRequest, prepare
 from runner.results.journal import Journal
-from runner.results.schema import AttemptRow, TurnRow
+from runner.results.schema import AttemptRow, ResultRow, TurnRow
 from runner.results.writer import DurableTurn, Row
 from runner.run.conversation import converse
 from runner.run.execute import AttemptSink, RequestContext, perform
@@ -137,32 +137,42 @@ async def _work(lane: Lane, crew: _Crew, rows: MemoryObjectSendStream[Row]) -> N
         async with rows:
             for planned in crew.queue:  # no checkpoint of its own: the request's slot is one
                 made.rows = []
-                await _carry(lane, context, planned, made, rows)
+                scheduler = lane.schedulers[planned.model]
+                if planned.case.conversation:
+                    result = await _converse(lane, context, scheduler, planned, rows)
+                else:  # awaited here, not in a helper: every resumption passes each frame
+                    prepared, cost = prepare(lane.experiment, planned)
+                    result = await perform(context, scheduler, planned, prepared, cost)
+                await _record(lane, planned, result, made.rows, rows)
                 if crew.retiring():
                     return
     finally:
         crew.ended()
 
 
-async def _carry(
+async def _converse(
     lane: Lane,
     context: RequestContext,
+    scheduler: Scheduler,
     planned: PlannedRequest,
-    made: _Collected,
+    rows: MemoryObjectSendStream[Row],
+) -> ResultRow:
+    earlier = lane.prior.turns.get(planned.key, ())
+    sink = _TurnForwarder(rows)
+    return await converse(context, scheduler, lane.experiment, planned, sink, earlier)
+
+
+async def _record(
+    lane: Lane,
+    planned: PlannedRequest,
+    result: ResultRow,
+    attempts: list[AttemptRow],
     rows: MemoryObjectSendStream[Row],
 ) -> None:
-    """One request to its result, recorded in the journal, then handed to the writer with
-    its scores."""
-    scheduler = lane.schedulers[planned.model]
-    if planned.case.conversation:
-        earlier = lane.prior.turns.get(planned.key, ())
-        sink = _TurnForwarder(rows)
-        result = await converse(context, scheduler, lane.experiment, planned, sink, earlier)
-    else:
-        prepared, cost = prepare(lane.experiment, planned)
-        result = await perform(context, scheduler, planned, prepared, cost)
-    result.attempts += lane.prior.attempts.get(planned.key, 0)  # earlier sessions
-    lane.journal.append(result, made.rows)  # durable before the next request starts
+    """Count earlier sessions' attempts, append the result to the journal, then hand it and
+    its scores to the writer."""
+    result.attempts += lane.prior.attempts.get(planned.key, 0)
+    lane.journal.append(result, attempts)  # durable before the next request starts
     await hand_over(rows, result)
     for score in await lane.scoring.rows(planned.case, result):
         await hand_over(rows, score)
