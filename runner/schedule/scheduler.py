@@ -38,11 +38,10 @@ import anyio.lowlevel
 from runner.clock import Clock, Sleep
 from runner.config.types import RateLimits
 from runner.errors import Load
-from runner.http.ratelimit import RateLimitSnapshot
+from runner.http.ratelimit import BucketState, RateLimitSnapshot
 from runner.schedule.token_bucket import TokenBucket
 
 _DEFAULT_PAUSE_S = 1.0
-_REPORTED = ("requests", "input_tokens", "output_tokens")
 # Token "remaining" values are rounded to the nearest thousand; request counts are exact.
 _ROUNDING = {"requests": 0.0, "input_tokens": 500.0, "output_tokens": 500.0}
 # Requests keep one in hand against the gap between our send and the server's count.
@@ -116,10 +115,11 @@ class Scheduler:
         self._requests = _bucket(limits.rpm, now, reserve=_RESERVE["requests"])
         self._input = _bucket(limits.itpm, now, reserve=_RESERVE["input_tokens"])
         self._output = _bucket(limits.otpm, now, reserve=_RESERVE["output_tokens"])
-        self._learned = anyio.Event()
+        self._learned = anyio.Event()  # set once the first limits are known (`_known`)
+        self._known = False
         self._probing = False
         if limits.rpm is not None:
-            self._learned.set()
+            self._let_go()
         self._pause_until = 0.0
         self._max_pause_s = max_pause_s
         self._seq = 0
@@ -163,7 +163,7 @@ class Scheduler:
         """The ticket, with plain calls, when nothing is waited for (limits known, both slots
         free, nobody waiting for budget, the budget in hand: most attempts); else None,
         having taken nothing. The same steps as `_wait`, none of which would wait."""
-        if not self._learned.is_set() or self._lock.locked():
+        if not self._known or self._lock.locked():
             return None
         if not _took(self._limiter, borrower):
             return None
@@ -174,7 +174,7 @@ class Scheduler:
         return self._ticket(self._charge(charges), cost, queued, 0.0)
 
     async def _wait(self, cost: Cost, borrower: object, queued: float) -> Ticket:
-        if not self._learned.is_set():
+        if not self._known:
             await self._wait_for_first_limits()
         if not _took(self._limiter, borrower):
             await self._limiter.acquire_on_behalf_of(borrower)
@@ -196,11 +196,11 @@ class Scheduler:
     def learn(self, ticket: Ticket, snapshot: RateLimitSnapshot | None, reported_at: float) -> None:
         """Re-anchor the budgets on a response's rate-limit headers, as soon as they arrive
         (`reported_at`, monotonic); lets the waiters behind a probe go."""
-        if snapshot is None or not snapshot.reported or ticket.learned:
+        if snapshot is None or not snapshot.buckets or ticket.learned:  # none reported
             return
         ticket.learned = True
         self._learn(ticket, snapshot, self._clock.now(), reported_at)
-        self._learned.set()
+        self._let_go()
 
     def settle(
         self,
@@ -218,10 +218,16 @@ class Scheduler:
         if load is Load.THROTTLED:
             self._back_off(snapshot, now)
         self._adapt()
-        self._learned.set()
+        self._let_go()
+
+    def _let_go(self) -> None:
+        """The waiters behind a probe go (once; a plain check after that)."""
+        if not self._known:
+            self._known = True
+            self._learned.set()
 
     async def _wait_for_first_limits(self) -> None:
-        if self._learned.is_set():
+        if self._known:
             return
         if not self._probing:
             self._probing = True
@@ -283,18 +289,19 @@ class Scheduler:
     def _learn(
         self, ticket: Ticket, snapshot: RateLimitSnapshot, now: float, reported_at: float
     ) -> None:
-        limits = self._limits
-        self._requests = _adopt(self._requests, snapshot, "requests", limits.rpm, now)
-        self._input = _adopt(self._input, snapshot, "input_tokens", limits.itpm, now)
-        self._output = _adopt(self._output, snapshot, "output_tokens", limits.otpm, now)
-        marks = (ticket.requests_mark, ticket.input_mark, ticket.output_mark)
-        buckets = (self._requests, self._input, self._output)
-        for bucket, name, mark in zip(buckets, _REPORTED, marks, strict=True):
-            remaining = snapshot.bucket(name).remaining
-            if bucket is not None and remaining is not None:
-                # What the server had then, less what we sent after this attempt.
-                level = remaining - _ROUNDING[name] - (bucket.taken - mark)
-                bucket.reanchor(level, since=reported_at, now=now)
+        limits, reported = self._limits, snapshot.buckets
+        self._requests = _relearned(
+            self._requests, reported.get("requests"), "requests", limits.rpm,
+            ticket.requests_mark, now, reported_at,
+        )  # fmt: skip
+        self._input = _relearned(
+            self._input, reported.get("input_tokens"), "input_tokens", limits.itpm,
+            ticket.input_mark, now, reported_at,
+        )  # fmt: skip
+        self._output = _relearned(
+            self._output, reported.get("output_tokens"), "output_tokens", limits.otpm,
+            ticket.output_mark, now, reported_at,
+        )  # fmt: skip
 
     def _refund_output(self, ticket: Ticket, output: int | None, now: float) -> None:
         if self._output is None:
@@ -390,18 +397,28 @@ def _bucket(per_minute: int | None, now: float, *, reserve: float) -> TokenBucke
     return TokenBucket(float(per_minute), per_minute / 60.0, now, reserve=reserve)
 
 
-def _adopt(
+def _relearned(
     bucket: TokenBucket | None,
-    snapshot: RateLimitSnapshot,
+    state: BucketState | None,
     name: str,
     configured: int | None,
+    mark: float,
     now: float,
+    reported_at: float,
 ) -> TokenBucket | None:
-    limit = snapshot.bucket(name).limit
-    if configured is not None or not limit:
+    """`bucket` after one report of it (`state`, None when not reported): resized to (or
+    made from) the reported limit unless one is configured, then re-anchored on the reported
+    remaining; a bucket neither configured nor reported stays None."""
+    if state is None:
         return bucket
-    if bucket is None:
-        return _bucket(limit, now, reserve=_RESERVE[name])
-    if not math.isclose(bucket.capacity, limit):
-        bucket.resize(float(limit), limit / 60.0, now)
+    limit = state.limit
+    if configured is None and limit:
+        if bucket is None:
+            bucket = _bucket(limit, now, reserve=_RESERVE[name])
+        elif bucket.capacity != limit and not math.isclose(bucket.capacity, limit):
+            bucket.resize(float(limit), limit / 60.0, now)
+    if bucket is not None and state.remaining is not None:
+        # What the server had then, less what we sent after this attempt.
+        level = state.remaining - _ROUNDING[name] - (bucket.taken - mark)
+        bucket.reanchor(level, since=reported_at, now=now)
     return bucket

@@ -49,7 +49,8 @@ class TokenBucket:
 
         Each report replaces the local estimate, so an error in one does not persist.
         """
-        self._refill(now)
+        if now > self.updated:  # the level is replaced: refilling it first is moot
+            self.updated = now
         refilled = level + max(0.0, now - since) * self.rate_per_s
         self.level = min(self.capacity, refilled)
 
