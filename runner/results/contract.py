@@ -144,6 +144,11 @@ def _series(name: str, values: list[object], dtype: pl.DataType) -> pl.Series:
     return pl.Series(name, values, dtype=dtype)
 
 
+def table_of(row_type: type) -> Table:
+    """The registered table of `row_type` (KeyError for a type never registered)."""
+    return _TABLES[row_type]
+
+
 def row_values(row: object) -> list[object]:
     """One row's column values, in its table's schema order (row parts flattened)."""
     return list(_TABLES[type(row)].values(row))
