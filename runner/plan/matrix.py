@@ -6,7 +6,10 @@ episode, or onto a warmer cache than another.
 
 Sharing: the repeats of one (case, model, arm) cell send the same opening body, so a plan
 gives each cell one `Opening` that encodes it (and estimates its cost) on first use; the
-repeats reuse those immutable bytes. A later turn of a conversation is encoded each time.
+repeats reuse those immutable bytes, and the cell lets go of them once its last repeat took
+them, so a plan of many long prompts holds none after sending them (a resumed plan missing
+some repeats keeps those cells' bytes until the plan goes). A later turn of a conversation is
+encoded each time.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -28,15 +32,17 @@ _COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with options bu
 
 class Opening:
     """The opening request of one (case, model, arm) cell of a plan of `experiment`, made on
-    first use and shared by the cell's repeats; only for that experiment's request and stream
-    settings (the rest of an experiment never reaches the body)."""
+    first use and shared by the cell's `uses` planned requests (dropped after the last, made
+    again if asked once more); only for that experiment's request and stream settings (the
+    rest of an experiment never reaches the body)."""
 
-    __slots__ = ("_made", "_request", "_stream")
+    __slots__ = ("_left", "_made", "_request", "_stream")
 
-    def __init__(self, experiment: Experiment) -> None:
+    def __init__(self, experiment: Experiment, uses: int) -> None:
         self._request = experiment.request
         self._stream = experiment.run.stream
         self._made: tuple[PreparedRequest, Cost] | None = None
+        self._left = uses
 
     def fits(self, experiment: Experiment) -> bool:
         """Whether `experiment` builds the same bodies as the one this was planned from."""
@@ -44,9 +50,11 @@ class Opening:
 
     def made(self, experiment: Experiment, planned: PlannedRequest) -> tuple[PreparedRequest, Cost]:
         """The cell's opening request and cost, made from `experiment` the first time."""
-        if self._made is None:
-            self._made = _prepared(experiment, planned, request_body(experiment, planned))
-        return self._made
+        made = self._made or _prepared(experiment, planned, request_body(experiment, planned))
+        self._left -= 1
+        # Kept only while a repeat is still to take it: a run's memory stays flat.
+        self._made = made if self._left > 0 else None
+        return made
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,13 +114,7 @@ def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
     """Every request of the experiment, in dispatch order (seeded randomised arm blocks)."""
     rng = random.Random(experiment.run.seed)
     cases, models, arms = experiment.cases, experiment.models, experiment.arms
-    # Keyed by the objects: ids need not be unique in an Experiment built in Python.
-    cells = {
-        (id(c), m, id(a)): (_cell_digest(c.id, m, a.name), Opening(experiment))
-        for c in cases
-        for m in models
-        for a in arms
-    }
+    cells = _cells(experiment)
     planned: list[PlannedRequest] = []
     for repeat in range(experiment.run.repeats):
         for case in cases:
@@ -124,6 +126,22 @@ def plan_requests(experiment: Experiment) -> list[PlannedRequest]:
                     key = _keyed(digest, repeat)
                     planned.append(PlannedRequest(key, case, model, arm, repeat, opening))
     return planned
+
+
+def _cells(experiment: Experiment) -> dict[tuple[int, str, int], tuple[hashlib.blake2b, Opening]]:
+    """Each (case, model, arm) cell's key digest and opening, keyed by the objects (ids need
+    not be unique in an Experiment built in Python; a cell listed twice is planned twice)."""
+    e = experiment
+    listed = Counter((id(c), m, id(a)) for c in e.cases for m in e.models for a in e.arms)
+    return {
+        (id(c), m, id(a)): (
+            _cell_digest(c.id, m, a.name),
+            Opening(e, listed[id(c), m, id(a)] * e.run.repeats),
+        )
+        for c in e.cases
+        for m in e.models
+        for a in e.arms
+    }
 
 
 def request_body(

@@ -4,6 +4,7 @@ repeats of a cell included (they share one encoding)."""
 from __future__ import annotations
 
 import json
+import tracemalloc
 from collections import Counter
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from e2e_support import SECRET
 from runner.config.types import Arm, Case, Experiment, RunSettings, Target
 from runner.emulator import EmulatorConfig
 from runner.emulator.app import EmulatorApp
-from runner.plan.matrix import plan_requests, request_body
+from runner.plan.matrix import plan_requests, prepare, request_body
 from runner.run.session import RunServices, create_run_directory, execute_run
 
 INSTANT = EmulatorConfig(ttft_ms=0.0, ms_per_output_token=0.0, jitter=0.0, fixed_latency_ms=0.0)
@@ -80,3 +81,29 @@ async def test_the_emulator_receives_each_body_as_request_body_encodes_it(
     assert outcome.counts.ok == experiment.request_count == 24
     assert Counter(transport.sent) == expected
     assert len(expected) == 8  # one distinct body per (case, model, arm), each sent 3 times
+
+
+def test_a_cell_keeps_its_encoded_body_only_until_its_last_repeat() -> None:
+    """Preparing every request of a plan leaves no encoded body held by the plan: a run's
+    memory stays flat however many distinct long prompts it sends."""
+    long = "word " * 10_000  # 50 KB a body
+    cases = tuple(Case(f"c{i}", ({"role": "user", "content": f"{i} {long}"},)) for i in range(40))
+    experiment = Experiment(
+        name="long",
+        path=Path("long.toml"),
+        models=("claude-sonnet-5",),
+        arms=(Arm("baseline"),),
+        cases=cases,
+        run=RunSettings(repeats=2),
+    )
+    planned = plan_requests(experiment)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        sent = [prepare(experiment, p)[0].body for p in planned]
+        assert sent[:40] == sent[40:]  # the repeats share (and send) the same bytes
+        del sent
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert held < 200_000  # 40 bodies of 50 KB (2 MB) if the plan kept them
