@@ -360,6 +360,24 @@ async def test_writer_flushes_a_batch_once_the_interval_passes(run: RunDirectory
 
 
 @pytest.mark.anyio
+async def test_a_cancelled_writer_writes_what_it_received(run: RunDirectory) -> None:
+    """Cancelling the writer mid-batch (the stream still open) still puts the rows it has
+    taken on disk."""
+    writer = RowWriter(run, flush_rows=100, flush_interval_s=3600.0)
+    send, receive = anyio.create_memory_object_stream[Row](10)
+
+    async with send, anyio.create_task_group() as group:
+        group.start_soon(writer.consume, receive)
+        for key in "abc":
+            await send.send(_result(key))
+        await anyio.wait_all_tasks_blocked()
+        assert _parts(run) == []
+        group.cancel_scope.cancel()
+
+    assert sorted(read_results(run.path).collect()["request_key"]) == ["a", "b", "c"]
+
+
+@pytest.mark.anyio
 async def test_writer_with_no_rows_writes_nothing(run: RunDirectory) -> None:
     """A stream closed without rows leaves no part behind."""
     writer = RowWriter(run)
