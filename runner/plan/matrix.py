@@ -7,9 +7,9 @@ episode, or onto a warmer cache than another.
 Sharing: the repeats of one (case, model, arm) cell send the same opening body, so a plan
 gives each cell one `Opening` that encodes it (and estimates its cost) on first use; the
 repeats reuse those immutable bytes, and the cell lets go of them once its last repeat took
-them, so a plan of many long prompts holds none after sending them (a resumed plan missing
-some repeats keeps those cells' bytes until the plan goes). A later turn of a conversation is
-encoded each time.
+them, so a plan of many long prompts holds none after sending them (a resumed or sharded
+plan missing some repeats keeps those cells' bytes until the plan goes). A later turn of a
+conversation is encoded each time.
 """
 
 from __future__ import annotations
