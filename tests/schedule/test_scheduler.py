@@ -416,3 +416,58 @@ async def test_each_report_reanchors_the_mirror_both_ways() -> None:
     scheduler.settle(ticket, _headers(requests_limit=60, requests_remaining=30), 1, Load.NORMAL)
     started_at = time.t
     assert await _start_times(scheduler, time, users=5) == [started_at] * 5
+
+
+@pytest.mark.anyio
+async def test_a_slot_cancelled_while_held_frees_both_limiters() -> None:
+    """An attempt cancelled inside its slot (a stop) gives back this model's slot and the
+    run-wide one: the next attempts of either scheduler go at once."""
+    time = FakeTime()
+    shared = anyio.CapacityLimiter(1)
+    scheduler, other = (_scheduler(time, rpm=6000, concurrency=1, shared=shared) for _ in "ab")
+    entered = anyio.Event()
+
+    async def held() -> None:
+        async with scheduler.slot(SMALL):
+            entered.set()
+            await anyio.sleep_forever()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(held)
+        await entered.wait()
+        group.cancel_scope.cancel()
+    with anyio.fail_after(5):
+        tickets = [await _take(scheduler), await _take(other)]
+
+    assert [t.in_flight for t in tickets] == [1, 1]
+    assert shared.borrowed_tokens == 0
+
+
+@pytest.mark.anyio
+async def test_a_small_attempt_does_not_pass_one_waiting_for_budget() -> None:
+    """FIFO among a model's waiters: while a large attempt waits for input-token budget, a
+    small one that the budget could carry at once waits behind it."""
+    clock = FakeTime()
+    refill = anyio.Event()
+
+    async def sleep(seconds: float) -> None:
+        await refill.wait()
+        clock.t += seconds
+
+    limits = RateLimits(rpm=6000, itpm=600, otpm=None, output_counting="max_tokens")
+    scheduler = Scheduler(limits, 4, clock=clock, sleep=sleep)
+    order: list[str] = []
+
+    async def user(name: str, cost: Cost) -> None:
+        async with scheduler.slot(cost):
+            order.append(name)
+
+    await _take(scheduler, Cost(input_tokens=500, max_tokens=1))  # 100 tokens left
+    async with anyio.create_task_group() as group:
+        group.start_soon(user, "large", Cost(input_tokens=300, max_tokens=1))
+        await anyio.wait_all_tasks_blocked()
+        group.start_soon(user, "small", SMALL)
+        await anyio.wait_all_tasks_blocked()
+        assert order == []
+        refill.set()
+    assert order == ["large", "small"]
