@@ -111,3 +111,56 @@ def _answer() -> bytes:
         ("message_stop", {}),
     )  # fmt: skip
     return b"".join(f"event: {n}\ndata: {json.dumps(d)}\n\n".encode() for n, d in events)
+
+
+@pytest.mark.anyio
+async def test_stand_ins_for_sleeping_requests_are_bounded_and_every_request_ends(
+    tmp_path: Path,
+) -> None:
+    """With concurrency 1 and every request failing once, each sleeper starts a stand-in, up
+    to 2 x concurrency + 8 workers: at most 10 requests are open (sent, not yet answered) at
+    once, the rest wait to be taken, and every one ends ok on its second attempt."""
+    time = VirtualTime()
+    app = EmulatorApp(INSTANT, time.now)
+    prompts = [(f"c{i}", f"Case c{i}: say something. [[emulator:server_error]]") for i in range(14)]
+    run = "repeats = 1\nconcurrency = 1\n[run.rate_limits]\nrpm = 60000"
+    experiment = _experiment(tmp_path, prompts, run)
+
+    outcome = await _run(tmp_path, experiment, httpx.ASGITransport(app=app), time)
+
+    assert outcome.counts.ok == 14
+    seen: set[str] = set()
+    open_at_most = 0
+    for case in (_case_of(r.body) for r in app.received):
+        (seen.remove if case in seen else seen.add)(case)
+        open_at_most = max(open_at_most, len(seen))
+    assert open_at_most == 10
+    assert len(app.received) == 28
+    assert read_results(outcome.run_dir).collect()["attempts"].to_list() == [2] * 14
+
+
+@pytest.mark.anyio
+async def test_a_stand_in_retires_once_its_sleeper_is_back(tmp_path: Path) -> None:
+    """With concurrency 1, the stand-in started while c0 sleeps its backoff ends once c0 is
+    back at work: after c0's retry no request waits behind another for the one slot."""
+    time = VirtualTime()
+    failed: list[str] = []
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        case = _case_of(json.loads(request.content))
+        if case == "c0" and not failed:
+            failed.append(case)
+            error = {"type": "error", "error": {"type": "api_error", "message": "boom"}}
+            return httpx.Response(500, headers={"retry-after": "0.5"}, json=error)
+        await time.sleep(1.0)
+        return httpx.Response(200, headers=_HEADERS, content=_answer())
+
+    prompts = [(f"c{i}", f"Case c{i}: say something.") for i in range(5)]
+    run = "repeats = 1\nconcurrency = 1\n[run.rate_limits]\nrpm = 6000"
+    experiment = _experiment(tmp_path, prompts, run)
+
+    outcome = await _run(tmp_path, experiment, httpx.MockTransport(handler), time)
+
+    assert outcome.counts.ok == 5
+    queued = read_results(outcome.run_dir).collect().sort("case_id")["queue_ms"].to_list()
+    assert queued == [500.0, 0.0, 0.0, 0.0, 0.0]  # c0's retry waited for c1's slot
