@@ -1,4 +1,5 @@
-"""Support for end-to-end tests: writing experiment files and running the CLI in-process."""
+"""Support for end-to-end tests: writing experiment files, running the CLI in-process and a run
+in virtual time."""
 
 from __future__ import annotations
 
@@ -7,9 +8,14 @@ import socket
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
+import anyio
+import httpx
 import polars as pl
+from virtual_time import VirtualTime
 
 from runner.cli.main import main
+from runner.config.types import Experiment
+from runner.run.session import RunOutcome, RunServices, create_run_directory, execute_run
 
 SECRET = "sk-ant-test-NEVER-WRITE-THIS-0123456789"
 
@@ -78,3 +84,18 @@ def finished_local_run(folder: Path) -> Path:
     args = ["run", experiment, "--local", "--run-id", "r1", "-q", "--results", folder / "results"]
     assert run_cli(args) == 0
     return folder
+
+
+async def run_in_virtual_time(
+    tmp_path: Path, experiment: Experiment, transport: httpx.AsyncBaseTransport, time: VirtualTime
+) -> RunOutcome:
+    """Run `experiment` once (run id r1, under `tmp_path / "results"`) through `transport`,
+    every sleep and clock reading in `time`, which is driven meanwhile."""
+    run_dir = create_run_directory(tmp_path / "results", experiment, "r1", 0)
+    async with httpx.AsyncClient(transport=transport) as http:
+        services = RunServices(http, SECRET, time, time.sleep)
+        async with anyio.create_task_group() as group:
+            group.start_soon(time.drive)
+            outcome = await execute_run(experiment, run_dir, "r1", services)
+            group.cancel_scope.cancel()
+    return outcome

@@ -6,10 +6,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import anyio
 import httpx
 import pytest
-from e2e_support import SECRET, write_experiment
+from e2e_support import run_in_virtual_time, write_experiment
 from virtual_time import VirtualTime
 
 from runner.config.load import load_experiment
@@ -17,7 +16,6 @@ from runner.config.types import Experiment
 from runner.emulator import EmulatorConfig
 from runner.emulator.app import EmulatorApp
 from runner.results.store import read_results
-from runner.run.session import RunOutcome, RunServices, create_run_directory, execute_run
 
 MODEL = "claude-sonnet-5"
 INSTANT = EmulatorConfig(
@@ -32,19 +30,6 @@ def _experiment(tmp_path: Path, prompts: list[tuple[str, str]], run: str) -> Exp
         run=run,
     )  # fmt: skip
     return load_experiment(path).experiment
-
-
-async def _run(
-    tmp_path: Path, experiment: Experiment, transport: httpx.AsyncBaseTransport, time: VirtualTime
-) -> RunOutcome:
-    run_dir = create_run_directory(tmp_path / "results", experiment, "r1", 0)
-    async with httpx.AsyncClient(transport=transport) as http:
-        services = RunServices(http, SECRET, time, time.sleep)
-        async with anyio.create_task_group() as group:
-            group.start_soon(time.drive)
-            outcome = await execute_run(experiment, run_dir, "r1", services)
-            group.cancel_scope.cancel()
-    return outcome
 
 
 def _case_of(body: object) -> str:
@@ -66,7 +51,7 @@ async def test_a_request_sleeping_in_a_backoff_leaves_its_slot_to_the_next(
     run = "repeats = 1\nconcurrency = 1\n[run.rate_limits]\nrpm = 6000"
     experiment = _experiment(tmp_path, prompts, run)
 
-    outcome = await _run(tmp_path, experiment, httpx.ASGITransport(app=app), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.ASGITransport(app=app), time)
 
     assert outcome.counts.ok == 3
     assert [_case_of(r.body) for r in app.received] == ["c0", "c1", "c2", "c0"]
@@ -89,7 +74,7 @@ async def test_a_request_is_taken_only_when_a_slot_can_carry_it(tmp_path: Path) 
     run = "repeats = 1\nconcurrency = 1\n[run.rate_limits]\nrpm = 6000"
     experiment = _experiment(tmp_path, prompts, run)
 
-    outcome = await _run(tmp_path, experiment, httpx.MockTransport(handler), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.MockTransport(handler), time)
 
     assert outcome.counts.ok == 3
     assert arrived == [0.0, 1.0, 2.0]
@@ -126,7 +111,7 @@ async def test_stand_ins_for_sleeping_requests_are_bounded_and_every_request_end
     run = "repeats = 1\nconcurrency = 1\n[run.rate_limits]\nrpm = 60000"
     experiment = _experiment(tmp_path, prompts, run)
 
-    outcome = await _run(tmp_path, experiment, httpx.ASGITransport(app=app), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.ASGITransport(app=app), time)
 
     assert outcome.counts.ok == 14
     seen: set[str] = set()
@@ -159,7 +144,7 @@ async def test_a_stand_in_retires_once_its_sleeper_is_back(tmp_path: Path) -> No
     run = "repeats = 1\nconcurrency = 1\n[run.rate_limits]\nrpm = 6000"
     experiment = _experiment(tmp_path, prompts, run)
 
-    outcome = await _run(tmp_path, experiment, httpx.MockTransport(handler), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.MockTransport(handler), time)
 
     assert outcome.counts.ok == 5
     queued = read_results(outcome.run_dir).collect().sort("case_id")["queue_ms"].to_list()

@@ -11,7 +11,7 @@ from pathlib import Path
 import anyio
 import httpx
 import pytest
-from e2e_support import SECRET, write_experiment
+from e2e_support import run_in_virtual_time, write_experiment
 from virtual_time import VirtualTime
 
 from runner.config.load import load_experiment
@@ -19,7 +19,6 @@ from runner.config.types import Experiment
 from runner.emulator import EmulatorConfig
 from runner.emulator.app import EmulatorApp
 from runner.results.store import read_attempts, read_results
-from runner.run.session import RunOutcome, RunServices, create_run_directory, execute_run
 
 SLOW_MODEL, FAST_MODEL = "claude-opus-5", "claude-sonnet-5"
 INSTANT = EmulatorConfig(
@@ -54,19 +53,6 @@ def _cases(count: int, directive: str = "") -> list[tuple[str, str]]:
     return [(f"c{i}", f"Case c{i}: say something. {directive}") for i in range(count)]
 
 
-async def _run(
-    tmp_path: Path, experiment: Experiment, transport: httpx.AsyncBaseTransport, time: VirtualTime
-) -> RunOutcome:
-    run_dir = create_run_directory(tmp_path / "results", experiment, "r1", 0)
-    async with httpx.AsyncClient(transport=transport) as http:
-        services = RunServices(http, SECRET, time, time.sleep)
-        async with anyio.create_task_group() as group:
-            group.start_soon(time.drive)
-            outcome = await execute_run(experiment, run_dir, "r1", services)
-            group.cancel_scope.cancel()
-    return outcome
-
-
 @pytest.mark.anyio
 async def test_two_models_with_different_limits_each_go_at_their_own_pace(
     tmp_path: Path,
@@ -80,7 +66,7 @@ async def test_two_models_with_different_limits_each_go_at_their_own_pace(
     experiment = _experiment(tmp_path, (SLOW_MODEL, FAST_MODEL), _cases(30), "concurrency = 8")
     transport = ByModel({SLOW_MODEL: slow, FAST_MODEL: fast})
 
-    outcome = await _run(tmp_path, experiment, transport, time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, transport, time)
 
     assert outcome.counts.ok == 60
     slow_at = [r.arrived_at for r in slow.received]
@@ -122,7 +108,7 @@ async def test_a_retry_after_past_the_deadline_ends_the_retries_at_once(tmp_path
     experiment = _experiment(tmp_path, (FAST_MODEL,), _cases(1, "[[emulator:rate_limitedx3]]"), run)
     transport = httpx.ASGITransport(app=LongRetryAfter(app))  # type: ignore[arg-type]
 
-    outcome = await _run(tmp_path, experiment, transport, time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, transport, time)
 
     assert len(app.received) == 1
     row = read_results(outcome.run_dir).collect().row(0, named=True)
@@ -146,7 +132,7 @@ async def test_an_overloaded_event_mid_stream_counts_as_overload_everywhere(
     cases = _cases(8, "[[emulator:error_event]]")
     experiment = _experiment(tmp_path, (FAST_MODEL,), cases, "concurrency = 4")
 
-    outcome = await _run(tmp_path, experiment, httpx.ASGITransport(app=app), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.ASGITransport(app=app), time)
 
     attempts = read_attempts(outcome.run_dir).collect()
     failed = attempts.filter(attempts["status"] == "error")
@@ -201,7 +187,7 @@ async def test_limits_are_learned_when_the_first_headers_arrive(tmp_path: Path) 
 
     experiment = _experiment(tmp_path, (FAST_MODEL,), _cases(2), "concurrency = 4")
 
-    outcome = await _run(tmp_path, experiment, httpx.MockTransport(handler), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.MockTransport(handler), time)
 
     assert outcome.counts.ok == 2
     assert outcome.counts.attempts == 2
