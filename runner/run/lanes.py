@@ -75,13 +75,14 @@ class _Crew:
     """A lane's workers and the one iterator they take its requests from (each request goes
     to the one worker that takes it next, in plan order).
 
-    At most `size` (the concurrency) are at work, so that a request is taken only when a slot
-    can carry it and no worker waits on the scheduler's limiter holding one. A worker going to
-    sleep in a backoff starts a stand-in (up to `most` workers in all), so the sleeper's slot
-    does not stay idle; once it wakes, the next worker to finish a request while more than
-    `size` are at work retires. In a lane whose workers wait outside their slots in other
-    ways (a conversation's tools and turns, a scorer in a thread) `size` is `most`: all start
-    at once and the scheduler's limiter alone bounds what is in flight.
+    `size` (the configured concurrency) are at work, so that a request is taken only when the
+    model's slots can carry it and no worker waits on the scheduler's limiter holding one
+    (unless the scheduler lowered its concurrency, or other models hold the run-wide slots). A
+    worker going to sleep in a backoff starts a stand-in (up to `most` workers in all), so the
+    sleeper's slot does not stay idle; once it wakes, more than `size` may be at work until the
+    next of them to finish a request retires. In a lane whose workers wait outside their slots
+    in other ways (a conversation's tools and turns, a scorer in a thread) `size` is `most`:
+    all start at once and the scheduler's limiter alone bounds what is in flight.
     """
 
     def __init__(
