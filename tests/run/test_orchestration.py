@@ -192,3 +192,28 @@ async def test_limits_are_learned_when_the_first_headers_arrive(tmp_path: Path) 
     assert outcome.counts.ok == 2
     assert outcome.counts.attempts == 2
     assert gave_up == [False]  # the second was sent while the first was still streaming
+
+
+@pytest.mark.anyio
+async def test_each_rate_limit_header_lands_in_its_own_attempt_column(tmp_path: Path) -> None:
+    """Every `anthropic-ratelimit-*` header's value, each one distinct, is recorded in the
+    attempts column of its own bucket and field (no two swapped)."""
+    time = VirtualTime()
+    expected: dict[str, object] = {}
+    headers = {"content-type": "text/event-stream"}
+    for n, bucket in enumerate(("requests", "tokens", "input_tokens", "output_tokens")):
+        header = f"anthropic-ratelimit-{bucket.replace('_', '-')}-"
+        headers |= {header + "limit": str(9000 + n), header + "remaining": str(100 + n)}
+        headers[header + "reset"] = f"2026-05-01T12:00:0{n}Z"
+        expected |= {f"rl_{bucket}_limit": 9000 + n, f"rl_{bucket}_remaining": 100 + n}
+        expected[f"rl_{bucket}_reset"] = f"2026-05-01T12:00:0{n}Z"
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, headers=headers, content=_sse(START, *REST))
+
+    experiment = _experiment(tmp_path, (FAST_MODEL,), _cases(1), "concurrency = 1")
+
+    outcome = await _run(tmp_path, experiment, httpx.MockTransport(handler), time)
+
+    attempts = read_attempts(outcome.run_dir).collect()
+    assert attempts.select(sorted(expected)).to_dicts() == [dict(sorted(expected.items()))]
