@@ -139,7 +139,7 @@ async def bare_httpx(url: str, requests: int, concurrency: int, stream: bool) ->
                 found.request_ids.append(response.headers.get("request-id", ""))
                 found.sent_at.append(sent_at)
                 found.latency_ms.append(elapsed)
-                found.lag_ms.append(client_lag(lag.close(mark), back))
+                found.lag_ms.append(client_lag(lag.close(mark), back, elapsed))
                 waited = response.extensions.get(CONNECT_MS)
                 found.connect_ms.append(waited if isinstance(waited, float) else None)
 

@@ -130,7 +130,8 @@ class MessagesClient:
         finally:  # also when cancelled: an open mark would keep its lags forever
             RETURNED.reset(token)
             if lag is not None:
-                outcome.client_lag_ms = client_lag(lag.close(mark), returned.wait_ms())
+                waited = returned.wait_ms()
+                outcome.client_lag_ms = client_lag(lag.close(mark), waited, outcome.latency_ms)
         return self._scrubbed(outcome)
 
     def _request(self, prepared: PreparedRequest) -> httpx.Request:

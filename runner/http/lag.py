@@ -10,8 +10,8 @@ lags of tens of ms measured partly itself, and says so.
 It says too little for a reply at the back of several long loop iterations, and misses the
 awaits between its last chunk and the clock's stop; so an attempt's `client_lag_ms` is this
 lag or, where the transport knows when the answer's last bytes reached the kernel
-(`transport.Returned`), the wait from then to the clock's stop, whichever is larger
-(`client_lag`).
+(`transport.Returned`), the wait from then to the clock's stop (at most the attempt's
+latency), whichever is larger (`client_lag`).
 
 `open()` marks an attempt's start; `close(mark)` returns the largest lag (ms) among the
 wake-ups since, or the lag of a wake-up that is overdue now, whichever is larger. Lags are
@@ -85,10 +85,16 @@ class LoopLag:
             self._base = oldest
 
 
-def client_lag(loop_ms: float | None, returned_ms: float | None) -> float | None:
+def client_lag(
+    loop_ms: float | None, returned_ms: float | None, latency_ms: float | None = None
+) -> float | None:
     """An attempt's `client_lag_ms`: its loop lag, or the wait from its answer's last bytes
-    reaching the kernel to its clock's stop if known and longer; None while the loop lag is
-    not measured."""
+    reaching the kernel to its clock's stop if known and longer, that wait at most the
+    attempt's `latency_ms` when known; None while the loop lag is not measured."""
     if loop_ms is None or returned_ms is None:
         return loop_ms
+    # The bytes came after the request went: a reading a jiffy over on an answer quicker
+    # than a jiffy (or bytes a server sent ahead) must not say the client took longer.
+    if latency_ms is not None:
+        returned_ms = min(returned_ms, latency_ms)
     return max(loop_ms, returned_ms)

@@ -199,7 +199,8 @@ class AttemptRow:
     sched_paused_ms: float | None
     # How much of its latency the client itself may have added (ms): its event loop's largest
     # lag in flight (runner.http.lag) or, if longer, its wait from the answer's last bytes
-    # reaching the kernel to the clock's stop (TCP_INFO, where known). None: not measured.
+    # reaching the kernel to the clock's stop (TCP_INFO, where known; at most the latency).
+    # None: not measured.
     client_lag_ms: float | None = None
     # How long of its latency the request waited for a connection: a free one from the pool,
     # or a new one opened (TCP, TLS). None: no connection was had, or not measured.

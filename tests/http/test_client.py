@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 
@@ -24,8 +26,9 @@ from runner.errors import (
     StreamErrorEvent,
 )
 from runner.http.client import MESSAGES_PATH, MessagesClient, PreparedRequest
+from runner.http.lag import LoopLag
 from runner.http.ratelimit import BucketState
-from runner.http.transport import CONNECT_MS
+from runner.http.transport import CONNECT_MS, RETURNED
 
 BASE_URL = "http://testserver"
 Handler = Callable[[httpx.Request], Coroutine[None, None, httpx.Response]]
@@ -644,3 +647,38 @@ async def test_unusual_response_headers_are_read_as_httpx_reads_them(
     outcome = await _send(Recorder(lambda _: reply))
 
     assert outcome.request_id == expected
+
+
+class _ArrivedBeforeSent(httpx.AsyncByteStream):
+    """A body whose end tells the client its last bytes reached the kernel 1 s ago, before
+    the request was sent: as a reading one jiffy over does for an answer quicker than a
+    jiffy (or a hostile server's bytes sent ahead of the request)."""
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        yield json.dumps(MESSAGE).encode()
+        returned = RETURNED.get()
+        if returned is not None:
+            returned.at = time.perf_counter() - 1.0
+
+
+@pytest.mark.anyio
+async def test_the_wait_for_a_read_never_exceeds_the_attempts_latency() -> None:
+    """An answer cannot have arrived before its request was sent: a transport that says it
+    did leaves client_lag_ms no larger than latency_ms."""
+    lag = LoopLag()
+    json_type = {"content-type": "application/json"}
+    transport = httpx.MockTransport(
+        lambda _: httpx.Response(200, headers=json_type, stream=_ArrivedBeforeSent())
+    )
+    async with httpx.AsyncClient(transport=transport) as http, anyio.create_task_group() as group:
+        group.start_soon(lag.run)
+        await anyio.wait_all_tasks_blocked()
+        target = Target(base_url="http://api.test")
+        client = MessagesClient(http, target, "k", timeout_s=5.0, lag=lag)
+        outcome = await client.send(PreparedRequest(MESSAGES_PATH, b"{}"))
+        group.cancel_scope.cancel()
+
+    assert outcome.error is None
+    assert outcome.latency_ms is not None
+    assert outcome.client_lag_ms is not None
+    assert outcome.client_lag_ms <= outcome.latency_ms

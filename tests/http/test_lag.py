@@ -104,17 +104,22 @@ async def test_an_open_attempt_keeps_its_lags_through_a_trim() -> None:
 
 
 @pytest.mark.parametrize(
-    ("loop_ms", "returned_ms", "recorded"),
+    ("loop_ms", "returned_ms", "latency_ms", "recorded"),
     [
-        pytest.param(3.0, 45.0, 45.0, id="read-late"),
-        pytest.param(30.0, 4.0, 30.0, id="loop-late"),
-        pytest.param(3.0, None, 3.0, id="arrival-unknown"),
-        pytest.param(None, 45.0, None, id="loop-not-measured"),
+        pytest.param(3.0, 45.0, 60.0, 45.0, id="read-late"),
+        pytest.param(30.0, 4.0, 60.0, 30.0, id="loop-late"),
+        pytest.param(3.0, None, 60.0, 3.0, id="arrival-unknown"),
+        pytest.param(None, 45.0, 60.0, None, id="loop-not-measured"),
+        pytest.param(0.2, 10.0, 0.6, 0.6, id="reading-past-the-latency"),
+        pytest.param(3.0, 45.0, None, 45.0, id="latency-unknown"),
     ],
 )
 def test_client_lag_is_the_larger_of_the_loop_lag_and_the_wait_for_a_read(
-    loop_ms: float | None, returned_ms: float | None, recorded: float | None
+    loop_ms: float | None,
+    returned_ms: float | None,
+    latency_ms: float | None,
+    recorded: float | None,
 ) -> None:
-    """client_lag_ms: the loop lag, or the wait from arrival to the clock's stop if longer;
-    unmeasured while the ticker is not running."""
-    assert client_lag(loop_ms, returned_ms) == recorded
+    """client_lag_ms: the loop lag, or the wait from arrival to the clock's stop if longer
+    (that wait no longer than the latency); unmeasured while the ticker is not running."""
+    assert client_lag(loop_ms, returned_ms, latency_ms) == recorded
