@@ -26,9 +26,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable
-from json import encoder as json_encoder
-from typing import Any, TypeVar
+from collections.abc import Iterable
+from typing import TypeVar
+
+from runner import json_text
 
 REDACTED = "[redacted]"
 MIN_PIECE = 8
@@ -113,18 +114,4 @@ def _merged(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
-def _one_shot_dumps() -> Callable[[Any], str]:
-    """`json.dumps` with its defaults, as text: its C encoder made once, not on every call as
-    `json.dumps` makes it. Without the circular-reference check, which a decoded answer (a
-    tree) never needs: the check's shared memo would outlive a failed call."""
-    make: Any = getattr(json_encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover -- CPython always has the C encoder
-        return json.dumps
-    encode = make(
-        None, json.JSONEncoder().default, json_encoder.encode_basestring_ascii,
-        None, ": ", ", ", False, False, True,
-    )  # fmt: skip
-    return lambda value: "".join(encode(value, 0))
-
-
-_dumps = _one_shot_dumps()
+_dumps = json_text.encoder(", ", ": ")  # `json.dumps` with its defaults

@@ -6,11 +6,10 @@ and usage fields beyond the plain baseline, so analysis can tell whether a beta 
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable, Iterable
-from json import encoder as json_encoder
+from collections.abc import Iterable
 from typing import Any
 
+from runner import json_text
 from runner.results.schema import MessageColumns
 
 _PLAIN_TOP_LEVEL = frozenset(
@@ -120,21 +119,8 @@ def read_message(message: dict[str, Any]) -> MessageColumns:
     )
 
 
-def _one_shot_compact() -> Callable[[Any], str]:
-    """`json.dumps(value, separators=(",", ":"))`, its C encoder made once (`json.dumps` with
-    any option makes an encoder, and it a C encoder, on every call). Without the circular
-    reference check, which a decoded answer (a tree) never needs."""
-    make: Any = getattr(json_encoder, "c_make_encoder", None)
-    if make is None:  # pragma: no cover -- CPython always has the C encoder
-        return json.JSONEncoder(separators=(",", ":")).encode
-    encode = make(
-        None, json.JSONEncoder().default, json_encoder.encode_basestring_ascii,
-        None, ":", ",", False, False, True,
-    )  # fmt: skip
-    return lambda value: "".join(encode(value, 0))
-
-
-_compact = _one_shot_compact()
+# One encoder for every reply: `json.dumps` with any option builds a new one per call.
+_compact = json_text.encoder(",", ":")
 
 
 def evidence(message: dict[str, Any]) -> list[str]:
