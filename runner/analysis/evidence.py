@@ -6,10 +6,10 @@ direction that means a change, and no catalogued evidence signal of its betas sh
 often than in the baseline (see `runner.analysis.signals`).
 
 A latency or TTFT change counts only when it is larger than the client's own lag could
-make it: the event loop's lag while a request was in flight (`client_lag_ms`) is added to
-its recorded latency, so a paired difference of up to the larger of the two arms' mean lag
-may be the client's, not the beta's (on a loaded machine, a no-op arm would otherwise look
-like it changed something).
+make it: that lag (`client_lag_ms`: its event loop's lag while a request was in flight, or
+how late it read an answer that had reached its kernel) is added to its recorded latency, so
+a paired difference of up to the larger of the two arms' mean lag may be the client's, not
+the beta's (on a loaded machine, a no-op arm would otherwise look like it changed something).
 """
 
 from __future__ import annotations

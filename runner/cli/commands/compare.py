@@ -1,8 +1,8 @@
 """`beta-runner compare`: every arm against the baseline, with paired CIs and p-values.
 
-Under the tables, as at the end of a run, a warning when the client's own event-loop lag
-could account for latency differences of more than a few ms (`client_lag_note`); with
-another format it goes to stderr, so stdout stays machine-readable.
+Under the tables, as at the end of a run, a warning when the client's own lag (a late event
+loop or a late read) could account for latency differences of more than a few ms
+(`client_lag_note`); with another format it goes to stderr, so stdout stays machine-readable.
 """
 
 from __future__ import annotations
