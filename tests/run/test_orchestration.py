@@ -213,7 +213,7 @@ async def test_each_rate_limit_header_lands_in_its_own_attempt_column(tmp_path: 
 
     experiment = _experiment(tmp_path, (FAST_MODEL,), _cases(1), "concurrency = 1")
 
-    outcome = await _run(tmp_path, experiment, httpx.MockTransport(handler), time)
+    outcome = await run_in_virtual_time(tmp_path, experiment, httpx.MockTransport(handler), time)
 
     attempts = read_attempts(outcome.run_dir).collect()
     assert attempts.select(sorted(expected)).to_dicts() == [dict(sorted(expected.items()))]
