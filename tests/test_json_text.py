@@ -31,3 +31,19 @@ def test_a_value_json_cannot_write_fails_as_json_dumps_does_and_leaves_it_usable
     with pytest.raises(TypeError):
         write({"a": object()})
     assert write({"a": 1}) == '{"a":1}'
+
+
+def _refusing(*args: object) -> object:
+    raise TypeError("c_make_encoder() takes other arguments here")
+
+
+def _wrong(*args: object) -> object:
+    return lambda value, level: iter(["not", "json"])
+
+
+@pytest.mark.parametrize("make", [_refusing, _wrong], ids=["refuses", "writes-other"])
+def test_a_c_encoder_that_does_not_match_json_dumps_is_not_used(make: object) -> None:
+    """Where CPython's private `c_make_encoder` takes other arguments or writes other text,
+    the public encoder writes the same text `json.dumps` does."""
+    value = {"a": [1, 2.5, None], "t": "caf\u00e9"}
+    assert encoder(",", ":", make=make)(value) == json.dumps(value, separators=(",", ":"))
