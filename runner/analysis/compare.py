@@ -84,20 +84,31 @@ def compare(
     if talking:
         frame = with_last_turn_context(frame, turns)
     pairs = paired(frame, baseline, by, conversations=talking)
+    table = _metric_table(pairs, keys, metrics, seed, n_boot)
+    if scores is not None:
+        scored = score_comparison(frame, scores, baseline, by=by, seed=seed, n_boot=n_boot)
+        table = _with_scores(table, scored, keys)
+    return adjusted(_with_mde_floor(table)).select(*keys, *COMPARE_COLUMNS[2:])
+
+
+def _metric_table(
+    pairs: pl.LazyFrame, keys: list[str], metrics: Sequence[str], seed: int, n_boot: int
+) -> pl.DataFrame:
+    """Per (group, arm, metric): the point estimates and their block-bootstrap statistics."""
     blocks = _block_sums(pairs, keys, metrics, seed).collect()
     points = _points(_long(blocks, keys, metrics), keys)
     columns = [(m, f"{m}_d_s", f"{m}_d_c") for m in metrics]
     stats = block_statistics(blocks, keys, columns, seed=seed, n_boot=n_boot)
     table = points.join(stats, on=[*keys, METRIC], how="left", nulls_equal=True)
-    table = _finish(table, keys, metrics)
-    if scores is not None:
-        scored = score_comparison(frame, scores, baseline, by=by, seed=seed, n_boot=n_boot)
-        table = _with_scores(table, scored, keys)
+    return _finish(table, keys, metrics)
+
+
+def _with_mde_floor(table: pl.DataFrame) -> pl.DataFrame:
+    """`MDE_FLOOR` 1.0 for binary metrics and for rows that already have a floor, else null."""
     binary = pl.col(METRIC).is_in(BINARY_METRICS) | pl.col(MDE_FLOOR).is_not_null()
     if MDE_FLOOR not in table.columns:
         table = table.with_columns(pl.lit(None, pl.Float64).alias(MDE_FLOOR))
-    table = table.with_columns(pl.when(binary).then(1.0).alias(MDE_FLOOR))
-    return adjusted(table).select(*keys, *COMPARE_COLUMNS[2:])
+    return table.with_columns(pl.when(binary).then(1.0).alias(MDE_FLOOR))
 
 
 def _with_scores(table: pl.DataFrame, scored: pl.DataFrame, keys: list[str]) -> pl.DataFrame:
