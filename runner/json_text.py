@@ -1,11 +1,11 @@
-"""JSON text of decoded values, written by C encoders made once.
+"""JSON text of trees of JSON values, written by C encoders made once.
 
 `json.dumps` with any option makes a `JSONEncoder`, and it a C encoder, on every call: a
 cost per answer at hundreds of answers a second. `encoder(item_separator, key_separator)`
 makes the C encoder once and returns a function giving exactly `json.dumps(value,
-separators=(item_separator, key_separator))` for the values a decoded answer holds. It has
-no circular-reference check, which a tree decoded from JSON never needs (and whose shared
-memo would outlive a failed call).
+separators=(item_separator, key_separator))` for trees of JSON values (a decoded answer, a
+request body from the experiment's TOML, a journal row). It has no circular-reference
+check, which a tree never needs (and whose shared memo would outlive a failed call).
 """
 
 from __future__ import annotations

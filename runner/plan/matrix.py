@@ -23,11 +23,12 @@ from dataclasses import dataclass, field
 
 from runner.config.types import Arm, Case, Experiment, JSONObject, JSONValue
 from runner.http.client import MESSAGES_PATH, PreparedRequest
+from runner.json_text import encoder
 from runner.schedule.scheduler import Cost
 
 _CHARS_PER_TOKEN = 4
 _DEFAULT_MAX_TOKENS = 1024
-_COMPACT = json.JSONEncoder(separators=(",", ":"))  # json.dumps with options builds one per call
+_COMPACT = encoder(",", ":")  # json.dumps with options builds an encoder per call
 
 
 class Opening:
@@ -189,7 +190,7 @@ def prepare(
 def _prepared(
     experiment: Experiment, planned: PlannedRequest, body: JSONObject
 ) -> tuple[PreparedRequest, Cost]:
-    encoded = _COMPACT.encode(body).encode()
+    encoded = _COMPACT(body).encode()
     headers = planned.arm.request_headers()
     prepared = PreparedRequest(MESSAGES_PATH, encoded, headers, experiment.run.stream)
     return prepared, Cost(estimate_input_tokens(body), _max_tokens(body))

@@ -35,6 +35,7 @@ import polars as pl
 
 from runner.config.files import MIB, file_problem
 from runner.errors import RunStoreError
+from runner.json_text import encoder
 from runner.results.contract import EPOCH, MICROSECOND, table_of
 from runner.results.schema import (
     ATTEMPTS_SCHEMA,
@@ -221,7 +222,6 @@ def _values(values: tuple[object, ...], times: tuple[int, ...]) -> list[object]:
     return out
 
 
-# No `default` hook: `_values` has already made every timestamp (the one non-JSON type) a
-# number or text.
-# No circular check either: a row's values are scalars and lists of scalars.
-_ENCODE = json.JSONEncoder(separators=(",", ":"), check_circular=False).encode
+# No `default` hook needed: `_values` has already made every timestamp (the one non-JSON
+# type) a number or text; a row's values are scalars and lists of scalars.
+_ENCODE = encoder(",", ":")
